@@ -1,0 +1,1 @@
+"""Edge andon and real-time anomaly service: shared contract, configuration and CLI."""

@@ -1,0 +1,98 @@
+"""Start and stop a local Mosquitto broker with a generated configuration.
+
+Used by the demo plant and by the tests; a plant runs Mosquitto from deploy/ instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import subprocess
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from andon.netutil import free_port, wait_for_port
+
+# Mosquitto's default of 1000 silently drops QoS 1 messages queued for an offline
+# persistent subscriber (the hub while it restarts): a day of presses must fit.
+MAX_QUEUED_MESSAGES = 1_000_000
+
+
+def find_mosquitto() -> str:
+    """The mosquitto binary (Debian installs it in /usr/sbin)."""
+    found = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise FileNotFoundError("mosquitto is not installed: apt-get install mosquitto")
+    return found
+
+
+def mosquitto_conf(*, port: int, data_dir: Path) -> str:
+    return "\n".join(
+        [
+            f"listener {port} 127.0.0.1",
+            # Run as whoever started us (as root, mosquitto would switch to its own user,
+            # which cannot write the persistence files in our data directory).
+            f"user {getpass.getuser()}",
+            "allow_anonymous true",
+            "persistence true",
+            f"persistence_location {data_dir}/",
+            "autosave_interval 1",
+            f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            "max_queued_bytes 0",
+            f"log_dest file {data_dir}/mosquitto.log",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "",
+        ]
+    )
+
+
+class MosquittoBroker:
+    """A Mosquitto process on loopback; ``start()``/``stop()`` can be repeated."""
+
+    def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "mosquitto.conf"
+        conf.write_text(mosquitto_conf(port=self.port, data_dir=self.data_dir))
+        self._process = subprocess.Popen(
+            [find_mosquitto(), "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C in a terminal must reach us, not the broker
+        )
+        if not wait_for_port(self.host, self.port, timeout=10):
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start on port {self.port}; see {conf}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

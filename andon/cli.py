@@ -1,0 +1,106 @@
+"""The ``andon`` command: one entry point, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from andon.config.load import ConfigInvalid
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except ConfigInvalid as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="andon", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    hub = commands.add_parser("hub", help="run the hub (ingest, calls, API)")
+    hub.add_argument("--config", type=Path, required=True, help="hub YAML file")
+    hub.set_defaults(handler=_run_hub)
+
+    edge = commands.add_parser("edge", help="run an edge agent for one line")
+    edge.add_argument("--config", type=Path, required=True, help="edge YAML file")
+    edge.set_defaults(handler=_run_edge)
+
+    demo = commands.add_parser("demo", help="run a small demo plant on this machine")
+    demo.add_argument("--port", type=int, default=8000, help="the hub API's port")
+    demo.add_argument("--press-every", type=float, default=4.0, help="seconds between presses")
+    demo.set_defaults(handler=_run_demo)
+
+    check = commands.add_parser("check-config", help="validate hub and edge YAML files")
+    check.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    check.set_defaults(handler=_check_config)
+    return parser
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _run_hub(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from andon.config.load import load_hub_config
+    from hub.server import serve_hub
+
+    config = load_hub_config(args.config)
+    _setup_logging()
+    asyncio.run(serve_hub(config))
+    return 0
+
+
+def _run_edge(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from andon.config.load import load_edge_config
+    from edge.runner import run_edge
+
+    config = load_edge_config(args.config)
+    _setup_logging()
+    asyncio.run(run_edge(config))
+    return 0
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from andon.demo import run_demo
+
+    _setup_logging()
+    asyncio.run(run_demo(api_port=args.port, press_every_s=args.press_every))
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from andon.config.load import check_files
+
+    issues = check_files(args.files)
+    for issue in issues:
+        print(issue)
+    if issues:
+        print(f"{len(issues)} error{'s' if len(issues) != 1 else ''}", file=sys.stderr)
+        return 1
+    for path in args.files:
+        print(f"{path}: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

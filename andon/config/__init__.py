@@ -1,0 +1,1 @@
+"""Configuration: YAML files validated into pydantic models, with errors that point at lines."""

@@ -1,0 +1,332 @@
+"""Read configuration files and report every error at once, each pointing at its line.
+
+Validation runs before any I/O: YAML syntax, then the pydantic models (unknown keys are
+errors), then cross-checks between fields and, given several files, between files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from andon.config.models import EdgeConfig, HubConfig
+from andon.config.yaml_source import KeyPath, YamlDocument, YamlSyntaxError, load_yaml
+from andon.wire import NAME_PATTERN
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One error in one file."""
+
+    path: Path
+    line: int
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.key_path}: " if self.key_path else ""
+        return f"{self.path}:{self.line}: {where}{self.message}"
+
+
+class ConfigInvalid(Exception):
+    """A configuration file has errors; ``issues`` lists all of them."""
+
+    def __init__(self, issues: Sequence[ConfigIssue]) -> None:
+        super().__init__("\n".join(str(issue) for issue in issues))
+        self.issues = list(issues)
+
+
+def load_hub_config(path: Path) -> HubConfig:
+    """The hub configuration in ``path``, or ConfigInvalid with every error."""
+    return _load(path, HubConfig)
+
+
+def load_edge_config(path: Path) -> EdgeConfig:
+    """The edge configuration in ``path``, or ConfigInvalid with every error."""
+    return _load(path, EdgeConfig)
+
+
+def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
+    """Validate hub and edge files (told apart by an ``edge_id`` key) and their agreement."""
+    issues: list[ConfigIssue] = []
+    hubs: list[tuple[YamlDocument, HubConfig]] = []
+    edges: list[tuple[YamlDocument, EdgeConfig]] = []
+    for path in paths:
+        try:
+            doc = load_yaml(path)
+        except YamlSyntaxError as exc:
+            issues.append(ConfigIssue(path, exc.line, "", f"YAML syntax error: {exc.problem}"))
+            continue
+        except OSError as exc:
+            issues.append(ConfigIssue(path, 1, "", f"cannot read file: {exc.strerror}"))
+            continue
+        is_edge = isinstance(doc.data, dict) and "edge_id" in doc.data
+        try:
+            if is_edge:
+                edges.append((doc, _validate(doc, EdgeConfig)))
+            else:
+                hubs.append((doc, _validate(doc, HubConfig)))
+        except ConfigInvalid as exc:
+            issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
+    for hub_doc, hub in hubs:
+        for edge_doc, edge in edges:
+            issues.extend(_edge_against_hub(edge_doc, edge, hub_doc, hub))
+    return issues
+
+
+def _load(path: Path, model: type[ModelT]) -> ModelT:
+    try:
+        doc = load_yaml(path)
+    except YamlSyntaxError as exc:
+        raise ConfigInvalid(
+            [ConfigIssue(path, exc.line, "", f"YAML syntax error: {exc.problem}")]
+        ) from exc
+    return _validate(doc, model)
+
+
+def _validate(doc: YamlDocument, model: type[ModelT]) -> ModelT:
+    if not isinstance(doc.data, dict):
+        raise ConfigInvalid([ConfigIssue(doc.path, 1, "", "expected a mapping of keys")])
+    try:
+        config = model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigInvalid(
+            [_issue_from_pydantic(doc, model, error) for error in exc.errors()]
+        ) from None
+    problems = _cross_check(config)
+    if problems:
+        raise ConfigInvalid([_issue_at(doc, key_path, message) for key_path, message in problems])
+    return config
+
+
+def _issue_at(doc: YamlDocument, key_path: KeyPath, message: str) -> ConfigIssue:
+    return ConfigIssue(doc.path, doc.line_of(key_path), _dotted(key_path), message)
+
+
+def _issue_from_pydantic(
+    doc: YamlDocument, model: type[BaseModel], error: ErrorDetails
+) -> ConfigIssue:
+    key_path = _file_key_path(doc, error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "missing":
+        message = "missing required key"
+    elif kind == "union_tag_invalid":
+        key_path = (*key_path, "kind")
+        message = (
+            f"unknown kind {error['ctx']['tag']!r}; "
+            f"expected one of: {error['ctx']['expected_tags']}"
+        )
+    elif kind == "string_pattern_mismatch" and error["ctx"]["pattern"] == NAME_PATTERN:
+        message = f"expected 1 to 64 letters, digits, '-' or '_'; got {_show(value)}"
+    elif kind == "value_error":
+        message = str(error["ctx"]["error"])
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(model, error["loc"][:-1])
+        message = f"unknown key; expected one of: {', '.join(allowed)}"
+    else:
+        message = f"{_lowercase_first(error['msg'])}; got {_show(value)}"
+    return _issue_at(doc, key_path, message)
+
+
+def _file_key_path(doc: YamlDocument, loc: tuple[int | str, ...]) -> KeyPath:
+    """Drop the parts of a pydantic location that are not in the file (union tags)."""
+    path: list[str | int] = []
+    for index, part in enumerate(loc):
+        is_last = index == len(loc) - 1
+        if (*path, part) in doc.lines or (is_last and _is_missing_key(doc, tuple(path), part)):
+            path.append(part)
+    return tuple(path)
+
+
+def _is_missing_key(doc: YamlDocument, parent: KeyPath, part: str | int) -> bool:
+    node = _data_at(doc.data, parent)
+    return isinstance(node, dict) and isinstance(part, str) and part not in node
+
+
+def _data_at(data: Any, key_path: KeyPath) -> Any:
+    for part in key_path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _allowed_keys(model: Any, loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model accepts at pydantic location ``loc`` (a mapping's location)."""
+    for part in loc:
+        model = _unwrap(model)
+        if isinstance(part, int):
+            model = get_args(model)[0] if get_args(model) else None
+        elif isinstance(model, type) and issubclass(model, BaseModel):
+            if part == _tag_of(model):
+                continue
+            field = model.model_fields.get(part)
+            model = field.annotation if field is not None else None
+        else:  # a union tag such as a driver kind
+            model = next((m for m in get_args(model) if _tag_of(m) == part), None)
+    model = _unwrap(model)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return list(model.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and Optional[...] down to the type beneath."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    members = [m for m in get_args(annotation) if m is not type(None)]
+    if get_origin(annotation) in (UnionType, Union) and len(members) == 1:
+        return members[0]
+    return annotation
+
+
+def _tag_of(model: Any) -> str | None:
+    is_model = isinstance(model, type) and issubclass(model, BaseModel)
+    field = model.model_fields.get("kind") if is_model else None
+    args = get_args(field.annotation) if field is not None else ()
+    return str(args[0]) if args else None
+
+
+def _dotted(key_path: KeyPath) -> str:
+    text = ""
+    for part in key_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return f"a {'mapping' if isinstance(value, dict) else 'list'}"
+    return repr(value)
+
+
+def _lowercase_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _duplicates(items: Sequence[str]) -> list[int]:
+    """Indices of items that repeat an earlier one."""
+    counts: Counter[str] = Counter()
+    repeated = []
+    for index, item in enumerate(items):
+        if counts[item]:
+            repeated.append(index)
+        counts[item] += 1
+    return repeated
+
+
+Problem = tuple[KeyPath, str]
+
+
+def _cross_check(config: BaseModel) -> list[Problem]:
+    if isinstance(config, HubConfig):
+        return _hub_problems(config)
+    if isinstance(config, EdgeConfig):
+        return _edge_problems(config)
+    return []
+
+
+def _hub_problems(hub: HubConfig) -> list[Problem]:
+    problems: list[Problem] = []
+    for key in ("call_types", "reason_codes"):
+        values: list[str] = getattr(hub, key)
+        problems += [((key, i), f"duplicate {values[i]!r}") for i in _duplicates(values)]
+    area_ids = [area.id for area in hub.areas]
+    problems += [
+        (("areas", i, "id"), f"duplicate area id {area_ids[i]!r}") for i in _duplicates(area_ids)
+    ]
+    line_ids = [
+        (a, li, line.id) for a, area in enumerate(hub.areas) for li, line in enumerate(area.lines)
+    ]
+    for index in _duplicates([line_id for _, _, line_id in line_ids]):
+        a, li, line_id = line_ids[index]
+        problems.append((("areas", a, "lines", li, "id"), f"duplicate line id {line_id!r}"))
+    for a, area in enumerate(hub.areas):
+        for li, line in enumerate(area.lines):
+            station_ids = [station.id for station in line.stations]
+            problems += [
+                (
+                    ("areas", a, "lines", li, "stations", s, "id"),
+                    f"duplicate station id {station_ids[s]!r} on line {line.id!r}",
+                )
+                for s in _duplicates(station_ids)
+            ]
+    return problems
+
+
+def _edge_problems(edge: EdgeConfig) -> list[Problem]:
+    device_ids = [device.id for device in edge.devices]
+    problems: list[Problem] = [
+        (("devices", i, "id"), f"duplicate device id {device_ids[i]!r}")
+        for i in _duplicates(device_ids)
+    ]
+    for index, button in enumerate(edge.buttons):
+        if button.device not in device_ids:
+            problems.append(
+                (
+                    ("buttons", index, "device"),
+                    f"unknown device {button.device!r}; expected one of: "
+                    f"{', '.join(dict.fromkeys(device_ids))}",
+                )
+            )
+    inputs = [f"{b.device} {b.table} {b.address} bit {b.bit}" for b in edge.buttons]
+    problems += [
+        (("buttons", i), f"input already used by another button: {inputs[i]}")
+        for i in _duplicates(inputs)
+    ]
+    return problems
+
+
+def _edge_against_hub(
+    edge_doc: YamlDocument, edge: EdgeConfig, hub_doc: YamlDocument, hub: HubConfig
+) -> list[ConfigIssue]:
+    if edge.site != hub.site:
+        return [
+            _issue_at(
+                edge_doc,
+                ("site",),
+                f"site {edge.site!r} is not the hub's site {hub.site!r} ({hub_doc.path})",
+            )
+        ]
+    stations = hub.station_keys()
+    lines = {(area, line) for area, line, _ in stations}
+    if (edge.area, edge.line) not in lines:
+        return [
+            _issue_at(
+                edge_doc,
+                ("line",),
+                f"line {edge.area}/{edge.line} is not declared in {hub_doc.path}",
+            )
+        ]
+    issues = []
+    for index, button in enumerate(edge.buttons):
+        if (edge.area, edge.line, button.station) not in stations:
+            issues.append(
+                _issue_at(
+                    edge_doc,
+                    ("buttons", index, "station"),
+                    f"station {button.station!r} is not declared on line {edge.line} "
+                    f"in {hub_doc.path}",
+                )
+            )
+        if button.call_type not in hub.call_types:
+            issues.append(
+                _issue_at(
+                    edge_doc,
+                    ("buttons", index, "call_type"),
+                    f"unknown call type {button.call_type!r}; expected one of: "
+                    f"{', '.join(hub.call_types)}",
+                )
+            )
+    return issues

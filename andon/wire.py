@@ -1,0 +1,106 @@
+"""The wire contract between edge agents and the hub, written once and imported by both.
+
+An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
+
+    <prefix>/v1/<site>/<area>/<line>/<station>/event      call and other station events
+    <prefix>/v1/<site>/edge/<edge_id>/status               retained "online" / "offline"
+
+The event id is ``<edge_id>:<seq>``; ``seq`` increases by one per event on each edge and
+survives restarts, so the hub can deduplicate at-least-once delivery.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+CONTRACT_VERSION = "v1"
+MAX_PAYLOAD_BYTES = 64 * 1024
+EDGE_ONLINE = "online"
+EDGE_OFFLINE = "offline"
+
+NAME_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() != UTC.utcoffset(None):
+        raise ValueError("timestamp must be in UTC (end it with Z or +00:00)")
+    return value
+
+
+UtcTimestamp = Annotated[datetime, AfterValidator(_require_utc)]
+
+
+class CallPayload(BaseModel):
+    """A station asks for help of one call type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    call_type: Name
+
+
+class Event(BaseModel):
+    """The envelope of every event an edge publishes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    edge_id: Name
+    seq: int = Field(ge=1)
+    ts: UtcTimestamp
+    kind: Literal["call"]
+    site: Name
+    area: Name
+    line: Name
+    station: Name
+    payload: CallPayload
+
+    @model_validator(mode="after")
+    def _event_id_matches(self) -> Event:
+        if self.event_id != make_event_id(self.edge_id, self.seq):
+            raise ValueError(f"event_id must be '{make_event_id(self.edge_id, self.seq)}'")
+        return self
+
+
+def make_event_id(edge_id: str, seq: int) -> str:
+    """The dedup key of an event: edge id and its per-edge sequence number."""
+    return f"{edge_id}:{seq}"
+
+
+class Topics:
+    """Builds and parses the topic layout under one prefix (``andon`` by default)."""
+
+    def __init__(self, prefix: str = "andon") -> None:
+        self.root = f"{prefix}/{CONTRACT_VERSION}"
+
+    def event(self, site: str, area: str, line: str, station: str) -> str:
+        return f"{self.root}/{site}/{area}/{line}/{station}/event"
+
+    def edge_status(self, site: str, edge_id: str) -> str:
+        return f"{self.root}/{site}/edge/{edge_id}/status"
+
+    def event_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/+/+/+/event"
+
+    def edge_status_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/edge/+/status"
+
+    def parse_event(self, topic: str) -> tuple[str, str, str, str] | None:
+        """Return (site, area, line, station) of an event topic, or None."""
+        match = re.fullmatch(
+            re.escape(self.root) + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)/event", topic
+        )
+        return None if match is None else (match[1], match[2], match[3], match[4])
+
+    def parse_edge_status(self, topic: str) -> tuple[str, str] | None:
+        """Return (site, edge_id) of an edge status topic, or None."""
+        match = re.fullmatch(re.escape(self.root) + r"/([^/]+)/edge/([^/]+)/status", topic)
+        return None if match is None else (match[1], match[2])
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, the only clock the contract knows."""
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""The edge agent: polls devices, turns button presses into events, publishes them."""

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Everything CI checks: lint, types, and the whole test suite against real parts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"
+ruff check .
+ruff format --check .
+mypy --strict .
+pytest "$@"

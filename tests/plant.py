@@ -1,0 +1,76 @@
+"""Helpers for whole-system tests: write configs, run andon processes, wait for state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import yaml
+
+T = TypeVar("T")
+
+ANDON = [sys.executable, "-m", "andon.cli"]
+
+
+def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
+    """Call ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except (httpx.HTTPError, OSError) as exc:
+            last = exc
+        else:
+            if value:
+                return value
+            last = value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
+
+
+def write_yaml(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+class AndonProcess:
+    """``andon <command> --config FILE`` as a child process with its log in a file."""
+
+    def __init__(self, command: str, config: Path, log_path: Path) -> None:
+        self.args = [*ANDON, command, "--config", str(config)]
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.log_path.parent,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(sig)
+        try:
+            return process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")

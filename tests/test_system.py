@@ -1,0 +1,259 @@
+"""The walking skeleton end to end: PLC coil -> edge agent -> Mosquitto -> hub -> API.
+
+Every part is real: a Mosquitto process, a pymodbus server as the PLC, and ``andon hub``
+and ``andon edge`` as child processes started through the command line.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from andon.broker import MosquittoBroker
+from andon.netutil import free_port
+from andon.plc_sim import SimulatedPlc
+from andon.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from tests.plant import AndonProcess, wait_until, write_yaml
+
+pytestmark = pytest.mark.system
+
+BUTTONS = [
+    {
+        "device": "plc1",
+        "table": "coil",
+        "address": 0,
+        "station": "st10",
+        "call_type": "maintenance",
+    },
+    {"device": "plc1", "table": "coil", "address": 1, "station": "st20", "call_type": "quality"},
+]
+
+
+@dataclass
+class Plant:
+    broker: MosquittoBroker
+    plc: SimulatedPlc
+    hub: AndonProcess
+    edge: AndonProcess
+    api: httpx.Client
+    topics: Topics
+
+    def press(self, address: int) -> None:
+        """A worker presses and releases a button wired to ``address``."""
+        self.plc.set_coil(address, True)
+        time.sleep(0.3)
+        self.plc.set_coil(address, False)
+        time.sleep(0.2)
+
+    def calls(self, **params: str) -> list[dict[str, Any]]:
+        response = self.api.get("/api/calls", params=params)
+        response.raise_for_status()
+        calls: list[dict[str, Any]] = response.json()
+        return calls
+
+    def calls_once_there_are(self, count: int) -> list[dict[str, Any]]:
+        """All calls, or [] while there are not yet ``count`` of them."""
+        calls = self.calls()
+        return calls if len(calls) == count else []
+
+    def metrics(self) -> str:
+        return self.api.get("/metrics").text
+
+    def publish_raw(self, topic: str, payload: bytes) -> None:
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id="test-publisher")
+        client.connect(self.broker.host, self.broker.port)
+        client.loop_start()
+        client.publish(topic, payload, qos=1).wait_for_publish(timeout=5)
+        client.loop_stop()
+        client.disconnect()
+
+
+@pytest.fixture
+def plant(
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+) -> Iterator[Plant]:
+    api_port = free_port()
+    broker_settings = {"host": broker.host, "port": broker.port, "topic_prefix": topic_prefix}
+    hub_config = write_yaml(
+        tmp_path / "hub.yaml",
+        {
+            "site": "plant1",
+            "broker": broker_settings,
+            "storage": {"path": str(tmp_path / "hub.sqlite3")},
+            "api": {"host": "127.0.0.1", "port": api_port},
+            "call_types": ["maintenance", "quality", "material", "help"],
+            "reason_codes": ["tool-worn", "adjusted"],
+            "areas": [
+                {
+                    "id": "assembly",
+                    "lines": [
+                        {"id": "line1", "stations": [{"id": "st10"}, {"id": "st20"}]},
+                    ],
+                }
+            ],
+        },
+    )
+    edge_config = write_yaml(
+        tmp_path / "edge.yaml",
+        {
+            "edge_id": "edge-line1",
+            "site": "plant1",
+            "area": "assembly",
+            "line": "line1",
+            "broker": {**broker_settings, "keepalive_s": 2},
+            "outbox": {"path": str(tmp_path / "outbox.sqlite3")},
+            "poll_interval_s": 0.05,
+            "debounce_s": 0.05,
+            "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
+            "buttons": BUTTONS,
+        },
+    )
+    hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
+    edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
+    hub.start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as api:
+        wait_until(lambda: api.get("/healthz").json()["broker_connected"], what="hub up")
+        edge.start()
+        topics = Topics(topic_prefix)
+        yield Plant(broker, plc, hub, edge, api, topics)
+        edge.stop()
+        hub.stop()
+
+
+def _edge_status(plant: Plant) -> str | None:
+    edges = plant.api.get("/api/edges").json()
+    return edges[0]["status"] if edges else None
+
+
+def test_coil_on_the_plc_becomes_an_open_call_at_the_hub(plant: Plant) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    plant.press(0)
+    calls = wait_until(plant.calls, what="a call")
+    assert len(calls) == 1
+    call = calls[0]
+    assert (call["line"], call["station"], call["call_type"]) == ("line1", "st10", "maintenance")
+    assert call["state"] == "raised"
+    assert call["first_event_id"] == "edge-line1:1"
+    assert plant.api.get(f"/api/calls/{call['id']}").json() == call
+
+
+def test_presses_join_the_open_call_and_a_press_after_resolve_opens_a_new_one(
+    plant: Plant,
+) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    plant.press(0)
+    plant.press(0)
+    first = wait_until(lambda: [c for c in plant.calls() if c["presses"] == 2], what="2 presses")
+    assert len(plant.calls()) == 1
+    call_id = first[0]["id"]
+
+    acked = plant.api.post(f"/api/calls/{call_id}/acknowledge")
+    assert acked.json()["state"] == "acknowledged"
+    assert plant.api.post(f"/api/calls/{call_id}/acknowledge").status_code == 409
+    refused = plant.api.post(f"/api/calls/{call_id}/resolve", json={"reason_code": "nope"})
+    assert refused.status_code == 422
+    resolved = plant.api.post(
+        f"/api/calls/{call_id}/resolve", json={"reason_code": "tool-worn", "note": "replaced"}
+    )
+    assert resolved.json()["state"] == "resolved"
+    assert resolved.json()["reason_code"] == "tool-worn"
+
+    plant.press(0)
+    calls = wait_until(lambda: plant.calls_once_there_are(2), what="a second call")
+    assert [c["state"] for c in calls] == ["resolved", "raised"]
+    assert [c["id"] for c in plant.calls(state="raised")] == [calls[1]["id"]]
+    assert plant.calls(line="other-line") == []
+
+
+def test_hub_restart_keeps_calls_and_ingests_what_was_published_while_down(
+    plant: Plant,
+) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    plant.press(0)
+    (call,) = wait_until(plant.calls, what="a call")
+    plant.api.post(f"/api/calls/{call['id']}/acknowledge").raise_for_status()
+
+    assert plant.hub.stop() == 0
+    plant.press(1)  # while the hub is down: the broker must queue it for the hub
+    time.sleep(0.5)
+    plant.hub.start()
+
+    calls = wait_until(lambda: plant.calls_once_there_are(2), what="queued event")
+    assert calls[0]["id"] == call["id"]
+    assert calls[0]["state"] == "acknowledged"
+    assert (calls[1]["station"], calls[1]["call_type"]) == ("st20", "quality")
+
+
+def test_bad_payloads_are_rejected_counted_and_the_hub_keeps_working(plant: Plant) -> None:
+    topic = plant.topics.event("plant1", "assembly", "line1", "st10")
+    unknown_station_topic = plant.topics.event("plant1", "assembly", "line1", "st99")
+    event = Event(
+        event_id=make_event_id("rogue", 1),
+        edge_id="rogue",
+        seq=1,
+        ts=utc_now(),
+        kind="call",
+        site="plant1",
+        area="assembly",
+        line="line1",
+        station="st99",
+        payload=CallPayload(call_type="maintenance"),
+    )
+    plant.publish_raw(topic, b"{not json")
+    plant.publish_raw(unknown_station_topic, event.model_dump_json().encode())
+    huge = json.dumps({"x": "y" * 1_000_000}).encode()
+    plant.publish_raw(topic, huge)
+
+    def rejected(reason: str) -> bool:
+        return f'andon_hub_messages_rejected_total{{reason="{reason}"}} 1' in plant.metrics()
+
+    for reason in ("malformed", "unknown_station", "too_large"):
+        wait_until(functools.partial(rejected, reason), what=f"{reason} counted")
+    log = plant.hub.log()
+    assert "malformed: payload: Invalid JSON" in log
+    assert "unknown_station: plant1/assembly/line1/st99 is not configured" in log
+    assert f"too_large: {len(huge)} bytes, limit 65536" in log
+    assert plant.calls() == []
+
+    plant.press(1)
+    (call,) = wait_until(plant.calls, what="a call after the bad payloads")
+    assert call["station"] == "st20"
+
+
+def test_a_duplicate_event_id_is_applied_once(plant: Plant) -> None:
+    event = Event(
+        event_id=make_event_id("edge-x", 7),
+        edge_id="edge-x",
+        seq=7,
+        ts=utc_now(),
+        kind="call",
+        site="plant1",
+        area="assembly",
+        line="line1",
+        station="st20",
+        payload=CallPayload(call_type="help"),
+    )
+    topic = plant.topics.event("plant1", "assembly", "line1", "st20")
+    for _ in range(3):
+        plant.publish_raw(topic, event.model_dump_json().encode())
+    wait_until(lambda: 'outcome="duplicate"} 2' in plant.metrics(), what="duplicates counted")
+    (call,) = plant.calls()
+    assert call["presses"] == 1
+
+
+def test_edge_killed_with_sigkill_shows_offline(plant: Plant) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    plant.edge.stop(signal.SIGKILL)
+    # The broker notices the dead connection after 1.5 keepalives (3 s here).
+    wait_until(lambda: _edge_status(plant) == "offline", timeout=20, what="edge offline")
