@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from andon.config.load import ConfigInvalid
+from andon.spc.commands import add_spc_commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate hub and edge YAML files")
     check.add_argument("files", type=Path, nargs="+", metavar="FILE")
     check.set_defaults(handler=_check_config)
+
+    add_spc_commands(commands)
     return parser
 
 

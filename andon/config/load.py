@@ -83,12 +83,21 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
     return issues
 
 
+def load_model(path: Path, model: type[ModelT]) -> ModelT:
+    """Any YAML-backed model, with the same line-numbered errors as the config files."""
+    return _load(path, model)
+
+
 def _load(path: Path, model: type[ModelT]) -> ModelT:
     try:
         doc = load_yaml(path)
     except YamlSyntaxError as exc:
         raise ConfigInvalid(
             [ConfigIssue(path, exc.line, "", f"YAML syntax error: {exc.problem}")]
+        ) from exc
+    except OSError as exc:
+        raise ConfigInvalid(
+            [ConfigIssue(path, 1, "", f"cannot read file: {exc.strerror}")]
         ) from exc
     return _validate(doc, model)
 

@@ -1,0 +1,1 @@
+"""The engineer-facing SPC commands: ``andon spc eval`` and ``andon spc backtest``."""

@@ -1,0 +1,124 @@
+"""``andon spc backtest``: replay history through a rule file before deploying it.
+
+History is a long CSV: a ``characteristic`` column naming each row's characteristic,
+then ``value`` (and ``subgroup`` for subgrouped charts) or ``count`` and ``size``, and
+optionally a ``timestamp`` column that the report quotes for the first and last alarm.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from andon.config.load import ConfigInvalid, load_model
+from andon.spc.csv_input import InputError, Table, read_table
+from andon.spc.evaluate import EvalRequest, evaluate_table
+from rules.spc.arl import in_control_arl
+from rules.spc.rulefile import Characteristic, RuleFile
+from rules.spc.tests import RuleSet
+
+
+def run_backtest(
+    rules_path: Path, data_path: Path, *, plot: Path | None, seed: int
+) -> dict[str, Any]:
+    try:
+        rule_file = load_model(rules_path, RuleFile)
+    except ConfigInvalid as exc:
+        raise InputError(str(exc)) from None
+    table = read_table(data_path)
+    table.require("characteristic")
+    by_id: dict[str, list[dict[str, str]]] = {}
+    for row in table.rows:
+        by_id.setdefault((row.get("characteristic") or "").strip(), []).append(row)
+    reports, charts = [], []
+    for item in rule_file.characteristics:
+        rows = by_id.get(item.id, [])
+        if not rows:
+            reports.append(
+                {"id": item.id, "chart": item.chart, "points": 0, "note": "no rows in the history"}
+            )
+            continue
+        subset = Table(Path(f"{data_path} [{item.id}]"), table.header, rows)
+        result = evaluate_table(_request(item), subset)
+        reports.append(_report(item, result, rows, seed))
+        charts.append((item.id, result))
+    if plot is not None:
+        from andon.spc.plot import plot_charts
+
+        plot_charts(charts, plot)
+    known = {item.id for item in rule_file.characteristics}
+    return {"characteristics": reports, "not_in_rule_file": sorted(set(by_id) - known)}
+
+
+def _request(item: Characteristic) -> EvalRequest:
+    return EvalRequest(
+        chart=item.chart,
+        sigma_method=item.sigma_method,
+        center=item.center,
+        sigma=item.sigma,
+        phase1=item.phase1,
+        nsigmas=item.nsigmas,
+        rules=item.rules,
+        test_params=dict(item.tests),
+        lsl=item.lsl,
+        usl=item.usl,
+        target=item.target,
+    )
+
+
+def _report(
+    item: Characteristic, result: dict[str, Any], rows: list[dict[str, str]], seed: int
+) -> dict[str, Any]:
+    violations: dict[str, list[int]] = result["violations"]
+    alarmed = sorted({i for indices in violations.values() for i in indices})
+    rule_set = RuleSet.preset(item.rules, nsigmas=item.nsigmas, overrides=item.tests)
+    arl = in_control_arl(rule_set, seed=seed)
+    report: dict[str, Any] = {
+        "id": item.id,
+        "chart": item.chart,
+        "points": len(result["statistic"]),
+        "alarms": {test: len(indices) for test, indices in violations.items()},
+        "first_alarm": _alarm(alarmed[0], violations, result, rows) if alarmed else None,
+        "last_alarm": _alarm(alarmed[-1], violations, result, rows) if alarmed else None,
+        "in_control_arl": {
+            "value": arl.arl,
+            "method": arl.method,
+            "runs": arl.runs,
+            "horizon": arl.horizon,
+            "censored": arl.censored,
+        },
+    }
+    if "capability" in result:
+        report["capability"] = result["capability"]
+    return report
+
+
+def _alarm(
+    index: int, violations: dict[str, list[int]], result: dict[str, Any], rows: list[dict[str, str]]
+) -> dict[str, Any]:
+    alarm: dict[str, Any] = {
+        "index": index,
+        "tests": [int(test) for test, indices in violations.items() if index in indices],
+        "statistic": result["statistic"][index],
+    }
+    timestamp = _timestamp_of_point(index, rows, subgrouped=result["chart"].startswith("xbar"))
+    if timestamp:
+        alarm["timestamp"] = timestamp
+    return alarm
+
+
+def _timestamp_of_point(index: int, rows: list[dict[str, str]], *, subgrouped: bool) -> str | None:
+    """The timestamp of the point's row, or of its subgroup's last row."""
+    if not rows or "timestamp" not in rows[0]:
+        return None
+    if not subgrouped:
+        return rows[index].get("timestamp")
+    point, label, last = -1, None, None
+    for row in rows:
+        if row.get("subgroup") != label:
+            point += 1
+            label = row.get("subgroup")
+            if point > index:
+                break
+        last = row
+    return last.get("timestamp") if last is not None else None
