@@ -42,7 +42,7 @@ def run_spc_benchmark(characteristics: int = 10_000, points: int = 1_000) -> dic
     )
     latencies = []
     for t in range(300):
-        column = x[:, t]
+        column = x[:, t % points]
         started = time.perf_counter()
         streaming.update(column)
         latencies.append((time.perf_counter() - started) * 1000)

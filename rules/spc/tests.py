@@ -233,6 +233,8 @@ def window_count(a: Bools, k: int) -> NDArray[np.signedinteger[Any]]:
     """How many of the last ``k`` points are True; 0 until the window is complete."""
     counts = a.view(np.int8)
     total = np.zeros(a.shape, dtype=np.int16 if k > 127 else np.int8)
+    if len(a) < k:
+        return total
     total[k - 1 :] = counts[k - 1 :]
     for back in range(1, k):
         total[k - 1 :] += counts[k - 1 - back : len(counts) - back]
