@@ -47,12 +47,12 @@ class ConfigInvalid(Exception):
 
 def load_hub_config(path: Path) -> HubConfig:
     """The hub configuration in ``path``, or ConfigInvalid with every error."""
-    return _load(path, HubConfig)
+    return load_model(path, HubConfig)
 
 
 def load_edge_config(path: Path) -> EdgeConfig:
     """The edge configuration in ``path``, or ConfigInvalid with every error."""
-    return _load(path, EdgeConfig)
+    return load_model(path, EdgeConfig)
 
 
 def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
@@ -85,10 +85,6 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
 
 def load_model(path: Path, model: type[ModelT]) -> ModelT:
     """Any YAML-backed model, with the same line-numbered errors as the config files."""
-    return _load(path, model)
-
-
-def _load(path: Path, model: type[ModelT]) -> ModelT:
     try:
         doc = load_yaml(path)
     except YamlSyntaxError as exc:

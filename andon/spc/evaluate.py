@@ -13,8 +13,16 @@ from numpy.typing import NDArray
 
 from andon.spc.csv_input import InputError, Table, read_counts, read_subgroups, read_table
 from rules.spc.capability import capability
-from rules.spc.charts import Chart, ChartDataError, Limits, attribute, individuals, xbar
-from rules.spc.subgroups import INDIVIDUAL_ESTIMATORS, SUBGROUP_ESTIMATORS, Subgroups
+from rules.spc.charts import (
+    Chart,
+    ChartDataError,
+    Limits,
+    attribute,
+    individuals,
+    individuals_sigma,
+    subgroups_sigma,
+    xbar,
+)
 from rules.spc.tests import RuleSet, evaluate
 from rules.spc.timeweighted import cusum, ewma
 
@@ -152,39 +160,18 @@ def _series(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], int]:
     """Group statistics and sizes, sigma, the phase I observations and their count of
     points, from subgrouped data (a ``subgroup`` column) or from individuals."""
+    limits = request.limits()
     if "subgroup" in table.header:
         groups = read_subgroups(table, min_size=1, chart=f"an {request.chart} chart")
-        k = request.limits().phase1_count(len(groups.sizes))
-        sigma = request.sigma if request.sigma is not None else _group_sigma(request, groups, k)
+        k = limits.phase1_count(len(groups.sizes))
+        phase1 = groups.head(k)
+        sigma = subgroups_sigma(phase1, limits, default_method="uwave-r")
         means, sizes = groups.means(), groups.sizes.astype(np.float64)
-        return means, sizes, sigma, groups.head(k).all_values(), k
+        return means, sizes, sigma, phase1.all_values(), k
     values = table.numbers("value")
-    k = request.limits().phase1_count(len(values))
-    method = request.sigma_method or "mr"
-    if method not in INDIVIDUAL_ESTIMATORS:
-        raise ChartDataError(
-            f"sigma method {method!r} does not apply to individuals; "
-            f"expected one of: {', '.join(INDIVIDUAL_ESTIMATORS)}"
-        )
-    if request.sigma is None and k < 2:
-        raise ChartDataError("estimating sigma needs at least 2 phase I values")
-    estimate = INDIVIDUAL_ESTIMATORS[method]
-    sigma = request.sigma if request.sigma is not None else estimate(values[:k])
+    k = limits.phase1_count(len(values))
+    sigma = individuals_sigma(values[:k], limits)
     return values, np.ones(len(values)), sigma, values[:k], k
-
-
-def _group_sigma(request: EvalRequest, groups: Subgroups, k: int) -> float:
-    method = request.sigma_method or "uwave-r"
-    if method not in SUBGROUP_ESTIMATORS:
-        raise ChartDataError(
-            f"unknown sigma method {method!r}; expected one of: {', '.join(SUBGROUP_ESTIMATORS)}"
-        )
-    if np.any(groups.sizes[:k] < 2):
-        raise ChartDataError(
-            "estimating sigma from subgroups needs 2 or more values in each "
-            "phase I subgroup; give --sigma"
-        )
-    return SUBGROUP_ESTIMATORS[method](groups.head(k))
 
 
 def _chart_json(chart: Chart, name: str, rules: RuleSet) -> dict[str, Any]:

@@ -75,12 +75,8 @@ def _chart(
     return Chart(name, statistic, center, zone_sigma, lcl, ucl, sigma, phase1_points, secondary)
 
 
-def individuals(values: Floats, limits: Limits) -> Chart:
-    """I chart with its moving-range chart (MR of span 2; the first MR is NaN)."""
-    n = len(values)
-    if n < 2:
-        raise ChartDataError("an individuals chart needs at least 2 values")
-    k = limits.phase1_count(n)
+def individuals_sigma(phase1: Floats, limits: Limits) -> float:
+    """The known sigma, or the chosen estimator (default ``mr``) on phase I values."""
     method = limits.sigma_method or "mr"
     estimator = INDIVIDUAL_ESTIMATORS.get(method)
     if estimator is None:
@@ -88,9 +84,38 @@ def individuals(values: Floats, limits: Limits) -> Chart:
             f"sigma method {method!r} does not apply to individuals; "
             f"expected one of: {', '.join(INDIVIDUAL_ESTIMATORS)}"
         )
-    if limits.sigma is None and k < 2:
+    if limits.sigma is not None:
+        return limits.sigma
+    if len(phase1) < 2:
         raise ChartDataError("estimating sigma needs at least 2 phase I values")
-    sigma = limits.sigma if limits.sigma is not None else estimator(values[:k])
+    return estimator(phase1)
+
+
+def subgroups_sigma(phase1: Subgroups, limits: Limits, *, default_method: str) -> float:
+    """The known sigma, or the chosen within-subgroup estimator on phase I subgroups."""
+    method = limits.sigma_method or default_method
+    estimator = SUBGROUP_ESTIMATORS.get(method)
+    if estimator is None:
+        raise ChartDataError(
+            f"unknown sigma method {method!r}; expected one of: {', '.join(SUBGROUP_ESTIMATORS)}"
+        )
+    if limits.sigma is not None:
+        return limits.sigma
+    if np.any(phase1.sizes < 2):
+        raise ChartDataError(
+            "estimating sigma from subgroups needs 2 or more values in each "
+            "phase I subgroup; give --sigma"
+        )
+    return estimator(phase1)
+
+
+def individuals(values: Floats, limits: Limits) -> Chart:
+    """I chart with its moving-range chart (MR of span 2; the first MR is NaN)."""
+    n = len(values)
+    if n < 2:
+        raise ChartDataError("an individuals chart needs at least 2 values")
+    k = limits.phase1_count(n)
+    sigma = individuals_sigma(values[:k], limits)
     center = limits.center if limits.center is not None else float(np.mean(values[:k]))
     ones = np.ones(n)
     moving_range = np.concatenate([[np.nan], np.abs(np.diff(values))])
@@ -145,15 +170,10 @@ def xbar(groups: Subgroups, limits: Limits, *, spread: str) -> Chart:
             f"subgroup {small[0] + 1} has 1 value; an X-bar/"
             f"{spread.upper()} chart needs at least 2 per subgroup"
         )
-    default_method = "uwave-r" if spread == "r" else "uwave-sd"
-    method = limits.sigma_method or default_method
-    estimator = SUBGROUP_ESTIMATORS.get(method)
-    if estimator is None:
-        raise ChartDataError(
-            f"unknown sigma method {method!r}; expected one of: {', '.join(SUBGROUP_ESTIMATORS)}"
-        )
     phase1 = groups.head(k)
-    sigma = limits.sigma if limits.sigma is not None else estimator(phase1)
+    sigma = subgroups_sigma(
+        phase1, limits, default_method="uwave-r" if spread == "r" else "uwave-sd"
+    )
     means = groups.means()
     if limits.center is not None:
         center = limits.center
