@@ -1,13 +1,16 @@
 """The hub's MQTT subscription: a persistent session, so events sent while it is down wait.
 
 The broker keeps the session (fixed client id, clean_session off) and queues QoS 1
-messages for it; on reconnect they are delivered and ingested.
+messages for it; on reconnect they are delivered and ingested. A message is
+acknowledged only after the store has committed it: if the hub dies or the database
+fails in between, the broker delivers it again and the event id deduplicates it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 
 import aiomqtt
 
@@ -37,6 +40,9 @@ class Subscriber:
             )
             try:
                 async with client:
+                    # aiomqtt does not expose paho's manual acknowledgement yet
+                    # (empicano/aiomqtt#345); this is the workaround its maintainers track.
+                    client._client.manual_ack_set(True)
                     await client.subscribe(topics.event_filter(self.config.site), qos=1)
                     await client.subscribe(topics.edge_status_filter(self.config.site), qos=1)
                     log.info(
@@ -51,6 +57,13 @@ class Subscriber:
                         payload = message.payload
                         body = payload if isinstance(payload, bytes) else str(payload).encode()
                         self.ingest.handle(message.topic.value, body)
+                        client._client.ack(message.mid, message.qos)
+            except sqlite3.Error as exc:
+                # Not acknowledged: the broker redelivers after we reconnect.
+                self.connected.clear()
+                log.error("store failed, message left unacknowledged for redelivery: %s", exc)
+                was_connected = False
+                await asyncio.sleep(backoff.next_delay())
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 if was_connected:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -257,3 +258,20 @@ def test_edge_killed_with_sigkill_shows_offline(plant: Plant) -> None:
     plant.edge.stop(signal.SIGKILL)
     # The broker notices the dead connection after 1.5 keepalives (3 s here).
     wait_until(lambda: _edge_status(plant) == "offline", timeout=20, what="edge offline")
+
+
+def test_an_event_the_store_could_not_commit_is_redelivered_not_lost(
+    plant: Plant, tmp_path: Path
+) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    blocker = sqlite3.connect(tmp_path / "hub.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
+    try:
+        plant.press(0)
+        wait_until(lambda: "store failed" in plant.hub.log(), what="the store error")
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    (call,) = wait_until(plant.calls, timeout=30, what="the redelivered event")
+    assert (call["station"], call["presses"]) == ("st10", 1)
+    assert "left unacknowledged for redelivery: database is locked" in plant.hub.log()
