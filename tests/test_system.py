@@ -275,3 +275,31 @@ def test_an_event_the_store_could_not_commit_is_redelivered_not_lost(
     (call,) = wait_until(plant.calls, timeout=30, what="the redelivered event")
     assert (call["station"], call["presses"]) == ("st10", 1)
     assert "left unacknowledged for redelivery: database is locked" in plant.hub.log()
+
+
+def test_presses_while_the_broker_is_down_wait_in_the_outbox(plant: Plant) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    plant.broker.stop()
+    plant.press(0)
+    plant.press(1)
+    time.sleep(0.5)
+    plant.broker.start()  # same port, same persistence directory
+    calls = wait_until(lambda: plant.calls_once_there_are(2), timeout=30, what="both calls")
+    assert sorted(c["station"] for c in calls) == ["st10", "st20"]
+    assert "events wait in the outbox" in plant.edge.log()
+
+
+def test_a_plc_that_vanishes_and_returns_is_polled_again(plant: Plant) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    port = plant.plc.port
+    plant.plc.stop()
+    wait_until(lambda: "device plc1 is down" in plant.edge.log(), what="the device down")
+    plant.plc = SimulatedPlc(port=port)
+    plant.plc.start()
+    try:
+        wait_until(lambda: "device plc1 is up again" in plant.edge.log(), what="device up")
+        plant.press(1)
+        (call,) = wait_until(plant.calls, what="a call after the PLC came back")
+        assert call["station"] == "st20"
+    finally:
+        plant.plc.stop()
