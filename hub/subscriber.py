@@ -56,7 +56,8 @@ class Subscriber:
                     async for message in client.messages:
                         payload = message.payload
                         body = payload if isinstance(payload, bytes) else str(payload).encode()
-                        self.ingest.handle(message.topic.value, body)
+                        # SQLite may wait on a lock: keep the event loop (the API) free.
+                        await asyncio.to_thread(self.ingest.handle, message.topic.value, body)
                         client._client.ack(message.mid, message.qos)
             except sqlite3.Error as exc:
                 # Not acknowledged: the broker redelivers after we reconnect.

@@ -268,6 +268,9 @@ def test_an_event_the_store_could_not_commit_is_redelivered_not_lost(
     blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
     try:
         plant.press(0)
+        time.sleep(1.5)  # the event has arrived; the store waits up to 5 s on the lock
+        # ... and meanwhile the API answers: the wait is off the event loop.
+        assert plant.api.get("/healthz", timeout=1).status_code == 200
         wait_until(lambda: "store failed" in plant.hub.log(), what="the store error")
     finally:
         blocker.execute("COMMIT")
