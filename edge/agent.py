@@ -18,7 +18,7 @@ import aiomqtt
 from andon.config.models import ButtonConfig, EdgeConfig
 from andon.mqtt import mqtt_client
 from andon.wire import EDGE_OFFLINE, EDGE_ONLINE, CallPayload, Event, Topics, make_event_id, utc_now
-from drivers import DeviceError, ModbusTcpDriver, Table, open_driver
+from drivers import DeviceError, DeviceMisconfigured, ModbusTcpDriver, Table, open_driver
 from drivers.backoff import Backoff
 from edge.outbox import Outbox
 from rules.signals import DebouncedButton
@@ -27,9 +27,29 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class _WatchedButton:
+class WatchedButton:
     config: ButtonConfig
     signal: DebouncedButton
+
+
+# The most one Modbus request may read: 2000 bits or 125 registers.
+MAX_READ = {
+    Table.COIL: 2000,
+    Table.DISCRETE_INPUT: 2000,
+    Table.HOLDING_REGISTER: 125,
+    Table.INPUT_REGISTER: 125,
+}
+
+
+def read_spans(buttons: list[WatchedButton], max_count: int) -> list[list[WatchedButton]]:
+    """Group buttons (sorted by address) so each group is one read of at most max_count."""
+    spans: list[list[WatchedButton]] = []
+    for button in sorted(buttons, key=lambda b: b.config.address):
+        if spans and button.config.address - spans[-1][0].config.address < max_count:
+            spans[-1].append(button)
+        else:
+            spans.append([button])
+    return spans
 
 
 class EdgeAgent:
@@ -40,8 +60,9 @@ class EdgeAgent:
         self.topics = Topics(config.broker.topic_prefix)
         self.outbox = Outbox(config.outbox.path)
         self._wakeup = asyncio.Event()
+        self._refused: set[str] = set()
         self._buttons = [
-            _WatchedButton(b, DebouncedButton(stable_s=config.debounce_s)) for b in config.buttons
+            WatchedButton(b, DebouncedButton(stable_s=config.debounce_s)) for b in config.buttons
         ]
 
     async def run(self) -> None:
@@ -61,34 +82,51 @@ class EdgeAgent:
                 device.id: await stack.enter_async_context(open_driver(device))
                 for device in self.config.devices
             }
-            groups: dict[tuple[str, Table], list[_WatchedButton]] = defaultdict(list)
+            groups: dict[tuple[str, Table], list[WatchedButton]] = defaultdict(list)
             for button in self._buttons:
                 groups[(button.config.device, button.config.table)].append(button)
+            reads = [
+                (drivers[device_id], table, span)
+                for (device_id, table), buttons in groups.items()
+                for span in read_spans(buttons, MAX_READ[table])
+            ]
             while True:
                 started = time.monotonic()
-                for (device_id, table), buttons in groups.items():
-                    await self._poll_group(drivers[device_id], table, buttons)
+                for driver, table, span in reads:
+                    await self._poll_span(driver, table, span)
                 elapsed = time.monotonic() - started
                 await asyncio.sleep(max(0.0, self.config.poll_interval_s - elapsed))
 
-    async def _poll_group(
-        self, driver: ModbusTcpDriver, table: Table, buttons: list[_WatchedButton]
+    async def _poll_span(
+        self, driver: ModbusTcpDriver, table: Table, buttons: list[WatchedButton]
     ) -> None:
-        first = min(b.config.address for b in buttons)
-        last = max(b.config.address for b in buttons)
+        first = buttons[0].config.address
+        count = buttons[-1].config.address - first + 1
+        key = f"{driver.config.id} {table} {first}+{count}"
         try:
-            values = await driver.read(table, first, last - first + 1)
-        except DeviceError as exc:
-            log.debug("poll failed: %s", exc)
+            values = await driver.read(table, first, count)
+        except DeviceMisconfigured as exc:
+            if len(buttons) > 1:
+                # One wrongly wired button must not silence its neighbours.
+                for button in buttons:
+                    await self._poll_span(driver, table, [button])
+                return
+            # A refused read is a wiring mistake that would repeat every poll: say it
+            # once until it clears (the driver already logs connection state).
+            if key not in self._refused:
+                log.error(
+                    "cannot read the button of station %s: %s", buttons[0].config.station, exc
+                )
+                self._refused.add(key)
             return
+        except DeviceError:
+            return
+        self._refused.discard(key)
         now = time.monotonic()
         for button in buttons:
             value = values[button.config.address - first]
-            raw = (
-                bool(value >> button.config.bit & 1)
-                if button.config.bit is not None
-                else bool(value)
-            )
+            bit = button.config.bit
+            raw = bool(value >> bit & 1) if bit is not None else bool(value)
             if button.signal.update(raw, now):
                 self._record_press(button.config)
 
