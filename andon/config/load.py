@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 from andon.config.models import EdgeConfig, HubConfig
 from andon.config.yaml_source import KeyPath, YamlDocument, YamlSyntaxError, load_yaml
 from andon.wire import NAME_PATTERN
+from rules.spc.rulefile import RuleFile
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -56,7 +57,10 @@ def load_edge_config(path: Path) -> EdgeConfig:
 
 
 def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
-    """Validate hub and edge files (told apart by an ``edge_id`` key) and their agreement."""
+    """Validate hub, edge and SPC rule files and their agreement.
+
+    A file with an ``edge_id`` key is an edge file, one with ``characteristics`` an SPC
+    rule file, any other a hub file."""
     issues: list[ConfigIssue] = []
     hubs: list[tuple[YamlDocument, HubConfig]] = []
     edges: list[tuple[YamlDocument, EdgeConfig]] = []
@@ -69,16 +73,26 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
         except OSError as exc:
             issues.append(ConfigIssue(path, 1, "", f"cannot read file: {exc.strerror}"))
             continue
-        is_edge = isinstance(doc.data, dict) and "edge_id" in doc.data
+        keys = doc.data if isinstance(doc.data, dict) else {}
         try:
-            if is_edge:
+            if "edge_id" in keys:
                 edges.append((doc, _validate(doc, EdgeConfig)))
+            elif "characteristics" in keys:
+                _validate(doc, RuleFile)
             else:
                 hubs.append((doc, _validate(doc, HubConfig)))
         except ConfigInvalid as exc:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
-    for hub_doc, hub in hubs:
-        for edge_doc, edge in edges:
+    for edge_doc, edge in edges:
+        same_site = [(doc, hub) for doc, hub in hubs if hub.site == edge.site]
+        if hubs and not same_site:
+            sites = ", ".join(f"{hub.site!r} ({doc.path})" for doc, hub in hubs)
+            issues.append(
+                _issue_at(
+                    edge_doc, ("site",), f"site {edge.site!r} is not a hub's site; given: {sites}"
+                )
+            )
+        for hub_doc, hub in same_site:
             issues.extend(_edge_against_hub(edge_doc, edge, hub_doc, hub))
     return issues
 
@@ -296,14 +310,6 @@ def _edge_problems(edge: EdgeConfig) -> list[Problem]:
 def _edge_against_hub(
     edge_doc: YamlDocument, edge: EdgeConfig, hub_doc: YamlDocument, hub: HubConfig
 ) -> list[ConfigIssue]:
-    if edge.site != hub.site:
-        return [
-            _issue_at(
-                edge_doc,
-                ("site",),
-                f"site {edge.site!r} is not the hub's site {hub.site!r} ({hub_doc.path})",
-            )
-        ]
     stations = hub.station_keys()
     lines = {(area, line) for area, line, _ in stations}
     if (edge.area, edge.line) not in lines:
