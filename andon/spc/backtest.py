@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.config.load import ConfigInvalid, load_model
-from andon.spc.csv_input import InputError, Table, read_table
+from andon.spc.csv_input import InputError, Table, read_table, subgroup_runs
 from andon.spc.evaluate import EvalRequest, evaluate_table
 from rules.spc.arl import in_control_arl
 from rules.spc.rulefile import Characteristic, RuleFile
@@ -40,7 +40,7 @@ def run_backtest(
             continue
         subset = Table(Path(f"{data_path} [{item.id}]"), table.header, rows)
         result = evaluate_table(_request(item), subset)
-        reports.append(_report(item, result, rows, seed))
+        reports.append(_report(item, result, subset, seed))
         charts.append((item.id, result))
     if plot is not None:
         from andon.spc.plot import plot_charts
@@ -67,7 +67,7 @@ def _request(item: Characteristic) -> EvalRequest:
 
 
 def _report(
-    item: Characteristic, result: dict[str, Any], rows: list[dict[str, str]], seed: int
+    item: Characteristic, result: dict[str, Any], table: Table, seed: int
 ) -> dict[str, Any]:
     violations: dict[str, list[int]] = result["violations"]
     alarmed = sorted({i for indices in violations.values() for i in indices})
@@ -78,8 +78,8 @@ def _report(
         "chart": item.chart,
         "points": len(result["statistic"]),
         "alarms": {test: len(indices) for test, indices in violations.items()},
-        "first_alarm": _alarm(alarmed[0], violations, result, rows) if alarmed else None,
-        "last_alarm": _alarm(alarmed[-1], violations, result, rows) if alarmed else None,
+        "first_alarm": _alarm(alarmed[0], violations, result, table) if alarmed else None,
+        "last_alarm": _alarm(alarmed[-1], violations, result, table) if alarmed else None,
         "in_control_arl": {
             "value": arl.arl,
             "method": arl.method,
@@ -94,31 +94,24 @@ def _report(
 
 
 def _alarm(
-    index: int, violations: dict[str, list[int]], result: dict[str, Any], rows: list[dict[str, str]]
+    index: int, violations: dict[str, list[int]], result: dict[str, Any], table: Table
 ) -> dict[str, Any]:
     alarm: dict[str, Any] = {
         "index": index,
         "tests": [int(test) for test, indices in violations.items() if index in indices],
         "statistic": result["statistic"][index],
     }
-    timestamp = _timestamp_of_point(index, rows, subgrouped=result["chart"].startswith("xbar"))
+    timestamp = _timestamp_of_point(index, table, subgrouped=result["chart"].startswith("xbar"))
     if timestamp:
         alarm["timestamp"] = timestamp
     return alarm
 
 
-def _timestamp_of_point(index: int, rows: list[dict[str, str]], *, subgrouped: bool) -> str | None:
+def _timestamp_of_point(index: int, table: Table, *, subgrouped: bool) -> str | None:
     """The timestamp of the point's row, or of its subgroup's last row."""
-    if not rows or "timestamp" not in rows[0]:
+    if "timestamp" not in table.header:
         return None
-    if not subgrouped:
-        return rows[index].get("timestamp")
-    point, label, last = -1, None, None
-    for row in rows:
-        if row.get("subgroup") != label:
-            point += 1
-            label = row.get("subgroup")
-            if point > index:
-                break
-        last = row
-    return last.get("timestamp") if last is not None else None
+    if subgrouped:
+        _, _, rows = list(subgroup_runs(table))[index]
+        return table.cell(rows[-1], "timestamp") or None
+    return table.cell(index + 1, "timestamp") or None
