@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from andon.netutil import free_port, wait_for_port
+from contract.netutil import free_port, wait_for_port
 
 # Mosquitto's default of 1000 silently drops QoS 1 messages queued for an offline
 # persistent subscriber (the hub while it restarts): a day of presses must fit.

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from andon.config.load import ConfigInvalid
 from andon.spc.commands import add_spc_commands
+from contract.config.loading import ConfigInvalid
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +60,7 @@ def _setup_logging() -> None:
 def _run_hub(args: argparse.Namespace) -> int:
     import asyncio
 
-    from andon.config.load import load_hub_config
+    from hub.config import load_hub_config
     from hub.server import serve_hub
 
     config = load_hub_config(args.config)
@@ -72,7 +72,7 @@ def _run_hub(args: argparse.Namespace) -> int:
 def _run_edge(args: argparse.Namespace) -> int:
     import asyncio
 
-    from andon.config.load import load_edge_config
+    from edge.config import load_edge_config
     from edge.runner import run_edge
 
     config = load_edge_config(args.config)
@@ -92,7 +92,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    from andon.config.load import check_files
+    from andon.check_config import check_files
 
     issues = check_files(args.files)
     for issue in issues:

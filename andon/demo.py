@@ -12,10 +12,11 @@ import logging
 from pathlib import Path
 
 from andon.broker import MosquittoBroker
-from andon.config.load import load_edge_config, load_hub_config
-from andon.config.models import BrokerConfig, EdgeConfig, HubConfig
 from andon.plc_sim import SimulatedPlc
+from contract.config.models import BrokerConfig
 from edge.agent import EdgeAgent
+from edge.config import EdgeConfig, load_edge_config
+from hub.config import HubConfig, load_hub_config
 from hub.server import hub_server
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any, Self
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from andon.netutil import free_port, wait_for_port
+from contract.netutil import free_port, wait_for_port
 
 _FUNCTION_WRITE_COILS = 15
 _FUNCTION_READ_COILS = 1

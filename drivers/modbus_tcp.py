@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from drivers.backoff import Backoff
+from contract.backoff import Backoff
 from drivers.config import DEVICE_ID_PATTERN
 from drivers.errors import DeviceMisconfigured, DeviceUnavailable
 

@@ -15,11 +15,19 @@ from dataclasses import dataclass
 
 import aiomqtt
 
-from andon.config.models import ButtonConfig, EdgeConfig
-from andon.mqtt import mqtt_client
-from andon.wire import EDGE_OFFLINE, EDGE_ONLINE, CallPayload, Event, Topics, make_event_id, utc_now
+from contract.backoff import Backoff
+from contract.mqtt import mqtt_client
+from contract.wire import (
+    EDGE_OFFLINE,
+    EDGE_ONLINE,
+    CallPayload,
+    Event,
+    Topics,
+    make_event_id,
+    utc_now,
+)
 from drivers import DeviceError, DeviceMisconfigured, ModbusTcpDriver, Table, open_driver
-from drivers.backoff import Backoff
+from edge.config import ButtonConfig, EdgeConfig
 from edge.outbox import Outbox
 from rules.signals import DebouncedButton
 

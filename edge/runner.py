@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import signal
 
-from andon.config.models import EdgeConfig
 from edge.agent import EdgeAgent
+from edge.config import EdgeConfig
 
 
 async def run_edge(config: EdgeConfig) -> None:

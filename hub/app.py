@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from andon.config.models import HubConfig
 from hub.api import calls, system
+from hub.config import HubConfig
 from hub.ingest import Ingest
 from hub.metrics import HubMetrics
 from hub.store import Store

@@ -10,8 +10,8 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
-from andon.config.models import HubConfig
-from andon.wire import EDGE_OFFLINE, EDGE_ONLINE, MAX_PAYLOAD_BYTES, Event, Topics, utc_now
+from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, MAX_PAYLOAD_BYTES, Event, Topics, utc_now
+from hub.config import HubConfig
 from hub.metrics import HubMetrics
 from hub.store import IngestOutcome, Store
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from andon.config.models import HubConfig
 from hub.app import create_app
+from hub.config import HubConfig
 
 
 class HubServer(uvicorn.Server):

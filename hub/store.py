@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from andon.wire import Event
+from contract.wire import Event
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed_events (

@@ -14,9 +14,9 @@ import sqlite3
 
 import aiomqtt
 
-from andon.config.models import HubConfig
-from andon.mqtt import mqtt_client
-from drivers.backoff import Backoff
+from contract.backoff import Backoff
+from contract.mqtt import mqtt_client
+from hub.config import HubConfig
 from hub.ingest import Ingest
 
 log = logging.getLogger(__name__)

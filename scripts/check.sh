@@ -7,4 +7,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .
 mypy --strict .
+lint-imports
 pytest "$@"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from andon.wire import Event, Topics, make_event_id
-from drivers.backoff import Backoff
+from contract.backoff import Backoff
+from contract.wire import Event, Topics, make_event_id
 from edge.outbox import Outbox
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from andon.netutil import free_port
+from contract.netutil import free_port
 from tests.plant import wait_until
 
 pytestmark = pytest.mark.system
@@ -51,8 +52,15 @@ def test_demo_plant_raises_calls_and_ctrl_c_stops_everything(tmp_path: Path) -> 
         output, _ = demo.communicate(timeout=30)
     finally:
         if demo.poll() is None:
+            # The broker runs in its own session: a killed demo would leave it behind.
+            children = _children(demo.pid)
             demo.kill()
             demo.wait()
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        if demo.stdout is not None:
+            demo.stdout.close()
     assert demo.returncode == 0, output
     assert b"demo stopped" in output
     assert not any(_running(pid) for pid in broker_pid)

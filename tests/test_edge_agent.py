@@ -11,11 +11,12 @@ import aiomqtt
 import pytest
 
 from andon.broker import MosquittoBroker
-from andon.config.models import BrokerConfig, ButtonConfig, EdgeConfig, OutboxConfig
 from andon.plc_sim import SimulatedPlc
-from andon.wire import Event, Topics
+from contract.config.models import BrokerConfig
+from contract.wire import Event, Topics
 from drivers import ModbusTcpConfig, Table
 from edge.agent import EdgeAgent, WatchedButton, read_spans
+from edge.config import ButtonConfig, EdgeConfig, OutboxConfig
 from rules.signals import DebouncedButton
 
 

@@ -22,9 +22,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from andon.broker import MosquittoBroker
-from andon.netutil import free_port
 from andon.plc_sim import SimulatedPlc
-from andon.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from contract.netutil import free_port
+from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
 from tests.plant import AndonProcess, wait_until, write_yaml
 
 pytestmark = pytest.mark.system
@@ -122,12 +122,14 @@ def plant(
     )
     hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
     edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
-    hub.start()
-    with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as api:
-        wait_until(lambda: api.get("/healthz").json()["broker_connected"], what="hub up")
-        edge.start()
-        topics = Topics(topic_prefix)
-        yield Plant(broker, plc, hub, edge, api, topics)
+    try:
+        hub.start()
+        with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as api:
+            wait_until(lambda: api.get("/healthz").json()["broker_connected"], what="hub up")
+            edge.start()
+            topics = Topics(topic_prefix)
+            yield Plant(broker, plc, hub, edge, api, topics)
+    finally:
         edge.stop()
         hub.stop()
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from andon.config.models import HubConfig
-from andon.wire import utc_now
+from contract.wire import utc_now
+from hub.config import HubConfig
 from hub.schemas import CallOut, ResolveIn
 from hub.store import CallNotFound, CallState, Store, TransitionRefused
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiomqtt
 
-from andon.config.models import BrokerConfig
+from contract.config.models import BrokerConfig
 
 
 def mqtt_client(

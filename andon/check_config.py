@@ -1,0 +1,83 @@
+"""``andon check-config``: validate hub, edge and SPC rule files, and their agreement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
+from contract.config.loading import validate_document as validate
+from contract.config.yaml_source import YamlDocument
+from edge.config import EdgeConfig
+from hub.config import HubConfig
+from rules.spc.rulefile import RuleFile
+
+
+def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
+    """Every error in ``paths``, each file on its own and the edges against their hub.
+
+    A file with an ``edge_id`` key is an edge file, one with ``characteristics`` an SPC
+    rule file, any other a hub file."""
+    issues: list[ConfigIssue] = []
+    hubs: list[tuple[YamlDocument, HubConfig]] = []
+    edges: list[tuple[YamlDocument, EdgeConfig]] = []
+    for path in paths:
+        try:
+            doc = read_document(path)
+            keys = doc.data if isinstance(doc.data, dict) else {}
+            if "edge_id" in keys:
+                edges.append((doc, validate(doc, EdgeConfig)))
+            elif "characteristics" in keys:
+                validate(doc, RuleFile)
+            else:
+                hubs.append((doc, validate(doc, HubConfig)))
+        except ConfigInvalid as exc:
+            issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
+    for edge_doc, edge in edges:
+        same_site = [(doc, hub) for doc, hub in hubs if hub.site == edge.site]
+        if hubs and not same_site:
+            sites = ", ".join(f"{hub.site!r} ({doc.path})" for doc, hub in hubs)
+            issues.append(
+                issue_at(
+                    edge_doc, ("site",), f"site {edge.site!r} is not a hub's site; given: {sites}"
+                )
+            )
+        for hub_doc, hub in same_site:
+            issues.extend(_edge_against_hub(edge_doc, edge, hub_doc, hub))
+    return issues
+
+
+def _edge_against_hub(
+    edge_doc: YamlDocument, edge: EdgeConfig, hub_doc: YamlDocument, hub: HubConfig
+) -> list[ConfigIssue]:
+    stations = hub.station_keys()
+    lines = {(area, line) for area, line, _ in stations}
+    if (edge.area, edge.line) not in lines:
+        return [
+            issue_at(
+                edge_doc,
+                ("line",),
+                f"line {edge.area}/{edge.line} is not declared in {hub_doc.path}",
+            )
+        ]
+    issues = []
+    for index, button in enumerate(edge.buttons):
+        if (edge.area, edge.line, button.station) not in stations:
+            issues.append(
+                issue_at(
+                    edge_doc,
+                    ("buttons", index, "station"),
+                    f"station {button.station!r} is not declared on line {edge.line} "
+                    f"in {hub_doc.path}",
+                )
+            )
+        if button.call_type not in hub.call_types:
+            issues.append(
+                issue_at(
+                    edge_doc,
+                    ("buttons", index, "call_type"),
+                    f"unknown call type {button.call_type!r}; expected one of: "
+                    f"{', '.join(hub.call_types)}",
+                )
+            )
+    return issues

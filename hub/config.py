@@ -1,0 +1,100 @@
+"""The hub's configuration file, as pydantic models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from contract.config.loading import Problem, duplicates, load_model
+from contract.config.models import BrokerConfig, Strict
+from contract.wire import Name
+
+
+class StationConfig(Strict):
+    id: Name
+    name: str | None = None
+
+
+class LineConfig(Strict):
+    id: Name
+    name: str | None = None
+    stations: list[StationConfig] = Field(min_length=1)
+
+
+class AreaConfig(Strict):
+    id: Name
+    name: str | None = None
+    lines: list[LineConfig] = Field(min_length=1)
+
+
+class StorageConfig(Strict):
+    path: Path = Path("var/hub.sqlite3")
+
+
+class ApiConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class HubConfig(Strict):
+    """One hub per site."""
+
+    site: Name
+    client_id: Name | None = Field(
+        default=None, description="MQTT client id; fixed so the broker keeps the session"
+    )
+    broker: BrokerConfig = BrokerConfig()
+    storage: StorageConfig = StorageConfig()
+    api: ApiConfig = ApiConfig()
+    call_types: list[Name] = Field(min_length=1)
+    reason_codes: list[Name] = Field(min_length=1)
+    areas: list[AreaConfig] = Field(min_length=1)
+
+    @property
+    def mqtt_client_id(self) -> str:
+        return self.client_id or f"andon-hub-{self.site}"
+
+    def station_keys(self) -> set[tuple[str, str, str]]:
+        """Every (area, line, station) of the site."""
+        return {
+            (area.id, line.id, station.id)
+            for area in self.areas
+            for line in area.lines
+            for station in line.stations
+        }
+
+    def problems(self) -> list[Problem]:
+        """Mistakes the schema cannot see: repeated ids and names."""
+        problems: list[Problem] = []
+        for key in ("call_types", "reason_codes"):
+            values: list[str] = getattr(self, key)
+            problems += [((key, i), f"duplicate {values[i]!r}") for i in duplicates(values)]
+        area_ids = [area.id for area in self.areas]
+        problems += [
+            (("areas", i, "id"), f"duplicate area id {area_ids[i]!r}") for i in duplicates(area_ids)
+        ]
+        line_ids = [
+            (a, li, line.id)
+            for a, area in enumerate(self.areas)
+            for li, line in enumerate(area.lines)
+        ]
+        for index in duplicates([line_id for _, _, line_id in line_ids]):
+            a, li, line_id = line_ids[index]
+            problems.append((("areas", a, "lines", li, "id"), f"duplicate line id {line_id!r}"))
+        for a, area in enumerate(self.areas):
+            for li, line in enumerate(area.lines):
+                station_ids = [station.id for station in line.stations]
+                problems += [
+                    (
+                        ("areas", a, "lines", li, "stations", s, "id"),
+                        f"duplicate station id {station_ids[s]!r} on line {line.id!r}",
+                    )
+                    for s in duplicates(station_ids)
+                ]
+        return problems
+
+
+def load_hub_config(path: Path) -> HubConfig:
+    """The hub configuration in ``path``, or ConfigInvalid with every error."""
+    return load_model(path, HubConfig)
