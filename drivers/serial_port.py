@@ -15,8 +15,8 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Generic, Literal, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Generic, Literal, NoReturn, Self, TypeVar
 
 import serial
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,9 +123,11 @@ class SerialReader:
         except ValueError as exc:
             self._fail(f"the port refused its settings: {exc}")
             raise DeviceMisconfigured(f"{cfg.id}: {cfg.port}: {exc}") from exc
-        except (serial.SerialException, OSError) as exc:
-            self._fail(f"cannot open {cfg.port}: {exc}")
-            raise DeviceUnavailable(f"{cfg.id}: cannot open {cfg.port}: {exc}") from exc
+        except OSError as exc:  # serial.SerialException is one too
+            # pyserial's message names the port and the cause; strerror drops "[Errno n]".
+            reason = exc.strerror or str(exc)
+            self._fail(reason)
+            raise DeviceUnavailable(f"{cfg.id}: {reason}") from exc
         self._received.clear()
         self._failure = None
         asyncio.get_running_loop().add_reader(port.fileno(), self._on_readable, port)
@@ -166,7 +168,7 @@ class SerialReader:
 
 
 class SerialStream(Generic[T]):
-    """Reads one port in a task of its own while entered, and queues what it decodes.
+    """Reads one port in a task of its own while started; an async iterator of what it decodes.
 
     ``decode(chunk, read_at)`` turns each chunk into items; ``on_tick(now)`` runs after
     every read attempt, at least every ``tick_s`` seconds while the port is open. The
@@ -211,24 +213,27 @@ class SerialStream(Generic[T]):
                 log.error("reader of %s failed", self.reader.config.id, exc_info=task.exception())
         self.reader.close()
 
-    async def items(self) -> AsyncIterator[T]:
-        """Decoded items in order, waiting for more; never ends while the stream runs.
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> T:
+        """The next decoded item, waiting for it; the stream never ends while it runs.
 
         Raises DeviceUnavailable once when the port is lost or cannot be opened (after
-        the items read before that); iterate again to wait for the port to come back.
+        the items read before that); the next call waits for the port to come back.
+        Cancelling a wait loses nothing: items stay queued for the next call.
         """
-        while True:
-            while not self._queue:
-                if self._task is None or self._task.done():
-                    self._raise_stopped()
-                self._ready.clear()
-                await self._ready.wait()
-            item = self._queue.popleft()
-            if isinstance(item, DeviceError):
-                raise item
-            yield item
+        while not self._queue:
+            if self._task is None or self._task.done():
+                self._raise_stopped()
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._queue.popleft()
+        if isinstance(item, DeviceError):
+            raise item
+        return item
 
-    def _raise_stopped(self) -> None:
+    def _raise_stopped(self) -> NoReturn:
         task = self._task
         if task is not None and not task.cancelled() and task.exception() is not None:
             raise DeviceUnavailable(f"{self.reader.config.id}: reader failed") from task.exception()

@@ -149,7 +149,7 @@ class SerialScannerDriver:
 
     def events(self) -> AsyncIterator[ScanEvent]:
         """Scans in the order they were read (one consumer at a time)."""
-        return self._stream.items()
+        return self._stream
 
     @property
     def port_open(self) -> bool:

@@ -114,7 +114,7 @@ class SerialButtonStationDriver:
 
     def events(self) -> AsyncIterator[ButtonEvent]:
         """Button events in the order the station sent them (one consumer at a time)."""
-        return self._stream.items()
+        return self._stream
 
     @property
     def port_open(self) -> bool:
