@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
@@ -21,7 +22,7 @@ from drivers import (
     Table,
     open_driver,
 )
-from drivers.serial_frames import ButtonFrame, HeartbeatFrame, encode
+from drivers.serial_frames import MAX_SEQ, ButtonFrame, HeartbeatFrame, encode
 from tests.drivers.conftest import PtyPair, nothing_more, take, until
 
 
@@ -128,26 +129,48 @@ def _xor(body: bytes) -> int:
     return value
 
 
+async def _beat(pair: PtyPair, first_seq: int) -> None:
+    """Send heartbeats as a box does, only faster, until cancelled."""
+    for seq in range(first_seq, MAX_SEQ + 1):
+        pair.write(_heartbeat(seq))
+        await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def _beating(pair: PtyPair, first_seq: int) -> AsyncIterator[None]:
+    task = asyncio.create_task(_beat(pair, first_seq), name="heartbeats")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.wait({task})
+
+
 @pytest.mark.asyncio
 async def test_a_station_without_heartbeats_goes_offline_and_comes_back(
     pty_pair: PtyPair,
 ) -> None:
+    # Heartbeats keep coming while the test looks, so a slow machine cannot miss the
+    # online state; then they stop, and only a timeout far below WAIT_S must pass.
     config = _config(pty_pair, heartbeat_timeout_s=0.5)
     async with SerialButtonStationDriver(config, backoff=_quick_backoff()) as driver:
         await until(lambda: driver.port_open, "the port is open")
         assert not driver.online, "no frame yet: not known to be alive"
-        pty_pair.write(_heartbeat(1))
-        await until(lambda: driver.online, "the first heartbeat makes it online")
-        assert driver.stats.heartbeats == 1
-        first_heartbeat_at = driver.stats.last_heartbeat_at
-        assert first_heartbeat_at is not None
+        async with _beating(pty_pair, first_seq=0):
+            await until(lambda: driver.online, "heartbeats make it online")
         await until(lambda: not driver.online, "silence makes it offline")
-        pty_pair.write(_heartbeat(2))
-        await until(lambda: driver.online, "a heartbeat brings it back")
+        heartbeats = driver.stats.heartbeats  # all sent are read: silence came after them
+        first_heartbeat_at = driver.stats.last_heartbeat_at
+        assert heartbeats >= 1
+        assert first_heartbeat_at is not None
+        async with _beating(pty_pair, first_seq=heartbeats):
+            await until(lambda: driver.online, "heartbeats bring it back")
         stats = driver.stats
-        assert stats.heartbeats == 2
+        assert stats.heartbeats > heartbeats
         assert stats.last_heartbeat_at is not None
         assert stats.last_heartbeat_at > first_heartbeat_at
+        assert stats.sequence_gaps == 0
+        assert dict(stats.rejected) == {}
 
 
 @pytest.mark.asyncio
