@@ -81,10 +81,7 @@ class SerialReader:
         if self._port is None:
             await self._open_after_backoff()
         if not self._received and self._failure is None:
-            self._readable.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait_s):
-                    await self._readable.wait()
+            await self._wait_readable(wait_s)
         if self._received:
             data = bytes(self._received)
             self._received.clear()
@@ -94,6 +91,18 @@ class SerialReader:
             self._fail(reason)
             raise DeviceUnavailable(f"{self.config.id}: {reason}")
         return b""
+
+    async def _wait_readable(self, wait_s: float | None) -> None:
+        # A timer that sets the event, rather than asyncio.timeout: nothing here can
+        # mistake a cancellation for a timeout (or the reverse) on any Python version.
+        self._readable.clear()
+        loop = asyncio.get_running_loop()
+        timer = None if wait_s is None else loop.call_later(wait_s, self._readable.set)
+        try:
+            await self._readable.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def close(self) -> None:
         """Close the port; a later read opens it again."""
@@ -204,14 +213,18 @@ class SerialStream(Generic[T]):
     async def stop(self) -> None:
         """Stop the reading task and close the port; returns promptly."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            # wait() rather than await: a cancellation of our caller must propagate,
-            # not be taken for the task's own.
-            await asyncio.wait({task})
-            if not task.cancelled() and task.exception() is not None:
-                log.error("reader of %s failed", self.reader.config.id, exc_info=task.exception())
-        self.reader.close()
+        try:
+            if task is not None:
+                task.cancel()
+                # wait() rather than await: a cancellation of our caller must propagate,
+                # not be taken for the task's own.
+                await asyncio.wait({task})
+                if not task.cancelled() and task.exception() is not None:
+                    log.error(
+                        "reader of %s failed", self.reader.config.id, exc_info=task.exception()
+                    )
+        finally:
+            self.reader.close()
 
     def __aiter__(self) -> Self:
         return self

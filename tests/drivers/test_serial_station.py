@@ -268,6 +268,25 @@ async def test_cancelling_a_reading_task_finishes_promptly_every_time(
 
 
 @pytest.mark.asyncio
+async def test_a_cancelled_wait_for_an_event_loses_nothing(pty_pair: PtyPair) -> None:
+    async with SerialButtonStationDriver(_config(pty_pair)) as driver:
+        await until(lambda: driver.port_open, "the port is open")
+        events = driver.events()
+
+        async def next_event() -> ButtonEvent:
+            return await anext(events)
+
+        for round_number in range(5):
+            waiting = asyncio.create_task(next_event(), name=f"wait-{round_number}")
+            await asyncio.sleep(0.05)
+            waiting.cancel()
+            done, _ = await asyncio.wait({waiting}, timeout=1.0)
+            assert waiting in done
+        pty_pair.write(_press("b1", 1))
+        assert _summary(await take(events, 1)) == [("st10", "b1", True, 1)]
+
+
+@pytest.mark.asyncio
 async def test_nobody_consuming_keeps_memory_bounded(pty_pair: PtyPair) -> None:
     config = _config(pty_pair)
     async with SerialButtonStationDriver(config, queue_size=5) as driver:
