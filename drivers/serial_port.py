@@ -53,12 +53,14 @@ class SerialReader:
     A failure (the port cannot be opened, or it vanished: a USB adapter pulled out)
     raises DeviceUnavailable; the next read waits out a capped, jittered backoff before
     it opens the port again. Only changes of state are logged, not every attempt.
+    ``opened_at`` is when the port was last opened (``time.monotonic()``), None while it
+    is closed; ``outages`` counts the changes from up to down.
     """
 
     def __init__(self, config: SerialPortConfig, *, backoff: Backoff | None = None) -> None:
         self.config = config
         self.opened_at: float | None = None
-        self.outages = 0  # changes of state from up (or never tried) to down
+        self.outages = 0  # changes to down; the first failure to open is one too
         self._backoff = backoff or Backoff(cap=config.backoff_cap_s)
         self._port: serial.Serial | None = None
         self._received = bytearray()
@@ -85,6 +87,9 @@ class SerialReader:
         if self._received:
             data = bytes(self._received)
             self._received.clear()
+            # Only a port that delivers counts as recovered: one that opens and fails at
+            # once, again and again, keeps backing off instead of flapping at 5 Hz.
+            self._backoff.reset()
             return data
         if self._failure is not None:
             reason = self._failure
@@ -139,20 +144,19 @@ class SerialReader:
             raise DeviceUnavailable(f"{cfg.id}: {reason}") from exc
         self._received.clear()
         self._failure = None
-        asyncio.get_running_loop().add_reader(port.fileno(), self._on_readable, port)
+        asyncio.get_running_loop().add_reader(port.fileno(), self._on_readable, port.fileno())
         self._port = port
         self.opened_at = time.monotonic()
-        self._backoff.reset()
         if self._was_up:
             log.info("serial device %s opened %s", cfg.id, cfg.port)
         else:
             log.info("serial device %s is up again on %s", cfg.id, cfg.port)
         self._was_up = True
 
-    def _on_readable(self, port: serial.Serial) -> None:
+    def _on_readable(self, fd: int) -> None:
         # Runs in the event loop whenever the fd is readable; it must never raise.
         try:
-            data = os.read(port.fileno(), _READ_SIZE)
+            data = os.read(fd, _READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -163,7 +167,7 @@ class SerialReader:
             # Readable yet empty (or an error): the device is gone. Stop watching it
             # now, or the loop would call us again and again.
             self._failure = self._failure or "the device disconnected"
-            asyncio.get_running_loop().remove_reader(port.fileno())
+            asyncio.get_running_loop().remove_reader(fd)
         self._readable.set()
 
     def _fail(self, reason: str) -> None:
