@@ -18,7 +18,7 @@ from drivers import (
     open_driver,
 )
 from drivers.serial_scanner import ScanParser, ScanRejection
-from tests.drivers.conftest import PtyPair, take, until
+from tests.drivers.ptys import PtyPair, take, until
 
 
 def _config(pair: PtyPair, **settings: str | int) -> SerialScannerConfig:

@@ -23,7 +23,7 @@ from drivers import (
     open_driver,
 )
 from drivers.serial_frames import MAX_SEQ, ButtonFrame, HeartbeatFrame, encode
-from tests.drivers.conftest import PtyPair, nothing_more, take, until
+from tests.drivers.ptys import PtyPair, nothing_more, take, until
 
 
 def _config(pair: PtyPair, heartbeat_timeout_s: float = 3.0) -> SerialButtonStationConfig:
