@@ -26,7 +26,7 @@ from contract.wire import (
     make_event_id,
     utc_now,
 )
-from drivers import DeviceError, DeviceMisconfigured, ModbusTcpDriver, Table, open_driver
+from drivers import DeviceError, DeviceMisconfigured, Driver, Table, open_driver
 from edge.config import ButtonConfig, EdgeConfig
 from edge.outbox import Outbox
 from rules.signals import DebouncedButton
@@ -105,9 +105,7 @@ class EdgeAgent:
                 elapsed = time.monotonic() - started
                 await asyncio.sleep(max(0.0, self.config.poll_interval_s - elapsed))
 
-    async def _poll_span(
-        self, driver: ModbusTcpDriver, table: Table, buttons: list[WatchedButton]
-    ) -> None:
+    async def _poll_span(self, driver: Driver, table: Table, buttons: list[WatchedButton]) -> None:
         first = buttons[0].config.address
         count = buttons[-1].config.address - first + 1
         key = f"{driver.config.id} {table} {first}+{count}"
