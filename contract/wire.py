@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 CONTRACT_VERSION = "v1"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -42,27 +42,56 @@ class CallPayload(BaseModel):
     call_type: Name
 
 
-class Event(BaseModel):
-    """The envelope of every event an edge publishes."""
+class ArrivalPayload(BaseModel):
+    """The responder is at the station (the station's arrival button).
+
+    Without ``call_type`` it marks the station's oldest open call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    call_type: Name | None = None
+
+
+# seq is stored as a signed 64-bit integer: anything larger is a broken edge.
+MAX_SEQ = 2**63 - 1
+
+
+class Envelope(BaseModel):
+    """What every event an edge publishes carries, whatever its kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: str
     edge_id: Name
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     ts: UtcTimestamp
-    kind: Literal["call"]
     site: Name
     area: Name
     line: Name
     station: Name
-    payload: CallPayload
 
     @model_validator(mode="after")
-    def _event_id_matches(self) -> Event:
+    def _event_id_matches(self) -> Self:
         if self.event_id != make_event_id(self.edge_id, self.seq):
             raise ValueError(f"event_id must be '{make_event_id(self.edge_id, self.seq)}'")
         return self
+
+
+class Event(Envelope):
+    """A station asks for help: a button press or a cord pull."""
+
+    kind: Literal["call"]
+    payload: CallPayload
+
+
+class ArrivalEvent(Envelope):
+    """A responder confirmed arrival at the station."""
+
+    kind: Literal["arrival"]
+    payload: ArrivalPayload
+
+
+StationEvent = Annotated[Event | ArrivalEvent, Field(discriminator="kind")]
+STATION_EVENT: TypeAdapter[Event | ArrivalEvent] = TypeAdapter(StationEvent)
 
 
 def make_event_id(edge_id: str, seq: int) -> str:

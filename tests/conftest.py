@@ -3,6 +3,7 @@ PostgreSQL server, and the databases the hub's storage is tested on."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,13 +34,18 @@ def topic_prefix() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session, started by the first test that asks for it.
 
     initdb takes about a second; a database per test (``postgres_url``) takes a few
     hundredths, so tests share the server and not its databases.
     """
-    with PostgresServer(tmp_path_factory.mktemp("postgres")) as server:
+    # Not under pytest's own temporary folder: another pytest session starting on this
+    # machine closes that folder to other users, and the server runs as one of them.
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-postgres-") as data_dir,
+        PostgresServer(Path(data_dir)) as server,
+    ):
         yield server
 
 
