@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from andon.spc.evaluate import CHARTS, EvalRequest, run_eval
+from andon.spc.chart_names import CHARTS
 
 EXIT_BAD_INPUT = 2
 
 
-def add_spc_commands(commands: Any) -> None:
+def add_spc_commands(commands: Any) -> Any:
     spc = commands.add_parser("spc", help="control charts, tests for special causes, backtests")
     spc_commands = spc.add_subparsers(required=True, metavar="SPC_COMMAND")
     ev = spc_commands.add_parser("eval", help="evaluate one control chart from a CSV file")
@@ -55,6 +55,7 @@ def add_spc_commands(commands: Any) -> None:
     bench_spc.add_argument("--characteristics", type=int, default=10_000)
     bench_spc.add_argument("--points", type=int, default=1_000)
     bench_spc.set_defaults(handler=_bench_spc)
+    return bench_commands
 
 
 def _fail(message: str) -> int:
@@ -75,6 +76,8 @@ def _test_params(items: list[str]) -> dict[int, float]:
 
 def _spc_eval(args: argparse.Namespace) -> int:
     try:
+        from andon.spc.evaluate import EvalRequest, run_eval
+
         request = EvalRequest(
             chart=args.chart,
             input=args.input,
