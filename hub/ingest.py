@@ -24,8 +24,9 @@ from contract.wire import (
     Topics,
     utc_now,
 )
+from hub.batch import IngestOutcome
 from hub.config import HubConfig
-from hub.store import IngestOutcome, Store
+from hub.store import Store
 
 log = logging.getLogger(__name__)
 

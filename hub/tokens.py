@@ -94,9 +94,10 @@ class TokenStore:
                 raise TokenNotFound(f"no active token named {name!r}")
             record_audit(conn, audit_row(now, actor, "token.revoked", f"token:{name}", {}))
 
-    def list(self) -> list[TokenInfo]:
+    def list(self, *, limit: int | None = None) -> list[TokenInfo]:
         with self.store.read() as conn:
-            rows = conn.execute(select(api_tokens).order_by(api_tokens.c.name)).all()
+            query = select(api_tokens).order_by(api_tokens.c.name).limit(limit)
+            rows = conn.execute(query).all()
         return [TokenInfo.from_row(row) for row in rows]
 
     def lookup(self, token: str) -> TokenInfo | None:

@@ -10,12 +10,13 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from contract.wire import utc_now
 from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
+from hub.batch import Actor
 from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter
 from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
-from hub.store import Actor, CallNotFound, Store, TransitionRefused
+from hub.store import CallNotFound, Store, TransitionRefused
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

@@ -20,11 +20,12 @@ from contract.netutil import free_port
 from contract.wire import CallPayload, Event, make_event_id, utc_now
 from hub.access import Role
 from hub.app import create_app
+from hub.batch import IngestOutcome
 from hub.config import load_hub_config
 from hub.ingest import Ingest, Result
 from hub.live_config import LiveConfig
 from hub.queries import MAX_PAGE, Call, CallFilter
-from hub.store import IngestOutcome, Store
+from hub.store import Store
 from hub.tokens import TokenStore
 from tests.plant import write_yaml
 

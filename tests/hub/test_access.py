@@ -9,8 +9,8 @@ import pytest
 
 from contract.wire import utc_now
 from hub.access import ALLOWED, ENDPOINTS, Permission, Role
+from hub.batch import Actor
 from hub.lifecycle import OPEN_STATES, Source
-from hub.store import Actor
 from hub.tokens import TokenNameTaken, TokenStore
 from tests.hub.conftest import HubUnderTest
 

@@ -9,9 +9,9 @@ import pytest
 
 from contract.wire import MAX_SEQ, utc_now
 from hub.access import Role
+from hub.batch import Actor, IngestOutcome
 from hub.ingest import Rejection
 from hub.lifecycle import Source
-from hub.store import Actor, IngestOutcome
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio
