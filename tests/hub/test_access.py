@@ -131,3 +131,20 @@ async def test_metrics_are_open_on_loopback_only(hub: HubUnderTest) -> None:
 async def test_every_permission_of_the_table_has_an_endpoint() -> None:
     used = {permission for _, _, permission in ENDPOINTS}
     assert used == set(Permission)
+
+
+CALL_ENDPOINTS = [(m, p, perm) for m, p, perm in ENDPOINTS if "{call_id}" in p]
+
+
+async def test_an_admin_token_of_another_line_is_refused_on_every_call_of_this_line(
+    hub: HubUnderTest,
+) -> None:
+    call_id = hub.raise_call("st10")  # line1
+    async with hub.client(Role.ADMIN, "line2") as other_line:
+        for method, path, _ in CALL_ENDPOINTS:
+            response = await other_line.request(
+                method, _url(path, call_id), json=BODIES.get((method, path))
+            )
+            assert response.status_code == 403, (method, path)
+            assert "limited to lines line2" in response.text
+    assert hub.store.get_call(call_id).state == "raised"
