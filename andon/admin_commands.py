@@ -72,7 +72,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 def _token_create(args: argparse.Namespace) -> int:
     from hub.config import load_hub_config
-    from hub.tokens import TokenNameTaken, TokenStore
+    from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
 
     if not re.fullmatch(NAME_PATTERN, args.name):
         print(
@@ -93,6 +93,9 @@ def _token_create(args: argparse.Namespace) -> int:
     except TokenNameTaken as exc:
         print(exc, file=sys.stderr)
         return 1
+    except TokenRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
     lines = ", ".join(args.line) or "all lines"
     print(f"token {args.name!r} ({args.role}, {lines}); it is shown only now:")
     print(token)

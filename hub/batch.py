@@ -61,7 +61,11 @@ class _OpenCall:
 def find_open_calls(
     conn: Connection, stations: set[tuple[str, str, str]]
 ) -> dict[tuple[str, str, str, str, str], _OpenCall]:
-    """The open call of each (site, area, line, station, call type) at ``stations``."""
+    """The open call of each (site, area, line, station, call type) at ``stations``.
+
+    The rows stay locked until the transaction ends (PostgreSQL; SQLite's writers take
+    turns anyway), so an API transition cannot close a call that a press in this batch
+    is joining, or cancel one it marks arrived."""
     names = {station for _, _, station in stations}
     rows = conn.execute(
         select(
@@ -76,6 +80,7 @@ def find_open_calls(
         )
         .where(calls.c.state.in_(OPEN_STATES), calls.c.station.in_(names))
         .order_by(calls.c.id.desc())
+        .with_for_update()
     ).all()
     found: dict[tuple[str, str, str, str, str], _OpenCall] = {}
     for row in rows:  # newest first, so the oldest open call of a key wins

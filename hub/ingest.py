@@ -39,6 +39,7 @@ class Rejection(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     UNKNOWN_CALL_TYPE = "unknown_call_type"
     UNKNOWN_TOPIC = "unknown_topic"
+    INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
 
 
 Result = IngestOutcome | Rejection | None  # None: an edge status update

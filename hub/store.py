@@ -9,11 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from contract.wire import ArrivalEvent, Event
 from hub.audit import audit_row, record_audit
@@ -77,49 +79,19 @@ class Store:
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def raise_call(
-        self,
-        *,
-        site: str,
-        area: str,
-        line: str,
-        station: str,
-        call_type: str,
-        needs_verification: bool,
-        actor: Actor,
-        now: datetime,
-    ) -> tuple[Call, bool]:
-        """Raise a call from a panel; a call already open there is joined. (call, created)."""
-        with self.write() as conn:
-            open_calls = find_open_calls(conn, {(area, line, station)})
-            existing = open_calls.get((site, area, line, station, call_type))
-            if existing is not None:
-                conn.execute(
-                    update(calls)
-                    .where(calls.c.id == existing.id)
-                    .values(presses=calls.c.presses + 1)
-                )
-                return _get(conn, existing.id), False
-            call_id = insert_call(
-                conn,
-                values={
-                    "site": site,
-                    "area": area,
-                    "line": line,
-                    "station": station,
-                    "call_type": call_type,
-                    "first_event_id": f"api:{uuid.uuid4().hex}",
-                    "raised_at": now,
-                    "received_at": now,
-                    "needs_verification": needs_verification,
-                },
-            )
-            entry = timeline_row(
-                call_id, at=now, action="raised", state=CallState.RAISED, actor=actor, detail={}
-            )
-            conn.execute(insert(call_events), [entry])
-            record_audit(conn, audit_row(now, actor.name, "call.raised", f"call:{call_id}", {}))
-            return _get(conn, call_id), True
+    def raise_call(self, *, call: NewCall, actor: Actor, now: datetime) -> tuple[Call, bool]:
+        """Raise a call from a panel; a call already open there is joined. (call, created).
+
+        Two writers that both found no open call cannot both open one (a unique index on
+        the open calls refuses the second): the loser tries once more, and joins."""
+        for attempt in (1, 2):
+            try:
+                with self.write() as conn:
+                    return _raise_in(conn, call, actor, now)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def transition(
         self,
@@ -221,6 +193,36 @@ class Store:
             query = query.where(edges.c.edge_id > after)
         with self.read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class NewCall:
+    """Where a call raised through the API is, and what it needs."""
+
+    site: str
+    area: str
+    line: str
+    station: str
+    call_type: str
+    needs_verification: bool
+
+
+def _raise_in(conn: Connection, call: NewCall, actor: Actor, now: datetime) -> tuple[Call, bool]:
+    key = (call.site, call.area, call.line, call.station, call.call_type)
+    existing = find_open_calls(conn, {(call.area, call.line, call.station)}).get(key)
+    if existing is not None:
+        conn.execute(
+            update(calls).where(calls.c.id == existing.id).values(presses=calls.c.presses + 1)
+        )
+        return _get(conn, existing.id), False
+    values = {**call.__dict__, "first_event_id": f"api:{uuid.uuid4().hex}"}
+    call_id = insert_call(conn, values={**values, "raised_at": now, "received_at": now})
+    entry = timeline_row(
+        call_id, at=now, action="raised", state=CallState.RAISED, actor=actor, detail={}
+    )
+    conn.execute(insert(call_events), [entry])
+    record_audit(conn, audit_row(now, actor.name, "call.raised", f"call:{call_id}", {}))
+    return _get(conn, call_id), True
 
 
 def action_name(action: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -411,4 +412,30 @@ def test_sighup_reloads_the_hub_file_and_a_bad_file_keeps_the_running_one(
     assert [(e["action"], e["actor"]) for e in entries if e["action"].startswith("config")] == [
         ("config.reloaded", "SIGHUP"),
         ("config.reload_failed", "SIGHUP"),
+    ]
+
+
+def test_a_killed_ingest_worker_loses_nothing_and_a_new_one_takes_over(plant: Plant) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    assert plant.hub.process is not None
+    workers = [
+        pid
+        for pid in _children(plant.hub.process.pid)
+        if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    ]
+    assert len(workers) == 1, workers
+    os.kill(workers[0], signal.SIGKILL)
+    plant.press(0)
+    (call,) = wait_until(plant.calls, timeout=30, what="the press, through a new worker")
+    assert (call["station"], call["presses"]) == ("st10", 1)
+    assert plant.api.get("/healthz").status_code == 200
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid``, whichever of its threads started them."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
     ]

@@ -14,7 +14,7 @@ from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE
 from hub.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
 from hub.store import Store
-from hub.tokens import TokenNameTaken, TokenNotFound, TokenStore
+from hub.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 
 router = APIRouter(tags=["admin"])
 
@@ -76,6 +76,8 @@ def create_token(
         )
     except TokenNameTaken as exc:
         raise HTTPException(409, str(exc)) from None
+    except TokenRefused as exc:
+        raise HTTPException(422, str(exc)) from None
     return NewTokenOut(
         name=body.name, role=body.role, lines=body.lines, created_at=now, revoked_at=None,
         token=token,
