@@ -18,8 +18,9 @@ from contract.netutil import free_port, wait_for_port
 # persistent subscriber (the hub while it restarts): a day of presses must fit.
 MAX_QUEUED_MESSAGES = 1_000_000
 # Mosquitto's default of 20 unacknowledged QoS 1 messages per client would cap the hub's
-# group commit at 20 messages a transaction: the hub acknowledges only after it commits.
-MAX_INFLIGHT_MESSAGES = 1000
+# group commit at 20 messages a transaction: the hub acknowledges only after it commits,
+# and room for the next batch lets it gather while the last one is committed.
+MAX_INFLIGHT_MESSAGES = 5000
 
 
 def find_mosquitto() -> str:

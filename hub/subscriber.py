@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import aiomqtt
 from sqlalchemy.exc import SQLAlchemyError
@@ -91,20 +92,34 @@ class Subscriber:
             self.connected.set()
             self.metrics.broker_connected.set(1)
             backoff.reset()
-            messages = client.messages
-            async for first in messages:
-                if self._stopping.is_set():
-                    return  # unacknowledged: the broker delivers it again next time
-                batch = [first, *_waiting(client, MAX_BATCH - 1)]
-                bodies = [(m.topic.value, _body(m.payload)) for m in batch]
-                # The database may wait on a lock: keep the event loop (the API) free.
-                report = await asyncio.to_thread(self.apply, bodies)
-                self.metrics.record_batch(report)
-                for message in batch:
-                    paho.ack(message.mid, message.qos)
+            # Committed but not yet acknowledged: acknowledged while the next batch is
+            # applied, so that the two overlap, or at once when nothing else waits.
+            committed: list[aiomqtt.Message] = []
+            try:
+                async for first in client.messages:
+                    if self._stopping.is_set():
+                        return  # unacknowledged: the broker delivers it again next time
+                    batch = [first, *waiting_messages(client, MAX_BATCH - 1)]
+                    bodies = [(m.topic.value, _body(m.payload)) for m in batch]
+                    # The database may wait on a lock: keep the event loop (the API) free.
+                    applying = asyncio.ensure_future(asyncio.to_thread(self.apply, bodies))
+                    _acknowledge(paho, committed)
+                    committed = []
+                    self.metrics.record_batch(await applying)
+                    committed = batch
+                    if not len(client.messages):
+                        _acknowledge(paho, committed)
+                        committed = []
+            finally:
+                _acknowledge(paho, committed)
 
 
-def _waiting(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
+def _acknowledge(paho: Any, messages: list[aiomqtt.Message]) -> None:
+    for message in messages:
+        paho.ack(message.mid, message.qos)
+
+
+def waiting_messages(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
     """The messages already queued, without waiting: the rest of this transaction.
 
     aiomqtt hands out one message per ``anext`` (a task each); its queue is read directly
