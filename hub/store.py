@@ -110,18 +110,9 @@ class Store:
         details = {k: v for k, v in (details or {}).items() if v is not None}
         with self.write() as conn:
             current = _get(conn, call_id)
-            if current.state not in step.allowed_from:
-                raise TransitionRefused(_refusal(current, action), current.state)
-            if action == "verify" and not current.needs_verification:
-                raise TransitionRefused(
-                    f"call {call_id} is {current.state} and its call type "
-                    f"{current.call_type!r} needs no verification",
-                    current.state,
-                )
+            _check_allowed(current, action)
             values: dict[str, Any] = {"state": step.target, step.stamp: now, **details}
-            if action == "acknowledge":
-                values["acknowledged_by"] = actor.name
-            if action == "arrive" and current.acknowledged_at is None:
+            if action == "acknowledge" or (action == "arrive" and not current.acknowledged_at):
                 values["acknowledged_by"] = actor.name
             changed = conn.execute(
                 update(calls)
@@ -130,19 +121,15 @@ class Store:
             ).rowcount
             if changed != 1:  # another writer moved it between our read and our write
                 fresh = _get(conn, call_id)
-                raise TransitionRefused(_refusal(fresh, action), fresh.state)
+                _check_allowed(fresh, action)
+                raise TransitionRefused(f"call {call_id} changed meanwhile; try again", fresh.state)
             entry = timeline_row(
-                call_id,
-                at=now,
-                action=action_name(action),
-                state=step.target,
-                actor=actor,
+                call_id, at=now, action=step.target, state=step.target, actor=actor,
                 detail=details,
-            )
+            )  # fmt: skip
             conn.execute(insert(call_events), [entry])
-            record_audit(
-                conn, audit_row(now, actor.name, f"call.{action}", f"call:{call_id}", details)
-            )
+            audit = audit_row(now, actor.name, f"call.{action}", f"call:{call_id}", details)
+            record_audit(conn, audit)
             return _get(conn, call_id)
 
     # -- queries -----------------------------------------------------------------------
@@ -225,14 +212,20 @@ def _raise_in(conn: Connection, call: NewCall, actor: Actor, now: datetime) -> t
     return _get(conn, call_id), True
 
 
-def action_name(action: str) -> str:
-    """The timeline's word for an action: acknowledge -> acknowledged."""
-    return TRANSITIONS[action].target.value
-
-
-def _refusal(call: Call, action: str) -> str:
-    allowed = ", ".join(TRANSITIONS[action].allowed_from)
-    return f"call {call.id} is {call.state}; {action} needs a call that is {allowed}"
+def _check_allowed(call: Call, action: str) -> None:
+    """TransitionRefused, naming the call's state, unless ``action`` may happen now."""
+    allowed = TRANSITIONS[action].allowed_from
+    if call.state not in allowed:
+        raise TransitionRefused(
+            f"call {call.id} is {call.state}; {action} needs a call that is {', '.join(allowed)}",
+            call.state,
+        )
+    if action == "verify" and not call.needs_verification:
+        raise TransitionRefused(
+            f"call {call.id} is {call.state} and its call type {call.call_type!r} "
+            "needs no verification",
+            call.state,
+        )
 
 
 def _get(conn: Connection, call_id: int) -> Call:
