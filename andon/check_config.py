@@ -8,7 +8,8 @@ from pathlib import Path
 from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
-from edge.config import EdgeConfig
+from edge.config import EdgeConfig, resolved
+from edge.spc_config import check_rule_file
 from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
 
@@ -26,7 +27,10 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
             doc = read_document(path)
             keys = doc.data if isinstance(doc.data, dict) else {}
             if "edge_id" in keys:
-                edges.append((doc, validate(doc, EdgeConfig)))
+                edge = resolved(validate(doc, EdgeConfig), path)
+                if edge.spc is not None:
+                    issues.extend(check_rule_file(doc, edge.spc))
+                edges.append((doc, edge))
             elif "characteristics" in keys:
                 validate(doc, RuleFile)
             else:

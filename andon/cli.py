@@ -77,7 +77,7 @@ def _run_edge(args: argparse.Namespace) -> int:
 
     config = load_edge_config(args.config)
     _setup_logging()
-    asyncio.run(run_edge(config))
+    asyncio.run(run_edge(config, config_path=args.config))
     return 0
 
 

@@ -37,17 +37,19 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
             f"calls: http://127.0.0.1:{api_port}/api/calls   API docs: "
             f"http://127.0.0.1:{api_port}/docs   (Ctrl-C stops everything)"
         )
+        agent = EdgeAgent(edge_config)
         async with asyncio.TaskGroup() as tasks:
             hub_task = tasks.create_task(server.serve(), name="demo-hub")
-            edge_task = tasks.create_task(EdgeAgent(edge_config).run(), name="demo-edge")
+            tasks.create_task(agent.run(), name="demo-edge")
             operator = tasks.create_task(
                 _operator(plc, edge_config, press_every_s), name="demo-operator"
             )
-            # Ctrl-C stops the hub first; then the agent and the operator, then the
-            # PLC and the broker as the with-blocks close.
+            # Ctrl-C stops the hub first; then the agent (its stop never waits on a
+            # device call) and the operator, then the PLC and the broker as the
+            # with-blocks close.
             await hub_task
-            for task in (edge_task, operator):
-                task.cancel()
+            agent.stop()
+            operator.cancel()
         log.info("demo stopping: simulated PLC and broker")
     log.info("demo stopped")
 

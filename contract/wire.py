@@ -2,8 +2,10 @@
 
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
-    <prefix>/v1/<site>/<area>/<line>/<station>/event      call and other station events
-    <prefix>/v1/<site>/edge/<edge_id>/status               retained "online" / "offline"
+    <prefix>/v1/<site>/<area>/<line>/<station>/event        call and anomaly events
+    <prefix>/v1/<site>/<area>/<line>/<station>/measurement  measurement batches
+    <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
+    <prefix>/v1/<site>/edge/<edge_id>/status                 retained "online" / "offline"
 
 The event id is ``<edge_id>:<seq>``; ``seq`` increases by one per event on each edge and
 survives restarts, so the hub can deduplicate at-least-once delivery.
@@ -15,7 +17,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 CONTRACT_VERSION = "v1"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -42,8 +44,16 @@ class CallPayload(BaseModel):
     call_type: Name
 
 
-class Event(BaseModel):
-    """The envelope of every event an edge publishes."""
+class PartRef(BaseModel):
+    """The part at a station when the event happened: its serial number and/or lot."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    serial: str | None = Field(default=None, max_length=128)
+    lot: str | None = Field(default=None, max_length=128)
+
+
+class _Envelope(BaseModel):
+    """The fields every event carries, whatever its kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,18 +61,122 @@ class Event(BaseModel):
     edge_id: Name
     seq: int = Field(ge=1)
     ts: UtcTimestamp
+
+    @model_validator(mode="after")
+    def _event_id_matches(self) -> _Envelope:
+        if self.event_id != make_event_id(self.edge_id, self.seq):
+            raise ValueError(f"event_id must be '{make_event_id(self.edge_id, self.seq)}'")
+        return self
+
+
+class Event(_Envelope):
+    """A call: the envelope of the first event kind, unchanged since v1 began.
+
+    ``part`` is optional and left out of the JSON when the station has no part id."""
+
     kind: Literal["call"]
     site: Name
     area: Name
     line: Name
     station: Name
     payload: CallPayload
+    part: PartRef | None = None
 
-    @model_validator(mode="after")
-    def _event_id_matches(self) -> Event:
-        if self.event_id != make_event_id(self.edge_id, self.seq):
-            raise ValueError(f"event_id must be '{make_event_id(self.edge_id, self.seq)}'")
-        return self
+
+CallEvent = Event
+
+
+class AnomalyPayload(BaseModel):
+    """A control chart test failed on a new subgroup of a characteristic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    characteristic: str = Field(min_length=1, max_length=64)
+    chart: str = Field(min_length=1, max_length=16)
+    measurement: str = Field(min_length=1, max_length=64)
+    tests: list[int] = Field(min_length=1)
+    value: float
+    center: float
+    lcl: float
+    ucl: float
+    subgroup: int = Field(ge=1, description="1-based number of the subgroup at this edge")
+
+
+class AnomalyEvent(_Envelope):
+    """A special cause seen by the SPC core at the edge."""
+
+    kind: Literal["anomaly"]
+    site: Name
+    area: Name
+    line: Name
+    station: Name
+    payload: AnomalyPayload
+    part: PartRef | None = None
+
+
+MeasuredValue = bool | int | float | str
+
+
+class MeasurementReading(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=64)
+    value: MeasuredValue
+    unit: str | None = None
+
+
+class MeasurementPayload(BaseModel):
+    """The readings of one station taken in one poll cycle (``ts`` of the envelope)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    readings: list[MeasurementReading] = Field(min_length=1)
+
+
+class MeasurementEvent(_Envelope):
+    """Measurements for the hub and a time-series database; droppable under a quota."""
+
+    kind: Literal["measurement"]
+    site: Name
+    area: Name
+    line: Name
+    station: Name
+    payload: MeasurementPayload
+    part: PartRef | None = None
+
+
+class DeviceStatusPayload(BaseModel):
+    """A device an edge polls stopped answering (``offline``) or answers again."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    device: Name
+    status: Literal["online", "offline"]
+    reason: str = Field(default="", max_length=256)
+
+
+class DeviceStatusEvent(_Envelope):
+    """A device of the edge went offline or came back; on the edge's own event topic."""
+
+    kind: Literal["device_status"]
+    site: Name
+    area: Name
+    line: Name
+    payload: DeviceStatusPayload
+
+
+AnyEvent = Annotated[
+    Event | AnomalyEvent | MeasurementEvent | DeviceStatusEvent, Field(discriminator="kind")
+]
+"""Every event kind, told apart by ``kind``."""
+
+_ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse_any_event(payload: bytes | str) -> AnyEvent:
+    """Validate a JSON event of any kind; raises pydantic's ValidationError."""
+    return _ANY_EVENT.validate_json(payload)
+
+
+def event_json(event: AnyEvent) -> str:
+    """The JSON of ``event`` as it goes on the wire: optional fields left out when unset."""
+    return event.model_dump_json(exclude_none=True)
 
 
 def make_event_id(edge_id: str, seq: int) -> str:
@@ -79,8 +193,20 @@ class Topics:
     def event(self, site: str, area: str, line: str, station: str) -> str:
         return f"{self.root}/{site}/{area}/{line}/{station}/event"
 
+    def measurement(self, site: str, area: str, line: str, station: str) -> str:
+        return f"{self.root}/{site}/{area}/{line}/{station}/measurement"
+
     def edge_status(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/status"
+
+    def edge_event(self, site: str, edge_id: str) -> str:
+        return f"{self.root}/{site}/edge/{edge_id}/event"
+
+    def measurement_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/+/+/+/measurement"
+
+    def edge_event_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/edge/+/event"
 
     def event_filter(self, site: str) -> str:
         return f"{self.root}/{site}/+/+/+/event"

@@ -6,10 +6,18 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from contract.config.loading import Problem, duplicates, load_model
+from contract.config.loading import (
+    ConfigInvalid,
+    Problem,
+    duplicates,
+    read_document,
+    validate_document,
+)
 from contract.config.models import BrokerConfig, Strict
 from contract.wire import Name
-from drivers import DeviceConfig, Table
+from drivers import DeviceConfig, ModbusRtuConfig, Table
+from edge.spc_config import SpcConfig, check_rule_file
+from rules.registers import ByteOrder, ValueType, register_count
 
 
 class ButtonConfig(Strict):
@@ -32,8 +40,53 @@ class ButtonConfig(Strict):
         return self
 
 
+class MeasurementConfig(Strict):
+    """One value in a device's registers (or one bit), decoded and scaled.
+
+    ``value = raw * scale + offset``; read every ``every_s`` seconds (default: the poll
+    interval); with ``deadband`` set, published only when it moved more than that."""
+
+    name: Name
+    device: Name
+    table: Table = Table.HOLDING_REGISTER
+    address: int = Field(ge=0, le=65535)
+    type: ValueType = ValueType.UINT16
+    byte_order: ByteOrder = ByteOrder.ABCD
+    length: int | None = Field(default=None, ge=1, le=123, description="string registers")
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str | None = Field(default=None, max_length=32)
+    station: Name
+    every_s: float | None = Field(default=None, gt=0, le=3600)
+    deadband: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _type_fits_table(self) -> MeasurementConfig:
+        if self.table.is_bits and self.type is not ValueType.BOOL:
+            raise ValueError(f"a {self.table} holds one bit: its type is bool, not {self.type}")
+        if (self.type is ValueType.STRING) != (self.length is not None):
+            raise ValueError("'length' (in registers) goes with type string, and only with it")
+        return self
+
+    @property
+    def width(self) -> int:
+        """How many addresses of its table the value occupies."""
+        return 1 if self.table.is_bits else register_count(self.type, self.length)
+
+
+class StationConfig(Strict):
+    """Where a station's current part serial and lot come from (string measurements)."""
+
+    id: Name
+    serial: Name | None = Field(default=None, description="measurement holding the serial")
+    lot: Name | None = Field(default=None, description="measurement holding the lot")
+
+
 class OutboxConfig(Strict):
     path: Path = Path("var/edge-outbox.sqlite3")
+    max_measurements: int = Field(
+        default=10_000, ge=1, description="measurement messages kept while the broker is away"
+    )
 
 
 class EdgeConfig(Strict):
@@ -49,6 +102,9 @@ class EdgeConfig(Strict):
     debounce_s: float = Field(default=0.03, ge=0, le=5)
     devices: list[DeviceConfig] = Field(min_length=1)
     buttons: list[ButtonConfig] = Field(default_factory=list)
+    measurements: list[MeasurementConfig] = Field(default_factory=list)
+    stations: list[StationConfig] = Field(default_factory=list)
+    spc: SpcConfig | None = None
 
     def problems(self) -> list[Problem]:
         """Mistakes the schema cannot see: repeated ids, unknown devices, shared inputs."""
@@ -57,23 +113,78 @@ class EdgeConfig(Strict):
             (("devices", i, "id"), f"duplicate device id {device_ids[i]!r}")
             for i in duplicates(device_ids)
         ]
-        for index, button in enumerate(self.buttons):
-            if button.device not in device_ids:
-                problems.append(
-                    (
-                        ("buttons", index, "device"),
-                        f"unknown device {button.device!r}; expected one of: "
-                        f"{', '.join(dict.fromkeys(device_ids))}",
-                    )
-                )
+        for section, items in (("buttons", self.buttons), ("measurements", self.measurements)):
+            problems += _unknown_devices(section, [item.device for item in items], device_ids)
         inputs = [f"{b.device} {b.table} {b.address} bit {b.bit}" for b in self.buttons]
         problems += [
             (("buttons", i), f"input already used by another button: {inputs[i]}")
             for i in duplicates(inputs)
         ]
+        names = [m.name for m in self.measurements]
+        problems += [
+            (("measurements", i, "name"), f"duplicate measurement name {names[i]!r}")
+            for i in duplicates(names)
+        ]
+        problems += self._serial_lines()
+        problems += self._station_sources(set(names))
+        if self.spc is not None:
+            problems += self.spc.problems({m.name: m for m in self.measurements})
+        return problems
+
+    def _serial_lines(self) -> list[Problem]:
+        """Units on one serial port must agree on its settings."""
+        settings: dict[str, tuple[int, str, int, int]] = {}
+        problems: list[Problem] = []
+        for index, device in enumerate(self.devices):
+            if not isinstance(device, ModbusRtuConfig):
+                continue
+            first = settings.setdefault(device.port, device.line_settings())
+            if first != device.line_settings():
+                problems.append(
+                    (
+                        ("devices", index),
+                        f"{device.port} is already used with other settings "
+                        "(baudrate, parity, bytesize, stopbits): one port, one setting",
+                    )
+                )
+        return problems
+
+    def _station_sources(self, names: set[str]) -> list[Problem]:
+        problems: list[Problem] = []
+        for index, station in enumerate(self.stations):
+            for key in ("serial", "lot"):
+                source = getattr(station, key)
+                if source is not None and source not in names:
+                    problems.append((("stations", index, key), f"unknown measurement {source!r}"))
         return problems
 
 
+def _unknown_devices(section: str, used: list[str], device_ids: list[str]) -> list[Problem]:
+    return [
+        (
+            (section, index, "device"),
+            f"unknown device {device!r}; expected one of: {', '.join(dict.fromkeys(device_ids))}",
+        )
+        for index, device in enumerate(used)
+        if device not in device_ids
+    ]
+
+
 def load_edge_config(path: Path) -> EdgeConfig:
-    """The edge configuration in ``path``, or ConfigInvalid with every error."""
-    return load_model(path, EdgeConfig)
+    """The edge configuration in ``path``, or ConfigInvalid with every error.
+
+    An SPC rule file it names is read too (relative to ``path``), and checked against it."""
+    doc = read_document(path)
+    config = resolved(validate_document(doc, EdgeConfig), path)
+    if config.spc is not None:
+        issues = check_rule_file(doc, config.spc)
+        if issues:
+            raise ConfigInvalid(issues)
+    return config
+
+
+def resolved(config: EdgeConfig, path: Path) -> EdgeConfig:
+    """``config`` with the paths it names made relative to its file ``path``."""
+    if config.spc is None:
+        return config
+    return config.model_copy(update={"spc": config.spc.resolved(path)})
