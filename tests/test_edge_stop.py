@@ -8,6 +8,7 @@ These tests stop the agent many times, with busy processes competing for the CPU
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import signal
 import subprocess
@@ -135,6 +136,10 @@ async def test_a_stop_flushes_the_outbox_first(
         outbox.close()
 
 
+def _logged(process: AndonProcess, text: str) -> bool:
+    return text in process.log()
+
+
 @pytest.mark.usefixtures("busy_neighbours")
 def test_andon_edge_exits_on_sigterm_at_a_random_moment(
     tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
@@ -146,8 +151,9 @@ def test_andon_edge_exits_on_sigterm_at_a_random_moment(
         edge = AndonProcess("edge", path, tmp_path / f"edge-{round_number}.log")
         edge.start()
         try:
-            log_of = edge.log
-            wait_until(lambda: "connected to broker" in log_of(), what="the agent connected")
+            wait_until(
+                functools.partial(_logged, edge, "connected to broker"), what="the agent connected"
+            )
             assert edge.process is not None
             time.sleep(rng.uniform(0.0, 0.5))
             edge.process.send_signal(signal.SIGTERM)
