@@ -8,8 +8,7 @@ from pathlib import Path
 from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
-from edge.config import EdgeConfig, resolved
-from edge.spc_config import check_rule_file
+from edge.config import EdgeConfig, check_edge_document
 from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
 
@@ -27,10 +26,10 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
             doc = read_document(path)
             keys = doc.data if isinstance(doc.data, dict) else {}
             if "edge_id" in keys:
-                edge = resolved(validate(doc, EdgeConfig), path)
-                if edge.spc is not None:
-                    issues.extend(check_rule_file(doc, edge.spc))
-                edges.append((doc, edge))
+                edge, edge_issues = check_edge_document(doc)
+                issues.extend(edge_issues)
+                if edge is not None:
+                    edges.append((doc, edge))
             elif "characteristics" in keys:
                 validate(doc, RuleFile)
             else:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from contract.config.loading import (
     ConfigInvalid,
+    ConfigIssue,
     Problem,
     duplicates,
     read_document,
     validate_document,
 )
 from contract.config.models import BrokerConfig, Strict
+from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
 from drivers import DeviceConfig, ModbusRtuConfig, Table
 from edge.spc_config import SpcConfig, check_rule_file
@@ -174,13 +176,30 @@ def load_edge_config(path: Path) -> EdgeConfig:
     """The edge configuration in ``path``, or ConfigInvalid with every error.
 
     An SPC rule file it names is read too (relative to ``path``), and checked against it."""
-    doc = read_document(path)
-    config = resolved(validate_document(doc, EdgeConfig), path)
+    config, issues = check_edge_document(read_document(path))
+    if config is None or issues:
+        raise ConfigInvalid(issues)
+    return config
+
+
+def check_edge_document(doc: YamlDocument) -> tuple[EdgeConfig | None, list[ConfigIssue]]:
+    """The configuration in ``doc`` (None if invalid) and every error in it, its rule file's
+    included: the rule file is checked whenever the schema passed."""
+    try:
+        config = resolved(validate_document(doc, EdgeConfig), doc.path)
+        issues: list[ConfigIssue] = []
+    except ConfigInvalid as exc:
+        issues = exc.issues
+        try:
+            config = resolved(EdgeConfig.model_validate(doc.data), doc.path)
+        except ValidationError:
+            return None, issues
+        if config.spc is not None:
+            issues += check_rule_file(doc, config.spc)
+        return None, sorted(issues, key=lambda issue: issue.line)
     if config.spc is not None:
         issues = check_rule_file(doc, config.spc)
-        if issues:
-            raise ConfigInvalid(issues)
-    return config
+    return (None if issues else config), issues
 
 
 def resolved(config: EdgeConfig, path: Path) -> EdgeConfig:

@@ -98,20 +98,20 @@ def _mismatch(binding: SpcBinding, chart: str | None, path: Path, ids: list[str]
         )
     if chart in VARIABLES_CHARTS:
         if binding.measurement is None:
-            return f"a {chart} chart needs 'measurement'"
+            return f"chart {chart} needs 'measurement'"
         if binding.defectives or binding.inspected or binding.per_parts:
-            return f"a {chart} chart takes 'measurement', not counters"
+            return f"chart {chart} takes 'measurement', not counters"
         if chart != "imr" and binding.subgroup_size < 2:
-            return f"a {chart} chart needs 'subgroup_size' of 2 or more"
+            return f"chart {chart} needs 'subgroup_size' of 2 or more"
         if chart == "imr" and binding.subgroup_size != 1:
             return "an imr chart charts single values: 'subgroup_size' must be 1"
         return ""
     if binding.defectives is None or binding.per_parts is None:
-        return f"a {chart} chart needs 'defectives' and 'per_parts'"
+        return f"chart {chart} needs 'defectives' and 'per_parts'"
     if binding.inspected is None:
-        return f"a {chart} chart needs 'inspected' (a counter of parts)"
+        return f"chart {chart} needs 'inspected' (a counter of parts)"
     if binding.measurement is not None or binding.part_done is not None:
-        return f"a {chart} chart takes counters, not 'measurement' or 'part_done'"
+        return f"chart {chart} takes counters, not 'measurement' or 'part_done'"
     return ""
 
 

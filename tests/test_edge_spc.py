@@ -1,0 +1,143 @@
+"""SPC at the edge: a drifting measurement on a real PLC simulator becomes an anomaly event
+on a real broker, with the test that failed and the serial of the part."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from andon.broker import MosquittoBroker
+from andon.plc_sim import SimulatedPlc
+from contract.wire import AnomalyEvent, Topics, parse_any_event
+from edge.agent import EdgeAgent
+from edge.config import load_edge_config
+from edge.spc import SpcMonitor
+from edge.spc_config import SpcBinding, SpcConfig
+from rules.registers import ValueType
+from rules.spc.rulefile import Characteristic, RuleFile
+from tests.plant import wait_until, write_yaml
+
+
+def _edge_yaml(tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, prefix: str) -> Path:
+    write_yaml(
+        tmp_path / "rules.yaml",
+        {
+            "characteristics": [
+                {"id": "bore-diameter", "chart": "imr", "center": 10.0, "sigma": 0.1},
+            ]
+        },
+    )
+    return write_yaml(
+        tmp_path / "edge.yaml",
+        {
+            "edge_id": "edge-1",
+            "site": "p",
+            "area": "a",
+            "line": "l",
+            "broker": {"host": broker.host, "port": broker.port, "topic_prefix": prefix},
+            "outbox": {"path": str(tmp_path / "outbox.sqlite3")},
+            "poll_interval_s": 0.02,
+            "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
+            "measurements": [
+                {"name": "bore", "device": "plc1", "address": 100, "type": "float32"}
+                | {"unit": "mm", "station": "st10"},
+                {"name": "part_serial", "device": "plc1", "address": 104, "type": "string"}
+                | {"length": 4, "station": "st10"},
+                {"name": "parts_done", "device": "plc1", "address": 110, "station": "st10"},
+            ],
+            "stations": [{"id": "st10", "serial": "part_serial"}],
+            "spc": {
+                "rule_file": "rules.yaml",
+                "characteristics": [
+                    {"characteristic": "bore-diameter", "measurement": "bore"}
+                    | {"part_done": "parts_done"}
+                ],
+            },
+        },
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_drifting_measurement_raises_an_anomaly_with_the_test_and_the_part_serial(
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+) -> None:
+    config = load_edge_config(_edge_yaml(tmp_path, broker, plc, topic_prefix))
+    topics = Topics(topic_prefix)
+    async with aiomqtt.Client(broker.host, broker.port) as listener:
+        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        agent = EdgeAgent(config)
+        task = asyncio.create_task(agent.run())
+        try:
+            await asyncio.to_thread(
+                wait_until,
+                lambda: agent.recorder.latest.get("parts_done") == 0,
+                what="the part counter read before the first part",
+            )
+            # Parts drift upwards by a fifth of sigma each, starting just above center:
+            # the sixth rise in a row is Nelson's test 3 (six points increasing).
+            for part in range(1, 9):
+                await asyncio.to_thread(_make_part, plc, part, 10.01 + 0.02 * (part - 1))
+                await asyncio.to_thread(
+                    wait_until,
+                    lambda p=part: agent.recorder.latest.get("parts_done") == p,
+                    what=f"part {part} seen",
+                )
+            async with asyncio.timeout(15):
+                message = await anext(aiter(listener.messages))
+        finally:
+            agent.stop()
+            await asyncio.wait_for(task, timeout=10)
+    assert isinstance(message.payload, bytes)
+    event = parse_any_event(message.payload)
+    assert isinstance(event, AnomalyEvent)
+    assert event.station == "st10"
+    assert event.part is not None
+    assert event.part.serial == "P006"
+    anomaly = event.payload
+    assert (anomaly.characteristic, anomaly.chart, anomaly.measurement) == (
+        "bore-diameter",
+        "imr",
+        "bore",
+    )
+    assert anomaly.tests == [3]
+    assert anomaly.subgroup == 6
+    assert anomaly.value == pytest.approx(10.11, abs=1e-5)
+    assert (anomaly.center, anomaly.lcl, anomaly.ucl) == pytest.approx((10.0, 9.7, 10.3))
+
+
+def _make_part(plc: SimulatedPlc, number: int, bore: float) -> None:
+    """The machine finishes a part: its bore and serial, then the part counter."""
+    plc.set_value("holding_register", 100, bore, ValueType.FLOAT32)
+    plc.set_value("holding_register", 104, f"P{number:03d}", ValueType.STRING, length=4)
+    plc.set_register(110, number)
+
+
+def test_a_p_chart_from_counters_flags_a_burst_of_defectives() -> None:
+    rules = RuleFile(
+        characteristics=[Characteristic(id="rejects", chart="p", rules="nelson", center=0.02)]
+    )
+    spc = SpcConfig(
+        rule_file=Path("unused.yaml"),
+        characteristics=[
+            SpcBinding(characteristic="rejects", defectives="bad", inspected="made", per_parts=100)
+        ],
+    )
+    monitor = SpcMonitor(spc, rules)
+    made = bad = 0
+    seen: list[Any] = monitor.cycle({"made": made}, {"bad": bad, "made": made})
+    for burst in [2, 1, 3, 2, 15]:  # defectives per 100 parts; 15 % is far above 2 %
+        for _ in range(10):
+            made += 10
+            bad += burst if _ == 9 else 0
+            latest = {"bad": bad, "made": made}
+            seen += monitor.cycle({"made": made}, latest)
+    assert len(seen) == 1
+    (anomaly,) = seen
+    assert anomaly.signal.tests == (1,)
+    assert anomaly.signal.subgroup == 5
+    assert anomaly.signal.value == pytest.approx(0.15)
+    assert anomaly.signal.center == pytest.approx(0.02)
