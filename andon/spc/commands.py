@@ -55,6 +55,15 @@ def add_spc_commands(commands: Any) -> None:
     bench_spc.add_argument("--characteristics", type=int, default=10_000)
     bench_spc.add_argument("--points", type=int, default=1_000)
     bench_spc.set_defaults(handler=_bench_spc)
+    bench_edge = bench_commands.add_parser(
+        "edge", help="edge agent: buttons and measurements at 10 Hz with SPC"
+    )
+    bench_edge.add_argument("--json", action="store_true", help="print JSON (the default)")
+    bench_edge.add_argument("--buttons", type=int, default=200)
+    bench_edge.add_argument("--measurements", type=int, default=200)
+    bench_edge.add_argument("--poll-interval", type=float, default=0.1, metavar="SECONDS")
+    bench_edge.add_argument("--presses", type=int, default=100)
+    bench_edge.set_defaults(handler=_bench_edge)
 
 
 def _fail(message: str) -> int:
@@ -134,4 +143,17 @@ def _bench_spc(args: argparse.Namespace) -> int:
     from bench.spc import run_spc_benchmark
 
     print(json.dumps(run_spc_benchmark(args.characteristics, args.points)))
+    return 0
+
+
+def _bench_edge(args: argparse.Namespace) -> int:
+    from bench.edge import run_edge_benchmark
+
+    report = run_edge_benchmark(
+        buttons=args.buttons,
+        measurements=args.measurements,
+        poll_interval_s=args.poll_interval,
+        presses=args.presses,
+    )
+    print(json.dumps(report))
     return 0
