@@ -198,11 +198,18 @@ class EdgeAgent:
         wakeup = self.recorder.wakeup
         while True:
             wakeup.clear()
-            for entry in self.outbox.pending():
-                # publish() with QoS 1 returns once the broker acknowledged (PUBACK).
-                await client.publish(entry.topic, entry.body, qos=1)
-                self.outbox.mark_sent(entry.seq)
-                self.recorder.published += 1
+            entries = self.outbox.pending()
+            if entries:
+                # publish() with QoS 1 returns once the broker acknowledged (PUBACK). A
+                # batch goes out in outbox order (each publish is sent before the next
+                # starts) and is forgotten in one transaction once all are acknowledged;
+                # if the connection drops midway, all of it is sent again (the hub
+                # deduplicates).
+                await asyncio.gather(
+                    *(client.publish(entry.topic, entry.body, qos=1) for entry in entries)
+                )
+                self.outbox.mark_sent(*(entry.seq for entry in entries))
+                self.recorder.published += len(entries)
             if not self.outbox.pending_count():
                 await wakeup.wait()
 

@@ -98,8 +98,11 @@ class Outbox:
         ).fetchall()
         return [OutboxEntry(int(seq), str(topic), str(body)) for seq, topic, body in rows]
 
-    def mark_sent(self, seq: int) -> None:
-        self._db.execute("DELETE FROM pending WHERE seq = ?", (seq,))
+    def mark_sent(self, *seqs: int) -> None:
+        """The broker has these: forget them (one transaction for all of them)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany("DELETE FROM pending WHERE seq = ?", [(seq,) for seq in seqs])
 
     def pending_count(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM pending").fetchone()

@@ -62,7 +62,7 @@ class Recorder:
 
     def configure(self, config: EdgeConfig) -> None:
         """Use ``config`` from now on; SPC state is kept while its section is unchanged."""
-        spc_changed = config.spc != self._config.spc or self._spc is None
+        spc_changed = self._spc is None or _spc_inputs(config) != _spc_inputs(self._config)
         self._config = config
         self._sources = {
             name: (station.id, key)
@@ -70,10 +70,14 @@ class Recorder:
             for key in ("serial", "lot")
             if (name := getattr(station, key)) is not None
         }
-        if spc_changed:
-            self._spc = (
-                None if config.spc is None else SpcMonitor(config.spc, load_rule_file(config.spc))
-            )
+        if config.spc is None:
+            self._spc = None
+        elif spc_changed:
+            read_together = {
+                m.name: (m.device, str(m.table), m.every_s or config.poll_interval_s)
+                for m in config.measurements
+            }
+            self._spc = SpcMonitor(config.spc, load_rule_file(config.spc), read_together)
 
     def set_part(self, station: str, *, serial: str | None = None, lot: str | None = None) -> None:
         """The part now at ``station`` (a scanner read it, or a register holds it)."""
@@ -224,6 +228,11 @@ class Recorder:
             if config.name == measurement:
                 return config.station
         raise KeyError(measurement)
+
+
+def _spc_inputs(config: EdgeConfig) -> tuple[object, ...]:
+    """What the SPC state depends on: while it stays the same, a reload keeps the state."""
+    return (config.spc, config.measurements, config.poll_interval_s)
 
 
 def _should_publish(tag: MeasurementTag, value: MeasuredValue) -> bool:

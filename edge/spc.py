@@ -7,13 +7,18 @@ rising or counting up), or the counters' increase every ``per_parts`` parts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from contract.wire import MeasuredValue
 from edge.spc_config import SpcBinding, SpcConfig
 from rules.spc.online import OnlineChart, Signal
-from rules.spc.rulefile import RuleFile
+from rules.spc.rulefile import Characteristic, RuleFile
+from rules.spc.streaming import StreamingTests
+from rules.spc.tests import RuleSet
 
 
 @dataclass(frozen=True)
@@ -78,20 +83,86 @@ class _Feed:
         return [signal] if signal else []
 
 
-class SpcMonitor:
-    """Every bound characteristic of one edge."""
+class _IndividualsGroup:
+    """Individuals charts with known limits whose readings arrive together (one device,
+    table and interval): one vectorised ``StreamingTests`` for all of them.
 
-    def __init__(self, config: SpcConfig, rule_file: RuleFile) -> None:
-        characteristics = {item.id: item for item in rule_file.characteristics}
-        self._feeds = [
-            _Feed(
-                binding,
-                OnlineChart(
-                    characteristics[binding.characteristic], subgroup_size=binding.subgroup_size
+    A member without a fresh reading in a cycle where others have one (its tag was
+    refused) gets NaN, which breaks its own runs and no one else's."""
+
+    def __init__(self, members: list[tuple[SpcBinding, Characteristic]]) -> None:
+        first = members[0][1]
+        self.bindings = [binding for binding, _ in members]
+        self.names = [str(binding.measurement) for binding in self.bindings]
+        self.center = np.array([float(c.center or 0.0) for _, c in members])
+        sigma = np.array([float(c.sigma or 1.0) for _, c in members])
+        self.lcl = self.center - first.nsigmas * sigma
+        self.ucl = self.center + first.nsigmas * sigma
+        rules = RuleSet.preset(first.rules, nsigmas=first.nsigmas, overrides=first.tests)
+        self.tests = StreamingTests(center=self.center, sigma=sigma, rules=rules)
+        self.subgroups = np.zeros(len(members), dtype=np.int64)
+
+    def step(self, fresh: Mapping[str, MeasuredValue]) -> list[Anomaly]:
+        values = [_number(fresh.get(name)) for name in self.names]
+        if all(value is None for value in values):
+            return []
+        x = np.array([np.nan if value is None else value for value in values])
+        self.subgroups += ~np.isnan(x)
+        flags = self.tests.update(x)
+        if not flags:
+            return []
+        failed = np.logical_or.reduce(list(flags.values()))
+        return [
+            Anomaly(
+                self.bindings[i],
+                "imr",
+                Signal(
+                    int(self.subgroups[i]),
+                    float(x[i]),
+                    float(self.center[i]),
+                    float(self.lcl[i]),
+                    float(self.ucl[i]),
+                    tuple(number for number, flag in sorted(flags.items()) if flag[i]),
                 ),
             )
-            for binding in config.characteristics
+            for i in np.flatnonzero(failed)
         ]
+
+
+def _groupable(binding: SpcBinding, characteristic: Characteristic) -> bool:
+    return (
+        characteristic.chart == "imr"
+        and binding.part_done is None
+        and characteristic.center is not None
+        and characteristic.sigma is not None
+    )
+
+
+class SpcMonitor:
+    """Every bound characteristic of one edge.
+
+    ``read_together`` maps a measurement to a key shared by the measurements that are
+    always read in the same cycle (device, table, interval); individuals charts with
+    known limits on one key are evaluated together, as arrays."""
+
+    def __init__(
+        self,
+        config: SpcConfig,
+        rule_file: RuleFile,
+        read_together: Mapping[str, Hashable] | None = None,
+    ) -> None:
+        characteristics = {item.id: item for item in rule_file.characteristics}
+        groups: dict[Hashable, list[tuple[SpcBinding, Characteristic]]] = defaultdict(list)
+        self._feeds = []
+        for binding in config.characteristics:
+            item = characteristics[binding.characteristic]
+            if read_together is not None and _groupable(binding, item):
+                key = (read_together[str(binding.measurement)], item.rules, item.nsigmas)
+                groups[(*key, tuple(sorted(item.tests.items())))].append((binding, item))
+            else:
+                chart = OnlineChart(item, subgroup_size=binding.subgroup_size)
+                self._feeds.append(_Feed(binding, chart))
+        self._groups = [_IndividualsGroup(members) for members in groups.values()]
         self.inputs = {
             name
             for b in config.characteristics
@@ -106,8 +177,10 @@ class SpcMonitor:
         ``latest`` the last value of every measurement."""
         if not self.inputs.intersection(fresh):
             return []
-        return [
+        found = [anomaly for group in self._groups for anomaly in group.step(fresh)]
+        found += [
             Anomaly(feed.binding, feed.chart.characteristic.chart, signal)
             for feed in self._feeds
             for signal in feed.step(fresh, latest)
         ]
+        return found

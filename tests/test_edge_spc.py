@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import numpy as np
 import pytest
 
 from andon.broker import MosquittoBroker
@@ -141,3 +142,29 @@ def test_a_p_chart_from_counters_flags_a_burst_of_defectives() -> None:
     assert anomaly.signal.subgroup == 5
     assert anomaly.signal.value == pytest.approx(0.15)
     assert anomaly.signal.center == pytest.approx(0.02)
+
+
+def test_individuals_charts_read_together_flag_what_they_flag_one_by_one() -> None:
+    characteristics = [
+        Characteristic(id=f"c{i}", chart="imr", center=0.0, sigma=1.0, rules=rules)
+        for i, rules in enumerate(["nelson", "nelson", "western-electric", "nelson"])
+    ]
+    spc = SpcConfig(
+        rule_file=Path("unused.yaml"),
+        characteristics=[SpcBinding(characteristic=f"c{i}", measurement=f"m{i}") for i in range(4)],
+    )
+    rules = RuleFile(characteristics=characteristics)
+    together = SpcMonitor(spc, rules, {f"m{i}": "plc1 holding_register 0.1" for i in range(4)})
+    one_by_one = SpcMonitor(spc, rules)
+    rng = np.random.default_rng(7)
+    drift = np.linspace(0, 2.5, 300)
+    found: dict[str, set[tuple[str, int, tuple[int, ...]]]] = {"together": set(), "one": set()}
+    for t in range(300):
+        fresh = {f"m{i}": float(rng.normal(drift[t] if i % 2 else 0.0)) for i in range(4)}
+        for key, monitor in (("together", together), ("one", one_by_one)):
+            found[key] |= {
+                (a.binding.characteristic, a.signal.subgroup, a.signal.tests)
+                for a in monitor.cycle(fresh, fresh)
+            }
+    assert found["together"] == found["one"]
+    assert {name for name, _, _ in found["one"]} >= {"c1", "c3"}  # the drifting ones

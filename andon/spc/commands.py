@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from andon.spc.evaluate import CHARTS, EvalRequest, run_eval
+from andon.spc.names import CHARTS
 
 EXIT_BAD_INPUT = 2
 
@@ -83,6 +83,8 @@ def _test_params(items: list[str]) -> dict[int, float]:
 
 
 def _spc_eval(args: argparse.Namespace) -> int:
+    from andon.spc.evaluate import EvalRequest, run_eval
+
     try:
         request = EvalRequest(
             chart=args.chart,

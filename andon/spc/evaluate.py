@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from andon.spc.csv_input import InputError, Table, read_counts, read_subgroups, read_table
+from andon.spc.names import CHARTS
 from rules.spc.capability import capability
 from rules.spc.charts import (
     Chart,
@@ -26,7 +27,6 @@ from rules.spc.charts import (
 from rules.spc.tests import RuleSet, evaluate
 from rules.spc.timeweighted import cusum, ewma
 
-CHARTS = ("imr", "xbar-r", "xbar-s", "p", "np", "c", "u", "ewma", "cusum")
 ATTRIBUTE_CHARTS = ("p", "np", "c", "u")
 
 

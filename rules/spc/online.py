@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rules.spc.charts import Limits, individuals_sigma, subgroups_sigma
 from rules.spc.rulefile import Characteristic
 from rules.spc.streaming import StreamingTests
-from rules.spc.subgroups import Subgroups
 from rules.spc.tests import RuleSet
 
 DEFAULT_PHASE1 = 25
@@ -111,6 +109,11 @@ class OnlineChart:
         self._start()
 
     def _estimate_variables(self) -> None:
+        # Deferred: the estimators load scipy (tens of MB), which an edge whose limits
+        # are all known never needs.
+        from rules.spc.charts import Limits, individuals_sigma, subgroups_sigma
+        from rules.spc.subgroups import Subgroups
+
         c = self.characteristic
         limits = Limits(
             nsigmas=c.nsigmas, center=c.center, sigma=c.sigma, sigma_method=c.sigma_method
