@@ -90,20 +90,24 @@ class Recorder:
     # -- PollSink ----------------------------------------------------------------------
 
     def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
-        if not tag.signal.update(pressed, now):
-            return
-        button = tag.config
+        if tag.signal.update(pressed, now):
+            self.raise_call(tag.config.station, tag.config.call_type)
+
+    def raise_call(self, station: str, call_type: str) -> int:
+        """A press at ``station``: store its call event; return its sequence number.
+
+        Every button source ends here: Modbus buttons through ``button``, and a serial
+        button station's press events the same way."""
         self.presses += 1
         seq = self.outbox.add(
             self._station_event(
-                button.station,
-                lambda head: Event(
-                    **head, kind="call", payload=CallPayload(call_type=button.call_type)
-                ),
+                station,
+                lambda head: Event(**head, kind="call", payload=CallPayload(call_type=call_type)),
             )
         )
-        log.info("press at station %s (%s): event %s", button.station, button.call_type, seq)
+        log.info("press at station %s (%s): event %s", station, call_type, seq)
         self.wakeup.set()
+        return seq
 
     def device_checked(self, driver: ModbusUnitDriver) -> None:
         device = driver.config.id
