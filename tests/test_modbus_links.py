@@ -187,3 +187,25 @@ def test_reads_are_grouped_within_the_device_maximum_and_the_hole_budget() -> No
     assert [(r.start, r.count) for r in reads] == [(0, 6), (20, 1), (28, 4), (40, 1)]
     reads = plan_reads(tags, max_count=limits, max_gap={"d": 0})
     assert [(r.start, r.count) for r in reads] == [(0, 3), (5, 1), (20, 1), (28, 4), (40, 1)]
+
+
+@pytest.mark.asyncio
+async def test_the_pause_between_requests_holds_for_every_unit_on_a_link(
+    plc: SimulatedPlc,
+) -> None:
+    pause_s = 0.05
+    configs = [
+        ModbusTcpConfig(
+            kind="modbus_tcp", id=f"d{unit}", host=plc.host, port=plc.port, unit=1,
+            pause_s=pause_s,
+        )
+        for unit in (1, 2)
+    ]  # fmt: skip
+    async with open_devices(configs) as drivers:
+        started = time.monotonic()
+        await asyncio.gather(*(drivers[f"d{1 + i % 2}"].read(Table.COIL, 0, 1) for i in range(6)))
+        elapsed = time.monotonic() - started
+    # Six requests on one link, one at a time, a pause between each two: the pause is
+    # a floor (a sleep never ends early), whatever the machine's speed.
+    assert elapsed >= 5 * pause_s
+    assert plc.requests[1] == 6
