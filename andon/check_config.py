@@ -74,13 +74,13 @@ def _edge_against_hub(
                     f"in {hub_doc.path}",
                 )
             )
-        if button.call_type not in hub.call_types:
+        if button.call_type not in hub.call_type_ids:
             issues.append(
                 issue_at(
                     edge_doc,
                     ("buttons", index, "call_type"),
                     f"unknown call type {button.call_type!r}; expected one of: "
-                    f"{', '.join(hub.call_types)}",
+                    f"{', '.join(hub.call_type_ids)}",
                 )
             )
     return issues

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from andon.admin_commands import add_admin_commands
 from andon.spc.commands import add_spc_commands
 from contract.config.loading import ConfigInvalid
 
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check_config)
 
     add_spc_commands(commands)
+    add_admin_commands(commands)
     return parser
 
 
@@ -71,7 +73,7 @@ def _run_hub(args: argparse.Namespace) -> int:
 
     config = load_hub_config(args.config)
     _setup_logging()
-    asyncio.run(serve_hub(config))
+    asyncio.run(serve_hub(config, config_path=args.config))
     return 0
 
 

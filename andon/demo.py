@@ -9,15 +9,23 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
+from contract.wire import utc_now
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_edge_config
+from hub.access import Role
+from hub.app import stop_task
 from hub.config import HubConfig, load_hub_config
+from hub.database import database_url, open_engine, upgrade
 from hub.server import hub_server
+from hub.store import Store
+from hub.tokens import TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -28,30 +36,61 @@ DEMO_STATE = Path("var/demo")
 async def run_demo(*, api_port: int, press_every_s: float) -> None:
     hub_config = load_hub_config(DEMO_CONFIG / "hub.yaml")
     edge_config = load_edge_config(DEMO_CONFIG / "edge-line1.yaml")
+    # Every run starts with an empty plant: no calls, tokens or queued messages of the last.
+    shutil.rmtree(DEMO_STATE, ignore_errors=True)
     with MosquittoBroker(DEMO_STATE / "mosquitto") as broker, SimulatedPlc() as plc:
         hub_config, edge_config = _local_settings(hub_config, edge_config, broker, plc, api_port)
-        server = hub_server(hub_config)
+        tokens = await asyncio.to_thread(_demo_tokens, hub_config)
+        server = hub_server(hub_config, config_path=DEMO_CONFIG / "hub.yaml")
         server.stop_on_signals()
         print(f"demo plant running: broker 127.0.0.1:{broker.port}, PLC 127.0.0.1:{plc.port}")
         print(
             f"calls: http://127.0.0.1:{api_port}/api/calls   API docs: "
             f"http://127.0.0.1:{api_port}/docs   (Ctrl-C stops everything)"
         )
+        print("API tokens, one per role (send as 'Authorization: Bearer TOKEN'):")
+        for role, token in tokens.items():
+            print(f"  {role:<10} {token}")
         agent = EdgeAgent(edge_config)
-        async with asyncio.TaskGroup() as tasks:
-            hub_task = tasks.create_task(server.serve(), name="demo-hub")
-            tasks.create_task(agent.run(), name="demo-edge")
-            operator = tasks.create_task(
-                _operator(plc, edge_config, press_every_s), name="demo-operator"
-            )
-            # Ctrl-C stops the hub first; then the agent (its stop never waits on a
-            # device call) and the operator, then the PLC and the broker as the
-            # with-blocks close.
-            await hub_task
-            agent.stop()
-            operator.cancel()
+        edge_task = asyncio.create_task(agent.run(), name="demo-edge")
+        operator = asyncio.create_task(
+            _operator(plc, edge_config, press_every_s), name="demo-operator"
+        )
+        for task in (edge_task, operator):
+            task.add_done_callback(lambda done: _stop_if_failed(done, server.request_stop))
+        try:
+            # Ctrl-C stops the hub first; then the agent and the operator, then the PLC
+            # and the broker as the with-blocks close. Each stop is bounded, so the demo
+            # ends within seconds whatever state the broker or the PLC are in.
+            await server.serve()
+        finally:
+            await stop_task(operator, operator.cancel)
+            # The agent's own stop never waits on a device call; it flushes its outbox.
+            await stop_task(edge_task, agent.stop)
         log.info("demo stopping: simulated PLC and broker")
     log.info("demo stopped")
+
+
+def _stop_if_failed(task: asyncio.Task[None], stop: Callable[[], None]) -> None:
+    """A part of the demo that dies takes the demo down with it, saying why."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s failed, stopping the demo", task.get_name(), exc_info=task.exception())
+        stop()
+
+
+def _demo_tokens(hub: HubConfig) -> dict[str, str]:
+    """A token for each role, so a newcomer can try every action of the API."""
+    engine = open_engine(database_url(hub.storage))
+    upgrade(engine)
+    tokens = TokenStore(Store(engine))
+    made = {
+        str(role): tokens.create(
+            name=f"demo-{role}", role=role, lines=[], actor="demo", now=utc_now()
+        )
+        for role in Role
+    }
+    engine.dispose()
+    return made
 
 
 def _local_settings(

@@ -2,7 +2,7 @@
 
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
-    <prefix>/v1/<site>/<area>/<line>/<station>/event        call and anomaly events
+    <prefix>/v1/<site>/<area>/<line>/<station>/event        call, arrival, anomaly events
     <prefix>/v1/<site>/<area>/<line>/<station>/measurement  measurement batches
     <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
     <prefix>/v1/<site>/edge/<edge_id>/status                 retained "online" / "offline"
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -52,36 +52,64 @@ class PartRef(BaseModel):
     lot: str | None = Field(default=None, max_length=128)
 
 
-class _Envelope(BaseModel):
-    """The fields every event carries, whatever its kind."""
+class ArrivalPayload(BaseModel):
+    """The responder is at the station (the station's arrival button).
+
+    Without ``call_type`` it marks the station's oldest open call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    call_type: Name | None = None
+
+
+# seq is stored as a signed 64-bit integer: anything larger is a broken edge.
+MAX_SEQ = 2**63 - 1
+
+
+class EdgeEnvelope(BaseModel):
+    """What every event an edge publishes carries, whatever its kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: str
     edge_id: Name
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=MAX_SEQ)
     ts: UtcTimestamp
+    site: Name
+    area: Name
+    line: Name
 
     @model_validator(mode="after")
-    def _event_id_matches(self) -> _Envelope:
+    def _event_id_matches(self) -> Self:
         if self.event_id != make_event_id(self.edge_id, self.seq):
             raise ValueError(f"event_id must be '{make_event_id(self.edge_id, self.seq)}'")
         return self
 
 
-class Event(_Envelope):
-    """A call: the envelope of the first event kind, unchanged since v1 began.
+class Envelope(EdgeEnvelope):
+    """What every event of a station carries: the station, and the part there if known.
 
-    ``part`` is optional and left out of the JSON when the station has no part id."""
+    ``part`` is left out of the JSON when the station has no part id."""
 
-    kind: Literal["call"]
-    site: Name
-    area: Name
-    line: Name
     station: Name
-    payload: CallPayload
     part: PartRef | None = None
 
+
+class Event(Envelope):
+    """A station asks for help: a button press or a cord pull."""
+
+    kind: Literal["call"]
+    payload: CallPayload
+
+
+class ArrivalEvent(Envelope):
+    """A responder confirmed arrival at the station."""
+
+    kind: Literal["arrival"]
+    payload: ArrivalPayload
+
+
+StationEvent = Annotated[Event | ArrivalEvent, Field(discriminator="kind")]
+STATION_EVENT: TypeAdapter[Event | ArrivalEvent] = TypeAdapter(StationEvent)
 
 CallEvent = Event
 
@@ -101,16 +129,11 @@ class AnomalyPayload(BaseModel):
     subgroup: int = Field(ge=1, description="1-based number of the subgroup at this edge")
 
 
-class AnomalyEvent(_Envelope):
+class AnomalyEvent(Envelope):
     """A special cause seen by the SPC core at the edge."""
 
     kind: Literal["anomaly"]
-    site: Name
-    area: Name
-    line: Name
-    station: Name
     payload: AnomalyPayload
-    part: PartRef | None = None
 
 
 MeasuredValue = bool | int | float | str
@@ -130,16 +153,11 @@ class MeasurementPayload(BaseModel):
     readings: list[MeasurementReading] = Field(min_length=1)
 
 
-class MeasurementEvent(_Envelope):
+class MeasurementEvent(Envelope):
     """Measurements for the hub and a time-series database; droppable under a quota."""
 
     kind: Literal["measurement"]
-    site: Name
-    area: Name
-    line: Name
-    station: Name
     payload: MeasurementPayload
-    part: PartRef | None = None
 
 
 class DeviceStatusPayload(BaseModel):
@@ -151,18 +169,16 @@ class DeviceStatusPayload(BaseModel):
     reason: str = Field(default="", max_length=256)
 
 
-class DeviceStatusEvent(_Envelope):
+class DeviceStatusEvent(EdgeEnvelope):
     """A device of the edge went offline or came back; on the edge's own event topic."""
 
     kind: Literal["device_status"]
-    site: Name
-    area: Name
-    line: Name
     payload: DeviceStatusPayload
 
 
 AnyEvent = Annotated[
-    Event | AnomalyEvent | MeasurementEvent | DeviceStatusEvent, Field(discriminator="kind")
+    Event | ArrivalEvent | AnomalyEvent | MeasurementEvent | DeviceStatusEvent,
+    Field(discriminator="kind"),
 ]
 """Every event kind, told apart by ``kind``."""
 

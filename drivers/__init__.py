@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from types import TracebackType
+from typing import Annotated, Any, Protocol, Self
 
 from pydantic import Field
 
@@ -14,33 +15,80 @@ from drivers.modbus_link import ModbusLink
 from drivers.modbus_rtu import ModbusRtuConfig, ModbusRtuDriver
 from drivers.modbus_tcp import ModbusTcpConfig, ModbusTcpDriver
 from drivers.modbus_unit import ModbusUnitDriver, Table
+from drivers.serial_scanner import ScanEvent, SerialScannerConfig, SerialScannerDriver
+from drivers.serial_station import (
+    ButtonEvent,
+    SerialButtonStationConfig,
+    SerialButtonStationDriver,
+)
 
-DeviceConfig = Annotated[ModbusTcpConfig | ModbusRtuConfig, Field(discriminator="kind")]
+ModbusConfig = ModbusTcpConfig | ModbusRtuConfig
+AnyDeviceConfig = ModbusConfig | SerialButtonStationConfig | SerialScannerConfig
+DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="kind")]
 
-DRIVERS: dict[str, type[ModbusTcpDriver] | type[ModbusRtuDriver]] = {
+
+class Driver(Protocol):
+    """What every driver offers: entered as an async context manager, then read.
+
+    Drivers that push events (serial button stations, scanners) refuse ``read`` with
+    DeviceMisconfigured and offer ``events()`` instead.
+    """
+
+    @property
+    def config(self) -> AnyDeviceConfig: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def read(self, table: Table, address: int, count: int = 1) -> list[int]: ...
+
+
+# Each driver class takes its own config class; the `kind` discriminator of DeviceConfig
+# guarantees that the config looked up by kind is the one its driver expects.
+DRIVERS: dict[str, Callable[..., Driver]] = {
+    "modbus_tcp": ModbusTcpDriver,
+    "modbus_rtu": ModbusRtuDriver,
+    "serial_button_station": SerialButtonStationDriver,
+    "serial_scanner": SerialScannerDriver,
+}
+
+# The drivers whose devices share a physical link: Modbus units on one bus or gateway.
+LINKED_DRIVERS: dict[str, type[ModbusTcpDriver] | type[ModbusRtuDriver]] = {
     "modbus_tcp": ModbusTcpDriver,
     "modbus_rtu": ModbusRtuDriver,
 }
 
 
-def open_driver(config: DeviceConfig) -> ModbusUnitDriver:
-    """The driver for ``config`` on a link of its own, not yet entered."""
-    driver_class: Any = DRIVERS[config.kind]
-    return driver_class(config)  # type: ignore[no-any-return]
+def open_driver(config: AnyDeviceConfig) -> Driver:
+    """The driver for ``config`` (a Modbus unit on a link of its own), not yet entered."""
+    return DRIVERS[config.kind](config)
+
+
+def is_polled(config: AnyDeviceConfig) -> bool:
+    """Whether the agent polls this device (Modbus) rather than listens to it (serial)."""
+    return config.kind in LINKED_DRIVERS
 
 
 @contextlib.asynccontextmanager
 async def open_devices(
-    configs: Sequence[DeviceConfig],
+    configs: Sequence[AnyDeviceConfig],
 ) -> AsyncIterator[dict[str, ModbusUnitDriver]]:
-    """A driver per device, units on one physical link sharing it; all closed on exit."""
-    by_link: dict[str, list[DeviceConfig]] = defaultdict(list)
+    """A driver per Modbus device of ``configs`` (others are skipped), units on one
+    physical link sharing it; every link is closed on exit."""
+    by_link: dict[str, list[ModbusConfig]] = defaultdict(list)
     for config in configs:
-        by_link[config.link_key()].append(config)
+        if isinstance(config, ModbusTcpConfig | ModbusRtuConfig):
+            by_link[config.link_key()].append(config)
     drivers: dict[str, ModbusUnitDriver] = {}
     links: list[ModbusLink] = []
     for link_configs in by_link.values():
-        driver_class: Any = DRIVERS[link_configs[0].kind]
+        driver_class: Any = LINKED_DRIVERS[link_configs[0].kind]
         link = driver_class.open_link(link_configs)
         links.append(link)
         for config in link_configs:
@@ -54,17 +102,28 @@ async def open_devices(
 
 __all__ = [
     "DRIVERS",
+    "LINKED_DRIVERS",
+    "AnyDeviceConfig",
+    "ButtonEvent",
     "DeviceConfig",
     "DeviceError",
     "DeviceMisconfigured",
     "DeviceUnavailable",
+    "Driver",
+    "ModbusConfig",
     "ModbusLink",
     "ModbusRtuConfig",
     "ModbusRtuDriver",
     "ModbusTcpConfig",
     "ModbusTcpDriver",
     "ModbusUnitDriver",
+    "ScanEvent",
+    "SerialButtonStationConfig",
+    "SerialButtonStationDriver",
+    "SerialScannerConfig",
+    "SerialScannerDriver",
     "Table",
+    "is_polled",
     "open_devices",
     "open_driver",
 ]

@@ -4,29 +4,56 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.api import calls, system
+from hub.api import admin, calls, system
 from hub.config import HubConfig
+from hub.database import database_url, open_engine, upgrade
 from hub.ingest import Ingest
+from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
 
+log = logging.getLogger(__name__)
 
-def create_app(config: HubConfig) -> FastAPI:
-    """A FastAPI app for one site; the MQTT subscriber runs for the app's lifetime."""
+STOP_WAIT_S = 2.0
+
+
+async def stop_task(task: asyncio.Task[None], stop: Callable[[], object]) -> None:
+    """Stop ``task`` within seconds: ask it, cancel it, and cancel again if that got lost."""
+    stop()
+    for _ in range(3):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=STOP_WAIT_S)
+        if done:
+            with contextlib.suppress(asyncio.CancelledError):
+                task.result()
+            return
+    log.error("task %s did not stop; leaving it behind", task.get_name())
+
+
+def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI:
+    """A FastAPI app for one site; the MQTT subscriber runs for the app's lifetime.
+
+    ``config_path`` is the file a reload re-reads."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store(config.storage.path)
+        engine = open_engine(database_url(config.storage))
+        await asyncio.to_thread(upgrade, engine)
+        store = Store(engine)
         metrics = HubMetrics()
+        metrics.count_open_calls(store.open_call_counts)
+        live = LiveConfig(config, path=config_path, store=store, metrics=metrics)
         subscriber = Subscriber(
-            config=config, ingest=Ingest(config=config, store=store, metrics=metrics)
+            config=live, ingest=Ingest(config=live, store=store, metrics=metrics)
         )
-        app.state.config = config
+        app.state.config = live
         app.state.store = store
         app.state.metrics = metrics
         app.state.subscriber = subscriber
@@ -34,17 +61,16 @@ def create_app(config: HubConfig) -> FastAPI:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            store.close()
+            await stop_task(task, subscriber.stop)
+            engine.dispose()
 
     app = FastAPI(
         title="Andon hub",
         summary=f"Calls, stations and edge agents of site {config.site}",
-        version="0.1.0",
+        version="0.2.0",
         lifespan=lifespan,
     )
     app.include_router(calls.router)
     app.include_router(system.router)
+    app.include_router(admin.router)
     return app

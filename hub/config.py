@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from contract.config.loading import Problem, duplicates, load_model
 from contract.config.models import BrokerConfig, Strict
@@ -29,12 +30,35 @@ class AreaConfig(Strict):
 
 
 class StorageConfig(Strict):
+    """SQLite at ``path`` by default; ``url`` (an SQLAlchemy URL) selects another database."""
+
     path: Path = Path("var/hub.sqlite3")
+    url: str | None = Field(
+        default=None,
+        description="e.g. postgresql+psycopg://andon:{env:ANDON_DB_PASSWORD}@db.lan/andon",
+    )
 
 
 class ApiConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token that lets a scraper off loopback read /metrics",
+    )
+
+
+def _call_type_entry(value: object) -> object:
+    """A plain name is a call type with the defaults."""
+    return {"id": value} if isinstance(value, str) else value
+
+
+class CallTypeConfig(Strict):
+    """A kind of call a station raises; ``verify`` makes the operator confirm the fix."""
+
+    id: Name
+    name: str | None = None
+    verify: bool = False
 
 
 class HubConfig(Strict):
@@ -47,13 +71,25 @@ class HubConfig(Strict):
     broker: BrokerConfig = BrokerConfig()
     storage: StorageConfig = StorageConfig()
     api: ApiConfig = ApiConfig()
-    call_types: list[Name] = Field(min_length=1)
+    call_types: list[Annotated[CallTypeConfig, BeforeValidator(_call_type_entry)]] = Field(
+        min_length=1
+    )
     reason_codes: list[Name] = Field(min_length=1)
     areas: list[AreaConfig] = Field(min_length=1)
 
     @property
     def mqtt_client_id(self) -> str:
         return self.client_id or f"andon-hub-{self.site}"
+
+    @property
+    def call_type_ids(self) -> list[str]:
+        return [call_type.id for call_type in self.call_types]
+
+    def call_type(self, call_type_id: str) -> CallTypeConfig | None:
+        return next((c for c in self.call_types if c.id == call_type_id), None)
+
+    def line_ids(self) -> set[str]:
+        return {line.id for area in self.areas for line in area.lines}
 
     def station_keys(self) -> set[tuple[str, str, str]]:
         """Every (area, line, station) of the site."""
@@ -67,8 +103,10 @@ class HubConfig(Strict):
     def problems(self) -> list[Problem]:
         """Mistakes the schema cannot see: repeated ids and names."""
         problems: list[Problem] = []
-        for key in ("call_types", "reason_codes"):
-            values: list[str] = getattr(self, key)
+        for key, values in (
+            ("call_types", self.call_type_ids),
+            ("reason_codes", self.reason_codes),
+        ):
             problems += [((key, i), f"duplicate {values[i]!r}") for i in duplicates(values)]
         area_ids = [area.id for area in self.areas]
         problems += [

@@ -1,17 +1,29 @@
 """Ingest: every MQTT message is checked against the wire contract before it touches state.
 
-A rejected message is logged once with its reason and counted; it never stops the hub.
+Messages that arrive together are validated one by one and the valid ones applied in a
+single transaction (group commit). A rejected message is logged once with its reason
+and counted; it never stops the hub and never holds back the messages beside it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import ValidationError
 
-from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, MAX_PAYLOAD_BYTES, Event, Topics, utc_now
-from hub.config import HubConfig
+from contract.wire import (
+    EDGE_OFFLINE,
+    EDGE_ONLINE,
+    MAX_PAYLOAD_BYTES,
+    STATION_EVENT,
+    ArrivalEvent,
+    Event,
+    Topics,
+    utc_now,
+)
+from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.store import IngestOutcome, Store
 
@@ -28,22 +40,68 @@ class Rejection(StrEnum):
     UNKNOWN_TOPIC = "unknown_topic"
 
 
-class Ingest:
-    """Turns (topic, payload) pairs into state changes in the store."""
+Result = IngestOutcome | Rejection | None  # None: an edge status update
 
-    def __init__(self, *, config: HubConfig, store: Store, metrics: HubMetrics) -> None:
+
+class Ingest:
+    """Turns batches of (topic, payload) into state changes in the store."""
+
+    def __init__(self, *, config: LiveConfig, store: Store, metrics: HubMetrics) -> None:
         self.config = config
         self.store = store
         self.metrics = metrics
-        self.topics = Topics(config.broker.topic_prefix)
-        self._stations = config.station_keys()
+        self.topics = Topics(config.current.broker.topic_prefix)
+        self._known: tuple[object, set[tuple[str, str, str]], set[str]] = (None, set(), set())
 
-    def handle(self, topic: str, payload: bytes) -> IngestOutcome | Rejection | None:
-        """Apply one message; return what happened (None for a status update)."""
-        self.metrics.messages_received += 1
+    def handle(self, topic: str, payload: bytes) -> Result:
+        """Apply one message (a batch of one)."""
+        return self.handle_batch([(topic, payload)])[0]
+
+    def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> list[Result]:
+        """Apply messages in one transaction; one result per message, in order.
+
+        Raises the database's error when the transaction fails: then nothing of the
+        batch was applied, and the caller must not acknowledge any of it."""
+        self.metrics.messages_received.inc(len(messages))
+        self.metrics.batch_size.observe(len(messages))
+        results: list[Result] = [None] * len(messages)
+        events: list[tuple[int, Event | ArrivalEvent]] = []
+        statuses: list[tuple[str, str]] = []
+        for index, (topic, payload) in enumerate(messages):
+            checked = self._check(topic, payload)
+            if isinstance(checked, Rejection):
+                results[index] = checked
+            elif isinstance(checked, tuple):
+                statuses.append(checked)
+            else:
+                events.append((index, checked))
+        received_at = utc_now()
+        verified = frozenset(c.id for c in self.config.current.call_types if c.verify)
+        applied = self.store.ingest(
+            [event for _, event in events], received_at, verified_types=verified
+        )
+        for (index, event), (outcome, call_id) in zip(events, applied, strict=True):
+            results[index] = outcome
+            self.metrics.ingested.labels(outcome).inc()
+            if outcome is not IngestOutcome.DUPLICATE:
+                self.metrics.ingest_lag.observe(max(0.0, (received_at - event.ts).total_seconds()))
+            log.debug("event %s: %s (call %s)", event.event_id, outcome, call_id)
+        for edge_id, status in statuses:
+            self.store.set_edge_status(edge_id, status, received_at)
+            log_at = logging.WARNING if status == EDGE_OFFLINE else logging.INFO
+            log.log(log_at, "edge %s is %s", edge_id, status)
+        return results
+
+    def _check(
+        self, topic: str, payload: bytes
+    ) -> Event | ArrivalEvent | Rejection | tuple[str, str]:
+        """The valid event in a message, an edge status (edge id, status), or why not."""
         status_of = self.topics.parse_edge_status(topic)
         if status_of is not None:
-            return self._edge_status(topic, status_of[1], payload)
+            status = payload.decode("utf-8", errors="replace")
+            if status not in (EDGE_ONLINE, EDGE_OFFLINE):
+                return self._reject(Rejection.INVALID, topic, f"edge status {status[:40]!r}")
+            return status_of[1], status
         where = self.topics.parse_event(topic)
         if where is None:
             return self._reject(Rejection.UNKNOWN_TOPIC, topic, "no such topic in the contract")
@@ -52,40 +110,34 @@ class Ingest:
                 Rejection.TOO_LARGE, topic, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
             )
         try:
-            event = Event.model_validate_json(payload)
+            event = STATION_EVENT.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
             return self._reject(kind, topic, _first_error(exc))
         if (event.site, event.area, event.line, event.station) != where:
             return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
-        if (event.area, event.line, event.station) not in self._stations or (
-            event.site != self.config.site
-        ):
+        config = self.config.current
+        stations, call_types = self._known_names()
+        if event.site != config.site or (event.area, event.line, event.station) not in stations:
             return self._reject(
                 Rejection.UNKNOWN_STATION,
                 topic,
                 f"{event.site}/{event.area}/{event.line}/{event.station} is not configured",
             )
-        if event.payload.call_type not in self.config.call_types:
-            return self._reject(
-                Rejection.UNKNOWN_CALL_TYPE, topic, f"call type {event.payload.call_type!r}"
-            )
-        outcome, call_id = self.store.ingest_call(event, utc_now())
-        self.metrics.ingested[outcome] += 1
-        log.info("event %s: %s (call %d)", event.event_id, outcome, call_id)
-        return outcome
+        call_type = event.payload.call_type
+        if call_type is not None and call_type not in call_types:
+            return self._reject(Rejection.UNKNOWN_CALL_TYPE, topic, f"call type {call_type!r}")
+        return event
 
-    def _edge_status(self, topic: str, edge_id: str, payload: bytes) -> Rejection | None:
-        status = payload.decode("utf-8", errors="replace")
-        if status not in (EDGE_ONLINE, EDGE_OFFLINE):
-            return self._reject(Rejection.INVALID, topic, f"edge status {status[:40]!r}")
-        self.store.set_edge_status(edge_id, status, utc_now())
-        log_at = logging.WARNING if status == EDGE_OFFLINE else logging.INFO
-        log.log(log_at, "edge %s is %s", edge_id, status)
-        return None
+    def _known_names(self) -> tuple[set[tuple[str, str, str]], set[str]]:
+        """Stations and call types of the running configuration, built once per reload."""
+        config = self.config.current
+        if self._known[0] is not config:
+            self._known = (config, config.station_keys(), set(config.call_type_ids))
+        return self._known[1], self._known[2]
 
     def _reject(self, reason: Rejection, topic: str, detail: str) -> Rejection:
-        self.metrics.rejected[reason] += 1
+        self.metrics.rejected.labels(reason).inc()
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
         return reason
 

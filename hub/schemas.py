@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.store import CallState
+from contract.wire import Name
+from hub.access import Role
+from hub.lifecycle import CallState
+
+
+class DurationsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    to_acknowledge_s: float | None
+    to_arrive_s: float | None
+    to_resolve_s: float | None
+    unattended_s: float = Field(
+        description="raised and not acknowledged, plus acknowledged and waiting for arrival"
+    )
 
 
 class CallOut(BaseModel):
@@ -21,11 +35,48 @@ class CallOut(BaseModel):
     state: CallState
     presses: int = Field(description="button presses joined into this call")
     first_event_id: str
-    raised_at: datetime
+    raised_at: datetime = Field(description="the press, by the edge's clock")
+    received_at: datetime | None = Field(description="when the hub received the press")
     acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    arrived_at: datetime | None
     resolved_at: datetime | None
+    verified_at: datetime | None
+    cancelled_at: datetime | None
     reason_code: str | None
     note: str | None
+    cancel_reason: str | None
+    needs_verification: bool
+    durations: DurationsOut
+
+
+class TimelineEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    action: str
+    state: str
+    actor: str = Field(description="a token's name, or the station")
+    source: str = Field(description="api, station or hub")
+    detail: dict[str, Any]
+
+
+class CallDetailOut(CallOut):
+    timeline: list[TimelineEntryOut]
+
+
+class CallPage(BaseModel):
+    calls: list[CallOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page")
+
+
+class RaiseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    area: Name
+    line: Name
+    station: Name
+    call_type: Name
 
 
 class ResolveIn(BaseModel):
@@ -35,12 +86,68 @@ class ResolveIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class EdgeOut(BaseModel):
     edge_id: str
     status: str
     changed_at: datetime
 
 
+class EdgePage(BaseModel):
+    edges: list[EdgeOut]
+    next_cursor: str | None
+
+
 class Health(BaseModel):
-    status: str
+    status: str = Field(description="ok, or failing (HTTP 503) with the reasons")
     broker_connected: bool
+    database_ok: bool
+    problems: list[str]
+    config_reload_ok: bool
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+class ReloadOut(BaseModel):
+    ok: bool
+    at: datetime | None
+    errors: list[str]
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    role: Role
+    lines: list[Name] = Field(default_factory=list)
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    role: Role
+    lines: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="shown once; the hub keeps only its hash")

@@ -1,16 +1,22 @@
-"""Serve the hub's app with uvicorn until SIGINT or SIGTERM."""
+"""Serve the hub's app with uvicorn until SIGINT or SIGTERM; SIGHUP reloads its YAML."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
+from contract.wire import utc_now
 from hub.app import create_app
 from hub.config import HubConfig
+
+log = logging.getLogger(__name__)
 
 
 class HubServer(uvicorn.Server):
@@ -20,6 +26,10 @@ class HubServer(uvicorn.Server):
     stops and in which order; uvicorn would otherwise re-raise the signal mid-shutdown.
     """
 
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -28,23 +38,35 @@ class HubServer(uvicorn.Server):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.request_stop)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
 
     def request_stop(self) -> None:
         self.should_exit = True
 
+    def request_reload(self) -> None:
+        live = getattr(self.app.state, "config", None)
+        if live is None:
+            log.warning("SIGHUP before the hub started: nothing to reload yet")
+            return
+        # Reading and validating the file is quick; the audit write goes to a thread.
+        asyncio.get_running_loop().run_in_executor(
+            None, lambda: live.reload(actor="SIGHUP", now=utc_now())
+        )
 
-def hub_server(config: HubConfig) -> HubServer:
+
+def hub_server(config: HubConfig, *, config_path: Path | None = None) -> HubServer:
+    app = create_app(config, config_path=config_path)
     settings = uvicorn.Config(
-        create_app(config),
+        app,
         host=config.api.host,
         port=config.api.port,
         log_level="warning",
         lifespan="on",
     )
-    return HubServer(settings)
+    return HubServer(settings, app)
 
 
-async def serve_hub(config: HubConfig) -> None:
-    server = hub_server(config)
+async def serve_hub(config: HubConfig, *, config_path: Path | None = None) -> None:
+    server = hub_server(config, config_path=config_path)
     server.stop_on_signals()
     await server.serve()

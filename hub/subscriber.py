@@ -1,73 +1,99 @@
 """The hub's MQTT subscription: a persistent session, so events sent while it is down wait.
 
-The broker keeps the session (fixed client id, clean_session off) and queues QoS 1
-messages for it; on reconnect they are delivered and ingested. A message is
-acknowledged only after the store has committed it: if the hub dies or the database
-fails in between, the broker delivers it again and the event id deduplicates it.
+The broker keeps the session (fixed client id, clean session off) and queues QoS 1
+messages for it; on reconnect they are delivered and ingested. Messages that are
+waiting together are applied in one transaction, and each is acknowledged only after
+that commit: if the hub dies or the database fails in between, the broker delivers
+them again and their event ids deduplicate them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 
 import aiomqtt
+from sqlalchemy.exc import SQLAlchemyError
 
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
-from hub.config import HubConfig
 from hub.ingest import Ingest
+from hub.live_config import LiveConfig
 
 log = logging.getLogger(__name__)
+
+# At most this many messages share a transaction; the broker's in-flight window
+# (max_inflight_messages) bounds how many can be waiting at once anyway.
+MAX_BATCH = 1000
 
 
 class Subscriber:
     """Consumes the site's event and edge-status topics until cancelled."""
 
-    def __init__(self, *, config: HubConfig, ingest: Ingest) -> None:
+    def __init__(self, *, config: LiveConfig, ingest: Ingest) -> None:
         self.config = config
         self.ingest = ingest
         self.connected = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask ``run()`` to end, even if a library swallows the task's cancellation.
+
+        On Python 3.11 ``asyncio.wait_for`` (which aiomqtt awaits its connection with)
+        can lose a cancellation that lands as the awaited future completes."""
+        self._stopping.set()
 
     async def run(self) -> None:
         backoff = Backoff(initial=0.2, cap=10.0)
         was_connected = True
-        topics = self.ingest.topics
-        while True:
-            client = mqtt_client(
-                self.config.broker, identifier=self.config.mqtt_client_id, persistent=True
-            )
+        while not self._stopping.is_set():
             try:
-                async with client:
-                    # aiomqtt does not expose paho's manual acknowledgement yet
-                    # (empicano/aiomqtt#345); this is the workaround its maintainers track.
-                    client._client.manual_ack_set(True)
-                    await client.subscribe(topics.event_filter(self.config.site), qos=1)
-                    await client.subscribe(topics.edge_status_filter(self.config.site), qos=1)
-                    log.info(
-                        "subscribed at broker %s:%s",
-                        self.config.broker.host,
-                        self.config.broker.port,
-                    )
-                    self.connected.set()
-                    was_connected = True
-                    backoff.reset()
-                    async for message in client.messages:
-                        payload = message.payload
-                        body = payload if isinstance(payload, bytes) else str(payload).encode()
-                        # SQLite may wait on a lock: keep the event loop (the API) free.
-                        await asyncio.to_thread(self.ingest.handle, message.topic.value, body)
-                        client._client.ack(message.mid, message.qos)
-            except sqlite3.Error as exc:
+                await self._session(backoff)
+            except SQLAlchemyError as exc:
                 # Not acknowledged: the broker redelivers after we reconnect.
-                self.connected.clear()
-                log.error("store failed, message left unacknowledged for redelivery: %s", exc)
-                was_connected = False
-                await asyncio.sleep(backoff.next_delay())
+                log.error("store failed, messages left unacknowledged for redelivery: %s", exc)
             except aiomqtt.MqttError as exc:
-                self.connected.clear()
                 if was_connected:
                     log.warning("broker connection lost: %s; reconnecting", exc)
-                was_connected = False
-                await asyncio.sleep(backoff.next_delay())
+            finally:
+                self.connected.clear()
+                self.ingest.metrics.broker_connected.set(0)
+            was_connected = False
+            # Wait for the next try, or for stop(): whichever comes first.
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({stopping}, timeout=backoff.next_delay())
+            stopping.cancel()
+
+    async def _session(self, backoff: Backoff) -> None:
+        config = self.config.current
+        topics = self.ingest.topics
+        client = mqtt_client(config.broker, identifier=config.mqtt_client_id, persistent=True)
+        async with client:
+            # aiomqtt does not expose paho's manual acknowledgement yet
+            # (empicano/aiomqtt#345); this is the workaround its maintainers track.
+            paho = client._client
+            paho.manual_ack_set(True)
+            await client.subscribe(topics.event_filter(config.site), qos=1)
+            await client.subscribe(topics.edge_status_filter(config.site), qos=1)
+            log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
+            self.connected.set()
+            self.ingest.metrics.broker_connected.set(1)
+            backoff.reset()
+            messages = client.messages
+            async for first in messages:
+                if self._stopping.is_set():
+                    return  # unacknowledged: the broker delivers it again next time
+                batch = [first]
+                while len(messages) and len(batch) < MAX_BATCH:
+                    batch.append(await anext(messages))
+                bodies = [(m.topic.value, _body(m.payload)) for m in batch]
+                # The database may wait on a lock: keep the event loop (the API) free.
+                await asyncio.to_thread(self.ingest.handle_batch, bodies)
+                for message in batch:
+                    paho.ack(message.mid, message.qos)
+
+
+def _body(payload: object) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    return str(payload).encode()

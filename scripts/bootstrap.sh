@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install what the product needs on a Debian or Ubuntu machine: Mosquitto and socat from
-# the distribution, and a Python virtual environment in .venv with the project in it.
-# Safe to run again: it installs only what is missing.
+# Install what the product needs on a Debian or Ubuntu machine: Mosquitto, socat and
+# PostgreSQL from the distribution, and a Python virtual environment in .venv with the
+# project in it. Safe to run again: it installs only what is missing.
+# The tests start PostgreSQL themselves (initdb in a temporary directory, see
+# andon/postgres.py); they never use or stop the cluster the Debian package may create.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

@@ -1,7 +1,9 @@
-"""Fixtures that start real parts: a Mosquitto broker and a Modbus TCP PLC simulator."""
+"""Fixtures that start real parts: a Mosquitto broker, a Modbus TCP PLC simulator and a
+PostgreSQL server, and the databases the hub's storage is tested on."""
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
+from andon.postgres import PostgresServer
 
 
 @pytest.fixture
@@ -28,3 +31,42 @@ def plc() -> Iterator[SimulatedPlc]:
 def topic_prefix() -> str:
     """A prefix of its own for each test, so no test sees another's messages."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, started by the first test that asks for it.
+
+    initdb takes about a second; a database per test (``postgres_url``) takes a few
+    hundredths, so tests share the server and not its databases.
+    """
+    # Not under pytest's own temporary folder: another pytest session starting on this
+    # machine closes that folder to other users, and the server runs as one of them.
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-postgres-") as data_dir,
+        PostgresServer(Path(data_dir)) as server,
+    ):
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """SQLAlchemy URL of an empty PostgreSQL database of this test's own."""
+    name = f"test_{uuid.uuid4().hex}"
+    url = postgres.create_database(name)
+    yield url
+    # A database per test would otherwise pile up some 8 MB each in the session's server.
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLAlchemy URL of an empty database, once on each backend the hub supports.
+
+    PostgreSQL is started only when a test with this fixture runs its ``[postgresql]``
+    case, so ``pytest -k sqlite`` needs no PostgreSQL installed.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -74,3 +74,17 @@ class AndonProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def create_token(hub_config: Path, name: str, role: str, *lines: str) -> str:
+    """A new API token made through ``andon token create``; its text is the last line."""
+    line_args = [arg for line in lines for arg in ("--line", line)]
+    done = subprocess.run(
+        [*ANDON, "token", "create", "--config", str(hub_config), "--name", name,
+         "--role", role, *line_args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=hub_config.parent,
+    )  # fmt: skip
+    return done.stdout.strip().splitlines()[-1]

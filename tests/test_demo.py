@@ -1,4 +1,4 @@
-"""The README's first command: the demo plant raises calls and Ctrl-C stops all of it."""
+"""The README's first command: the demo plant raises calls, and any stop stops all of it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,6 +18,8 @@ from contract.netutil import free_port
 from tests.plant import wait_until
 
 pytestmark = pytest.mark.system
+
+ROLES = ("viewer", "station", "responder", "engineer", "admin")
 
 
 def _children(pid: int) -> list[int]:
@@ -31,38 +35,111 @@ def _running(pid: int) -> bool:
     return "Z" not in state.split()[1]
 
 
-def test_demo_plant_raises_calls_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    port = free_port()
-    demo = subprocess.Popen(
-        [sys.executable, "-m", "andon.cli", "demo", "--port", str(port), "--press-every", "0.5"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as api:
-            calls = wait_until(lambda: api.get("/api/calls").json(), timeout=30, what="a demo call")
-            assert calls[0]["site"] == "demo-plant"
-            assert api.get("/docs").status_code == 200
-            assert api.get("/openapi.json").json()["info"]["title"] == "Andon hub"
-        broker_pid = _children(demo.pid)
-        assert broker_pid, "the demo runs Mosquitto as a child process"
-        demo.send_signal(signal.SIGINT)
-        output, _ = demo.communicate(timeout=30)
-    finally:
-        if demo.poll() is None:
-            # The broker runs in its own session: a killed demo would leave it behind.
-            children = _children(demo.pid)
-            demo.kill()
-            demo.wait()
+class Demo:
+    """``andon demo`` as a child process, its output collected as it comes."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [*_ANDON, "demo", "--port", str(self.port), "--press-every", "0.5"],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    def wait(self, timeout: float) -> int:
+        """The exit status, once the process ended and all its output was read."""
+        status = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return status
+
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def tokens(self) -> dict[str, str]:
+        """The token the demo printed for each role, once it printed all of them."""
+        found = {}
+        for line in self.lines:
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in ROLES and parts[1].startswith("andon_"):
+                found[parts[0]] = parts[1]
+        return found if len(found) == len(ROLES) else {}
+
+    def finish(self) -> None:
+        """Kill what is left (the broker runs in its own session) and close the pipe."""
+        if self.process.poll() is None:
+            children = _children(self.process.pid)
+            self.process.kill()
+            self.process.wait()
             for pid in children:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        if demo.stdout is not None:
-            demo.stdout.close()
-    assert demo.returncode == 0, output
-    assert b"demo stopped" in output
+        self._reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+_ANDON = [sys.executable, "-m", "andon.cli"]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    started = Demo(tmp_path)
+    try:
+        yield started
+    finally:
+        started.finish()
+
+
+def test_demo_plant_raises_calls_prints_a_token_per_role_and_ctrl_c_stops_everything(
+    demo: Demo,
+) -> None:
+    tokens = wait_until(demo.tokens, timeout=30, what="the demo's tokens")
+    base = f"http://127.0.0.1:{demo.port}"
+    with httpx.Client(base_url=base, timeout=5) as api:
+        viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+        calls = wait_until(
+            lambda: api.get("/api/calls", headers=viewer).json()["calls"],
+            timeout=30,
+            what="a demo call",
+        )
+        assert calls[0]["site"] == "demo-plant"
+        assert api.get("/api/calls").status_code == 401
+        responder = {"Authorization": f"Bearer {tokens['responder']}"}
+        acked = api.post(f"/api/calls/{calls[0]['id']}/acknowledge", headers=responder)
+        assert acked.json()["acknowledged_by"] == "demo-responder"
+        refused = api.post(f"/api/calls/{calls[0]['id']}/acknowledge", headers=viewer)
+        assert refused.status_code == 403
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        assert api.get("/api/audit", headers=admin).json()["entries"]
+        assert api.get("/docs").status_code == 200
+        assert api.get("/openapi.json").json()["info"]["title"] == "Andon hub"
+    broker_pid = _children(demo.process.pid)
+    assert broker_pid, "the demo runs Mosquitto as a child process"
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.wait(timeout=30) == 0, demo.output()
+    assert "demo stopped" in demo.output()
     assert not any(_running(pid) for pid in broker_pid)
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        httpx.get(f"{base}/healthz", timeout=2)
+
+
+def test_sigterm_stops_the_demo_within_seconds_after_its_broker_died(demo: Demo) -> None:
+    wait_until(demo.tokens, timeout=30, what="the demo running")
+    wait_until(lambda: "press at station" in demo.output(), timeout=30, what="a press")
+    (broker_pid,) = _children(demo.process.pid)
+    os.kill(broker_pid, signal.SIGKILL)
+    wait_until(lambda: "broker connection lost" in demo.output(), what="the loss noticed")
+    demo.process.send_signal(signal.SIGTERM)
+    # "Within a few seconds": a generous bound for a loaded machine, not a timing claim.
+    assert demo.wait(timeout=15) == 0, demo.output()
+    assert "demo stopped" in demo.output()

@@ -86,7 +86,7 @@ def test_a_call_without_a_part_has_exactly_the_v1_keys() -> None:
     call = Event(**_head(), kind="call", station="st10", payload=CallPayload(call_type="help"))
     keys = list(json.loads(event_json(call)))
     assert keys == [
-        "event_id", "edge_id", "seq", "ts", "kind", "site", "area", "line", "station", "payload",
+        "event_id", "edge_id", "seq", "ts", "site", "area", "line", "station", "kind", "payload",
     ]  # fmt: skip
     with_part = call.model_copy(update={"part": PartRef(serial="P1")})
     assert json.loads(event_json(with_part))["part"] == {"serial": "P1"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import signal
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +18,14 @@ from typing import Any
 import httpx
 import paho.mqtt.client as paho
 import pytest
+import sqlalchemy
 from paho.mqtt.enums import CallbackAPIVersion
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
-from tests.plant import AndonProcess, wait_until, write_yaml
+from tests.plant import AndonProcess, create_token, wait_until, write_yaml
 
 pytestmark = pytest.mark.system
 
@@ -49,6 +49,7 @@ class Plant:
     edge: AndonProcess
     api: httpx.Client
     topics: Topics
+    database_url: str
 
     def press(self, address: int) -> None:
         """A worker presses and releases a button wired to ``address``."""
@@ -60,7 +61,7 @@ class Plant:
     def calls(self, **params: str) -> list[dict[str, Any]]:
         response = self.api.get("/api/calls", params=params)
         response.raise_for_status()
-        calls: list[dict[str, Any]] = response.json()
+        calls: list[dict[str, Any]] = response.json()["calls"]
         return calls
 
     def calls_once_there_are(self, count: int) -> list[dict[str, Any]]:
@@ -82,7 +83,11 @@ class Plant:
 
 @pytest.fixture
 def plant(
-    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+    tmp_path: Path,
+    broker: MosquittoBroker,
+    plc: SimulatedPlc,
+    topic_prefix: str,
+    database_url: str,
 ) -> Iterator[Plant]:
     api_port = free_port()
     broker_settings = {"host": broker.host, "port": broker.port, "topic_prefix": topic_prefix}
@@ -91,7 +96,7 @@ def plant(
         {
             "site": "plant1",
             "broker": broker_settings,
-            "storage": {"path": str(tmp_path / "hub.sqlite3")},
+            "storage": {"url": database_url},
             "api": {"host": "127.0.0.1", "port": api_port},
             "call_types": ["maintenance", "quality", "material", "help"],
             "reason_codes": ["tool-worn", "adjusted"],
@@ -122,20 +127,24 @@ def plant(
     )
     hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
     edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
+    token = create_token(hub_config, "plant-admin", "admin")
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         hub.start()
-        with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", timeout=5) as api:
-            wait_until(lambda: api.get("/healthz").json()["broker_connected"], what="hub up")
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{api_port}", timeout=5, headers=headers
+        ) as api:
+            wait_until(lambda: api.get("/healthz").status_code == 200, what="hub up")
             edge.start()
             topics = Topics(topic_prefix)
-            yield Plant(broker, plc, hub, edge, api, topics)
+            yield Plant(broker, plc, hub, edge, api, topics, database_url)
     finally:
         edge.stop()
         hub.stop()
 
 
 def _edge_status(plant: Plant) -> str | None:
-    edges = plant.api.get("/api/edges").json()
+    edges = plant.api.get("/api/edges").json()["edges"]
     return edges[0]["status"] if edges else None
 
 
@@ -148,7 +157,13 @@ def test_coil_on_the_plc_becomes_an_open_call_at_the_hub(plant: Plant) -> None:
     assert (call["line"], call["station"], call["call_type"]) == ("line1", "st10", "maintenance")
     assert call["state"] == "raised"
     assert call["first_event_id"] == "edge-line1:1"
-    assert plant.api.get(f"/api/calls/{call['id']}").json() == call
+    detail = plant.api.get(f"/api/calls/{call['id']}").json()
+    assert {k: v for k, v in detail.items() if k not in ("durations", "timeline")} == {
+        k: v for k, v in call.items() if k != "durations"
+    }
+    (raised,) = detail["timeline"]
+    assert (raised["action"], raised["actor"], raised["source"]) == ("raised", "st10", "station")
+    assert raised["at"] == call["raised_at"]
 
 
 def test_presses_join_the_open_call_and_a_press_after_resolve_opens_a_new_one(
@@ -262,24 +277,25 @@ def test_edge_killed_with_sigkill_shows_offline(plant: Plant) -> None:
     wait_until(lambda: _edge_status(plant) == "offline", timeout=20, what="edge offline")
 
 
-def test_an_event_the_store_could_not_commit_is_redelivered_not_lost(
-    plant: Plant, tmp_path: Path
-) -> None:
+def test_an_event_the_store_could_not_commit_is_redelivered_not_lost(plant: Plant) -> None:
     wait_until(lambda: _edge_status(plant) == "online", what="edge online")
-    blocker = sqlite3.connect(tmp_path / "hub.sqlite3", isolation_level=None)
-    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
-    try:
+    engine = sqlalchemy.create_engine(plant.database_url)
+    with engine.connect() as blocker:
+        # Another writer holds the database (SQLite) or the table (PostgreSQL).
+        if engine.dialect.name == "sqlite":
+            blocker.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            blocker.exec_driver_sql("LOCK TABLE processed_events IN ACCESS EXCLUSIVE MODE")
         plant.press(0)
         time.sleep(1.5)  # the event has arrived; the store waits up to 5 s on the lock
         # ... and meanwhile the API answers: the wait is off the event loop.
         assert plant.api.get("/healthz", timeout=1).status_code == 200
         wait_until(lambda: "store failed" in plant.hub.log(), what="the store error")
-    finally:
-        blocker.execute("COMMIT")
-        blocker.close()
+        blocker.rollback()
+    engine.dispose()
     (call,) = wait_until(plant.calls, timeout=30, what="the redelivered event")
     assert (call["station"], call["presses"]) == ("st10", 1)
-    assert "left unacknowledged for redelivery: database is locked" in plant.hub.log()
+    assert "left unacknowledged for redelivery" in plant.hub.log()
 
 
 def test_presses_while_the_broker_is_down_wait_in_the_outbox(plant: Plant) -> None:

@@ -1,17 +1,28 @@
-"""/api/calls: list, get, acknowledge and resolve calls."""
+"""/api/calls: list and read calls, raise one from a panel, move it along its lifecycle."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from contract.wire import utc_now
-from hub.config import HubConfig
-from hub.schemas import CallOut, ResolveIn
-from hub.store import CallNotFound, CallState, Store, TransitionRefused
+from hub.access import ACTION_PERMISSION, Permission
+from hub.api.auth import Principal, allowed
+from hub.lifecycle import CallState, Source
+from hub.live_config import LiveConfig
+from hub.metrics import HubMetrics
+from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter
+from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
+from hub.store import Actor, CallNotFound, Store, TransitionRefused
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such call"}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the call's state does not allow this; the body says which"}
+}
 
 
 def _store(request: Request) -> Store:
@@ -19,65 +30,185 @@ def _store(request: Request) -> Store:
     return store
 
 
+def call_out(call: Call, now: datetime) -> CallOut:
+    return CallOut.model_validate({**call.__dict__, "durations": call.durations(now)})
+
+
 @router.get("")
 def list_calls(
     request: Request,
-    state: Annotated[CallState | None, Query()] = None,
-    line: Annotated[str | None, Query()] = None,
-) -> list[CallOut]:
-    calls = _store(request).list_calls(state=state, line=line)
-    return [CallOut.model_validate(call) for call in calls]
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    state: Annotated[list[CallState] | None, Query()] = None,
+    area: Annotated[list[str] | None, Query()] = None,
+    line: Annotated[list[str] | None, Query()] = None,
+    station: Annotated[list[str] | None, Query()] = None,
+    call_type: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="raised before (ISO 8601)")] = None,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> CallPage:
+    """Calls, oldest first (``order=desc``: newest first), a page at a time."""
+    for wanted in line or ():
+        who.check_line(wanted)
+    for moment in (since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(422, "since and until need a time zone (end them with Z)")
+    query = CallFilter(
+        states=state or (),
+        areas=area or (),
+        lines=line or (),
+        stations=station or (),
+        call_types=call_type or (),
+        since=since,
+        until=until,
+        after=int(cursor) if cursor is not None else None,
+        newest_first=order == "desc",
+        limit=limit,
+        allowed_lines=who.lines,
+    )
+    calls = _store(request).list_calls(query)
+    now = utc_now()
+    more = len(calls) > limit
+    page = calls[:limit]
+    return CallPage(
+        calls=[call_out(call, now) for call in page],
+        next_cursor=str(page[-1].id) if more else None,
+    )
 
 
-@router.get("/{call_id}", responses={404: {"description": "no such call"}})
-def get_call(request: Request, call_id: int) -> CallOut:
-    try:
-        return CallOut.model_validate(_store(request).get_call(call_id))
-    except CallNotFound:
-        raise HTTPException(404, f"no call {call_id}") from None
+@router.post("", status_code=201, responses={409: {"description": "unknown station or type"}})
+def raise_call(
+    request: Request, body: RaiseIn, who: Annotated[Principal, allowed(Permission.RAISE)]
+) -> CallOut:
+    """Raise a call from a station's panel; a call already open there is joined."""
+    who.check_line(body.line)
+    config: LiveConfig = request.app.state.config
+    hub = config.current
+    if (body.area, body.line, body.station) not in hub.station_keys():
+        raise HTTPException(422, f"no station {body.area}/{body.line}/{body.station}")
+    call_type = hub.call_type(body.call_type)
+    if call_type is None:
+        raise HTTPException(422, f"unknown call type {body.call_type!r}")
+    now = utc_now()
+    call, _ = _store(request).raise_call(
+        site=hub.site,
+        area=body.area,
+        line=body.line,
+        station=body.station,
+        call_type=body.call_type,
+        needs_verification=call_type.verify,
+        actor=Actor(who.name, Source.API),
+        now=now,
+    )
+    return call_out(call, now)
 
 
-@router.post(
-    "/{call_id}/acknowledge",
-    responses={404: {"description": "no such call"}, 409: {"description": "not raised"}},
-)
-def acknowledge(request: Request, call_id: int) -> CallOut:
-    return _transition(request, call_id, "acknowledge")
+@router.get("/{call_id}", responses=NOT_FOUND)
+def get_call(
+    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+) -> CallDetailOut:
+    """One call with its timeline: every transition, who made it, when and from where."""
+    store = _store(request)
+    call = _get_visible(store, call_id, who)
+    out = call_out(call, utc_now())
+    return CallDetailOut.model_validate(
+        {**out.model_dump(), "timeline": [e.__dict__ for e in store.timeline(call_id)]}
+    )
+
+
+@router.post("/{call_id}/acknowledge", responses={**NOT_FOUND, **REFUSED})
+def acknowledge(
+    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)]
+) -> CallOut:
+    return _transition(request, call_id, "acknowledge", who)
+
+
+@router.post("/{call_id}/arrive", responses={**NOT_FOUND, **REFUSED})
+def arrive(
+    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.ARRIVE)]
+) -> CallOut:
+    return _transition(request, call_id, "arrive", who)
 
 
 @router.post(
     "/{call_id}/resolve",
-    responses={
-        404: {"description": "no such call"},
-        409: {"description": "already resolved"},
-        422: {"description": "unknown reason code"},
-    },
+    responses={**NOT_FOUND, **REFUSED, 422: {"description": "unknown reason code"}},
 )
-def resolve(request: Request, call_id: int, body: ResolveIn) -> CallOut:
-    config: HubConfig = request.app.state.config
-    if body.reason_code not in config.reason_codes:
+def resolve(
+    request: Request,
+    call_id: int,
+    body: ResolveIn,
+    who: Annotated[Principal, allowed(Permission.RESOLVE)],
+) -> CallOut:
+    config: LiveConfig = request.app.state.config
+    codes = config.current.reason_codes
+    if body.reason_code not in codes:
         raise HTTPException(
-            422,
-            f"unknown reason code {body.reason_code!r}; expected one of: "
-            f"{', '.join(config.reason_codes)}",
+            422, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
         )
-    return _transition(request, call_id, "resolve", reason_code=body.reason_code, note=body.note)
+    details = {"reason_code": body.reason_code, "note": body.note}
+    return _transition(request, call_id, "resolve", who, details)
+
+
+@router.post("/{call_id}/verify", responses={**NOT_FOUND, **REFUSED})
+def verify(
+    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.VERIFY)]
+) -> CallOut:
+    return _transition(request, call_id, "verify", who)
+
+
+@router.post("/{call_id}/cancel", responses={**NOT_FOUND, **REFUSED})
+def cancel(
+    request: Request,
+    call_id: int,
+    body: CancelIn,
+    who: Annotated[Principal, allowed(Permission.CANCEL)],
+) -> CallOut:
+    return _transition(request, call_id, "cancel", who, {"cancel_reason": body.reason})
+
+
+def _get_visible(store: Store, call_id: int, who: Principal) -> Call:
+    try:
+        call = store.get_call(call_id)
+    except CallNotFound:
+        raise HTTPException(404, f"no call {call_id}") from None
+    who.check_line(call.line)
+    return call
 
 
 def _transition(
     request: Request,
     call_id: int,
     action: str,
-    *,
-    reason_code: str | None = None,
-    note: str | None = None,
+    who: Principal,
+    details: dict[str, str | None] | None = None,
 ) -> CallOut:
+    assert action in ACTION_PERMISSION
+    store = _store(request)
+    _get_visible(store, call_id, who)
+    now = utc_now()
     try:
-        call = _store(request).transition(
-            call_id, action, utc_now(), reason_code=reason_code, note=note
+        call = store.transition(
+            call_id, action, now, actor=Actor(who.name, Source.API), details=details
         )
     except CallNotFound:
         raise HTTPException(404, f"no call {call_id}") from None
     except TransitionRefused as exc:
-        raise HTTPException(409, str(exc)) from None
-    return CallOut.model_validate(call)
+        raise HTTPException(409, {"message": str(exc), "state": exc.state}) from None
+    _observe_response(request, call, action)
+    return call_out(call, now)
+
+
+def _observe_response(request: Request, call: Call, action: str) -> None:
+    metrics: HubMetrics = request.app.state.metrics
+    durations = call.durations(utc_now())
+    seconds = {
+        "acknowledge": durations.to_acknowledge_s,
+        "arrive": durations.to_arrive_s,
+        "resolve": durations.to_resolve_s,
+    }.get(action)
+    if seconds is not None:
+        metrics.response.labels(action, call.line, call.call_type).observe(seconds)

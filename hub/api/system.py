@@ -2,30 +2,98 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
+import hmac
+import ipaddress
+import logging
+from typing import Annotated
 
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy.exc import SQLAlchemyError
+
+from contract.secrets import SecretMissing, resolve_secrets
+from hub.access import Permission
+from hub.api.auth import Principal, allowed, bearer_token
+from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
-from hub.schemas import EdgeOut, Health
+from hub.queries import DEFAULT_PAGE, MAX_PAGE
+from hub.schemas import EdgeOut, EdgePage, Health
 from hub.store import Store
 from hub.subscriber import Subscriber
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz")
-def healthz(request: Request) -> Health:
+@router.get("/healthz", responses={503: {"model": Health, "description": "something is wrong"}})
+def healthz(request: Request) -> JSONResponse:
+    """ok (200), or failing (503) with what is wrong, for a watchdog or a load balancer."""
     subscriber: Subscriber = request.app.state.subscriber
-    return Health(status="ok", broker_connected=subscriber.connected.is_set())
+    store: Store = request.app.state.store
+    config: LiveConfig = request.app.state.config
+    problems = []
+    broker_connected = subscriber.connected.is_set()
+    if not broker_connected:
+        problems.append("not connected to the MQTT broker")
+    try:
+        store.ping()
+        database_ok = True
+    except SQLAlchemyError as exc:
+        database_ok = False
+        problems.append(f"database unreachable: {type(exc).__name__}")
+    health = Health(
+        status="failing" if problems else "ok",
+        broker_connected=broker_connected,
+        database_ok=database_ok,
+        problems=problems,
+        config_reload_ok=config.status.ok,
+    )
+    return JSONResponse(health.model_dump(), status_code=503 if problems else 200)
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request) -> str:
+@router.get("/metrics", response_class=Response, responses={403: {"description": "off loopback"}})
+def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+    """Prometheus metrics: open on loopback; elsewhere only with ``api.metrics_token``."""
+    if not _is_loopback(request) and not _has_metrics_token(request, authorization):
+        raise HTTPException(403, "metrics are open on loopback only; configure api.metrics_token")
     hub_metrics: HubMetrics = request.app.state.metrics
-    return hub_metrics.render()
+    return Response(hub_metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _is_loopback(request: Request) -> bool:
+    host = request.client.host if request.client is not None else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "testclient"
+
+
+def _has_metrics_token(request: Request, authorization: str | None) -> bool:
+    config: LiveConfig = request.app.state.config
+    expected = config.current.api.metrics_token
+    given = bearer_token(authorization)
+    if expected is None or given is None:
+        return False
+    try:
+        return hmac.compare_digest(resolve_secrets(expected), given)
+    except SecretMissing as exc:
+        log.error("api.metrics_token: %s", exc)
+        return False
 
 
 @router.get("/api/edges")
-def list_edges(request: Request) -> list[EdgeOut]:
+def list_edges(
+    request: Request,
+    _who: Annotated[Principal, allowed(Permission.READ)],
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> EdgePage:
+    """Edge agents and their liveness, by edge id, a page at a time."""
     store: Store = request.app.state.store
-    return [EdgeOut.model_validate(row) for row in store.list_edges()]
+    rows = store.list_edges(after=cursor, limit=limit + 1)
+    page = rows[:limit]
+    return EdgePage(
+        edges=[EdgeOut.model_validate(row) for row in page],
+        next_cursor=page[-1]["edge_id"] if len(rows) > limit else None,
+    )

@@ -1,0 +1,80 @@
+"""Who may do what: roles, the permission each endpoint needs, and the table between them.
+
+The table is the one place that decides; docs/access.md shows the same table, and a
+test walks every endpoint with every role.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"  # read: the board, calls, edges
+    STATION = "station"  # a station's panel: raise, cancel, confirm arrival, verify
+    RESPONDER = "responder"  # acknowledge, arrive, resolve
+    ENGINEER = "engineer"  # rules and configuration
+    ADMIN = "admin"  # tokens, audit, and everything else
+
+
+class Permission(StrEnum):
+    READ = "read"
+    RAISE = "raise"
+    ACKNOWLEDGE = "acknowledge"
+    ARRIVE = "arrive"
+    RESOLVE = "resolve"
+    VERIFY = "verify"
+    CANCEL = "cancel"
+    RELOAD = "reload"
+    AUDIT = "audit"
+    TOKENS = "tokens"
+
+
+_EVERYONE = frozenset(Role)
+
+ALLOWED: dict[Permission, frozenset[Role]] = {
+    Permission.READ: _EVERYONE,
+    Permission.RAISE: frozenset({Role.STATION, Role.ADMIN}),
+    Permission.ACKNOWLEDGE: frozenset({Role.RESPONDER, Role.ADMIN}),
+    Permission.ARRIVE: frozenset({Role.STATION, Role.RESPONDER, Role.ADMIN}),
+    Permission.RESOLVE: frozenset({Role.RESPONDER, Role.ADMIN}),
+    Permission.VERIFY: frozenset({Role.STATION, Role.ADMIN}),
+    Permission.CANCEL: frozenset({Role.STATION, Role.RESPONDER, Role.ADMIN}),
+    Permission.RELOAD: frozenset({Role.ENGINEER, Role.ADMIN}),
+    Permission.AUDIT: frozenset({Role.ADMIN}),
+    Permission.TOKENS: frozenset({Role.ADMIN}),
+}
+
+# The permission of each lifecycle action of the API.
+ACTION_PERMISSION: dict[str, Permission] = {
+    "acknowledge": Permission.ACKNOWLEDGE,
+    "arrive": Permission.ARRIVE,
+    "resolve": Permission.RESOLVE,
+    "verify": Permission.VERIFY,
+    "cancel": Permission.CANCEL,
+}
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    return role in ALLOWED[permission]
+
+
+# Every API route and the permission it needs: the one table docs/access.md shows.
+# /healthz is open; /metrics is open on loopback (or with api.metrics_token).
+ENDPOINTS: list[tuple[str, str, Permission]] = [
+    ("GET", "/api/calls", Permission.READ),
+    ("POST", "/api/calls", Permission.RAISE),
+    ("GET", "/api/calls/{call_id}", Permission.READ),
+    ("POST", "/api/calls/{call_id}/acknowledge", Permission.ACKNOWLEDGE),
+    ("POST", "/api/calls/{call_id}/arrive", Permission.ARRIVE),
+    ("POST", "/api/calls/{call_id}/resolve", Permission.RESOLVE),
+    ("POST", "/api/calls/{call_id}/verify", Permission.VERIFY),
+    ("POST", "/api/calls/{call_id}/cancel", Permission.CANCEL),
+    ("GET", "/api/edges", Permission.READ),
+    ("POST", "/api/admin/reload", Permission.RELOAD),
+    ("GET", "/api/admin/config", Permission.RELOAD),
+    ("GET", "/api/audit", Permission.AUDIT),
+    ("GET", "/api/admin/tokens", Permission.TOKENS),
+    ("POST", "/api/admin/tokens", Permission.TOKENS),
+    ("DELETE", "/api/admin/tokens/{name}", Permission.TOKENS),
+]

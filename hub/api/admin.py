@@ -1,0 +1,89 @@
+"""/api/admin and /api/audit: configuration reloads, API tokens and the audit log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from contract.wire import utc_now
+from hub.access import Permission
+from hub.api.auth import Principal, allowed
+from hub.audit import list_audit
+from hub.live_config import LiveConfig
+from hub.queries import DEFAULT_PAGE, MAX_PAGE
+from hub.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
+from hub.store import Store
+from hub.tokens import TokenNameTaken, TokenNotFound, TokenStore
+
+router = APIRouter(tags=["admin"])
+
+
+@router.post("/api/admin/reload")
+def reload(request: Request, who: Annotated[Principal, allowed(Permission.RELOAD)]) -> ReloadOut:
+    """Re-read the hub's YAML file; an invalid file keeps the running configuration."""
+    config: LiveConfig = request.app.state.config
+    status = config.reload(actor=who.name, now=utc_now())
+    return ReloadOut(ok=status.ok, at=status.at, errors=status.errors)
+
+
+@router.get("/api/admin/config")
+def config_status(
+    request: Request, _who: Annotated[Principal, allowed(Permission.RELOAD)]
+) -> ReloadOut:
+    """The last reload: whether it worked, when, and every error if it did not."""
+    config: LiveConfig = request.app.state.config
+    return ReloadOut(ok=config.status.ok, at=config.status.at, errors=config.status.errors)
+
+
+@router.get("/api/audit")
+def audit(
+    request: Request,
+    _who: Annotated[Principal, allowed(Permission.AUDIT)],
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> AuditPage:
+    """The audit log, newest first, a page at a time."""
+    store: Store = request.app.state.store
+    rows = list_audit(store.engine, after=int(cursor) if cursor else None, limit=limit)
+    page = rows[:limit]
+    return AuditPage(
+        entries=[AuditEntryOut.model_validate(row) for row in page],
+        next_cursor=str(page[-1]["id"]) if len(rows) > limit else None,
+    )
+
+
+@router.get("/api/admin/tokens")
+def list_tokens(
+    request: Request, _who: Annotated[Principal, allowed(Permission.TOKENS)]
+) -> list[TokenOut]:
+    """Every token ever made (a plant has tens, not thousands), revoked ones included."""
+    return [TokenOut.model_validate(t) for t in TokenStore(request.app.state.store).list()]
+
+
+@router.post("/api/admin/tokens", status_code=201, responses={409: {"description": "name taken"}})
+def create_token(
+    request: Request, body: TokenIn, who: Annotated[Principal, allowed(Permission.TOKENS)]
+) -> NewTokenOut:
+    tokens = TokenStore(request.app.state.store)
+    now = utc_now()
+    try:
+        token = tokens.create(
+            name=body.name, role=body.role, lines=body.lines, actor=who.name, now=now
+        )
+    except TokenNameTaken as exc:
+        raise HTTPException(409, str(exc)) from None
+    return NewTokenOut(
+        name=body.name, role=body.role, lines=body.lines, created_at=now, revoked_at=None,
+        token=token,
+    )  # fmt: skip
+
+
+@router.delete("/api/admin/tokens/{name}", status_code=204, responses={404: {}})
+def revoke_token(
+    request: Request, name: str, who: Annotated[Principal, allowed(Permission.TOKENS)]
+) -> None:
+    try:
+        TokenStore(request.app.state.store).revoke(name, actor=who.name, now=utc_now())
+    except TokenNotFound as exc:
+        raise HTTPException(404, str(exc)) from None

@@ -1,0 +1,63 @@
+"""Bearer tokens on every API route: 401 without a valid token, 403 without the right."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+
+from hub.access import Permission, Role, allows
+from hub.tokens import TokenStore
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The holder of the token of a request."""
+
+    name: str
+    role: Role
+    lines: tuple[str, ...]  # empty: every line
+
+    def check_line(self, line: str) -> None:
+        if self.lines and line not in self.lines:
+            raise HTTPException(
+                403, f"token {self.name!r} is limited to lines {', '.join(self.lines)}"
+            )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def principal(request: Request, authorization: str | None) -> Principal:
+    token = bearer_token(authorization)
+    info = None if token is None else TokenStore(request.app.state.store).lookup(token)
+    if info is None:
+        raise HTTPException(
+            401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return Principal(info.name, info.role, info.lines)
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that admits a token whose role has ``permission``."""
+
+    def dependency(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Principal:
+        holder = principal(request, authorization)
+        if not allows(holder.role, permission):
+            raise HTTPException(403, f"role {holder.role} may not {permission}")
+        return holder
+
+    return dependency
+
+
+def allowed(permission: Permission) -> object:
+    """``Annotated[Principal, allowed(...)]``: the route's required permission."""
+    return Depends(require(permission))

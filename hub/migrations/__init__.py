@@ -1,0 +1,1 @@
+"""Alembic migrations of the hub's database; ``hub.database.upgrade`` runs them."""

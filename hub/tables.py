@@ -1,0 +1,146 @@
+"""The hub's tables, in SQLAlchemy Core: one definition for SQLite and PostgreSQL.
+
+Migrations in ``hub/migrations`` create and change them; this module is what the code
+reads and writes through.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime: TIMESTAMPTZ on PostgreSQL, fixed-width ISO 8601 text on SQLite.
+
+    The skeleton stored ISO 8601 text in SQLite; the fixed width (always microseconds,
+    always +00:00) keeps that text sortable, so time-range filters compare correctly.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(String(32))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a UTC time")
+        value = value.astimezone(UTC)
+        if dialect.name == "postgresql":
+            return value
+        return value.isoformat(timespec="microseconds")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+        return parsed.astimezone(UTC)
+
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("call_id", Integer),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(64), nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("call_type", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("presses", Integer, nullable=False),
+    Column("first_event_id", String(200), nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),  # the press, by the edge's clock
+    Column("received_at", UtcDateTime),  # the hub's receipt of that press
+    Column("acknowledged_at", UtcDateTime),
+    Column("arrived_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("verified_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("acknowledged_by", String(200)),
+    Column("reason_code", String(64)),
+    Column("note", Text),
+    Column("cancel_reason", Text),
+    Column("needs_verification", Boolean, nullable=False, server_default=false()),
+)
+Index(
+    "calls_open",
+    *(calls.c[name] for name in ("site", "area", "line", "station", "call_type", "state")),
+)
+
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", Integer, ForeignKey("calls.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+edges = Table(
+    "edges",
+    metadata,
+    Column("edge_id", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", JSON, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Tests of the device drivers against real parts: pty pairs from socat."""

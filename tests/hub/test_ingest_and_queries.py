@@ -1,0 +1,135 @@
+"""Ingest applies batches exactly once, and the call list pages and filters correctly."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from contract.wire import MAX_SEQ, utc_now
+from hub.access import Role
+from hub.ingest import Rejection
+from hub.lifecycle import Source
+from hub.store import Actor, IngestOutcome
+from tests.hub.conftest import HubUnderTest
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_a_batch_is_applied_once_even_when_the_broker_delivers_it_again(
+    hub: HubUnderTest,
+) -> None:
+    presses = [hub.press("st10"), hub.press("st10"), hub.press("st20", "help")]
+    first = hub.ingest_presses(*presses, presses[1])  # a repeat inside the batch, too
+    assert first == [
+        IngestOutcome.NEW_CALL,
+        IngestOutcome.JOINED,
+        IngestOutcome.NEW_CALL,
+        IngestOutcome.DUPLICATE,
+    ]
+    again = hub.ingest_presses(*reversed(presses))
+    assert again == [IngestOutcome.DUPLICATE] * 3
+    calls = {c.station: c.presses for c in hub.store_calls()}
+    assert calls == {"st10": 2, "st20": 1}
+
+
+async def test_a_bad_message_is_rejected_without_holding_back_its_neighbours(
+    hub: HubUnderTest,
+) -> None:
+    good = hub.press("st10")
+    topic, body = hub.press("st20")
+    too_big = json.loads(body) | {"seq": MAX_SEQ + 1, "event_id": f"edge-test:{MAX_SEQ + 1}"}
+    results = hub.ingest_presses(
+        (topic, json.dumps(too_big).encode()),
+        good,
+        (topic, b"{not json"),
+        hub.press("st10", "no-such-type"),
+    )
+    assert results == [
+        Rejection.INVALID,
+        IngestOutcome.NEW_CALL,
+        Rejection.MALFORMED,
+        Rejection.UNKNOWN_CALL_TYPE,
+    ]
+    biggest = json.loads(body) | {"seq": MAX_SEQ, "event_id": f"edge-test:{MAX_SEQ}"}
+    assert hub.ingest_presses((topic, json.dumps(biggest).encode())) == [IngestOutcome.NEW_CALL]
+    metrics = hub.app.state.metrics.render().decode()
+    assert 'andon_hub_messages_rejected_total{reason="invalid"} 1.0' in metrics
+
+
+async def test_the_arrival_button_marks_the_stations_acknowledged_call_arrived(
+    hub: HubUnderTest,
+) -> None:
+    call_id = hub.raise_call("st10")
+    other = hub.raise_call("st20")
+    async with hub.client(Role.RESPONDER) as responder:
+        await responder.post(f"/api/calls/{call_id}/acknowledge")
+    topic, body = hub.press("st10")
+    arrival = json.loads(body) | {"kind": "arrival", "payload": {}}
+    assert hub.ingest_presses((topic, json.dumps(arrival).encode())) == [IngestOutcome.ARRIVED]
+    states = {c.id: (c.state, c.acknowledged_by) for c in hub.store_calls()}
+    assert states == {call_id: ("arrived", "responder-all"), other: ("raised", None)}
+    again = json.loads(hub.press("st10")[1]) | {"kind": "arrival", "payload": {}}
+    assert hub.ingest_presses((topic, json.dumps(again).encode())) == [IngestOutcome.NO_OPEN_CALL]
+    async with hub.client(Role.VIEWER) as viewer:
+        timeline = (await viewer.get(f"/api/calls/{call_id}")).json()["timeline"]
+    assert (timeline[-1]["action"], timeline[-1]["actor"], timeline[-1]["source"]) == (
+        "arrived", "st10", "station"
+    )  # fmt: skip
+
+
+async def test_calls_come_in_pages_that_cover_every_call_once(hub: HubUnderTest) -> None:
+    stations = ["st10", "st20"]
+    for index in range(230):
+        # Resolving keeps each press a call of its own.
+        call_id = hub.raise_call(stations[index % 2])
+        hub.store.transition(call_id, "cancel", utc_now(), actor=_tester())
+    async with hub.client(Role.VIEWER) as viewer:
+        seen: list[int] = []
+        cursor = None
+        pages = 0
+        while True:
+            params = {"limit": "100"} | ({"cursor": cursor} if cursor else {})
+            page = (await viewer.get("/api/calls", params=params)).json()
+            seen += [c["id"] for c in page["calls"]]
+            pages += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert pages == 3
+        assert seen == sorted(seen)
+        assert len(seen) == len(set(seen)) == 230
+        default = (await viewer.get("/api/calls")).json()
+        assert len(default["calls"]) == 100
+        assert (await viewer.get("/api/calls", params={"limit": "1001"})).status_code == 422
+        newest = (await viewer.get("/api/calls", params={"order": "desc", "limit": "5"})).json()
+        assert [c["id"] for c in newest["calls"]] == sorted(seen, reverse=True)[:5]
+
+
+async def test_calls_filter_by_state_area_line_station_type_and_time(hub: HubUnderTest) -> None:
+    now = utc_now()
+    old = hub.raise_call("st10", at=now - timedelta(hours=2))
+    hub.store.transition(old, "cancel", now, actor=_tester())
+    quality = hub.raise_call("st20", "quality", at=now - timedelta(minutes=30))
+    line2 = hub.raise_call("st30", "help", line="line2", at=now - timedelta(minutes=5))
+    cases: list[tuple[dict[str, str | list[str]], list[int]]] = [
+        ({"state": "raised"}, [quality, line2]),
+        ({"state": ["raised", "cancelled"]}, [old, quality, line2]),
+        ({"line": "line2"}, [line2]),
+        ({"area": "assembly", "station": "st20"}, [quality]),
+        ({"call_type": "quality"}, [quality]),
+        ({"since": (now - timedelta(hours=1)).isoformat()}, [quality, line2]),
+        ({"until": (now - timedelta(minutes=10)).isoformat()}, [old, quality]),
+        ({"area": "machining"}, []),
+    ]
+    async with hub.client(Role.VIEWER) as viewer:
+        for params, expected in cases:
+            found = (await viewer.get("/api/calls", params=params)).json()["calls"]
+            assert [c["id"] for c in found] == expected, params
+        naive = await viewer.get("/api/calls", params={"since": "2026-01-01T00:00:00"})
+        assert naive.status_code == 422
+
+
+def _tester() -> Actor:
+    return Actor("tester", Source.API)
