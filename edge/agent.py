@@ -23,6 +23,7 @@ from contract.mqtt import mqtt_client
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
 from drivers import open_devices
 from edge.config import EdgeConfig, load_edge_config
+from edge.listening import SerialListener
 from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.session import build_pollers
@@ -43,6 +44,7 @@ class EdgeAgent:
         self.recorder = Recorder(config, self.outbox, self.topics)
         self.reloads = 0
         self.polling = asyncio.Event()
+        self.listener: SerialListener | None = None
         self._attention = asyncio.Event()
         self._stop_requested = False
         self._reload_requested = False
@@ -90,7 +92,8 @@ class EdgeAgent:
     async def _poll_session(self, config: EdgeConfig) -> EdgeConfig | None:
         """Poll with ``config`` until a stop (None) or a valid reload (the new config)."""
         self.recorder.configure(config)
-        async with open_devices(config.devices) as drivers:
+        self.listener = listener = SerialListener(config, self.recorder)
+        async with open_devices(config.devices) as drivers, listener.running():
             pollers = build_pollers(config, drivers, self.recorder)
             async with asyncio.TaskGroup() as polls:
                 tasks = [polls.create_task(p.run(), name=f"edge-poll {p.name}") for p in pollers]

@@ -17,23 +17,31 @@ from contract.config.loading import (
 from contract.config.models import BrokerConfig, Strict
 from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
-from drivers import DeviceConfig, ModbusRtuConfig, Table
+from drivers import LINKED_DRIVERS, DeviceConfig, ModbusRtuConfig, Table
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
 
 class ButtonConfig(Strict):
-    """One station button: a bit on a device that raises one call type."""
+    """One station button that raises one call type: a bit at an ``address`` of a Modbus
+    device, or a ``button`` of a serial button station (as its frames name it)."""
 
     device: Name
     table: Table = Table.COIL
-    address: int = Field(ge=0, le=65535)
+    address: int | None = Field(default=None, ge=0, le=65535)
     bit: int | None = Field(default=None, ge=0, le=15, description="bit of a register")
+    button: Name | None = Field(default=None, description="button id of a serial station")
     station: Name
     call_type: Name
 
     @model_validator(mode="after")
     def _bit_only_on_registers(self) -> ButtonConfig:
+        if (self.address is None) == (self.button is None):
+            raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
+        if self.button is not None:
+            if self.bit is not None:
+                raise ValueError("'bit' applies to Modbus registers, not to a serial station")
+            return self
         is_register = self.table in (Table.HOLDING_REGISTER, Table.INPUT_REGISTER)
         if is_register and self.bit is None:
             raise ValueError(f"a button on a {self.table} needs 'bit' (0-15)")
@@ -77,11 +85,12 @@ class MeasurementConfig(Strict):
 
 
 class StationConfig(Strict):
-    """Where a station's current part serial and lot come from (string measurements)."""
+    """Where a station's current part serial and lot come from: a string measurement, or
+    a scanner bound to the station (a scanner not named here sets the serial)."""
 
     id: Name
-    serial: Name | None = Field(default=None, description="measurement holding the serial")
-    lot: Name | None = Field(default=None, description="measurement holding the lot")
+    serial: Name | None = Field(default=None, description="measurement or scanner: serial")
+    lot: Name | None = Field(default=None, description="measurement or scanner: lot")
 
 
 class OutboxConfig(Strict):
@@ -117,7 +126,13 @@ class EdgeConfig(Strict):
         ]
         for section, items in (("buttons", self.buttons), ("measurements", self.measurements)):
             problems += _unknown_devices(section, [item.device for item in items], device_ids)
-        inputs = [f"{b.device} {b.table} {b.address} bit {b.bit}" for b in self.buttons]
+        problems += self._device_kinds()
+        inputs = [
+            f"{b.device} {b.table} {b.address} bit {b.bit}"
+            if b.button is None
+            else f"{b.device} {b.station} button {b.button}"
+            for b in self.buttons
+        ]
         problems += [
             (("buttons", i), f"input already used by another button: {inputs[i]}")
             for i in duplicates(inputs)
@@ -151,13 +166,43 @@ class EdgeConfig(Strict):
                 )
         return problems
 
+    def _device_kinds(self) -> list[Problem]:
+        """Polled inputs on Modbus devices, serial buttons on serial button stations."""
+        kinds = {device.id: device.kind for device in self.devices}
+        problems: list[Problem] = []
+        for index, button in enumerate(self.buttons):
+            kind = kinds.get(button.device)
+            if kind is None:
+                continue
+            if button.button is not None and kind != "serial_button_station":
+                message = f"{button.device} is a {kind}: a 'button' needs a serial_button_station"
+                problems.append((("buttons", index, "button"), message))
+            elif button.address is not None and kind not in LINKED_DRIVERS:
+                message = f"{button.device} is a {kind}, not polled: give its 'button' instead"
+                problems.append((("buttons", index, "address"), message))
+        for index, measurement in enumerate(self.measurements):
+            kind = kinds.get(measurement.device)
+            if kind is not None and kind not in LINKED_DRIVERS:
+                message = f"{measurement.device} is a {kind}: measurements need a Modbus device"
+                problems.append((("measurements", index, "device"), message))
+        return problems
+
     def _station_sources(self, names: set[str]) -> list[Problem]:
+        """A station's serial and lot come from a string measurement or a scanner there."""
         problems: list[Problem] = []
         for index, station in enumerate(self.stations):
+            scanners = {
+                d.id for d in self.devices if d.kind == "serial_scanner" and d.station == station.id
+            }
             for key in ("serial", "lot"):
                 source = getattr(station, key)
-                if source is not None and source not in names:
-                    problems.append((("stations", index, key), f"unknown measurement {source!r}"))
+                if source is not None and source not in names | scanners:
+                    problems.append(
+                        (
+                            ("stations", index, key),
+                            f"{source!r} is neither a measurement nor a scanner of station {station.id}",
+                        )
+                    )
         return problems
 
 
@@ -193,7 +238,7 @@ def check_edge_document(doc: YamlDocument) -> tuple[EdgeConfig | None, list[Conf
         try:
             config = resolved(EdgeConfig.model_validate(doc.data), doc.path)
         except ValidationError:
-            return None, issues
+            return None, sorted(issues, key=lambda issue: issue.line)
         if config.spc is not None:
             issues += check_rule_file(doc, config.spc)
         return None, sorted(issues, key=lambda issue: issue.line)

@@ -110,11 +110,14 @@ class Recorder:
         return seq
 
     def device_checked(self, driver: ModbusUnitDriver) -> None:
-        device = driver.config.id
-        if self._device_up.get(device, True) == driver.up:
+        self.device_state(driver.config.id, up=driver.up)
+
+    def device_state(self, device: str, *, up: bool, reason: str = "") -> None:
+        """Publish a ``device_status`` event when ``device`` changed state."""
+        if self._device_up.get(device, True) == up:
             return
-        self._device_up[device] = driver.up
-        status = "online" if driver.up else "offline"
+        self._device_up[device] = up
+        status = "online" if up else "offline"
         cfg = self._config
         topic = self.topics.edge_event(cfg.site, cfg.edge_id)
 
@@ -122,7 +125,7 @@ class Recorder:
             event = DeviceStatusEvent(
                 **self._head(seq),
                 kind="device_status",
-                payload=DeviceStatusPayload(device=device, status=status),
+                payload=DeviceStatusPayload(device=device, status=status, reason=reason[:256]),
             )
             return topic, event_json(event)
 

@@ -16,6 +16,7 @@ def build_tags(config: EdgeConfig) -> list[tuple[AnyTag, float]]:
     tags: list[tuple[AnyTag, float]] = [
         (ButtonTag(b, DebouncedButton(stable_s=config.debounce_s)), config.poll_interval_s)
         for b in config.buttons
+        if b.address is not None  # serial station buttons arrive as events, not polled
     ]
     tags += [(MeasurementTag(m), m.every_s or config.poll_interval_s) for m in config.measurements]
     return tags
