@@ -121,10 +121,11 @@ def _local_settings(
 
 async def _operator(plc: SimulatedPlc, edge: EdgeConfig, every_s: float) -> None:
     """Press the line's buttons in turn, as a worker would: hold for half a second."""
-    for button in itertools.cycle(edge.buttons):
+    wired = [(b, b.address) for b in edge.buttons if b.address is not None]
+    for button, address in itertools.cycle(wired):
         await asyncio.sleep(every_s)
         log.info("operator presses %s at station %s", button.call_type, button.station)
-        await asyncio.to_thread(plc.set_coil, button.address, True)
+        await asyncio.to_thread(plc.set_coil, address, True)
         await asyncio.sleep(0.5)
         with contextlib.suppress(RuntimeError):
-            await asyncio.to_thread(plc.set_coil, button.address, False)
+            await asyncio.to_thread(plc.set_coil, address, False)

@@ -1,7 +1,8 @@
 """Edge agent benchmark: 200 buttons and 200 measurements polled at 10 Hz, SPC on all of them.
 
-Everything is real and local: a Mosquitto broker, a pymodbus server as the PLC, and
-``andon edge`` as a child process, so its memory and CPU are its own. The benchmark
+Everything is real and local: a Mosquitto broker, a pymodbus server as the PLC (both
+started by ``andon bench edge``, which hands them in), and ``andon edge`` as a child
+process, so its memory and CPU are its own. The benchmark
 presses buttons one at a time on the PLC and times each press from the moment the coil
 is set to the moment its call arrives at a subscriber on the broker (the event leaving
 the agent, plus one hop over loopback). The measurements move (in control) every poll.
@@ -14,27 +15,42 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.wire import Event, Topics
 
 STATIONS = 20
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+class Broker(Protocol):
+    """A running MQTT broker on loopback."""
+
+    host: str
+    port: int
+
+
+class Plc(Protocol):
+    """A running Modbus TCP server whose coils and registers the benchmark sets."""
+
+    host: str
+    port: int
+
+    def set_coil(self, address: int, value: bool) -> None: ...
+
+    def set_registers(self, table: str, address: int, values: list[int]) -> None: ...
+
+
 def _edge_config(
-    folder: Path, broker: MosquittoBroker, plc: SimulatedPlc, *, buttons: int, measurements: int,
+    folder: Path, broker: Broker, plc: Plc, *, buttons: int, measurements: int,
     poll_interval_s: float,
 ) -> Path:  # fmt: skip
     rules = {
@@ -80,7 +96,7 @@ def _edge_config(
 class _Calls:
     """A subscriber that notes when each call arrives."""
 
-    def __init__(self, broker: MosquittoBroker, topics: Topics) -> None:
+    def __init__(self, broker: Broker, topics: Topics) -> None:
         self.arrived: dict[str, float] = {}
         self.measurement_messages = 0
         self.anomalies = 0
@@ -135,7 +151,7 @@ def _wait(predicate: Any, timeout: float) -> bool:
     return False
 
 
-def _move_measurements(plc: SimulatedPlc, count: int, stop: threading.Event, period: float) -> None:
+def _move_measurements(plc: Plc, count: int, stop: threading.Event, period: float) -> None:
     """In-control noise around 1000.0 (raw 10000, scale 0.1) on every register."""
     rng = np.random.default_rng(1)
     while not stop.wait(period):
@@ -144,28 +160,23 @@ def _move_measurements(plc: SimulatedPlc, count: int, stop: threading.Event, per
 
 
 def run_edge_benchmark(
-    *, buttons: int = 200, measurements: int = 200, poll_interval_s: float = 0.1,
-    presses: int = 100, warmup_s: float = 3.0,
+    folder: Path, broker: Broker, plc: Plc, *, buttons: int = 200, measurements: int = 200,
+    poll_interval_s: float = 0.1, presses: int = 100, warmup_s: float = 3.0,
 ) -> dict[str, Any]:  # fmt: skip
-    """Run the workload and return the pinned keys (plus a few details)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        with (
-            MosquittoBroker(folder / "mosquitto") as broker,
-            SimulatedPlc(size=max(buttons, measurements) + 8) as plc,
-        ):
-            path = _edge_config(
-                folder, broker, plc, buttons=buttons, measurements=measurements,
-                poll_interval_s=poll_interval_s,
-            )  # fmt: skip
-            return _measure(
-                folder, path, broker, plc, buttons=buttons, measurements=measurements,
-                poll_interval_s=poll_interval_s, presses=presses, warmup_s=warmup_s,
-            )  # fmt: skip
+    """Run the workload against ``broker`` and ``plc`` (registers 0 to the larger of
+    ``buttons`` and ``measurements``); return the pinned keys (plus a few details)."""
+    path = _edge_config(
+        folder, broker, plc, buttons=buttons, measurements=measurements,
+        poll_interval_s=poll_interval_s,
+    )  # fmt: skip
+    return _measure(
+        folder, path, broker, plc, buttons=buttons, measurements=measurements,
+        poll_interval_s=poll_interval_s, presses=presses, warmup_s=warmup_s,
+    )  # fmt: skip
 
 
 def _measure(
-    folder: Path, path: Path, broker: MosquittoBroker, plc: SimulatedPlc, *, buttons: int,
+    folder: Path, path: Path, broker: Broker, plc: Plc, *, buttons: int,
     measurements: int, poll_interval_s: float, presses: int, warmup_s: float,
 ) -> dict[str, Any]:  # fmt: skip
     calls = _Calls(broker, Topics("bench"))
@@ -209,7 +220,7 @@ def _measure(
 
 
 def _press_buttons(
-    plc: SimulatedPlc, calls: _Calls, buttons: int, presses: int, poll_interval_s: float
+    plc: Plc, calls: _Calls, buttons: int, presses: int, poll_interval_s: float
 ) -> tuple[list[float], int]:
     """Press ``presses`` random buttons one after another; latencies (ms) and lost presses."""
     rng = random.Random(2)

@@ -200,7 +200,8 @@ class EdgeConfig(Strict):
                     problems.append(
                         (
                             ("stations", index, key),
-                            f"{source!r} is neither a measurement nor a scanner of station {station.id}",
+                            f"{source!r} is neither a measurement nor a scanner of "
+                            f"station {station.id}",
                         )
                     )
         return problems

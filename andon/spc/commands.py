@@ -63,6 +63,7 @@ def add_spc_commands(commands: Any) -> None:
     bench_edge.add_argument("--measurements", type=int, default=200)
     bench_edge.add_argument("--poll-interval", type=float, default=0.1, metavar="SECONDS")
     bench_edge.add_argument("--presses", type=int, default=100)
+    bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
     bench_edge.set_defaults(handler=_bench_edge)
 
 
@@ -149,13 +150,27 @@ def _bench_spc(args: argparse.Namespace) -> int:
 
 
 def _bench_edge(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from andon.broker import MosquittoBroker
+    from andon.plc_sim import SimulatedPlc
     from bench.edge import run_edge_benchmark
 
-    report = run_edge_benchmark(
-        buttons=args.buttons,
-        measurements=args.measurements,
-        poll_interval_s=args.poll_interval,
-        presses=args.presses,
-    )
+    size = max(args.buttons, args.measurements) + 8
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        MosquittoBroker(Path(tmp) / "mosquitto") as broker,
+        SimulatedPlc(size=size) as plc,
+    ):
+        report = run_edge_benchmark(
+            Path(tmp),
+            broker,
+            plc,
+            buttons=args.buttons,
+            measurements=args.measurements,
+            poll_interval_s=args.poll_interval,
+            presses=args.presses,
+            warmup_s=args.warmup,
+        )
     print(json.dumps(report))
     return 0
