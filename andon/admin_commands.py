@@ -6,14 +6,13 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.wire import NAME_PATTERN, utc_now
 from hub.access import Role
-from hub.config import load_hub_config
-from hub.database import database_url, open_engine, upgrade
-from hub.store import Store
-from hub.tokens import TokenNameTaken, TokenNotFound, TokenStore
+
+if TYPE_CHECKING:
+    from hub.store import Store
 
 ACTOR = "command line"
 
@@ -45,7 +44,15 @@ def add_admin_commands(commands: Any) -> None:
     revoke.set_defaults(handler=_token_revoke)
 
 
+# The hub's storage (SQLAlchemy, Alembic) is imported by the commands that use it, so
+# that every other ``andon`` command (an edge agent on a small line PC) starts without it.
+
+
 def _store(config_path: Path) -> Store:
+    from hub.config import load_hub_config
+    from hub.database import database_url, open_engine, upgrade
+    from hub.store import Store
+
     config = load_hub_config(config_path)
     engine = open_engine(database_url(config.storage))
     upgrade(engine)
@@ -53,6 +60,9 @@ def _store(config_path: Path) -> Store:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from hub.config import load_hub_config
+    from hub.database import database_url, open_engine, upgrade
+
     config = load_hub_config(args.config)
     engine = open_engine(database_url(config.storage))
     revision = upgrade(engine)
@@ -62,6 +72,9 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
+    from hub.config import load_hub_config
+    from hub.tokens import TokenNameTaken, TokenStore
+
     if not re.fullmatch(NAME_PATTERN, args.name):
         print(
             f"token name {args.name!r}: expected 1 to 64 letters, digits, '-' or '_'",
@@ -88,6 +101,8 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _token_list(args: argparse.Namespace) -> int:
+    from hub.tokens import TokenStore
+
     for info in TokenStore(_store(args.config)).list():
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         lines = ",".join(info.lines) or "*"
@@ -96,6 +111,8 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
+    from hub.tokens import TokenNotFound, TokenStore
+
     try:
         TokenStore(_store(args.config)).revoke(args.name, actor=ACTOR, now=utc_now())
     except TokenNotFound as exc:
