@@ -169,26 +169,26 @@ def run_edge_benchmark(
         folder, broker, plc, buttons=buttons, measurements=measurements,
         poll_interval_s=poll_interval_s,
     )  # fmt: skip
-    return _measure(
-        folder, path, broker, plc, buttons=buttons, measurements=measurements,
-        poll_interval_s=poll_interval_s, presses=presses, warmup_s=warmup_s,
+    return measure_process(
+        [sys.executable, "-m", "andon.cli", "edge", "--config", str(path)], folder, broker,
+        plc, buttons=buttons, measurements=measurements, poll_interval_s=poll_interval_s,
+        presses=presses, warmup_s=warmup_s,
     )  # fmt: skip
 
 
-def _measure(
-    folder: Path, path: Path, broker: Broker, plc: Plc, *, buttons: int,
+def measure_process(
+    command: list[str], folder: Path, broker: Broker, plc: Plc, *, buttons: int,
     measurements: int, poll_interval_s: float, presses: int, warmup_s: float,
 ) -> dict[str, Any]:  # fmt: skip
+    """Run ``command`` (an agent publishing calls as ``bench-edge`` under the ``bench``
+    prefix) while the PLC's registers move and its buttons are pressed; the pinned keys."""
     calls = _Calls(broker, Topics("bench"))
     stop = threading.Event()
     mover = threading.Thread(
         target=_move_measurements, args=(plc, measurements, stop, poll_interval_s), daemon=True
     )
     log = (folder / "edge.log").open("wb")
-    edge = subprocess.Popen(
-        [sys.executable, "-m", "andon.cli", "edge", "--config", str(path)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder,
-    )  # fmt: skip
+    edge = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     try:
         mover.start()
         time.sleep(warmup_s)
