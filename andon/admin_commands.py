@@ -44,7 +44,8 @@ def add_admin_commands(commands: Any) -> None:
     revoke.set_defaults(handler=_token_revoke)
 
 
-# The hub's database code loads on use: ``andon --help`` and the other commands start fast.
+# The hub's storage (SQLAlchemy, Alembic) is imported by the commands that use it, so
+# that every other ``andon`` command (an edge agent on a small line PC) starts without it.
 
 
 def _store(config_path: Path) -> Store:

@@ -10,7 +10,7 @@ from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_d
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
 from contract.secrets import is_clear_text
-from edge.config import EdgeConfig
+from edge.config import EdgeConfig, check_edge_document
 from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
 
@@ -28,7 +28,10 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
             doc = read_document(path)
             keys = doc.data if isinstance(doc.data, dict) else {}
             if "edge_id" in keys:
-                edges.append((doc, validate(doc, EdgeConfig)))
+                edge, edge_issues = check_edge_document(doc)
+                issues.extend(edge_issues)
+                if edge is not None:
+                    edges.append((doc, edge))
             elif "characteristics" in keys:
                 validate(doc, RuleFile)
             else:

@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
 
     edge = commands.add_parser("edge", help="run an edge agent for one line")
     edge.add_argument("--config", type=Path, required=True, help="edge YAML file")
+    edge.add_argument(
+        "--test",
+        action="store_true",
+        help="read every device once, print each value as a JSON line and exit "
+        "(0: every read worked, 1: a read failed)",
+    )
     edge.set_defaults(handler=_run_edge)
 
     demo = commands.add_parser("demo", help="run a small demo plant on this machine")
@@ -90,13 +96,18 @@ def _run_edge(args: argparse.Namespace) -> int:
     from edge.runner import run_edge
 
     config = load_edge_config(args.config)
+    if args.test:
+        from edge.probe import print_probe, probe
+
+        logging.basicConfig(level=logging.CRITICAL)  # only the results and the failures
+        return print_probe(asyncio.run(probe(config)), sys.stdout, sys.stderr)
     try:
         config.broker.resolved_password()
     except SecretMissing as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
     _setup_logging()
-    asyncio.run(run_edge(config))
+    asyncio.run(run_edge(config, config_path=args.config))
     return 0
 
 

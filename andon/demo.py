@@ -51,7 +51,8 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
         print("API tokens, one per role (send as 'Authorization: Bearer TOKEN'):")
         for role, token in tokens.items():
             print(f"  {role:<10} {token}")
-        edge_task = asyncio.create_task(EdgeAgent(edge_config).run(), name="demo-edge")
+        agent = EdgeAgent(edge_config)
+        edge_task = asyncio.create_task(agent.run(), name="demo-edge")
         operator = asyncio.create_task(
             _operator(plc, edge_config, press_every_s), name="demo-operator"
         )
@@ -63,8 +64,9 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
             # ends within seconds whatever state the broker or the PLC are in.
             await server.serve()
         finally:
-            for task in (operator, edge_task):
-                await stop_task(task, task.cancel)
+            await stop_task(operator, operator.cancel)
+            # The agent's own stop never waits on a device call; it flushes its outbox.
+            await stop_task(edge_task, agent.stop)
         log.info("demo stopping: simulated PLC and broker")
     log.info("demo stopped")
 
@@ -119,10 +121,11 @@ def _local_settings(
 
 async def _operator(plc: SimulatedPlc, edge: EdgeConfig, every_s: float) -> None:
     """Press the line's buttons in turn, as a worker would: hold for half a second."""
-    for button in itertools.cycle(edge.buttons):
+    wired = [(b, b.address) for b in edge.buttons if b.address is not None]
+    for button, address in itertools.cycle(wired):
         await asyncio.sleep(every_s)
         log.info("operator presses %s at station %s", button.call_type, button.station)
-        await asyncio.to_thread(plc.set_coil, button.address, True)
+        await asyncio.to_thread(plc.set_coil, address, True)
         await asyncio.sleep(0.5)
         with contextlib.suppress(RuntimeError):
-            await asyncio.to_thread(plc.set_coil, button.address, False)
+            await asyncio.to_thread(plc.set_coil, address, False)

@@ -2,8 +2,10 @@
 
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
-    <prefix>/v1/<site>/<area>/<line>/<station>/event      call and other station events
-    <prefix>/v1/<site>/edge/<edge_id>/status               retained "online" / "offline"
+    <prefix>/v1/<site>/<area>/<line>/<station>/event        call, arrival, anomaly events
+    <prefix>/v1/<site>/<area>/<line>/<station>/measurement  measurement batches
+    <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
+    <prefix>/v1/<site>/edge/<edge_id>/status                 retained "online" / "offline"
 
 The event id is ``<edge_id>:<seq>``; ``seq`` increases by one per event on each edge and
 survives restarts, so the hub can deduplicate at-least-once delivery.
@@ -42,6 +44,14 @@ class CallPayload(BaseModel):
     call_type: Name
 
 
+class PartRef(BaseModel):
+    """The part at a station when the event happened: its serial number and/or lot."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    serial: str | None = Field(default=None, max_length=128)
+    lot: str | None = Field(default=None, max_length=128)
+
+
 class ArrivalPayload(BaseModel):
     """The responder is at the station (the station's arrival button).
 
@@ -55,7 +65,7 @@ class ArrivalPayload(BaseModel):
 MAX_SEQ = 2**63 - 1
 
 
-class Envelope(BaseModel):
+class EdgeEnvelope(BaseModel):
     """What every event an edge publishes carries, whatever its kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,13 +77,21 @@ class Envelope(BaseModel):
     site: Name
     area: Name
     line: Name
-    station: Name
 
     @model_validator(mode="after")
     def _event_id_matches(self) -> Self:
         if self.event_id != make_event_id(self.edge_id, self.seq):
             raise ValueError(f"event_id must be '{make_event_id(self.edge_id, self.seq)}'")
         return self
+
+
+class Envelope(EdgeEnvelope):
+    """What every event of a station carries: the station, and the part there if known.
+
+    ``part`` is left out of the JSON when the station has no part id."""
+
+    station: Name
+    part: PartRef | None = None
 
 
 class Event(Envelope):
@@ -90,8 +108,96 @@ class ArrivalEvent(Envelope):
     payload: ArrivalPayload
 
 
-StationEvent = Annotated[Event | ArrivalEvent, Field(discriminator="kind")]
-STATION_EVENT: TypeAdapter[Event | ArrivalEvent] = TypeAdapter(StationEvent)
+CallEvent = Event
+
+
+class AnomalyPayload(BaseModel):
+    """A control chart test failed on a new subgroup of a characteristic."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    characteristic: str = Field(min_length=1, max_length=64)
+    chart: str = Field(min_length=1, max_length=16)
+    measurement: str = Field(min_length=1, max_length=64)
+    tests: list[int] = Field(min_length=1)
+    value: float
+    center: float
+    lcl: float
+    ucl: float
+    subgroup: int = Field(ge=1, description="1-based number of the subgroup at this edge")
+
+
+class AnomalyEvent(Envelope):
+    """A special cause seen by the SPC core at the edge."""
+
+    kind: Literal["anomaly"]
+    payload: AnomalyPayload
+
+
+MeasuredValue = bool | int | float | str
+
+
+class MeasurementReading(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=64)
+    value: MeasuredValue
+    unit: str | None = None
+
+
+class MeasurementPayload(BaseModel):
+    """The readings of one station taken in one poll cycle (``ts`` of the envelope)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    readings: list[MeasurementReading] = Field(min_length=1)
+
+
+class MeasurementEvent(Envelope):
+    """Measurements for the hub and a time-series database; droppable under a quota."""
+
+    kind: Literal["measurement"]
+    payload: MeasurementPayload
+
+
+class DeviceStatusPayload(BaseModel):
+    """A device an edge polls stopped answering (``offline``) or answers again."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    device: Name
+    status: Literal["online", "offline"]
+    reason: str = Field(default="", max_length=256)
+
+
+class DeviceStatusEvent(EdgeEnvelope):
+    """A device of the edge went offline or came back; on the edge's own event topic."""
+
+    kind: Literal["device_status"]
+    payload: DeviceStatusPayload
+
+
+StationEvent = Event | ArrivalEvent | AnomalyEvent
+"""What a station's ``event`` topic carries (measurements have a topic of their own)."""
+
+STATION_EVENT: TypeAdapter[StationEvent] = TypeAdapter(
+    Annotated[StationEvent, Field(discriminator="kind")]
+)
+
+AnyEvent = Annotated[
+    Event | ArrivalEvent | AnomalyEvent | MeasurementEvent | DeviceStatusEvent,
+    Field(discriminator="kind"),
+]
+"""Every event kind, told apart by ``kind``."""
+
+_ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+DEVICE_STATUS_EVENT: TypeAdapter[DeviceStatusEvent] = TypeAdapter(DeviceStatusEvent)
+
+
+def parse_any_event(payload: bytes | str) -> AnyEvent:
+    """Validate a JSON event of any kind; raises pydantic's ValidationError."""
+    return _ANY_EVENT.validate_json(payload)
+
+
+def event_json(event: AnyEvent) -> str:
+    """The JSON of ``event`` as it goes on the wire: optional fields left out when unset."""
+    return event.model_dump_json(exclude_none=True)
 
 
 def make_event_id(edge_id: str, seq: int) -> str:
@@ -108,8 +214,20 @@ class Topics:
     def event(self, site: str, area: str, line: str, station: str) -> str:
         return f"{self.root}/{site}/{area}/{line}/{station}/event"
 
+    def measurement(self, site: str, area: str, line: str, station: str) -> str:
+        return f"{self.root}/{site}/{area}/{line}/{station}/measurement"
+
     def edge_status(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/status"
+
+    def edge_event(self, site: str, edge_id: str) -> str:
+        return f"{self.root}/{site}/edge/{edge_id}/event"
+
+    def measurement_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/+/+/+/measurement"
+
+    def edge_event_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/edge/+/event"
 
     def event_filter(self, site: str) -> str:
         return f"{self.root}/{site}/+/+/+/event"
@@ -123,6 +241,11 @@ class Topics:
             re.escape(self.root) + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)/event", topic
         )
         return None if match is None else (match[1], match[2], match[3], match[4])
+
+    def parse_edge_event(self, topic: str) -> tuple[str, str] | None:
+        """Return (site, edge_id) of an edge's own event topic, or None."""
+        match = re.fullmatch(re.escape(self.root) + r"/([^/]+)/edge/([^/]+)/event", topic)
+        return None if match is None else (match[1], match[2])
 
     def parse_edge_status(self, topic: str) -> tuple[str, str] | None:
         """Return (site, edge_id) of an edge status topic, or None."""

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
-from typing import Annotated, Protocol, Self
+from typing import Annotated, Any, Protocol, Self
 
 from pydantic import Field
 
 from drivers.errors import DeviceError, DeviceMisconfigured, DeviceUnavailable
-from drivers.modbus_tcp import ModbusTcpConfig, ModbusTcpDriver, Table
+from drivers.modbus_link import ModbusLink
+from drivers.modbus_rtu import ModbusRtuConfig, ModbusRtuDriver
+from drivers.modbus_tcp import ModbusTcpConfig, ModbusTcpDriver
+from drivers.modbus_unit import ModbusUnitDriver, Table
 from drivers.serial_scanner import ScanEvent, SerialScannerConfig, SerialScannerDriver
 from drivers.serial_station import (
     ButtonEvent,
@@ -17,7 +22,8 @@ from drivers.serial_station import (
     SerialButtonStationDriver,
 )
 
-AnyDeviceConfig = ModbusTcpConfig | SerialButtonStationConfig | SerialScannerConfig
+ModbusConfig = ModbusTcpConfig | ModbusRtuConfig
+AnyDeviceConfig = ModbusConfig | SerialButtonStationConfig | SerialScannerConfig
 DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="kind")]
 
 
@@ -47,18 +53,56 @@ class Driver(Protocol):
 # guarantees that the config looked up by kind is the one its driver expects.
 DRIVERS: dict[str, Callable[..., Driver]] = {
     "modbus_tcp": ModbusTcpDriver,
+    "modbus_rtu": ModbusRtuDriver,
     "serial_button_station": SerialButtonStationDriver,
     "serial_scanner": SerialScannerDriver,
 }
 
+# The drivers whose devices share a physical link: Modbus units on one bus or gateway.
+LINKED_DRIVERS: dict[str, type[ModbusTcpDriver] | type[ModbusRtuDriver]] = {
+    "modbus_tcp": ModbusTcpDriver,
+    "modbus_rtu": ModbusRtuDriver,
+}
+
 
 def open_driver(config: AnyDeviceConfig) -> Driver:
-    """The driver for ``config``, not yet entered."""
+    """The driver for ``config`` (a Modbus unit on a link of its own), not yet entered."""
     return DRIVERS[config.kind](config)
+
+
+def is_polled(config: AnyDeviceConfig) -> bool:
+    """Whether the agent polls this device (Modbus) rather than listens to it (serial)."""
+    return config.kind in LINKED_DRIVERS
+
+
+@contextlib.asynccontextmanager
+async def open_devices(
+    configs: Sequence[AnyDeviceConfig],
+) -> AsyncIterator[dict[str, ModbusUnitDriver]]:
+    """A driver per Modbus device of ``configs`` (others are skipped), units on one
+    physical link sharing it; every link is closed on exit."""
+    by_link: dict[str, list[ModbusConfig]] = defaultdict(list)
+    for config in configs:
+        if isinstance(config, ModbusTcpConfig | ModbusRtuConfig):
+            by_link[config.link_key()].append(config)
+    drivers: dict[str, ModbusUnitDriver] = {}
+    links: list[ModbusLink] = []
+    for link_configs in by_link.values():
+        driver_class: Any = LINKED_DRIVERS[link_configs[0].kind]
+        link = driver_class.open_link(link_configs)
+        links.append(link)
+        for config in link_configs:
+            drivers[config.id] = driver_class(config, link)
+    try:
+        yield drivers
+    finally:
+        for link in links:
+            link.close()
 
 
 __all__ = [
     "DRIVERS",
+    "LINKED_DRIVERS",
     "AnyDeviceConfig",
     "ButtonEvent",
     "DeviceConfig",
@@ -66,13 +110,20 @@ __all__ = [
     "DeviceMisconfigured",
     "DeviceUnavailable",
     "Driver",
+    "ModbusConfig",
+    "ModbusLink",
+    "ModbusRtuConfig",
+    "ModbusRtuDriver",
     "ModbusTcpConfig",
     "ModbusTcpDriver",
+    "ModbusUnitDriver",
     "ScanEvent",
     "SerialButtonStationConfig",
     "SerialButtonStationDriver",
     "SerialScannerConfig",
     "SerialScannerDriver",
     "Table",
+    "is_polled",
+    "open_devices",
     "open_driver",
 ]

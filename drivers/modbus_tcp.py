@@ -1,150 +1,53 @@
-"""Modbus TCP driver on pymodbus 3.x: coils, discrete inputs, holding and input registers."""
+"""Modbus TCP devices (PLCs, gateways) on pymodbus 3.x: one link per host and port."""
 
 from __future__ import annotations
 
-import logging
-import time
-from enum import StrEnum
-from types import TracebackType
-from typing import Literal, Self
+from collections.abc import Sequence
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.exceptions import ModbusException
 
 from contract.backoff import Backoff
-from drivers.config import DEVICE_ID_PATTERN
-from drivers.errors import DeviceMisconfigured, DeviceUnavailable
-
-log = logging.getLogger(__name__)
+from drivers.modbus_link import ModbusLink, link_backoff
+from drivers.modbus_unit import ModbusUnitConfig, ModbusUnitDriver
 
 
-class Table(StrEnum):
-    """The four Modbus data tables."""
-
-    COIL = "coil"
-    DISCRETE_INPUT = "discrete_input"
-    HOLDING_REGISTER = "holding_register"
-    INPUT_REGISTER = "input_register"
-
-
-class ModbusTcpConfig(BaseModel):
-    """Settings of one Modbus TCP device (a PLC or a gateway)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ModbusTcpConfig(ModbusUnitConfig):
+    """One unit behind a Modbus TCP endpoint (a PLC, or a gateway to an RS-485 bus)."""
 
     kind: Literal["modbus_tcp"]
-    id: str = Field(pattern=DEVICE_ID_PATTERN)
     host: str
     port: int = Field(default=502, ge=1, le=65535)
-    unit: int = Field(default=1, ge=0, le=255, description="Modbus unit (device) id")
-    timeout_s: float = Field(default=1.0, gt=0)
-    backoff_cap_s: float = Field(default=30.0, gt=0)
+
+    def link_key(self) -> str:
+        return f"tcp:{self.host}:{self.port}"
 
 
-class ModbusTcpDriver:
-    """An async context manager that reads and writes one Modbus TCP device.
+class ModbusTcpDriver(ModbusUnitDriver):
+    """A Modbus TCP unit; every unit at the same host and port shares one connection."""
 
-    The connection is opened lazily and re-opened after a failure, no sooner than the
-    backoff allows; while waiting, reads fail fast with DeviceUnavailable.
-    """
+    config: ModbusTcpConfig
 
-    def __init__(self, config: ModbusTcpConfig, *, backoff: Backoff | None = None) -> None:
-        self.config = config
-        self._backoff = backoff or Backoff(cap=config.backoff_cap_s)
-        self._client: AsyncModbusTcpClient | None = None
-        self._retry_at = 0.0
-        self._was_up = True
+    @staticmethod
+    def open_link(
+        configs: Sequence[ModbusTcpConfig], *, backoff: Backoff | None = None
+    ) -> ModbusLink:
+        """The link the units of ``configs`` (one host and port) share."""
+        first = configs[0]
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._drop_client()
-
-    async def read(self, table: Table, address: int, count: int = 1) -> list[int]:
-        """Read ``count`` values; bits come back as 0/1."""
-        client = await self._connected_client()
-        unit = self.config.unit
-        try:
-            match table:
-                case Table.COIL:
-                    resp = await client.read_coils(address, count=count, device_id=unit)
-                case Table.DISCRETE_INPUT:
-                    resp = await client.read_discrete_inputs(address, count=count, device_id=unit)
-                case Table.HOLDING_REGISTER:
-                    resp = await client.read_holding_registers(address, count=count, device_id=unit)
-                case Table.INPUT_REGISTER:
-                    resp = await client.read_input_registers(address, count=count, device_id=unit)
-        except (ModbusException, OSError) as exc:
-            self._fail(str(exc))
-            raise DeviceUnavailable(f"{self.config.id}: {exc}") from exc
-        if resp.isError():
-            raise DeviceMisconfigured(
-                f"{self.config.id}: device refused to read {count} {table} at {address}: {resp}"
-            )
-        if table in (Table.COIL, Table.DISCRETE_INPUT):
-            return [int(bit) for bit in resp.bits[:count]]
-        return list(resp.registers[:count])
-
-    async def write(self, table: Table, address: int, value: int) -> None:
-        """Write one coil (0/1) or one holding register."""
-        client = await self._connected_client()
-        unit = self.config.unit
-        try:
-            if table is Table.COIL:
-                resp = await client.write_coil(address, bool(value), device_id=unit)
-            elif table is Table.HOLDING_REGISTER:
-                resp = await client.write_register(address, value, device_id=unit)
-            else:
-                raise DeviceMisconfigured(f"{self.config.id}: {table} is read-only")
-        except (ModbusException, OSError) as exc:
-            self._fail(str(exc))
-            raise DeviceUnavailable(f"{self.config.id}: {exc}") from exc
-        if resp.isError():
-            raise DeviceMisconfigured(
-                f"{self.config.id}: device refused to write {table} at {address}: {resp}"
+        def make_client() -> AsyncModbusTcpClient:
+            return AsyncModbusTcpClient(
+                first.host,
+                port=first.port,
+                timeout=max(c.timeout_s for c in configs),
+                retries=0,  # retries are ours: busy answers only
+                reconnect_delay=0,  # reconnection is ours, with our backoff
             )
 
-    async def _connected_client(self) -> AsyncModbusTcpClient:
-        if self._client is not None and self._client.connected:
-            return self._client
-        if time.monotonic() < self._retry_at:
-            raise DeviceUnavailable(f"{self.config.id}: waiting to reconnect")
-        self._drop_client()
-        client = AsyncModbusTcpClient(
-            self.config.host,
-            port=self.config.port,
-            timeout=self.config.timeout_s,
-            retries=0,
-            reconnect_delay=0,  # reconnection is ours, with our backoff
+        return ModbusLink(
+            name=f"{first.host}:{first.port}",
+            make_client=make_client,
+            pause_s=max(c.pause_s for c in configs),
+            backoff=link_backoff([c.backoff_cap_s for c in configs], backoff),
         )
-        if not await client.connect():
-            client.close()
-            self._fail("connection refused or timed out")
-            raise DeviceUnavailable(
-                f"{self.config.id}: cannot connect to {self.config.host}:{self.config.port}"
-            )
-        self._client = client
-        self._backoff.reset()
-        if not self._was_up:
-            log.info("device %s is up again", self.config.id)
-        self._was_up = True
-        return client
-
-    def _fail(self, reason: str) -> None:
-        self._drop_client()
-        self._retry_at = time.monotonic() + self._backoff.next_delay()
-        if self._was_up:
-            log.warning("device %s is down: %s", self.config.id, reason)
-        self._was_up = False
-
-    def _drop_client(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None

@@ -19,7 +19,7 @@ from pydantic import Field
 from contract.backoff import Backoff
 from contract.wire import Name
 from drivers.errors import DeviceMisconfigured
-from drivers.modbus_tcp import Table
+from drivers.modbus_unit import Table
 from drivers.serial_lines import LineSplitter
 from drivers.serial_port import SerialPortConfig, SerialReader, SerialStream
 

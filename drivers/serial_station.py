@@ -19,7 +19,7 @@ from pydantic import Field
 
 from contract.backoff import Backoff
 from drivers.errors import DeviceMisconfigured
-from drivers.modbus_tcp import Table
+from drivers.modbus_unit import Table
 from drivers.serial_frames import MAX_SEQ, ButtonFrame, HeartbeatFrame, StationFrameParser
 from drivers.serial_port import SerialPortConfig, SerialReader, SerialStream
 

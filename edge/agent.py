@@ -1,7 +1,10 @@
-"""The edge agent: poll buttons, store presses in the outbox, publish the outbox over MQTT.
+"""The edge agent: poll devices, store events in the outbox, publish the outbox over MQTT.
 
-Two tasks run side by side: polling never waits for the broker (presses go to the
-durable outbox), and publishing drains the outbox in order whenever the broker is up.
+Polling never waits for the broker (events go to the durable outbox) and publishing
+drains the outbox in order whenever the broker is up. ``stop()`` (or cancelling
+``run()``) stops polling within one device call, then gives the publisher a moment to
+flush the outbox, then closes the devices; ``reload()`` swaps in a new configuration
+file if it is valid and otherwise keeps polling with the old one.
 """
 
 from __future__ import annotations
@@ -10,154 +13,149 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
-from dataclasses import dataclass
+from pathlib import Path
 
 import aiomqtt
 
 from contract.backoff import Backoff
+from contract.config.loading import ConfigInvalid
 from contract.mqtt import mqtt_client
-from contract.wire import (
-    EDGE_OFFLINE,
-    EDGE_ONLINE,
-    CallPayload,
-    Event,
-    Topics,
-    make_event_id,
-    utc_now,
-)
-from drivers import DeviceError, DeviceMisconfigured, Driver, Table, open_driver
-from edge.config import ButtonConfig, EdgeConfig
+from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
+from drivers import open_devices
+from edge.config import EdgeConfig, load_edge_config
+from edge.listening import SerialListener
 from edge.outbox import Outbox
-from rules.signals import DebouncedButton
+from edge.recorder import Recorder
+from edge.session import build_pollers
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class WatchedButton:
-    config: ButtonConfig
-    signal: DebouncedButton
-
-
-# The most one Modbus request may read: 2000 bits or 125 registers.
-MAX_READ = {
-    Table.COIL: 2000,
-    Table.DISCRETE_INPUT: 2000,
-    Table.HOLDING_REGISTER: 125,
-    Table.INPUT_REGISTER: 125,
-}
-
-
-def read_spans(buttons: list[WatchedButton], max_count: int) -> list[list[WatchedButton]]:
-    """Group buttons (sorted by address) so each group is one read of at most max_count."""
-    spans: list[list[WatchedButton]] = []
-    for button in sorted(buttons, key=lambda b: b.config.address):
-        if spans and button.config.address - spans[-1][0].config.address < max_count:
-            spans[-1].append(button)
-        else:
-            spans.append([button])
-    return spans
+FLUSH_ON_STOP_S = 0.5
 
 
 class EdgeAgent:
-    """One agent per line; ``run()`` until cancelled."""
+    """One agent per line; ``run()`` until ``stop()`` or cancelled."""
 
-    def __init__(self, config: EdgeConfig) -> None:
+    def __init__(self, config: EdgeConfig, *, config_path: Path | None = None) -> None:
         self.config = config
+        self.config_path = config_path
         self.topics = Topics(config.broker.topic_prefix)
-        self.outbox = Outbox(config.outbox.path)
-        self._wakeup = asyncio.Event()
-        self._refused: set[str] = set()
-        self._buttons = [
-            WatchedButton(b, DebouncedButton(stable_s=config.debounce_s)) for b in config.buttons
-        ]
+        self.outbox = Outbox(config.outbox.path, max_droppable=config.outbox.max_measurements)
+        self.recorder = Recorder(config, self.outbox, self.topics)
+        self.reloads = 0
+        self.polling = asyncio.Event()
+        self.listener: SerialListener | None = None
+        self._attention = asyncio.Event()
+        self._stop_requested = False
+        self._reload_requested = False
+
+    def stop(self) -> None:
+        """Stop polling, flush the outbox briefly and return from ``run()``."""
+        self._stop_requested = True
+        self._attention.set()
+
+    def reload(self) -> None:
+        """Read the configuration file again; keep the old one if the new one is invalid."""
+        self._reload_requested = True
+        self._attention.set()
 
     async def run(self) -> None:
-        """Start publishing first, then polling; stop both on cancellation."""
+        """Start publishing first, then polling; stop both on ``stop()`` or cancellation."""
         try:
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._publish_forever(), name="edge-publish")
-                tasks.create_task(self._poll_forever(), name="edge-poll")
+                publisher = tasks.create_task(self._publish_forever(), name="edge-publish")
+                watcher = tasks.create_task(self._watch_file(), name="edge-config-watch")
+                try:
+                    await self._poll_until_stopped()
+                finally:
+                    watcher.cancel()
+                    await self._flush()
+                    publisher.cancel()
         finally:
             self.outbox.close()
 
+    async def _flush(self) -> None:
+        """Give the publisher a moment to send what polling left in the outbox."""
+        deadline = time.monotonic() + FLUSH_ON_STOP_S
+        while self.outbox.pending_count() and time.monotonic() < deadline:
+            self.recorder.wakeup.set()
+            await asyncio.sleep(0.02)
+
     # -- polling -----------------------------------------------------------------------
 
-    async def _poll_forever(self) -> None:
-        async with contextlib.AsyncExitStack() as stack:
-            drivers = {
-                device.id: await stack.enter_async_context(open_driver(device))
-                for device in self.config.devices
-            }
-            groups: dict[tuple[str, Table], list[WatchedButton]] = defaultdict(list)
-            for button in self._buttons:
-                groups[(button.config.device, button.config.table)].append(button)
-            reads = [
-                (drivers[device_id], table, span)
-                for (device_id, table), buttons in groups.items()
-                for span in read_spans(buttons, MAX_READ[table])
-            ]
-            while True:
-                started = time.monotonic()
-                for driver, table, span in reads:
-                    await self._poll_span(driver, table, span)
-                elapsed = time.monotonic() - started
-                await asyncio.sleep(max(0.0, self.config.poll_interval_s - elapsed))
+    async def _poll_until_stopped(self) -> None:
+        config: EdgeConfig | None = self.config
+        while config is not None:
+            self.config = config
+            config = await self._poll_session(config)
 
-    async def _poll_span(self, driver: Driver, table: Table, buttons: list[WatchedButton]) -> None:
-        first = buttons[0].config.address
-        count = buttons[-1].config.address - first + 1
-        key = f"{driver.config.id} {table} {first}+{count}"
+    async def _poll_session(self, config: EdgeConfig) -> EdgeConfig | None:
+        """Poll with ``config`` until a stop (None) or a valid reload (the new config)."""
+        self.recorder.configure(config)
+        self.listener = listener = SerialListener(config, self.recorder)
+        async with open_devices(config.devices) as drivers, listener.running():
+            pollers = build_pollers(config, drivers, self.recorder)
+            async with asyncio.TaskGroup() as polls:
+                tasks = [polls.create_task(p.run(), name=f"edge-poll {p.name}") for p in pollers]
+                self.polling.set()
+                try:
+                    return await self._next_config()
+                finally:
+                    self.polling.clear()
+                    for poller, task in zip(pollers, tasks, strict=True):
+                        poller.stop.set()
+                        task.cancel()
+
+    async def _next_config(self) -> EdgeConfig | None:
+        while True:
+            await self._attention.wait()
+            self._attention.clear()
+            if self._stop_requested:
+                return None
+            if self._reload_requested:
+                self._reload_requested = False
+                new = self._load_new_config()
+                if new is not None:
+                    return new
+
+    def _load_new_config(self) -> EdgeConfig | None:
+        if self.config_path is None:
+            log.warning("reload asked for, but the agent was not started from a file")
+            return None
         try:
-            values = await driver.read(table, first, count)
-        except DeviceMisconfigured as exc:
-            if len(buttons) > 1:
-                # One wrongly wired button must not silence its neighbours.
-                for button in buttons:
-                    await self._poll_span(driver, table, [button])
-                return
-            # A refused read is a wiring mistake that would repeat every poll: say it
-            # once until it clears (the driver already logs connection state).
-            if key not in self._refused:
-                log.error(
-                    "cannot read the button of station %s: %s", buttons[0].config.station, exc
-                )
-                self._refused.add(key)
+            new = load_edge_config(self.config_path)
+        except ConfigInvalid as exc:
+            for issue in exc.issues:
+                log.error("reload refused, keeping the running configuration: %s", issue)
+            return None
+        if (new.broker, new.outbox, new.edge_id) != (
+            self.config.broker,
+            self.config.outbox,
+            self.config.edge_id,
+        ):
+            log.warning("broker, outbox and edge_id changes take effect at the next restart")
+        self.reloads += 1
+        log.info("reloaded %s", self.config_path)
+        return new.model_copy(
+            update={
+                "broker": self.config.broker,
+                "outbox": self.config.outbox,
+                "edge_id": self.config.edge_id,
+            }
+        )
+
+    async def _watch_file(self) -> None:
+        """Reload when the configuration file changes (checked once a second)."""
+        if self.config_path is None:
             return
-        except DeviceError:
-            return
-        self._refused.discard(key)
-        now = time.monotonic()
-        for button in buttons:
-            value = values[button.config.address - first]
-            bit = button.config.bit
-            raw = bool(value >> bit & 1) if bit is not None else bool(value)
-            if button.signal.update(raw, now):
-                self._record_press(button.config)
-
-    def _record_press(self, button: ButtonConfig) -> None:
-        cfg = self.config
-        topic = self.topics.event(cfg.site, cfg.area, cfg.line, button.station)
-
-        def message(seq: int) -> tuple[str, str]:
-            event = Event(
-                event_id=make_event_id(cfg.edge_id, seq),
-                edge_id=cfg.edge_id,
-                seq=seq,
-                ts=utc_now(),
-                kind="call",
-                site=cfg.site,
-                area=cfg.area,
-                line=cfg.line,
-                station=button.station,
-                payload=CallPayload(call_type=button.call_type),
-            )
-            return topic, event.model_dump_json()
-
-        seq = self.outbox.add(message)
-        log.info("press at station %s (%s): event %s", button.station, button.call_type, seq)
-        self._wakeup.set()
+        seen = _stamp(self.config_path)
+        while True:
+            await asyncio.sleep(1.0)
+            stamp = _stamp(self.config_path)
+            if stamp != seen:
+                seen = stamp
+                log.info("%s changed", self.config_path)
+                self.reload()
 
     # -- publishing --------------------------------------------------------------------
 
@@ -184,9 +182,10 @@ class EdgeAgent:
                     except asyncio.CancelledError:
                         # A clean stop: say so, since the broker sends the will only
                         # when the connection is lost.
-                        await client.publish(
-                            status_topic, EDGE_OFFLINE, qos=1, retain=True, timeout=2
-                        )
+                        with contextlib.suppress(aiomqtt.MqttError):
+                            await client.publish(
+                                status_topic, EDGE_OFFLINE, qos=1, retain=True, timeout=0.5
+                            )
                         raise
             except aiomqtt.MqttError as exc:
                 if was_connected:
@@ -199,11 +198,28 @@ class EdgeAgent:
                 await asyncio.sleep(backoff.next_delay())
 
     async def _drain(self, client: aiomqtt.Client) -> None:
+        wakeup = self.recorder.wakeup
         while True:
-            self._wakeup.clear()
-            for entry in self.outbox.pending():
-                # publish() with QoS 1 returns once the broker acknowledged (PUBACK).
-                await client.publish(entry.topic, entry.body, qos=1)
-                self.outbox.mark_sent(entry.seq)
+            wakeup.clear()
+            entries = self.outbox.pending()
+            if entries:
+                # publish() with QoS 1 returns once the broker acknowledged (PUBACK). A
+                # batch goes out in outbox order (each publish is sent before the next
+                # starts) and is forgotten in one transaction once all are acknowledged;
+                # if the connection drops midway, all of it is sent again (the hub
+                # deduplicates).
+                await asyncio.gather(
+                    *(client.publish(entry.topic, entry.body, qos=1) for entry in entries)
+                )
+                self.outbox.mark_sent(*(entry.seq for entry in entries))
+                self.recorder.published += len(entries)
             if not self.outbox.pending_count():
-                await self._wakeup.wait()
+                await wakeup.wait()
+
+
+def _stamp(path: Path) -> tuple[float, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime, stat.st_size)

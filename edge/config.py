@@ -4,26 +4,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from contract.config.loading import Problem, duplicates, load_model
+from contract.config.loading import (
+    ConfigInvalid,
+    ConfigIssue,
+    Problem,
+    duplicates,
+    read_document,
+    validate_document,
+)
 from contract.config.models import BrokerConfig, Strict
+from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
-from drivers import DeviceConfig, Table
+from drivers import LINKED_DRIVERS, DeviceConfig, ModbusRtuConfig, Table
+from edge.spc_config import SpcConfig, check_rule_file
+from rules.registers import ByteOrder, ValueType, register_count
 
 
 class ButtonConfig(Strict):
-    """One station button: a bit on a device that raises one call type."""
+    """One station button that raises one call type: a bit at an ``address`` of a Modbus
+    device, or a ``button`` of a serial button station (as its frames name it)."""
 
     device: Name
     table: Table = Table.COIL
-    address: int = Field(ge=0, le=65535)
+    address: int | None = Field(default=None, ge=0, le=65535)
     bit: int | None = Field(default=None, ge=0, le=15, description="bit of a register")
+    button: Name | None = Field(default=None, description="button id of a serial station")
     station: Name
     call_type: Name
 
     @model_validator(mode="after")
     def _bit_only_on_registers(self) -> ButtonConfig:
+        if (self.address is None) == (self.button is None):
+            raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
+        if self.button is not None:
+            if self.bit is not None:
+                raise ValueError("'bit' applies to Modbus registers, not to a serial station")
+            return self
         is_register = self.table in (Table.HOLDING_REGISTER, Table.INPUT_REGISTER)
         if is_register and self.bit is None:
             raise ValueError(f"a button on a {self.table} needs 'bit' (0-15)")
@@ -32,8 +50,54 @@ class ButtonConfig(Strict):
         return self
 
 
+class MeasurementConfig(Strict):
+    """One value in a device's registers (or one bit), decoded and scaled.
+
+    ``value = raw * scale + offset``; read every ``every_s`` seconds (default: the poll
+    interval); with ``deadband`` set, published only when it moved more than that."""
+
+    name: Name
+    device: Name
+    table: Table = Table.HOLDING_REGISTER
+    address: int = Field(ge=0, le=65535)
+    type: ValueType = ValueType.UINT16
+    byte_order: ByteOrder = ByteOrder.ABCD
+    length: int | None = Field(default=None, ge=1, le=123, description="string registers")
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str | None = Field(default=None, max_length=32)
+    station: Name
+    every_s: float | None = Field(default=None, gt=0, le=3600)
+    deadband: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _type_fits_table(self) -> MeasurementConfig:
+        if self.table.is_bits and self.type is not ValueType.BOOL:
+            raise ValueError(f"a {self.table} holds one bit: its type is bool, not {self.type}")
+        if (self.type is ValueType.STRING) != (self.length is not None):
+            raise ValueError("'length' (in registers) goes with type string, and only with it")
+        return self
+
+    @property
+    def width(self) -> int:
+        """How many addresses of its table the value occupies."""
+        return 1 if self.table.is_bits else register_count(self.type, self.length)
+
+
+class StationConfig(Strict):
+    """Where a station's current part serial and lot come from: a string measurement, or
+    a scanner bound to the station (a scanner not named here sets the serial)."""
+
+    id: Name
+    serial: Name | None = Field(default=None, description="measurement or scanner: serial")
+    lot: Name | None = Field(default=None, description="measurement or scanner: lot")
+
+
 class OutboxConfig(Strict):
     path: Path = Path("var/edge-outbox.sqlite3")
+    max_measurements: int = Field(
+        default=10_000, ge=1, description="measurement messages kept while the broker is away"
+    )
 
 
 class EdgeConfig(Strict):
@@ -49,6 +113,9 @@ class EdgeConfig(Strict):
     debounce_s: float = Field(default=0.03, ge=0, le=5)
     devices: list[DeviceConfig] = Field(min_length=1)
     buttons: list[ButtonConfig] = Field(default_factory=list)
+    measurements: list[MeasurementConfig] = Field(default_factory=list)
+    stations: list[StationConfig] = Field(default_factory=list)
+    spc: SpcConfig | None = None
 
     def problems(self) -> list[Problem]:
         """Mistakes the schema cannot see: repeated ids, unknown devices, shared inputs."""
@@ -57,23 +124,132 @@ class EdgeConfig(Strict):
             (("devices", i, "id"), f"duplicate device id {device_ids[i]!r}")
             for i in duplicates(device_ids)
         ]
-        for index, button in enumerate(self.buttons):
-            if button.device not in device_ids:
-                problems.append(
-                    (
-                        ("buttons", index, "device"),
-                        f"unknown device {button.device!r}; expected one of: "
-                        f"{', '.join(dict.fromkeys(device_ids))}",
-                    )
-                )
-        inputs = [f"{b.device} {b.table} {b.address} bit {b.bit}" for b in self.buttons]
+        for section, items in (("buttons", self.buttons), ("measurements", self.measurements)):
+            problems += _unknown_devices(section, [item.device for item in items], device_ids)
+        problems += self._device_kinds()
+        inputs = [
+            f"{b.device} {b.table} {b.address} bit {b.bit}"
+            if b.button is None
+            else f"{b.device} {b.station} button {b.button}"
+            for b in self.buttons
+        ]
         problems += [
             (("buttons", i), f"input already used by another button: {inputs[i]}")
             for i in duplicates(inputs)
         ]
+        names = [m.name for m in self.measurements]
+        problems += [
+            (("measurements", i, "name"), f"duplicate measurement name {names[i]!r}")
+            for i in duplicates(names)
+        ]
+        problems += self._serial_lines()
+        problems += self._station_sources(set(names))
+        if self.spc is not None:
+            problems += self.spc.problems({m.name: m for m in self.measurements})
+        return problems
+
+    def _serial_lines(self) -> list[Problem]:
+        """Units on one serial port must agree on its settings."""
+        settings: dict[str, tuple[int, str, int, int]] = {}
+        problems: list[Problem] = []
+        for index, device in enumerate(self.devices):
+            if not isinstance(device, ModbusRtuConfig):
+                continue
+            first = settings.setdefault(device.port, device.line_settings())
+            if first != device.line_settings():
+                problems.append(
+                    (
+                        ("devices", index),
+                        f"{device.port} is already used with other settings "
+                        "(baudrate, parity, bytesize, stopbits): one port, one setting",
+                    )
+                )
+        return problems
+
+    def _device_kinds(self) -> list[Problem]:
+        """Polled inputs on Modbus devices, serial buttons on serial button stations."""
+        kinds = {device.id: device.kind for device in self.devices}
+        problems: list[Problem] = []
+        for index, button in enumerate(self.buttons):
+            kind = kinds.get(button.device)
+            if kind is None:
+                continue
+            if button.button is not None and kind != "serial_button_station":
+                message = f"{button.device} is a {kind}: a 'button' needs a serial_button_station"
+                problems.append((("buttons", index, "button"), message))
+            elif button.address is not None and kind not in LINKED_DRIVERS:
+                message = f"{button.device} is a {kind}, not polled: give its 'button' instead"
+                problems.append((("buttons", index, "address"), message))
+        for index, measurement in enumerate(self.measurements):
+            kind = kinds.get(measurement.device)
+            if kind is not None and kind not in LINKED_DRIVERS:
+                message = f"{measurement.device} is a {kind}: measurements need a Modbus device"
+                problems.append((("measurements", index, "device"), message))
+        return problems
+
+    def _station_sources(self, names: set[str]) -> list[Problem]:
+        """A station's serial and lot come from a string measurement or a scanner there."""
+        problems: list[Problem] = []
+        for index, station in enumerate(self.stations):
+            scanners = {
+                d.id for d in self.devices if d.kind == "serial_scanner" and d.station == station.id
+            }
+            for key in ("serial", "lot"):
+                source = getattr(station, key)
+                if source is not None and source not in names | scanners:
+                    problems.append(
+                        (
+                            ("stations", index, key),
+                            f"{source!r} is neither a measurement nor a scanner of "
+                            f"station {station.id}",
+                        )
+                    )
         return problems
 
 
+def _unknown_devices(section: str, used: list[str], device_ids: list[str]) -> list[Problem]:
+    return [
+        (
+            (section, index, "device"),
+            f"unknown device {device!r}; expected one of: {', '.join(dict.fromkeys(device_ids))}",
+        )
+        for index, device in enumerate(used)
+        if device not in device_ids
+    ]
+
+
 def load_edge_config(path: Path) -> EdgeConfig:
-    """The edge configuration in ``path``, or ConfigInvalid with every error."""
-    return load_model(path, EdgeConfig)
+    """The edge configuration in ``path``, or ConfigInvalid with every error.
+
+    An SPC rule file it names is read too (relative to ``path``), and checked against it."""
+    config, issues = check_edge_document(read_document(path))
+    if config is None or issues:
+        raise ConfigInvalid(issues)
+    return config
+
+
+def check_edge_document(doc: YamlDocument) -> tuple[EdgeConfig | None, list[ConfigIssue]]:
+    """The configuration in ``doc`` (None if invalid) and every error in it, its rule file's
+    included: the rule file is checked whenever the schema passed."""
+    try:
+        config = resolved(validate_document(doc, EdgeConfig), doc.path)
+        issues: list[ConfigIssue] = []
+    except ConfigInvalid as exc:
+        issues = exc.issues
+        try:
+            config = resolved(EdgeConfig.model_validate(doc.data), doc.path)
+        except ValidationError:
+            return None, sorted(issues, key=lambda issue: issue.line)
+        if config.spc is not None:
+            issues += check_rule_file(doc, config.spc)
+        return None, sorted(issues, key=lambda issue: issue.line)
+    if config.spc is not None:
+        issues = check_rule_file(doc, config.spc)
+    return (None if issues else config), issues
+
+
+def resolved(config: EdgeConfig, path: Path) -> EdgeConfig:
+    """``config`` with the paths it names made relative to its file ``path``."""
+    if config.spc is None:
+        return config
+    return config.model_copy(update={"spc": config.spc.resolved(path)})

@@ -1,20 +1,41 @@
-"""Run an edge agent as a process: stop cleanly on SIGTERM or SIGINT."""
+"""Run an edge agent as a process: stop on SIGTERM or SIGINT, reload on SIGHUP."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
+from pathlib import Path
 
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig
 
+# A stop that has not finished by then (it should take well under a second) is forced.
+FORCE_STOP_AFTER_S = 3.0
 
-async def run_edge(config: EdgeConfig) -> None:
+
+async def run_edge(config: EdgeConfig, *, config_path: Path | None = None) -> None:
     task = asyncio.current_task()
     assert task is not None
+    agent = EdgeAgent(config, config_path=config_path)
     loop = asyncio.get_running_loop()
+    stopping: list[asyncio.TimerHandle] = []
+
+    def stop() -> None:
+        if stopping:  # a second signal: stop now
+            task.cancel()
+            return
+        agent.stop()
+        stopping.append(loop.call_later(FORCE_STOP_AFTER_S, task.cancel))
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await EdgeAgent(config).run()
+        loop.add_signal_handler(signum, stop)
+    loop.add_signal_handler(signal.SIGHUP, agent.reload)
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            await agent.run()
+    finally:
+        for handle in stopping:
+            handle.cancel()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(signum)

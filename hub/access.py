@@ -76,6 +76,8 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("POST", "/api/calls/{call_id}/verify", Permission.VERIFY),
     ("POST", "/api/calls/{call_id}/cancel", Permission.CANCEL),
     ("GET", "/api/edges", Permission.READ),
+    ("GET", "/api/anomalies", Permission.READ),
+    ("GET", "/api/devices", Permission.READ),
     ("POST", "/api/admin/reload", Permission.RELOAD),
     ("GET", "/api/admin/config", Permission.RELOAD),
     ("GET", "/api/audit", Permission.AUDIT),

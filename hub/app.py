@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.api import admin, calls, system
+from hub.api import admin, anomalies, calls, system
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
 from hub.ingest_worker import IngestWorker
@@ -75,4 +75,5 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
     app.include_router(calls.router)
     app.include_router(system.router)
     app.include_router(admin.router)
+    app.include_router(anomalies.router)
     return app

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from contract.wire import ArrivalEvent, Event
+from contract.wire import AnomalyEvent, ArrivalEvent, DeviceStatusEvent, Event
 from hub.audit import audit_row, record_audit
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
-from hub.tables import call_events, calls, processed_events
+from hub.tables import anomalies, call_events, calls, devices, processed_events
 
 
 class IngestOutcome(StrEnum):
@@ -28,6 +28,8 @@ class IngestOutcome(StrEnum):
     JOINED = "joined"
     ARRIVED = "arrived"
     NO_OPEN_CALL = "no_open_call"  # an arrival at a station with nothing to arrive at
+    ANOMALY = "anomaly"  # an SPC anomaly from an edge, kept
+    DEVICE_STATUS = "device_status"  # a device of an edge went offline or came back
     DUPLICATE = "duplicate"
 
 
@@ -48,6 +50,8 @@ class _Batch:
     arrivals: list[dict[str, Any]] = field(default_factory=list)
     timeline: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
+    devices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +120,8 @@ def _apply_call(
             "raised_at": event.ts,
             "received_at": received_at,
             "needs_verification": verify,
+            "part_serial": event.part.serial if event.part else None,
+            "part_lot": event.part.lot if event.part else None,
         },
     )
     open_calls[key] = _OpenCall(call_id, CallState.RAISED, acknowledged=False, new=True)
@@ -190,6 +196,27 @@ def _write_batch(conn: Connection, batch: _Batch) -> None:
         conn.execute(insert(call_events), batch.timeline)
     if batch.audit:
         record_audit(conn, *batch.audit)
+    if batch.anomalies:
+        conn.execute(insert(anomalies), batch.anomalies)
+    for (edge_id, device), values in batch.devices.items():
+        where = (devices.c.edge_id == edge_id, devices.c.device == device)
+        if not conn.execute(update(devices).where(*where).values(values)).rowcount:
+            conn.execute(insert(devices).values(edge_id=edge_id, device=device, **values))
+
+
+def _anomaly_row(event: AnomalyEvent, received_at: datetime) -> dict[str, Any]:
+    return {
+        **event.payload.model_dump(),
+        "event_id": event.event_id,
+        "site": event.site,
+        "area": event.area,
+        "line": event.line,
+        "station": event.station,
+        "part_serial": event.part.serial if event.part else None,
+        "part_lot": event.part.lot if event.part else None,
+        "detected_at": event.ts,
+        "received_at": received_at,
+    }
 
 
 def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
@@ -218,9 +245,13 @@ def timeline_row(
     }
 
 
+HubEvent = Event | ArrivalEvent | AnomalyEvent | DeviceStatusEvent
+"""Every kind of event the hub applies (measurements go to a time-series database)."""
+
+
 def apply_events(
     conn: Connection,
-    events: Sequence[Event | ArrivalEvent],
+    events: Sequence[HubEvent],
     received_at: datetime,
     *,
     verified_types: frozenset[str],
@@ -234,21 +265,31 @@ def apply_events(
             )
         ).all()
     )
-    open_calls = find_open_calls(conn, {(e.area, e.line, e.station) for e in events})
+    stations = {(e.area, e.line, e.station) for e in events if isinstance(e, Event | ArrivalEvent)}
+    open_calls = find_open_calls(conn, stations) if stations else {}
     batch = _Batch()
     results: list[tuple[IngestOutcome, int | None]] = []
     for event in events:
         if event.event_id in seen:
             results.append((IngestOutcome.DUPLICATE, seen[event.event_id]))
             continue
-        call_id: int | None
+        call_id: int | None = None
         if isinstance(event, Event):
             verify = event.payload.call_type in verified_types
             outcome, call_id = _apply_call(
                 conn, event, received_at, open_calls, batch, verify=verify
             )
-        else:
+        elif isinstance(event, ArrivalEvent):
             outcome, call_id = _apply_arrival(event, received_at, open_calls, batch)
+        elif isinstance(event, AnomalyEvent):
+            batch.anomalies.append(_anomaly_row(event, received_at))
+            outcome = IngestOutcome.ANOMALY
+        else:
+            device = event.payload
+            batch.devices[(event.edge_id, device.device)] = {
+                "status": device.status, "reason": device.reason, "changed_at": event.ts,
+            }  # fmt: skip
+            outcome = IngestOutcome.DEVICE_STATUS
         seen[event.event_id] = call_id
         batch.processed.append(
             {"event_id": event.event_id, "call_id": call_id, "received_at": received_at}

@@ -11,20 +11,24 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from contract.wire import (
+    DEVICE_STATUS_EVENT,
     EDGE_OFFLINE,
     EDGE_ONLINE,
     MAX_PAYLOAD_BYTES,
     STATION_EVENT,
+    AnomalyEvent,
     ArrivalEvent,
+    DeviceStatusEvent,
     Event,
     Topics,
     utc_now,
 )
-from hub.batch import IngestOutcome
+from hub.batch import HubEvent, IngestOutcome
 from hub.config import HubConfig
 from hub.store import Store
 
@@ -68,7 +72,7 @@ class Ingest:
         Raises the database's error when the transaction fails: then nothing of the
         batch was applied, and the caller must not acknowledge any of it."""
         report = BatchReport(results=[None] * len(messages))
-        events: list[tuple[int, Event | ArrivalEvent]] = []
+        events: list[tuple[int, HubEvent]] = []
         statuses: list[tuple[str, str]] = []
         for index, (topic, payload) in enumerate(messages):
             checked = self._check(topic, payload)
@@ -94,9 +98,7 @@ class Ingest:
             log.log(log_at, "edge %s is %s", edge_id, status)
         return report
 
-    def _check(
-        self, topic: str, payload: bytes
-    ) -> Event | ArrivalEvent | Rejection | tuple[str, str]:
+    def _check(self, topic: str, payload: bytes) -> HubEvent | Rejection | tuple[str, str]:
         """The valid event in a message, an edge status (edge id, status), or why not."""
         status_of = self.topics.parse_edge_status(topic)
         if status_of is not None:
@@ -104,29 +106,43 @@ class Ingest:
             if status not in (EDGE_ONLINE, EDGE_OFFLINE):
                 return self._reject(Rejection.INVALID, topic, f"edge status {status[:40]!r}")
             return status_of[1], status
+        edge_of = self.topics.parse_edge_event(topic)
         where = self.topics.parse_event(topic)
-        if where is None:
+        if where is None and edge_of is None:
             return self._reject(Rejection.UNKNOWN_TOPIC, topic, "no such topic in the contract")
         if len(payload) > MAX_PAYLOAD_BYTES:
             return self._reject(
                 Rejection.TOO_LARGE, topic, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
             )
+        adapter: TypeAdapter[Any] = STATION_EVENT if where is not None else DEVICE_STATUS_EVENT
         try:
-            event = STATION_EVENT.validate_json(payload)
+            event: HubEvent = adapter.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
             return self._reject(kind, topic, _first_error(exc))
+        if isinstance(event, DeviceStatusEvent):
+            if (event.site, event.edge_id) != edge_of:
+                return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another edge")
+            if event.site != self.config().site:
+                return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}")
+            return event
+        return self._check_station_event(topic, event, where)
+
+    def _check_station_event(
+        self, topic: str, event: Event | ArrivalEvent | AnomalyEvent, where: object
+    ) -> HubEvent | Rejection:
         if (event.site, event.area, event.line, event.station) != where:
             return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
-        config = self.config()
         stations, call_types = self._known_names()
-        if event.site != config.site or (event.area, event.line, event.station) not in stations:
+        if event.site != self.config().site or (
+            (event.area, event.line, event.station) not in stations
+        ):
             return self._reject(
                 Rejection.UNKNOWN_STATION,
                 topic,
                 f"{event.site}/{event.area}/{event.line}/{event.station} is not configured",
             )
-        call_type = event.payload.call_type
+        call_type = getattr(event.payload, "call_type", None)
         if call_type is not None and call_type not in call_types:
             return self._reject(Rejection.UNKNOWN_CALL_TYPE, topic, f"call type {call_type!r}")
         return event

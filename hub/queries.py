@@ -43,6 +43,8 @@ class Call:
     note: str | None
     cancel_reason: str | None
     needs_verification: bool
+    part_serial: str | None
+    part_lot: str | None
 
     def durations(self, now: datetime) -> Durations:
         """From the press; from the hub's receipt if the edge's clock says the press came

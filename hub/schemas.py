@@ -47,6 +47,8 @@ class CallOut(BaseModel):
     note: str | None
     cancel_reason: str | None
     needs_verification: bool
+    part_serial: str | None = Field(description="the part at the station when raised")
+    part_lot: str | None
     durations: DurationsOut
 
 
@@ -151,3 +153,45 @@ class TokenOut(BaseModel):
 
 class NewTokenOut(TokenOut):
     token: str = Field(description="shown once; the hub keeps only its hash")
+
+
+class AnomalyOut(BaseModel):
+    """A special cause the SPC core at an edge saw on a new subgroup."""
+
+    id: int
+    event_id: str
+    site: str
+    area: str
+    line: str
+    station: str
+    characteristic: str
+    chart: str
+    measurement: str
+    tests: list[int] = Field(description="the numbers of the tests that failed (1 to 8)")
+    value: float
+    center: float
+    lcl: float
+    ucl: float
+    subgroup: int
+    part_serial: str | None
+    part_lot: str | None
+    detected_at: datetime = Field(description="by the edge's clock")
+    received_at: datetime
+
+
+class AnomalyPage(BaseModel):
+    anomalies: list[AnomalyOut]
+    next_cursor: str | None
+
+
+class DeviceOut(BaseModel):
+    edge_id: str
+    device: str
+    status: str
+    reason: str
+    changed_at: datetime
+
+
+class DevicePage(BaseModel):
+    devices: list[DeviceOut]
+    next_cursor: str | None

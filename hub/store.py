@@ -17,9 +17,16 @@ from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from contract.wire import ArrivalEvent, Event
 from hub.audit import audit_row, record_audit
-from hub.batch import Actor, IngestOutcome, apply_events, find_open_calls, insert_call, timeline_row
+from hub.batch import (
+    Actor,
+    HubEvent,
+    IngestOutcome,
+    apply_events,
+    find_open_calls,
+    insert_call,
+    timeline_row,
+)
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState
 from hub.queries import Call, CallFilter, TimelineEntry, call_from_row
 from hub.tables import call_events, calls, edges
@@ -63,7 +70,7 @@ class Store:
 
     def ingest(
         self,
-        events: Sequence[Event | ArrivalEvent],
+        events: Sequence[HubEvent],
         received_at: datetime,
         *,
         verified_types: frozenset[str] = frozenset(),

@@ -88,6 +88,7 @@ class Subscriber:
             paho.manual_ack_set(True)
             await client.subscribe(topics.event_filter(config.site), qos=1)
             await client.subscribe(topics.edge_status_filter(config.site), qos=1)
+            await client.subscribe(topics.edge_event_filter(config.site), qos=1)
             log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
             self.connected.set()
             self.metrics.broker_connected.set(1)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -94,6 +95,8 @@ calls = Table(
     Column("note", Text),
     Column("cancel_reason", Text),
     Column("needs_verification", Boolean, nullable=False, server_default=false()),
+    Column("part_serial", String(128)),  # the part at the station when it was raised
+    Column("part_lot", String(128)),
 )
 Index(
     "calls_open",
@@ -155,4 +158,38 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("target", String(200), nullable=False),
     Column("detail", JSON, nullable=False),
+)
+
+anomalies = Table(
+    "anomalies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("site", String(64), nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("characteristic", String(64), nullable=False, index=True),
+    Column("chart", String(16), nullable=False),
+    Column("measurement", String(64), nullable=False),
+    Column("tests", JSON, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("center", Float, nullable=False),
+    Column("lcl", Float, nullable=False),
+    Column("ucl", Float, nullable=False),
+    Column("subgroup", BigInteger, nullable=False),
+    Column("part_serial", String(128)),
+    Column("part_lot", String(128)),
+    Column("detected_at", UtcDateTime, nullable=False),  # by the edge's clock
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("edge_id", String(64), primary_key=True),
+    Column("device", String(64), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(256), nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
 )

@@ -15,8 +15,10 @@ from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import Event, Topics
 from drivers import ModbusTcpConfig, Table
-from edge.agent import EdgeAgent, WatchedButton, read_spans
+from edge.agent import EdgeAgent
 from edge.config import ButtonConfig, EdgeConfig, OutboxConfig
+from edge.plan import plan_reads
+from edge.polling import ButtonTag
 from rules.signals import DebouncedButton
 
 
@@ -34,11 +36,14 @@ def _button(address: int, station: str = "st10", table: Table = Table.COIL) -> B
 
 def test_buttons_far_apart_are_read_in_separate_requests() -> None:
     buttons = [
-        WatchedButton(_button(a, table=Table.HOLDING_REGISTER), DebouncedButton(stable_s=0))
+        (ButtonTag(_button(a, table=Table.HOLDING_REGISTER), DebouncedButton(stable_s=0)), 0.1)
         for a in (300, 0, 124, 125, 10)
     ]
-    spans = read_spans(buttons, 125)
-    assert [[b.config.address for b in span] for span in spans] == [[0, 10, 124], [125], [300]]
+    reads = plan_reads(
+        buttons, max_count={"plc1": {Table.HOLDING_REGISTER: 125}}, max_gap={"plc1": 124}
+    )
+    assert [[b.address for b in read.tags] for read in reads] == [[0, 10, 124], [125], [300]]
+    assert [(read.start, read.count) for read in reads] == [(0, 125), (125, 1), (300, 1)]
 
 
 @pytest.mark.asyncio

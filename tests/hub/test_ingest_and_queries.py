@@ -173,3 +173,78 @@ async def test_the_open_calls_a_batch_reads_stay_its_own_until_it_commits(
     assert resolved.is_set()
     (call,) = hub.store_calls()
     assert (call.state, call.presses) == ("resolved", 2)
+
+
+def _anomaly(
+    hub: HubUnderTest, station: str, characteristic: str, *, line: str = "line1"
+) -> tuple[str, bytes]:
+    topic, body = hub.press(station, line=line)
+    event = json.loads(body) | {
+        "kind": "anomaly",
+        "payload": {
+            "characteristic": characteristic, "chart": "imr", "measurement": "bore",
+            "tests": [1, 5], "value": 10.42, "center": 10.0, "lcl": 9.7, "ucl": 10.3,
+            "subgroup": 17,
+        },
+        "part": {"serial": "P-0042"},
+    }  # fmt: skip
+    return topic, json.dumps(event).encode()
+
+
+async def test_anomalies_from_the_edge_are_kept_once_and_listed_by_line(
+    hub: HubUnderTest,
+) -> None:
+    first = _anomaly(hub, "st10", "bore-diameter")
+    results = hub.ingest_presses(first, first, _anomaly(hub, "st30", "torque", line="line2"))
+    assert results == [IngestOutcome.ANOMALY, IngestOutcome.DUPLICATE, IngestOutcome.ANOMALY]
+    async with hub.client(Role.VIEWER) as viewer:
+        listed = (await viewer.get("/api/anomalies")).json()["anomalies"]
+        assert [(a["station"], a["characteristic"]) for a in listed] == [
+            ("st30", "torque"), ("st10", "bore-diameter")
+        ]  # fmt: skip
+        bore = listed[1]
+        assert (bore["tests"], bore["value"], bore["ucl"], bore["part_serial"]) == (
+            [1, 5], 10.42, 10.3, "P-0042"
+        )  # fmt: skip
+        only = await viewer.get("/api/anomalies", params={"characteristic": "torque"})
+        assert [a["station"] for a in only.json()["anomalies"]] == ["st30"]
+    async with hub.client(Role.VIEWER, "line1") as line1:
+        mine = (await line1.get("/api/anomalies")).json()["anomalies"]
+        assert [a["line"] for a in mine] == ["line1"]
+        assert (await line1.get("/api/anomalies", params={"line": "line2"})).status_code == 403
+
+
+async def test_a_call_keeps_the_part_its_station_had(hub: HubUnderTest) -> None:
+    topic, body = hub.press("st10")
+    with_part = json.loads(body) | {"part": {"serial": "P-7", "lot": "L3"}}
+    assert hub.ingest_presses((topic, json.dumps(with_part).encode())) == [IngestOutcome.NEW_CALL]
+    async with hub.client(Role.VIEWER) as viewer:
+        (call,) = (await viewer.get("/api/calls")).json()["calls"]
+    assert (call["part_serial"], call["part_lot"]) == ("P-7", "L3")
+
+
+async def test_a_device_an_edge_reports_offline_is_listed_until_it_is_back(
+    hub: HubUnderTest,
+) -> None:
+    topic = hub.ingest.topics.edge_event("plant1", "edge-test")
+
+    def status(seq: int, state: str) -> tuple[str, bytes]:
+        event = {
+            "event_id": f"edge-test:{seq}", "edge_id": "edge-test", "seq": seq,
+            "ts": utc_now().isoformat(), "kind": "device_status", "site": "plant1",
+            "area": "assembly", "line": "line1",
+            "payload": {"device": "plc2", "status": state, "reason": "timeout"},
+        }  # fmt: skip
+        return topic, json.dumps(event).encode()
+
+    assert hub.ingest_presses(status(1, "offline")) == [IngestOutcome.DEVICE_STATUS]
+    async with hub.client(Role.VIEWER) as viewer:
+        (device,) = (await viewer.get("/api/devices")).json()["devices"]
+        assert (device["edge_id"], device["device"], device["status"]) == (
+            "edge-test", "plc2", "offline"
+        )  # fmt: skip
+        hub.ingest_presses(status(2, "online"))
+        (device,) = (await viewer.get("/api/devices")).json()["devices"]
+        assert device["status"] == "online"
+    wrong_edge = (hub.ingest.topics.edge_event("plant1", "other"), status(3, "offline")[1])
+    assert hub.ingest_presses(wrong_edge) == [Rejection.TOPIC_MISMATCH]

@@ -1,0 +1,254 @@
+"""What pollers read, turned into events in the outbox: calls, anomalies, measurements and
+device status.
+
+Calls, anomalies and status changes are stored at once; measurements are batched, one
+message per station per poll cycle, stored as droppable (they go out behind every call).
+Every station event carries the station's current part (serial, lot) when one is known:
+from string measurements named in ``stations:``, or from ``set_part`` (a scanner).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable
+
+from contract.wire import (
+    AnomalyEvent,
+    AnomalyPayload,
+    AnyEvent,
+    CallPayload,
+    DeviceStatusEvent,
+    DeviceStatusPayload,
+    Event,
+    MeasuredValue,
+    MeasurementEvent,
+    MeasurementPayload,
+    MeasurementReading,
+    PartRef,
+    Topics,
+    event_json,
+    make_event_id,
+    utc_now,
+)
+from drivers import ModbusUnitDriver
+from edge.config import EdgeConfig
+from edge.outbox import MessageBuilder, Outbox
+from edge.polling import ButtonTag, LinkPoller, MeasurementTag
+from edge.spc import Anomaly, SpcMonitor
+from edge.spc_config import load_rule_file
+
+log = logging.getLogger(__name__)
+
+
+class Recorder:
+    """The agent's ``PollSink``: it owns the events' content, the outbox their order."""
+
+    def __init__(self, config: EdgeConfig, outbox: Outbox, topics: Topics) -> None:
+        self.outbox = outbox
+        self.topics = topics
+        self.wakeup = asyncio.Event()
+        self.published = 0
+        self.presses = 0
+        self.anomalies = 0
+        self.latest: dict[str, MeasuredValue] = {}
+        self.parts: dict[str, PartRef] = {}
+        self._device_up: dict[str, bool] = {}
+        self._config = config
+        self._sources: dict[str, tuple[str, str]] = {}
+        self._spc: SpcMonitor | None = None
+
+    def configure(self, config: EdgeConfig) -> None:
+        """Use ``config`` from now on; SPC state is kept while its section is unchanged."""
+        spc_changed = self._spc is None or _spc_inputs(config) != _spc_inputs(self._config)
+        self._config = config
+        self._sources = {
+            name: (station.id, key)
+            for station in config.stations
+            for key in ("serial", "lot")
+            if (name := getattr(station, key)) is not None
+        }
+        if config.spc is None:
+            self._spc = None
+        elif spc_changed:
+            read_together = {
+                m.name: (m.device, str(m.table), m.every_s or config.poll_interval_s)
+                for m in config.measurements
+            }
+            self._spc = SpcMonitor(config.spc, load_rule_file(config.spc), read_together)
+
+    def set_part(self, station: str, *, serial: str | None = None, lot: str | None = None) -> None:
+        """The part now at ``station`` (a scanner read it, or a register holds it)."""
+        current = self.parts.get(station, PartRef())
+        self.parts[station] = PartRef(
+            serial=serial if serial is not None else current.serial,
+            lot=lot if lot is not None else current.lot,
+        )
+
+    # -- PollSink ----------------------------------------------------------------------
+
+    def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
+        if tag.signal.update(pressed, now):
+            self.raise_call(tag.config.station, tag.config.call_type)
+
+    def raise_call(self, station: str, call_type: str) -> int:
+        """A press at ``station``: store its call event; return its sequence number.
+
+        Every button source ends here: Modbus buttons through ``button``, and a serial
+        button station's press events the same way."""
+        self.presses += 1
+        seq = self.outbox.add(
+            self._station_event(
+                station,
+                lambda head: Event(**head, kind="call", payload=CallPayload(call_type=call_type)),
+            )
+        )
+        log.info("press at station %s (%s): event %s", station, call_type, seq)
+        self.wakeup.set()
+        return seq
+
+    def device_checked(self, driver: ModbusUnitDriver) -> None:
+        self.device_state(driver.config.id, up=driver.up)
+
+    def device_state(self, device: str, *, up: bool, reason: str = "") -> None:
+        """Publish a ``device_status`` event when ``device`` changed state."""
+        if self._device_up.get(device, True) == up:
+            return
+        self._device_up[device] = up
+        status = "online" if up else "offline"
+        cfg = self._config
+        topic = self.topics.edge_event(cfg.site, cfg.edge_id)
+
+        def build(seq: int) -> tuple[str, str]:
+            event = DeviceStatusEvent(
+                **self._head(seq),
+                kind="device_status",
+                payload=DeviceStatusPayload(device=device, status=status, reason=reason[:256]),
+            )
+            return topic, event_json(event)
+
+        self.outbox.add(build)
+        self.wakeup.set()
+
+    def cycle_done(self, poller: LinkPoller) -> None:
+        if not poller.fresh:
+            return
+        fresh: dict[str, MeasuredValue] = {}
+        batches: dict[str, list[MeasurementReading]] = defaultdict(list)
+        for reading in poller.fresh:
+            config = reading.tag.config
+            fresh[config.name] = reading.value
+            self.latest[config.name] = reading.value
+            source = self._sources.get(config.name)
+            if source is not None and isinstance(reading.value, str):
+                station, key = source
+                self.set_part(station, **{key: reading.value})
+            if _should_publish(reading.tag, reading.value):
+                reading.tag.last_published = reading.value
+                batches[config.station].append(
+                    MeasurementReading(name=config.name, value=reading.value, unit=config.unit)
+                )
+        anomalies = self._spc.cycle(fresh, self.latest) if self._spc is not None else []
+        events = [self._anomaly_event(anomaly) for anomaly in anomalies]
+        measurements = [self._measurement_event(st, rs) for st, rs in batches.items()]
+        if events or measurements:
+            self.outbox.add_many(events, measurements)
+            self.anomalies += len(events)
+            self.wakeup.set()
+
+    # -- events ------------------------------------------------------------------------
+
+    def _head(self, seq: int) -> dict[str, object]:
+        cfg = self._config
+        return {
+            "event_id": make_event_id(cfg.edge_id, seq),
+            "edge_id": cfg.edge_id,
+            "seq": seq,
+            "ts": utc_now(),
+            "site": cfg.site,
+            "area": cfg.area,
+            "line": cfg.line,
+        }
+
+    def _station_event(
+        self,
+        station: str,
+        make: Callable[[dict[str, object]], AnyEvent],
+        *,
+        measurement: bool = False,
+    ) -> MessageBuilder:
+        cfg = self._config
+        topics = self.topics
+        topic = (topics.measurement if measurement else topics.event)(
+            cfg.site, cfg.area, cfg.line, station
+        )
+        part = self.parts.get(station)
+
+        def build(seq: int) -> tuple[str, str]:
+            head = {**self._head(seq), "station": station}
+            if part is not None:
+                head["part"] = part
+            return topic, event_json(make(head))
+
+        return build
+
+    def _anomaly_event(self, anomaly: Anomaly) -> MessageBuilder:
+        binding, signal = anomaly.binding, anomaly.signal
+        source = binding.measurement or binding.defectives or ""
+        station = self._station_of(source)
+        log.warning(
+            "SPC: %s (%s chart) failed tests %s at subgroup %d",
+            binding.characteristic,
+            anomaly.chart,
+            list(signal.tests),
+            signal.subgroup,
+        )
+        payload = AnomalyPayload(
+            characteristic=binding.characteristic,
+            chart=anomaly.chart,
+            measurement=source,
+            tests=list(signal.tests),
+            value=signal.value,
+            center=signal.center,
+            lcl=signal.lcl,
+            ucl=signal.ucl,
+            subgroup=signal.subgroup,
+        )
+        return self._station_event(
+            station, lambda head: AnomalyEvent(**head, kind="anomaly", payload=payload)
+        )
+
+    def _measurement_event(
+        self, station: str, readings: list[MeasurementReading]
+    ) -> MessageBuilder:
+        payload = MeasurementPayload(readings=readings)
+        return self._station_event(
+            station,
+            lambda head: MeasurementEvent(**head, kind="measurement", payload=payload),
+            measurement=True,
+        )
+
+    def _station_of(self, measurement: str) -> str:
+        for config in self._config.measurements:
+            if config.name == measurement:
+                return config.station
+        raise KeyError(measurement)
+
+
+def _spc_inputs(config: EdgeConfig) -> tuple[object, ...]:
+    """What the SPC state depends on: while it stays the same, a reload keeps the state."""
+    return (config.spc, config.measurements, config.poll_interval_s)
+
+
+def _should_publish(tag: MeasurementTag, value: MeasuredValue) -> bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # JSON has no NaN; the reading still feeds SPC (which skips it)
+    deadband = tag.config.deadband
+    last = tag.last_published
+    if deadband is None or last is None:
+        return True
+    if isinstance(value, bool | str) or isinstance(last, bool | str):
+        return value != last
+    return abs(value - last) > deadband

@@ -1,0 +1,186 @@
+"""SPC at the edge: measurements of one poll cycle in, anomalies out.
+
+Each binding of the ``spc:`` section feeds one ``OnlineChart``: every fresh reading
+(subgroups of consecutive readings), the reading at each finished part (``part_done``
+rising or counting up), or the counters' increase every ``per_parts`` parts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from contract.wire import MeasuredValue
+from edge.spc_config import SpcBinding, SpcConfig
+from rules.spc.online import OnlineChart, Signal
+from rules.spc.rulefile import Characteristic, RuleFile
+from rules.spc.streaming import StreamingTests
+from rules.spc.tests import RuleSet
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    binding: SpcBinding
+    chart: str
+    signal: Signal
+
+
+def _number(value: MeasuredValue | None) -> float | None:
+    if value is None or isinstance(value, str):
+        return None
+    return float(value)
+
+
+class _Feed:
+    """One binding's chart and what it last saw of its part and counter inputs."""
+
+    def __init__(self, binding: SpcBinding, chart: OnlineChart) -> None:
+        self.binding = binding
+        self.chart = chart
+        self.last_part: float | None = None
+        self.base: tuple[float, float] | None = None  # counters at the subgroup's start
+
+    def step(
+        self, fresh: Mapping[str, MeasuredValue], latest: Mapping[str, MeasuredValue]
+    ) -> list[Signal]:
+        b = self.binding
+        if b.defectives is not None:
+            return self._counters(latest)
+        assert b.measurement is not None
+        if b.part_done is None:
+            value = _number(fresh.get(b.measurement))
+            signal = self.chart.add_value(value) if value is not None else None
+            return [signal] if signal else []
+        part = _number(fresh.get(b.part_done))
+        if part is None:
+            return []
+        finished = self.last_part is not None and part > self.last_part
+        self.last_part = part
+        value = _number(latest.get(b.measurement))
+        if not finished or value is None:
+            return []
+        signal = self.chart.add_value(value)
+        return [signal] if signal else []
+
+    def _counters(self, latest: Mapping[str, MeasuredValue]) -> list[Signal]:
+        b = self.binding
+        assert b.defectives is not None
+        assert b.inspected is not None
+        assert b.per_parts
+        bad, made = _number(latest.get(b.defectives)), _number(latest.get(b.inspected))
+        if bad is None or made is None:
+            return []
+        if self.base is None or made < self.base[1] or bad < self.base[0]:
+            self.base = (bad, made)  # first reading, or a counter was reset
+            return []
+        if made - self.base[1] < b.per_parts:
+            return []
+        signal = self.chart.add_counts(bad - self.base[0], made - self.base[1])
+        self.base = (bad, made)
+        return [signal] if signal else []
+
+
+class _IndividualsGroup:
+    """Individuals charts with known limits whose readings arrive together (one device,
+    table and interval): one vectorised ``StreamingTests`` for all of them.
+
+    A member without a fresh reading in a cycle where others have one (its tag was
+    refused) gets NaN, which breaks its own runs and no one else's."""
+
+    def __init__(self, members: list[tuple[SpcBinding, Characteristic]]) -> None:
+        first = members[0][1]
+        self.bindings = [binding for binding, _ in members]
+        self.names = [str(binding.measurement) for binding in self.bindings]
+        self.center = np.array([float(c.center or 0.0) for _, c in members])
+        sigma = np.array([float(c.sigma or 1.0) for _, c in members])
+        self.lcl = self.center - first.nsigmas * sigma
+        self.ucl = self.center + first.nsigmas * sigma
+        rules = RuleSet.preset(first.rules, nsigmas=first.nsigmas, overrides=first.tests)
+        self.tests = StreamingTests(center=self.center, sigma=sigma, rules=rules)
+        self.subgroups = np.zeros(len(members), dtype=np.int64)
+
+    def step(self, fresh: Mapping[str, MeasuredValue]) -> list[Anomaly]:
+        values = [_number(fresh.get(name)) for name in self.names]
+        if all(value is None for value in values):
+            return []
+        x = np.array([np.nan if value is None else value for value in values])
+        self.subgroups += ~np.isnan(x)
+        flags = self.tests.update(x)
+        if not flags:
+            return []
+        failed = np.logical_or.reduce(list(flags.values()))
+        return [
+            Anomaly(
+                self.bindings[i],
+                "imr",
+                Signal(
+                    int(self.subgroups[i]),
+                    float(x[i]),
+                    float(self.center[i]),
+                    float(self.lcl[i]),
+                    float(self.ucl[i]),
+                    tuple(number for number, flag in sorted(flags.items()) if flag[i]),
+                ),
+            )
+            for i in np.flatnonzero(failed)
+        ]
+
+
+def _groupable(binding: SpcBinding, characteristic: Characteristic) -> bool:
+    return (
+        characteristic.chart == "imr"
+        and binding.part_done is None
+        and characteristic.center is not None
+        and characteristic.sigma is not None
+    )
+
+
+class SpcMonitor:
+    """Every bound characteristic of one edge.
+
+    ``read_together`` maps a measurement to a key shared by the measurements that are
+    always read in the same cycle (device, table, interval); individuals charts with
+    known limits on one key are evaluated together, as arrays."""
+
+    def __init__(
+        self,
+        config: SpcConfig,
+        rule_file: RuleFile,
+        read_together: Mapping[str, Hashable] | None = None,
+    ) -> None:
+        characteristics = {item.id: item for item in rule_file.characteristics}
+        groups: dict[Hashable, list[tuple[SpcBinding, Characteristic]]] = defaultdict(list)
+        self._feeds = []
+        for binding in config.characteristics:
+            item = characteristics[binding.characteristic]
+            if read_together is not None and _groupable(binding, item):
+                key = (read_together[str(binding.measurement)], item.rules, item.nsigmas)
+                groups[(*key, tuple(sorted(item.tests.items())))].append((binding, item))
+            else:
+                chart = OnlineChart(item, subgroup_size=binding.subgroup_size)
+                self._feeds.append(_Feed(binding, chart))
+        self._groups = [_IndividualsGroup(members) for members in groups.values()]
+        self.inputs = {
+            name
+            for b in config.characteristics
+            for name in (b.measurement, b.part_done, b.defectives, b.inspected)
+            if name is not None
+        }
+
+    def cycle(
+        self, fresh: Mapping[str, MeasuredValue], latest: Mapping[str, MeasuredValue]
+    ) -> list[Anomaly]:
+        """Anomalies found in this poll cycle: ``fresh`` holds readings just taken,
+        ``latest`` the last value of every measurement."""
+        if not self.inputs.intersection(fresh):
+            return []
+        found = [anomaly for group in self._groups for anomaly in group.step(fresh)]
+        found += [
+            Anomaly(feed.binding, feed.chart.characteristic.chart, signal)
+            for feed in self._feeds
+            for signal in feed.step(fresh, latest)
+        ]
+        return found
