@@ -44,8 +44,7 @@ def add_admin_commands(commands: Any) -> None:
     revoke.set_defaults(handler=_token_revoke)
 
 
-# The hub's storage (SQLAlchemy, Alembic) is imported by the commands that use it, so
-# that every other ``andon`` command (an edge agent on a small line PC) starts without it.
+# The hub's database code loads on use: ``andon --help`` and the other commands start fast.
 
 
 def _store(config_path: Path) -> Store:
@@ -73,7 +72,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 def _token_create(args: argparse.Namespace) -> int:
     from hub.config import load_hub_config
-    from hub.tokens import TokenNameTaken, TokenStore
+    from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
 
     if not re.fullmatch(NAME_PATTERN, args.name):
         print(
@@ -94,6 +93,9 @@ def _token_create(args: argparse.Namespace) -> int:
     except TokenNameTaken as exc:
         print(exc, file=sys.stderr)
         return 1
+    except TokenRefused as exc:
+        print(exc, file=sys.stderr)
+        return 2
     lines = ", ".join(args.line) or "all lines"
     print(f"token {args.name!r} ({args.role}, {lines}); it is shown only now:")
     print(token)

@@ -17,6 +17,10 @@ from contract.netutil import free_port, wait_for_port
 # Mosquitto's default of 1000 silently drops QoS 1 messages queued for an offline
 # persistent subscriber (the hub while it restarts): a day of presses must fit.
 MAX_QUEUED_MESSAGES = 1_000_000
+# Mosquitto's default of 20 unacknowledged QoS 1 messages per client would cap the hub's
+# group commit at 20 messages a transaction: the hub acknowledges only after it commits,
+# and room for the next batch lets it gather while the last one is committed.
+MAX_INFLIGHT_MESSAGES = 5000
 
 
 def find_mosquitto() -> str:
@@ -39,6 +43,7 @@ def mosquitto_conf(*, port: int, data_dir: Path) -> str:
             f"persistence_location {data_dir}/",
             "autosave_interval 1",
             f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+            f"max_inflight_messages {MAX_INFLIGHT_MESSAGES}",
             "max_queued_bytes 0",
             f"log_dest file {data_dir}/mosquitto.log",
             "log_type error",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
+from contract.secrets import is_clear_text
 from edge.config import EdgeConfig, check_edge_document
 from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
@@ -36,6 +38,10 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
                 hubs.append((doc, validate(doc, HubConfig)))
         except ConfigInvalid as exc:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
+    for hub_doc, hub in hubs:
+        issues.extend(_clear_text_secrets(hub_doc, hub))
+    for edge_doc, edge in edges:
+        issues.extend(_clear_text_secrets(edge_doc, edge))
     for edge_doc, edge in edges:
         same_site = [(doc, hub) for doc, hub in hubs if hub.site == edge.site]
         if hubs and not same_site:
@@ -48,6 +54,31 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
         for hub_doc, hub in same_site:
             issues.extend(_edge_against_hub(edge_doc, edge, hub_doc, hub))
     return issues
+
+
+_PASSWORD_IN_URL = re.compile(r"://[^:/@]+:([^@]+)@")
+
+
+def _clear_text_secrets(doc: YamlDocument, config: HubConfig | EdgeConfig) -> list[ConfigIssue]:
+    """A warning for each secret written out in the file instead of referenced."""
+    found: list[tuple[tuple[str, ...], str]] = [
+        (("broker", "password"), config.broker.password or "")
+    ]
+    if isinstance(config, HubConfig):
+        found.append((("api", "metrics_token"), config.api.metrics_token or ""))
+        in_url = _PASSWORD_IN_URL.search(config.storage.url or "")
+        found.append((("storage", "url"), in_url[1] if in_url else ""))
+    return [
+        ConfigIssue(
+            doc.path,
+            doc.line_of(key_path),
+            ".".join(key_path),
+            'a secret in clear text; write "{env:NAME}" or "{file:PATH}" instead',
+            warning=True,
+        )
+        for key_path, value in found
+        if is_clear_text(value)
+    ]
 
 
 def _edge_against_hub(

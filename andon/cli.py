@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from andon.admin_commands import add_admin_commands
+from andon.bench_commands import add_ingest_bench
+from andon.edge_bench_command import add_edge_bench
 from andon.spc.commands import add_spc_commands
 from contract.config.loading import ConfigInvalid
 
@@ -53,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("files", type=Path, nargs="+", metavar="FILE")
     check.set_defaults(handler=_check_config)
 
-    add_spc_commands(commands)
+    bench_commands = add_spc_commands(commands)
+    add_ingest_bench(bench_commands)
+    add_edge_bench(bench_commands)
     add_admin_commands(commands)
     return parser
 
@@ -68,10 +72,19 @@ def _setup_logging() -> None:
 def _run_hub(args: argparse.Namespace) -> int:
     import asyncio
 
+    from contract.secrets import SecretMissing
     from hub.config import load_hub_config
+    from hub.database import database_url
     from hub.server import serve_hub
 
     config = load_hub_config(args.config)
+    try:
+        # Fail at the start, not at the first reconnect, when a secret cannot be found.
+        config.broker.resolved_password()
+        database_url(config.storage)
+    except SecretMissing as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
     _setup_logging()
     asyncio.run(serve_hub(config, config_path=args.config))
     return 0
@@ -80,6 +93,7 @@ def _run_hub(args: argparse.Namespace) -> int:
 def _run_edge(args: argparse.Namespace) -> int:
     import asyncio
 
+    from contract.secrets import SecretMissing
     from edge.config import load_edge_config
     from edge.runner import run_edge
 
@@ -89,6 +103,11 @@ def _run_edge(args: argparse.Namespace) -> int:
 
         logging.basicConfig(level=logging.CRITICAL)  # only the results and the failures
         return print_probe(asyncio.run(probe(config)), sys.stdout, sys.stderr)
+    try:
+        config.broker.resolved_password()
+    except SecretMissing as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
     _setup_logging()
     asyncio.run(run_edge(config, config_path=args.config))
     return 0
@@ -110,8 +129,9 @@ def _check_config(args: argparse.Namespace) -> int:
     issues = check_files(args.files)
     for issue in issues:
         print(issue)
-    if issues:
-        print(f"{len(issues)} error{'s' if len(issues) != 1 else ''}", file=sys.stderr)
+    errors = [issue for issue in issues if not issue.warning]
+    if errors:
+        print(f"{len(errors)} error{'s' if len(errors) != 1 else ''}", file=sys.stderr)
         return 1
     for path in args.files:
         print(f"{path}: ok")

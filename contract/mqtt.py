@@ -19,7 +19,7 @@ def mqtt_client(
         broker.host,
         broker.port,
         username=broker.username,
-        password=broker.password,
+        password=broker.resolved_password(),
         identifier=identifier,
         clean_session=not persistent,
         keepalive=broker.keepalive_s,

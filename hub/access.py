@@ -55,6 +55,11 @@ ACTION_PERMISSION: dict[str, Permission] = {
 }
 
 
+# Roles whose work is about lines, so a token of theirs may be limited to some; the
+# others (configuration, tokens, audit) are the whole site's by nature.
+LINE_ROLES = frozenset({Role.VIEWER, Role.STATION, Role.RESPONDER})
+
+
 def allows(role: Role, permission: Permission) -> bool:
     return role in ALLOWED[permission]
 

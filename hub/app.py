@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from hub.api import admin, calls, system
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
-from hub.ingest import Ingest
+from hub.ingest_worker import IngestWorker
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.store import Store
@@ -50,9 +50,10 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         metrics = HubMetrics()
         metrics.count_open_calls(store.open_call_counts)
         live = LiveConfig(config, path=config_path, store=store, metrics=metrics)
-        subscriber = Subscriber(
-            config=live, ingest=Ingest(config=live, store=store, metrics=metrics)
-        )
+        worker = IngestWorker(config)
+        await asyncio.to_thread(worker.start)
+        live.on_change(worker.use_config)
+        subscriber = Subscriber(config=live, apply=worker.apply, metrics=metrics)
         app.state.config = live
         app.state.store = store
         app.state.metrics = metrics
@@ -62,6 +63,7 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
             yield
         finally:
             await stop_task(task, subscriber.stop)
+            await asyncio.to_thread(worker.stop)
             engine.dispose()
 
     app = FastAPI(

@@ -27,6 +27,7 @@ SKELETON_REVISION = "0001"
 # How long a write waits for another writer's lock before it fails (and the messages
 # it carried are redelivered): long enough for a backup or a migration to pass.
 LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 30_000
 
 
 def database_url(storage: StorageConfig) -> str:
@@ -45,7 +46,17 @@ def open_engine(url: str) -> Engine:
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=5,
-        connect_args={"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}", "connect_timeout": 5},
+        connect_args={
+            "options": (
+                f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+            ),
+            "connect_timeout": 5,
+            # A server that vanishes without closing the connection is noticed in seconds.
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+        },
     )
 
 

@@ -8,7 +8,8 @@ and counted; it never stops the hub and never holds back the messages beside it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import ValidationError
@@ -23,9 +24,9 @@ from contract.wire import (
     Topics,
     utc_now,
 )
-from hub.live_config import LiveConfig
-from hub.metrics import HubMetrics
-from hub.store import IngestOutcome, Store
+from hub.batch import IngestOutcome
+from hub.config import HubConfig
+from hub.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -38,59 +39,60 @@ class Rejection(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     UNKNOWN_CALL_TYPE = "unknown_call_type"
     UNKNOWN_TOPIC = "unknown_topic"
+    INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
 
 
 Result = IngestOutcome | Rejection | None  # None: an edge status update
 
 
+@dataclass
+class BatchReport:
+    """What one batch did: a result per message, and the figures the metrics need."""
+
+    results: list[Result]
+    lags_s: list[float] = field(default_factory=list)  # receipt minus press, new events
+
+
 class Ingest:
     """Turns batches of (topic, payload) into state changes in the store."""
 
-    def __init__(self, *, config: LiveConfig, store: Store, metrics: HubMetrics) -> None:
+    def __init__(self, *, config: Callable[[], HubConfig], store: Store) -> None:
         self.config = config
         self.store = store
-        self.metrics = metrics
-        self.topics = Topics(config.current.broker.topic_prefix)
+        self.topics = Topics(config().broker.topic_prefix)
         self._known: tuple[object, set[tuple[str, str, str]], set[str]] = (None, set(), set())
 
-    def handle(self, topic: str, payload: bytes) -> Result:
-        """Apply one message (a batch of one)."""
-        return self.handle_batch([(topic, payload)])[0]
-
-    def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> list[Result]:
+    def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> BatchReport:
         """Apply messages in one transaction; one result per message, in order.
 
         Raises the database's error when the transaction fails: then nothing of the
         batch was applied, and the caller must not acknowledge any of it."""
-        self.metrics.messages_received.inc(len(messages))
-        self.metrics.batch_size.observe(len(messages))
-        results: list[Result] = [None] * len(messages)
+        report = BatchReport(results=[None] * len(messages))
         events: list[tuple[int, Event | ArrivalEvent]] = []
         statuses: list[tuple[str, str]] = []
         for index, (topic, payload) in enumerate(messages):
             checked = self._check(topic, payload)
             if isinstance(checked, Rejection):
-                results[index] = checked
+                report.results[index] = checked
             elif isinstance(checked, tuple):
                 statuses.append(checked)
             else:
                 events.append((index, checked))
         received_at = utc_now()
-        verified = frozenset(c.id for c in self.config.current.call_types if c.verify)
+        verified = frozenset(c.id for c in self.config().call_types if c.verify)
         applied = self.store.ingest(
             [event for _, event in events], received_at, verified_types=verified
         )
         for (index, event), (outcome, call_id) in zip(events, applied, strict=True):
-            results[index] = outcome
-            self.metrics.ingested.labels(outcome).inc()
+            report.results[index] = outcome
             if outcome is not IngestOutcome.DUPLICATE:
-                self.metrics.ingest_lag.observe(max(0.0, (received_at - event.ts).total_seconds()))
+                report.lags_s.append(max(0.0, (received_at - event.ts).total_seconds()))
             log.debug("event %s: %s (call %s)", event.event_id, outcome, call_id)
         for edge_id, status in statuses:
             self.store.set_edge_status(edge_id, status, received_at)
             log_at = logging.WARNING if status == EDGE_OFFLINE else logging.INFO
             log.log(log_at, "edge %s is %s", edge_id, status)
-        return results
+        return report
 
     def _check(
         self, topic: str, payload: bytes
@@ -116,7 +118,7 @@ class Ingest:
             return self._reject(kind, topic, _first_error(exc))
         if (event.site, event.area, event.line, event.station) != where:
             return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
-        config = self.config.current
+        config = self.config()
         stations, call_types = self._known_names()
         if event.site != config.site or (event.area, event.line, event.station) not in stations:
             return self._reject(
@@ -131,13 +133,12 @@ class Ingest:
 
     def _known_names(self) -> tuple[set[tuple[str, str, str]], set[str]]:
         """Stations and call types of the running configuration, built once per reload."""
-        config = self.config.current
+        config = self.config()
         if self._known[0] is not config:
             self._known = (config, config.station_keys(), set(config.call_type_ids))
         return self._known[1], self._known[2]
 
     def _reject(self, reason: Rejection, topic: str, detail: str) -> Rejection:
-        self.metrics.rejected.labels(reason).inc()
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
         return reason
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,11 @@ class LiveConfig:
         self._store = store
         self._metrics = metrics
         self._lock = threading.Lock()
+        self._listeners: list[Callable[[HubConfig], None]] = []
+
+    def on_change(self, listener: Callable[[HubConfig], None]) -> None:
+        """Call ``listener`` with the new configuration after each successful reload."""
+        self._listeners.append(listener)
 
     def reload(self, *, actor: str, now: datetime) -> ReloadStatus:
         """Re-read the file. Settings that need a restart (broker, storage, API) are kept."""
@@ -57,6 +63,8 @@ class LiveConfig:
             ]
             self.current = fresh.model_copy(update={k: getattr(self.current, k) for k in kept})
             self.status = ReloadStatus(ok=True, at=now)
+            for listener in self._listeners:
+                listener(self.current)
             self._metrics.config_reload_ok.set(1)
             self._metrics.config_reloads.labels("ok").inc()
             self._audit(actor, now, "config.reloaded", {"restart_needed_for": changed_fixed})

@@ -45,8 +45,11 @@ class Call:
     needs_verification: bool
 
     def durations(self, now: datetime) -> Durations:
+        """From the press; from the hub's receipt if the edge's clock says the press came
+        later (a clock that runs fast must not make a response look negative)."""
+        start = min(self.raised_at, self.received_at or self.raised_at)
         return durations(
-            raised_at=self.raised_at,
+            raised_at=start,
             acknowledged_at=self.acknowledged_at,
             arrived_at=self.arrived_at,
             resolved_at=self.resolved_at,

@@ -48,10 +48,16 @@ class HubServer(uvicorn.Server):
         if live is None:
             log.warning("SIGHUP before the hub started: nothing to reload yet")
             return
-        # Reading and validating the file is quick; the audit write goes to a thread.
-        asyncio.get_running_loop().run_in_executor(
+        # Off the event loop: the reload reads a file and writes its audit entry.
+        done = asyncio.get_running_loop().run_in_executor(
             None, lambda: live.reload(actor="SIGHUP", now=utc_now())
         )
+        done.add_done_callback(_log_failed_reload)
+
+
+def _log_failed_reload(done: asyncio.Future[object]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("reload on SIGHUP failed", exc_info=done.exception())
 
 
 def hub_server(config: HubConfig, *, config_path: Path | None = None) -> HubServer:

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import aiomqtt
 from sqlalchemy.exc import SQLAlchemyError
 
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
-from hub.ingest import Ingest
+from contract.wire import Topics
+from hub.ingest import BatchReport
+from hub.ingest_worker import IngestFailed
 from hub.live_config import LiveConfig
+from hub.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +35,17 @@ MAX_BATCH = 1000
 class Subscriber:
     """Consumes the site's event and edge-status topics until cancelled."""
 
-    def __init__(self, *, config: LiveConfig, ingest: Ingest) -> None:
+    def __init__(
+        self,
+        *,
+        config: LiveConfig,
+        apply: Callable[[list[tuple[str, bytes]]], BatchReport],
+        metrics: HubMetrics,
+    ) -> None:
         self.config = config
-        self.ingest = ingest
+        self.apply = apply
+        self.metrics = metrics
+        self.topics = Topics(config.current.broker.topic_prefix)
         self.connected = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -49,7 +62,7 @@ class Subscriber:
         while not self._stopping.is_set():
             try:
                 await self._session(backoff)
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, IngestFailed) as exc:
                 # Not acknowledged: the broker redelivers after we reconnect.
                 log.error("store failed, messages left unacknowledged for redelivery: %s", exc)
             except aiomqtt.MqttError as exc:
@@ -57,7 +70,7 @@ class Subscriber:
                     log.warning("broker connection lost: %s; reconnecting", exc)
             finally:
                 self.connected.clear()
-                self.ingest.metrics.broker_connected.set(0)
+                self.metrics.broker_connected.set(0)
             was_connected = False
             # Wait for the next try, or for stop(): whichever comes first.
             stopping = asyncio.create_task(self._stopping.wait())
@@ -66,7 +79,7 @@ class Subscriber:
 
     async def _session(self, backoff: Backoff) -> None:
         config = self.config.current
-        topics = self.ingest.topics
+        topics = self.topics
         client = mqtt_client(config.broker, identifier=config.mqtt_client_id, persistent=True)
         async with client:
             # aiomqtt does not expose paho's manual acknowledgement yet
@@ -77,20 +90,42 @@ class Subscriber:
             await client.subscribe(topics.edge_status_filter(config.site), qos=1)
             log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
             self.connected.set()
-            self.ingest.metrics.broker_connected.set(1)
+            self.metrics.broker_connected.set(1)
             backoff.reset()
-            messages = client.messages
-            async for first in messages:
-                if self._stopping.is_set():
-                    return  # unacknowledged: the broker delivers it again next time
-                batch = [first]
-                while len(messages) and len(batch) < MAX_BATCH:
-                    batch.append(await anext(messages))
-                bodies = [(m.topic.value, _body(m.payload)) for m in batch]
-                # The database may wait on a lock: keep the event loop (the API) free.
-                await asyncio.to_thread(self.ingest.handle_batch, bodies)
-                for message in batch:
-                    paho.ack(message.mid, message.qos)
+            # Committed but not yet acknowledged: acknowledged while the next batch is
+            # applied, so that the two overlap, or at once when nothing else waits.
+            committed: list[aiomqtt.Message] = []
+            try:
+                async for first in client.messages:
+                    if self._stopping.is_set():
+                        return  # unacknowledged: the broker delivers it again next time
+                    batch = [first, *waiting_messages(client, MAX_BATCH - 1)]
+                    bodies = [(m.topic.value, _body(m.payload)) for m in batch]
+                    # The database may wait on a lock: keep the event loop (the API) free.
+                    applying = asyncio.ensure_future(asyncio.to_thread(self.apply, bodies))
+                    _acknowledge(paho, committed)
+                    committed = []
+                    self.metrics.record_batch(await applying)
+                    committed = batch
+                    if not len(client.messages):
+                        _acknowledge(paho, committed)
+                        committed = []
+            finally:
+                _acknowledge(paho, committed)
+
+
+def _acknowledge(paho: Any, messages: list[aiomqtt.Message]) -> None:
+    for message in messages:
+        paho.ack(message.mid, message.qos)
+
+
+def waiting_messages(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
+    """The messages already queued, without waiting: the rest of this transaction.
+
+    aiomqtt hands out one message per ``anext`` (a task each); its queue is read directly
+    for the ones already there, which keeps a batch cheap to gather."""
+    queue = client._queue
+    return [queue.get_nowait() for _ in range(min(limit, queue.qsize()))]
 
 
 def _body(payload: object) -> bytes:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
@@ -97,6 +98,17 @@ calls = Table(
 Index(
     "calls_open",
     *(calls.c[name] for name in ("site", "area", "line", "station", "call_type", "state")),
+)
+# At most one open call per station and call type, whoever raises it: two writers that
+# both found none (a press and a panel, two hubs) cannot both open one.
+OPEN_CALL_KEY = ("site", "area", "line", "station", "call_type")
+OPEN_STATE_CONDITION = "state IN ('raised', 'acknowledged', 'arrived')"
+Index(
+    "calls_one_open",
+    *(calls.c[name] for name in OPEN_CALL_KEY),
+    unique=True,
+    sqlite_where=text(OPEN_STATE_CONDITION),
+    postgresql_where=text(OPEN_STATE_CONDITION),
 )
 
 call_events = Table(

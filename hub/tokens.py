@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.access import Role
+from hub.access import LINE_ROLES, Role
 from hub.audit import audit_row, record_audit
 from hub.store import Store
 from hub.tables import api_tokens
@@ -26,6 +26,10 @@ TOKEN_PREFIX = "andon_"  # noqa: S105  # a prefix lets secret scanners spot leak
 
 class TokenNameTaken(ValueError):
     """A token of that name exists (revoked tokens keep their names, for the audit)."""
+
+
+class TokenRefused(ValueError):
+    """A token that must not exist: a site-wide role limited to lines."""
 
 
 class TokenNotFound(LookupError):
@@ -65,6 +69,10 @@ class TokenStore:
         self, *, name: str, role: Role, lines: Sequence[str], actor: str, now: datetime
     ) -> str:
         """A new token; the only time its text exists outside the caller's hands."""
+        if lines and role not in LINE_ROLES:
+            # An engineer or an admin of one line could reach every line (a token of
+            # its own making, a reload): refuse rather than pretend to limit it.
+            raise TokenRefused(f"a {role} token is for the whole site; it cannot have lines")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
             with self.store.write() as conn:
@@ -94,9 +102,10 @@ class TokenStore:
                 raise TokenNotFound(f"no active token named {name!r}")
             record_audit(conn, audit_row(now, actor, "token.revoked", f"token:{name}", {}))
 
-    def list(self) -> list[TokenInfo]:
+    def list(self, *, limit: int | None = None) -> list[TokenInfo]:
         with self.store.read() as conn:
-            rows = conn.execute(select(api_tokens).order_by(api_tokens.c.name)).all()
+            query = select(api_tokens).order_by(api_tokens.c.name).limit(limit)
+            rows = conn.execute(query).all()
         return [TokenInfo.from_row(row) for row in rows]
 
     def lookup(self, token: str) -> TokenInfo | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import httpx
 import paho.mqtt.client as paho
 import pytest
 import sqlalchemy
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from andon.broker import MosquittoBroker
@@ -324,3 +326,116 @@ def test_a_plc_that_vanishes_and_returns_is_polled_again(plant: Plant) -> None:
         assert call["station"] == "st20"
     finally:
         plant.plc.stop()
+
+
+def test_a_burst_is_committed_in_batches_once_each_and_the_api_keeps_answering(
+    plant: Plant,
+) -> None:
+    topic = plant.topics.event("plant1", "assembly", "line1", "st20")
+    events = [
+        Event(
+            event_id=make_event_id("edge-burst", seq),
+            edge_id="edge-burst",
+            seq=seq,
+            ts=utc_now(),
+            kind="call",
+            site="plant1",
+            area="assembly",
+            line="line1",
+            station="st20",
+            payload=CallPayload(call_type="help"),
+        )
+        .model_dump_json()
+        .encode()
+        for seq in range(1, 3001)
+    ]
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="burst")
+    client.max_inflight_messages_set(1000)
+    client.connect(plant.broker.host, plant.broker.port)
+    client.loop_start()
+    infos = [client.publish(topic, body, qos=1) for body in [*events, *events[:300]]]
+    answered = 0
+    while not all(info.is_published() for info in infos):
+        assert plant.api.get("/api/calls", params={"limit": "10"}).status_code == 200
+        answered += 1
+    client.loop_stop()
+    client.disconnect()
+    (call,) = wait_until(
+        lambda: [c for c in plant.calls() if c["presses"] == 3000], timeout=60, what="3000"
+    )
+    assert call["station"] == "st20"
+    metrics = plant.metrics()
+    assert 'andon_hub_events_ingested_total{outcome="duplicate"} 300.0' in metrics
+    sizes = {
+        line.split('le="')[1].split('"')[0]: float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("andon_hub_ingest_batch_size_bucket")
+    }
+    # Some transaction carried more than 10 messages: the commit was shared.
+    assert sizes["10.0"] < sizes["+Inf"]
+    assert answered > 0
+
+
+def test_sighup_reloads_the_hub_file_and_a_bad_file_keeps_the_running_one(
+    plant: Plant, tmp_path: Path
+) -> None:
+    config = tmp_path / "hub.yaml"
+    settings = yaml.safe_load(config.read_text())
+    config.write_text(config.read_text().replace("call_types:", "call_typos:"))
+    assert plant.hub.process is not None
+    plant.hub.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reload refused" in plant.hub.log(), what="the refusal logged")
+    assert "call_typos: unknown key" in plant.hub.log()
+    assert "andon_hub_config_last_reload_ok 0.0" in plant.metrics()
+    settings["areas"][0]["lines"][0]["stations"].append({"id": "st30"})
+    write_yaml(config, settings)
+    plant.hub.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: "andon_hub_config_last_reload_ok 1.0" in plant.metrics(), what="reload")
+    event = Event(
+        event_id=make_event_id("edge-new", 1),
+        edge_id="edge-new",
+        seq=1,
+        ts=utc_now(),
+        kind="call",
+        site="plant1",
+        area="assembly",
+        line="line1",
+        station="st30",
+        payload=CallPayload(call_type="material"),
+    )
+    plant.publish_raw(
+        plant.topics.event("plant1", "assembly", "line1", "st30"), event.model_dump_json().encode()
+    )
+    (call,) = wait_until(plant.calls, what="a call at the station the reload added")
+    assert call["station"] == "st30"
+    entries = plant.api.get("/api/audit").json()["entries"]
+    assert [(e["action"], e["actor"]) for e in entries if e["action"].startswith("config")] == [
+        ("config.reloaded", "SIGHUP"),
+        ("config.reload_failed", "SIGHUP"),
+    ]
+
+
+def test_a_killed_ingest_worker_loses_nothing_and_a_new_one_takes_over(plant: Plant) -> None:
+    wait_until(lambda: _edge_status(plant) == "online", what="edge online")
+    assert plant.hub.process is not None
+    workers = [
+        pid
+        for pid in _children(plant.hub.process.pid)
+        if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+        and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    ]
+    assert len(workers) == 1, workers
+    os.kill(workers[0], signal.SIGKILL)
+    plant.press(0)
+    (call,) = wait_until(plant.calls, timeout=30, what="the press, through a new worker")
+    assert (call["station"], call["presses"]) == ("st10", 1)
+    assert plant.api.get("/healthz").status_code == 200
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid``, whichever of its threads started them."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]

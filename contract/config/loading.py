@@ -33,10 +33,12 @@ class ConfigIssue:
     line: int
     key_path: str
     message: str
+    warning: bool = False  # worth fixing, but the file works as it is
 
     def __str__(self) -> str:
         where = f"{self.key_path}: " if self.key_path else ""
-        return f"{self.path}:{self.line}: {where}{self.message}"
+        severity = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}: {where}{severity}{self.message}"
 
 
 class ConfigInvalid(Exception):

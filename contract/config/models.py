@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.secrets import resolve_secrets
 from contract.wire import Name
 
 
@@ -20,5 +21,11 @@ class BrokerConfig(Strict):
     port: int = Field(default=1883, ge=1, le=65535)
     topic_prefix: Name = "andon"
     username: str | None = None
-    password: str | None = None
+    password: str | None = Field(
+        default=None, description='"{env:NAME}" or "{file:PATH}" keeps it out of the file'
+    )
     keepalive_s: int = Field(default=10, ge=1, le=3600)
+
+    def resolved_password(self) -> str | None:
+        """The password with its secret references resolved (SecretMissing if it cannot)."""
+        return None if self.password is None else resolve_secrets(self.password)

@@ -14,7 +14,7 @@ from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE
 from hub.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
 from hub.store import Store
-from hub.tokens import TokenNameTaken, TokenNotFound, TokenStore
+from hub.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 
 router = APIRouter(tags=["admin"])
 
@@ -55,10 +55,13 @@ def audit(
 
 @router.get("/api/admin/tokens")
 def list_tokens(
-    request: Request, _who: Annotated[Principal, allowed(Permission.TOKENS)]
+    request: Request,
+    _who: Annotated[Principal, allowed(Permission.TOKENS)],
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> list[TokenOut]:
-    """Every token ever made (a plant has tens, not thousands), revoked ones included."""
-    return [TokenOut.model_validate(t) for t in TokenStore(request.app.state.store).list()]
+    """Tokens by name, revoked ones included, at most ``limit`` (a plant has tens)."""
+    tokens = TokenStore(request.app.state.store).list(limit=limit)
+    return [TokenOut.model_validate(t) for t in tokens]
 
 
 @router.post("/api/admin/tokens", status_code=201, responses={409: {"description": "name taken"}})
@@ -73,6 +76,8 @@ def create_token(
         )
     except TokenNameTaken as exc:
         raise HTTPException(409, str(exc)) from None
+    except TokenRefused as exc:
+        raise HTTPException(422, str(exc)) from None
     return NewTokenOut(
         name=body.name, role=body.role, lines=body.lines, created_at=now, revoked_at=None,
         token=token,

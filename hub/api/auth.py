@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.access import Permission, Role, allows
 from hub.tokens import TokenStore
@@ -44,12 +45,18 @@ def principal(request: Request, authorization: str | None) -> Principal:
     return Principal(info.name, info.role, info.lines)
 
 
+# Declared as a security scheme, so the OpenAPI page at /docs has an "Authorize" button.
+BEARER = HTTPBearer(auto_error=False, description="an API token from `andon token create`")
+
+
 def require(permission: Permission) -> Callable[..., Principal]:
     """A dependency that admits a token whose role has ``permission``."""
 
     def dependency(
-        request: Request, authorization: Annotated[str | None, Header()] = None
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> Principal:
+        authorization = None if credentials is None else f"Bearer {credentials.credentials}"
         holder = principal(request, authorization)
         if not allows(holder.role, permission):
             raise HTTPException(403, f"role {holder.role} may not {permission}")

@@ -10,12 +10,13 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from contract.wire import utc_now
 from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
+from hub.batch import Actor
 from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter
 from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
-from hub.store import Actor, CallNotFound, Store, TransitionRefused
+from hub.store import CallNotFound, NewCall, Store, TransitionRefused
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
@@ -93,16 +94,15 @@ def raise_call(
     if call_type is None:
         raise HTTPException(422, f"unknown call type {body.call_type!r}")
     now = utc_now()
-    call, _ = _store(request).raise_call(
+    where = NewCall(
         site=hub.site,
         area=body.area,
         line=body.line,
         station=body.station,
         call_type=body.call_type,
         needs_verification=call_type.verify,
-        actor=Actor(who.name, Source.API),
-        now=now,
     )
+    call, _ = _store(request).raise_call(call=where, actor=Actor(who.name, Source.API), now=now)
     return call_out(call, now)
 
 

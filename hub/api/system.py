@@ -66,7 +66,7 @@ def _is_loopback(request: Request) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return host == "testclient"
+        return False
 
 
 def _has_metrics_token(request: Request, authorization: str | None) -> bool:

@@ -20,10 +20,12 @@ from contract.netutil import free_port
 from contract.wire import CallPayload, Event, make_event_id, utc_now
 from hub.access import Role
 from hub.app import create_app
+from hub.batch import IngestOutcome
 from hub.config import load_hub_config
 from hub.ingest import Ingest, Result
+from hub.live_config import LiveConfig
 from hub.queries import MAX_PAGE, Call, CallFilter
-from hub.store import IngestOutcome, Store
+from hub.store import Store
 from hub.tokens import TokenStore
 from tests.plant import write_yaml
 
@@ -65,8 +67,9 @@ class HubUnderTest:
 
     @property
     def ingest(self) -> Ingest:
-        ingest: Ingest = self.app.state.subscriber.ingest
-        return ingest
+        """Ingest in this process, on the app's store and running configuration."""
+        live: LiveConfig = self.app.state.config
+        return Ingest(config=lambda: live.current, store=self.store)
 
     def token(self, role: Role, *lines: str) -> str:
         name = f"{role}-{'-'.join(lines) or 'all'}"
@@ -109,7 +112,10 @@ class HubUnderTest:
         return topic, event.model_dump_json().encode()
 
     def ingest_presses(self, *messages: tuple[str, bytes]) -> list[Result]:
-        return self.ingest.handle_batch(list(messages))
+        """Apply messages as one batch, counted in the app's metrics like the real path."""
+        report = self.ingest.handle_batch(list(messages))
+        self.app.state.metrics.record_batch(report)
+        return report.results
 
     def raise_call(self, station: str = "st10", call_type: str = "maintenance", **kw: Any) -> int:
         """A new call through ingest; its id."""

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from contract.wire import utc_now
-from hub.access import ALLOWED, ENDPOINTS, Permission, Role
+from hub.access import ALLOWED, ENDPOINTS, LINE_ROLES, Permission, Role
+from hub.batch import Actor
 from hub.lifecycle import OPEN_STATES, Source
-from hub.store import Actor
-from hub.tokens import TokenNameTaken, TokenStore
+from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio
@@ -131,3 +131,33 @@ async def test_metrics_are_open_on_loopback_only(hub: HubUnderTest) -> None:
 async def test_every_permission_of_the_table_has_an_endpoint() -> None:
     used = {permission for _, _, permission in ENDPOINTS}
     assert used == set(Permission)
+
+
+CALL_ENDPOINTS = [(m, p, perm) for m, p, perm in ENDPOINTS if "{call_id}" in p]
+
+
+@pytest.mark.parametrize("role", sorted(LINE_ROLES))
+async def test_a_token_of_another_line_is_refused_on_every_call_of_this_line(
+    hub: HubUnderTest, role: Role
+) -> None:
+    call_id = hub.raise_call("st10")  # line1
+    async with hub.client(role, "line2") as other_line:
+        for method, path, permission in CALL_ENDPOINTS:
+            response = await other_line.request(
+                method, _url(path, call_id), json=BODIES.get((method, path))
+            )
+            assert response.status_code == 403, (method, path)
+            why = "limited to lines line2" if role in ALLOWED[permission] else "may not"
+            assert why in response.text, (method, path)
+    assert hub.store.get_call(call_id).state == "raised"
+
+
+@pytest.mark.parametrize("role", [Role.ENGINEER, Role.ADMIN])
+async def test_a_site_wide_role_cannot_be_limited_to_lines(hub: HubUnderTest, role: Role) -> None:
+    with pytest.raises(TokenRefused, match="for the whole site"):
+        hub.token(role, "line2")
+    async with hub.client(Role.ADMIN) as admin:
+        body = {"name": "one-line-admin", "role": str(role), "lines": ["line2"]}
+        refused = await admin.post("/api/admin/tokens", json=body)
+    assert refused.status_code == 422
+    assert [t.name for t in TokenStore(hub.store).list()] == ["admin-all"]

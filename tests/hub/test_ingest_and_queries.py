@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
+import sqlalchemy
 
 from contract.wire import MAX_SEQ, utc_now
 from hub.access import Role
+from hub.batch import Actor, IngestOutcome, find_open_calls, insert_call
 from hub.ingest import Rejection
 from hub.lifecycle import Source
-from hub.store import Actor, IngestOutcome
+from hub.tables import calls
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio
@@ -133,3 +136,40 @@ async def test_calls_filter_by_state_area_line_station_type_and_time(hub: HubUnd
 
 def _tester() -> Actor:
     return Actor("tester", Source.API)
+
+
+async def test_at_most_one_call_is_open_per_station_and_call_type(hub: HubUnderTest) -> None:
+    hub.raise_call("st10")
+    values = {
+        "site": "plant1", "area": "assembly", "line": "line1", "station": "st10",
+        "call_type": "maintenance", "first_event_id": "x:1", "raised_at": utc_now(),
+    }  # fmt: skip
+    with pytest.raises(sqlalchemy.exc.IntegrityError), hub.store.write() as conn:
+        insert_call(conn, values=values)
+    assert [c.state for c in hub.store_calls()] == ["raised"]
+
+
+async def test_the_open_calls_a_batch_reads_stay_its_own_until_it_commits(
+    hub: HubUnderTest,
+) -> None:
+    call_id = hub.raise_call("st10")
+    resolved = threading.Event()
+
+    def resolve() -> None:
+        hub.store.transition(call_id, "resolve", utc_now(), actor=_tester())
+        resolved.set()
+
+    with hub.store.write() as conn:
+        # The batch has read the open call it will join, and not written yet.
+        found = find_open_calls(conn, {("assembly", "line1", "st10")})
+        assert [call.id for call in found.values()] == [call_id]
+        resolver = threading.Thread(target=resolve)
+        resolver.start()
+        # The resolve waits for the batch (a row lock, or SQLite's write lock)...
+        assert not resolved.wait(0.5)
+        conn.execute(sqlalchemy.update(calls).where(calls.c.id == call_id).values(presses=2))
+    resolver.join(timeout=10)
+    # ... so it resolves the call with the press joined, not a call the press missed.
+    assert resolved.is_set()
+    (call,) = hub.store_calls()
+    assert (call.state, call.presses) == ("resolved", 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from contract.wire import utc_now
 from hub.access import Role
@@ -143,3 +144,35 @@ async def test_an_unknown_reason_code_is_refused_with_the_known_ones(hub: HubUnd
         refused = await responder.post(f"/api/calls/{call_id}/resolve", json={"reason_code": "x"})
     assert refused.status_code == 422
     assert "expected one of: tool-worn, adjusted" in refused.json()["detail"]
+
+
+async def test_metrics_count_open_calls_and_the_time_to_each_step(hub: HubUnderTest) -> None:
+    first = hub.raise_call("st10", at=utc_now() - timedelta(seconds=40))
+    hub.raise_call("st30", "help", line="line2")
+    async with hub.client(Role.RESPONDER) as responder:
+        await responder.post(f"/api/calls/{first}/acknowledge")
+        await responder.post(f"/api/calls/{first}/arrive")
+        await responder.post(f"/api/calls/{first}/resolve", json={"reason_code": "adjusted"})
+        text = (await responder.get("/metrics")).text
+    assert 'andon_hub_open_calls{call_type="help",line="line2"} 1.0' in text
+    assert 'andon_hub_open_calls{call_type="maintenance",line="line1"}' not in text
+    for step in ("acknowledge", "arrive", "resolve"):
+        labels = {"call_type": "maintenance", "line": "line1", "step": step}
+        assert _sample(text, "andon_hub_call_response_seconds_count", labels) == 1
+        # Forty seconds after the press, not yet sixty.
+        assert (
+            _sample(text, "andon_hub_call_response_seconds_bucket", {**labels, "le": "30.0"}) == 0
+        )
+        assert (
+            _sample(text, "andon_hub_call_response_seconds_bucket", {**labels, "le": "60.0"}) == 1
+        )
+    assert "andon_hub_ingest_lag_seconds_count 2.0" in text
+
+
+def _sample(text: str, name: str, labels: dict[str, str]) -> float:
+    """The value of the sample ``name{labels}`` in Prometheus text, whatever the label order."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    raise AssertionError(f"no sample {name}{labels}")

@@ -12,9 +12,10 @@ from pathlib import Path
 import sqlalchemy
 
 from contract.wire import CallPayload, Event
+from hub.batch import IngestOutcome
 from hub.database import open_engine, upgrade
 from hub.queries import CallFilter
-from hub.store import IngestOutcome, Store
+from hub.store import Store
 from tests.hub.conftest import hub_settings
 from tests.plant import write_yaml
 

@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-from hub.tables import UtcDateTime
+from hub.tables import OPEN_CALL_KEY, OPEN_STATE_CONDITION, UtcDateTime
 
 revision = "0002"
 down_revision = "0001"
@@ -44,6 +44,15 @@ def upgrade() -> None:
         sa.Column("detail", sa.JSON, nullable=False),
     )
     op.create_index("ix_call_events_call_id", "call_events", ["call_id"])
+    condition = sa.text(OPEN_STATE_CONDITION)
+    op.create_index(
+        "calls_one_open",
+        "calls",
+        list(OPEN_CALL_KEY),
+        unique=True,
+        sqlite_where=condition,
+        postgresql_where=condition,
+    )
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -130,6 +139,7 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     op.drop_table("api_tokens")
     op.drop_index("ix_call_events_call_id", "call_events")
+    op.drop_index("calls_one_open", "calls")
     op.drop_table("call_events")
     with op.batch_alter_table("calls") as batch:
         for column in (*_NEW_CALL_TIMES, "acknowledged_by", "cancel_reason", "needs_verification"):

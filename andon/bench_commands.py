@@ -1,0 +1,52 @@
+"""``andon bench ingest``: the servers the benchmark needs, started and stopped here."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def add_ingest_bench(bench_commands: Any) -> None:
+    ingest = bench_commands.add_parser(
+        "ingest", help="call events through Mosquitto into the hub, against a bare subscriber"
+    )
+    ingest.add_argument("--json", action="store_true", help="print JSON (the default)")
+    ingest.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    ingest.add_argument("--events", type=int, default=20_000)
+    ingest.set_defaults(handler=_bench_ingest)
+
+
+@contextlib.contextmanager
+def _database(backend: str, workdir: Path) -> Iterator[str]:
+    from andon.postgres import PostgresServer
+
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'hub.sqlite3'}"
+        return
+    with PostgresServer(workdir / "postgres") as server:
+        yield server.url
+
+
+def _bench_ingest(args: argparse.Namespace) -> int:
+    from andon.broker import MosquittoBroker
+    from bench.ingest import Broker, run_ingest_bench
+
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
+        MosquittoBroker(Path(directory) / "mosquitto") as broker,
+        _database(args.backend, Path(directory)) as url,
+    ):
+        result = run_ingest_bench(
+            broker=Broker(broker.host, broker.port),
+            database_url=url,
+            backend=args.backend,
+            events=args.events,
+            workdir=Path(directory),
+        )
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,258 @@
+"""Applying a batch of station events inside one transaction: the group commit's core.
+
+The batch is read in three queries (processed ids, open calls at its stations) and
+written in a handful of multi-row statements, whatever its size; only new calls are
+inserted one by one, since each needs its id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from contract.wire import ArrivalEvent, Event
+from hub.audit import audit_row, record_audit
+from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
+from hub.tables import call_events, calls, processed_events
+
+
+class IngestOutcome(StrEnum):
+    NEW_CALL = "new_call"
+    JOINED = "joined"
+    ARRIVED = "arrived"
+    NO_OPEN_CALL = "no_open_call"  # an arrival at a station with nothing to arrive at
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, and from where: a token's name, or a station."""
+
+    name: str
+    source: Source
+
+
+@dataclass
+class _Batch:
+    """What one ingest transaction writes besides new calls, gathered to write at once."""
+
+    processed: list[dict[str, Any]] = field(default_factory=list)
+    presses: Counter[int] = field(default_factory=Counter)
+    arrivals: list[dict[str, Any]] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _OpenCall:
+    id: int
+    state: CallState
+    acknowledged: bool
+    new: bool = False
+
+
+def find_open_calls(
+    conn: Connection, stations: set[tuple[str, str, str]]
+) -> dict[tuple[str, str, str, str, str], _OpenCall]:
+    """The open call of each (site, area, line, station, call type) at ``stations``.
+
+    The rows stay locked until the transaction ends (PostgreSQL; SQLite's writers take
+    turns anyway), so an API transition cannot close a call that a press in this batch
+    is joining, or cancel one it marks arrived."""
+    names = {station for _, _, station in stations}
+    rows = conn.execute(
+        select(
+            calls.c.id,
+            calls.c.site,
+            calls.c.area,
+            calls.c.line,
+            calls.c.station,
+            calls.c.call_type,
+            calls.c.state,
+            calls.c.acknowledged_at,
+        )
+        .where(calls.c.state.in_(OPEN_STATES), calls.c.station.in_(names))
+        .order_by(calls.c.id.desc())
+        .with_for_update()
+    ).all()
+    found: dict[tuple[str, str, str, str, str], _OpenCall] = {}
+    for row in rows:  # newest first, so the oldest open call of a key wins
+        if (row.area, row.line, row.station) in stations:
+            key = (row.site, row.area, row.line, row.station, row.call_type)
+            found[key] = _OpenCall(row.id, CallState(row.state), row.acknowledged_at is not None)
+    return found
+
+
+def _apply_call(
+    conn: Connection,
+    event: Event,
+    received_at: datetime,
+    open_calls: dict[tuple[str, str, str, str, str], _OpenCall],
+    batch: _Batch,
+    *,
+    verify: bool,
+) -> tuple[IngestOutcome, int]:
+    key = (event.site, event.area, event.line, event.station, event.payload.call_type)
+    existing = open_calls.get(key)
+    if existing is not None:
+        batch.presses[existing.id] += 1
+        return IngestOutcome.JOINED, existing.id
+    call_id = insert_call(
+        conn,
+        values={
+            "site": event.site,
+            "area": event.area,
+            "line": event.line,
+            "station": event.station,
+            "call_type": event.payload.call_type,
+            "first_event_id": event.event_id,
+            "raised_at": event.ts,
+            "received_at": received_at,
+            "needs_verification": verify,
+        },
+    )
+    open_calls[key] = _OpenCall(call_id, CallState.RAISED, acknowledged=False, new=True)
+    actor = Actor(event.station, Source.STATION)
+    detail = {"event_id": event.event_id, "received_at": received_at.isoformat()}
+    batch.timeline.append(
+        timeline_row(
+            call_id,
+            at=event.ts,
+            action="raised",
+            state=CallState.RAISED,
+            actor=actor,
+            detail=detail,
+        )
+    )
+    batch.audit.append(
+        audit_row(received_at, event.station, "call.raised", f"call:{call_id}", detail)
+    )
+    return IngestOutcome.NEW_CALL, call_id
+
+
+def _apply_arrival(
+    event: ArrivalEvent,
+    received_at: datetime,
+    open_calls: dict[tuple[str, str, str, str, str], _OpenCall],
+    batch: _Batch,
+) -> tuple[IngestOutcome, int | None]:
+    """Arrival at the station's oldest call that is raised or acknowledged (of the type)."""
+    allowed = TRANSITIONS["arrive"].allowed_from
+    candidates = [
+        (call.id, key, call)
+        for key, call in open_calls.items()
+        if key[:4] == (event.site, event.area, event.line, event.station)
+        and call.state in allowed
+        and event.payload.call_type in (None, key[4])
+    ]
+    if not candidates:
+        return IngestOutcome.NO_OPEN_CALL, None
+    call_id, _, call = min(candidates, key=lambda candidate: candidate[0])
+    call.state = CallState.ARRIVED
+    arrival: dict[str, Any] = {"call_id": call_id, "state": call.state, "arrived_at": event.ts}
+    if not call.acknowledged:
+        arrival["acknowledged_by"] = event.station
+    batch.arrivals.append(arrival)
+    actor = Actor(event.station, Source.STATION)
+    detail = {"event_id": event.event_id, "acknowledged": call.acknowledged}
+    batch.timeline.append(
+        timeline_row(
+            call_id, at=event.ts, action="arrived", state=call.state, actor=actor, detail=detail
+        )
+    )
+    batch.audit.append(
+        audit_row(received_at, event.station, "call.arrive", f"call:{call_id}", detail)
+    )
+    return IngestOutcome.ARRIVED, call_id
+
+
+def _write_batch(conn: Connection, batch: _Batch) -> None:
+    if batch.presses:
+        conn.execute(
+            update(calls)
+            .where(calls.c.id == bindparam("call_id"))
+            .values(presses=calls.c.presses + bindparam("more")),
+            [{"call_id": call_id, "more": n} for call_id, n in batch.presses.items()],
+        )
+    for arrival in batch.arrivals:
+        call_id = arrival.pop("call_id")
+        conn.execute(update(calls).where(calls.c.id == call_id).values(arrival))
+    if batch.processed:
+        conn.execute(insert(processed_events), batch.processed)
+    if batch.timeline:
+        conn.execute(insert(call_events), batch.timeline)
+    if batch.audit:
+        record_audit(conn, *batch.audit)
+
+
+def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
+    row = {"state": CallState.RAISED, "presses": 1, **values}
+    call_id = conn.execute(insert(calls).values(row).returning(calls.c.id)).scalar_one()
+    return int(call_id)
+
+
+def timeline_row(
+    call_id: int,
+    *,
+    at: datetime,
+    action: str,
+    state: CallState,
+    actor: Actor,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "call_id": call_id,
+        "at": at,
+        "action": action,
+        "state": state,
+        "actor": actor.name,
+        "source": actor.source,
+        "detail": detail,
+    }
+
+
+def apply_events(
+    conn: Connection,
+    events: Sequence[Event | ArrivalEvent],
+    received_at: datetime,
+    *,
+    verified_types: frozenset[str],
+) -> list[tuple[IngestOutcome, int | None]]:
+    """Apply ``events`` in ``conn``'s transaction: (outcome, call id) for each, in order."""
+    ids = list({e.event_id for e in events})
+    seen: dict[str, int | None] = dict(
+        conn.execute(
+            select(processed_events.c.event_id, processed_events.c.call_id).where(
+                processed_events.c.event_id.in_(ids)
+            )
+        ).all()
+    )
+    open_calls = find_open_calls(conn, {(e.area, e.line, e.station) for e in events})
+    batch = _Batch()
+    results: list[tuple[IngestOutcome, int | None]] = []
+    for event in events:
+        if event.event_id in seen:
+            results.append((IngestOutcome.DUPLICATE, seen[event.event_id]))
+            continue
+        call_id: int | None
+        if isinstance(event, Event):
+            verify = event.payload.call_type in verified_types
+            outcome, call_id = _apply_call(
+                conn, event, received_at, open_calls, batch, verify=verify
+            )
+        else:
+            outcome, call_id = _apply_arrival(event, received_at, open_calls, batch)
+        seen[event.event_id] = call_id
+        batch.processed.append(
+            {"event_id": event.event_id, "call_id": call_id, "received_at": received_at}
+        )
+        results.append((outcome, call_id))
+    _write_batch(conn, batch)
+    return results

@@ -1,0 +1,165 @@
+"""Ingest in a process of its own: validating and committing run on one core while the
+hub's main process receives MQTT messages (and serves the API) on another.
+
+In one process both would share one interpreter lock and their costs would add up; a
+batch crosses the pipe as raw (topic, payload) pairs and comes back as a BatchReport.
+The main process acknowledges a batch only after the report says it was committed. If
+the worker fails, hangs or dies, the batch is not acknowledged and the broker delivers
+it again; the next batch starts a new worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from hub.config import HubConfig
+from hub.database import database_url, open_engine
+from hub.ingest import BatchReport, Ingest, Rejection
+from hub.store import Store
+
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# A batch that takes longer than this is given up (and redelivered): the database's own
+# lock and statement timeouts are far shorter, so only a hung worker gets here.
+BATCH_TIMEOUT_S = 60.0
+
+
+class IngestFailed(Exception):
+    """The worker could not commit a batch (its database failed, or it hung or died)."""
+
+
+class IngestWorker:
+    """``apply()`` a batch in the worker process; thread-safe, one batch at a time."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        """Start the worker now rather than at the first message (it takes a moment)."""
+        with self._lock:
+            self._connection()
+
+    def apply(self, messages: Sequence[tuple[str, bytes]]) -> BatchReport:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.send(("batch", list(messages)))
+                if not conn.poll(BATCH_TIMEOUT_S):
+                    raise IngestFailed(f"no answer from the ingest worker in {BATCH_TIMEOUT_S} s")
+                kind, body = conn.recv()
+            except (EOFError, OSError, IngestFailed) as exc:
+                self._drop()
+                raise IngestFailed(f"the ingest worker failed: {exc}") from exc
+        if kind == "error":
+            raise IngestFailed(body)
+        report: BatchReport = body
+        return report
+
+    def use_config(self, config: HubConfig) -> None:
+        """The configuration the next batches are checked against (after a reload)."""
+        with self._lock:
+            self._config = config
+            if self._conn is not None:
+                try:
+                    self._conn.send(("config", config.model_dump(mode="json")))
+                except OSError:
+                    self._drop()  # the next batch starts a worker with the new configuration
+
+    def stop(self) -> None:
+        """End the worker at once, even during a batch (whose messages are redelivered)."""
+        self._stopped = True
+        process = self._process
+        if process is not None and process.is_alive():
+            process.terminate()
+        with self._lock:
+            self._drop()
+
+    def _connection(self) -> Connection:
+        if self._stopped:
+            raise IngestFailed("the hub is stopping")
+        if self._conn is None:
+            # spawn, not fork: the hub runs threads (the API's), which fork would copy
+            # in whatever state they are in.
+            context = multiprocessing.get_context("spawn")
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=serve,
+                args=(child, self._config.model_dump(mode="json"), logging.getLogger().level),
+                name="andon-hub-ingest",
+                daemon=True,
+            )
+            process.start()
+            child.close()
+            self._process, self._conn = process, parent
+        return self._conn
+
+    def _drop(self) -> None:
+        conn, process = self._conn, self._process
+        self._conn = self._process = None
+        if conn is not None:
+            conn.close()  # the worker sees end-of-file and exits
+        if process is not None:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def serve(conn: Connection, settings: dict[str, Any], log_level: int) -> None:
+    """The worker's loop: batches in, reports out, until the pipe closes."""
+    logging.basicConfig(level=log_level or logging.INFO, format=LOG_FORMAT)
+    config = [HubConfig.model_validate(settings)]
+    engine = open_engine(database_url(config[0].storage))
+    ingest = Ingest(config=lambda: config[0], store=Store(engine))
+    try:
+        while True:
+            try:
+                kind, body = conn.recv()
+            except EOFError:
+                return
+            if kind == "config":
+                config[0] = HubConfig.model_validate(body)
+            else:
+                conn.send(_apply(ingest, body))
+    finally:
+        engine.dispose()
+
+
+def _apply(ingest: Ingest, messages: list[tuple[str, bytes]]) -> tuple[str, Any]:
+    """("report", BatchReport), or ("error", why) when the database refused the batch.
+
+    A fault of our own (not the database's) must not block the site's ingest for ever
+    by failing the same batch at every redelivery: the batch is applied message by
+    message, and a message that fails alone is set aside as ``internal``."""
+    try:
+        return "report", ingest.handle_batch(messages)
+    except SQLAlchemyError as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
+    except Exception:
+        log.exception(
+            "ingest failed on a batch of %d; applying it message by message", len(messages)
+        )
+    report = BatchReport(results=[])
+    for topic, payload in messages:
+        try:
+            single = ingest.handle_batch([(topic, payload)])
+        except SQLAlchemyError as exc:
+            return "error", f"{type(exc).__name__}: {exc}"
+        except Exception:
+            log.exception("message on %s set aside: the hub could not apply it", topic)
+            single = BatchReport(results=[Rejection.INTERNAL])
+        report.results += single.results
+        report.lags_s += single.lags_s
+    return "report", report
