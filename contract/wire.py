@@ -137,6 +137,8 @@ MeasuredValue = bool | int | float | str
 
 
 class MeasurementReading(BaseModel):
+    """One measurement's value (after scale and offset) and its engineering unit."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, max_length=64)
     value: MeasuredValue

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from andon.spc.names import CHARTS
+from andon.spc.chart_names import CHARTS
 
 EXIT_BAD_INPUT = 2
 
@@ -55,22 +55,6 @@ def add_spc_commands(commands: Any) -> Any:
     bench_spc.add_argument("--characteristics", type=int, default=10_000)
     bench_spc.add_argument("--points", type=int, default=1_000)
     bench_spc.set_defaults(handler=_bench_spc)
-    bench_edge = bench_commands.add_parser(
-        "edge", help="edge agent: buttons and measurements at 10 Hz with SPC"
-    )
-    bench_edge.add_argument("--json", action="store_true", help="print JSON (the default)")
-    bench_edge.add_argument("--buttons", type=int, default=200)
-    bench_edge.add_argument("--measurements", type=int, default=200)
-    bench_edge.add_argument("--poll-interval", type=float, default=0.1, metavar="SECONDS")
-    bench_edge.add_argument("--presses", type=int, default=100)
-    bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
-    bench_edge.add_argument(
-        "--node-red",
-        type=Path,
-        metavar="EXECUTABLE",
-        help="run the same workload on this node-red (with node-red-contrib-modbus) instead",
-    )
-    bench_edge.set_defaults(handler=_bench_edge)
     return bench_commands
 
 
@@ -91,9 +75,9 @@ def _test_params(items: list[str]) -> dict[int, float]:
 
 
 def _spc_eval(args: argparse.Namespace) -> int:
-    from andon.spc.evaluate import EvalRequest, run_eval
-
     try:
+        from andon.spc.evaluate import EvalRequest, run_eval
+
         request = EvalRequest(
             chart=args.chart,
             input=args.input,
@@ -153,33 +137,4 @@ def _bench_spc(args: argparse.Namespace) -> int:
     from bench.spc import run_spc_benchmark
 
     print(json.dumps(run_spc_benchmark(args.characteristics, args.points)))
-    return 0
-
-
-def _bench_edge(args: argparse.Namespace) -> int:
-    import tempfile
-
-    from andon.broker import MosquittoBroker
-    from andon.plc_sim import SimulatedPlc
-    from bench.edge import run_edge_benchmark
-    from bench.nodered import run_node_red_benchmark
-
-    size = max(args.buttons, args.measurements) + 8
-    workload = {
-        "buttons": args.buttons,
-        "measurements": args.measurements,
-        "poll_interval_s": args.poll_interval,
-        "presses": args.presses,
-        "warmup_s": args.warmup,
-    }
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        MosquittoBroker(Path(tmp) / "mosquitto") as broker,
-        SimulatedPlc(size=size) as plc,
-    ):
-        if args.node_red is not None:
-            report = run_node_red_benchmark(args.node_red, Path(tmp), broker, plc, **workload)
-        else:
-            report = run_edge_benchmark(Path(tmp), broker, plc, **workload)
-    print(json.dumps(report))
     return 0

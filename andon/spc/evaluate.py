@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from andon.spc.chart_names import CHARTS
 from andon.spc.csv_input import InputError, Table, read_counts, read_subgroups, read_table
-from andon.spc.names import CHARTS
 from rules.spc.capability import capability
 from rules.spc.charts import (
     Chart,

@@ -1,0 +1,56 @@
+"""``andon bench edge``: the broker and the PLC the edge benchmark needs, started here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def add_edge_bench(bench_commands: Any) -> None:
+    bench_edge = bench_commands.add_parser(
+        "edge", help="edge agent: buttons and measurements at 10 Hz with SPC"
+    )
+    bench_edge.add_argument("--json", action="store_true", help="print JSON (the default)")
+    bench_edge.add_argument("--buttons", type=int, default=200)
+    bench_edge.add_argument("--measurements", type=int, default=200)
+    bench_edge.add_argument("--poll-interval", type=float, default=0.1, metavar="SECONDS")
+    bench_edge.add_argument("--presses", type=int, default=100)
+    bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
+    bench_edge.add_argument(
+        "--node-red",
+        type=Path,
+        metavar="EXECUTABLE",
+        help="run the same workload on this node-red (with node-red-contrib-modbus) instead",
+    )
+    bench_edge.set_defaults(handler=_bench_edge)
+
+
+def _bench_edge(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from andon.broker import MosquittoBroker
+    from andon.plc_sim import SimulatedPlc
+    from bench.edge import run_edge_benchmark
+    from bench.nodered import run_node_red_benchmark
+
+    size = max(args.buttons, args.measurements) + 8
+    workload = {
+        "buttons": args.buttons,
+        "measurements": args.measurements,
+        "poll_interval_s": args.poll_interval,
+        "presses": args.presses,
+        "warmup_s": args.warmup,
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        MosquittoBroker(Path(tmp) / "mosquitto") as broker,
+        SimulatedPlc(size=size) as plc,
+    ):
+        if args.node_red is not None:
+            report = run_node_red_benchmark(args.node_red, Path(tmp), broker, plc, **workload)
+        else:
+            report = run_edge_benchmark(Path(tmp), broker, plc, **workload)
+    print(json.dumps(report))
+    return 0
