@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
 metadata = MetaData()
+# The columns the first release created are TEXT (its schema, which migration 0001 keeps);
+# names are bounded by the wire contract and the configuration, not by the column.
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -66,7 +68,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 processed_events = Table(
     "processed_events",
     metadata,
-    Column("event_id", String(200), primary_key=True),
+    Column("event_id", Text, primary_key=True),
     Column("call_id", Integer),
     Column("received_at", UtcDateTime, nullable=False),
 )
@@ -75,14 +77,14 @@ calls = Table(
     "calls",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("site", String(64), nullable=False),
-    Column("area", String(64), nullable=False),
-    Column("line", String(64), nullable=False),
-    Column("station", String(64), nullable=False),
-    Column("call_type", String(64), nullable=False),
-    Column("state", String(16), nullable=False),
+    Column("site", Text, nullable=False),
+    Column("area", Text, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("station", Text, nullable=False),
+    Column("call_type", Text, nullable=False),
+    Column("state", Text, nullable=False),
     Column("presses", Integer, nullable=False),
-    Column("first_event_id", String(200), nullable=False),
+    Column("first_event_id", Text, nullable=False),
     Column("raised_at", UtcDateTime, nullable=False),  # the press, by the edge's clock
     Column("received_at", UtcDateTime),  # the hub's receipt of that press
     Column("acknowledged_at", UtcDateTime),
@@ -91,7 +93,7 @@ calls = Table(
     Column("verified_at", UtcDateTime),
     Column("cancelled_at", UtcDateTime),
     Column("acknowledged_by", String(200)),
-    Column("reason_code", String(64)),
+    Column("reason_code", Text),
     Column("note", Text),
     Column("cancel_reason", Text),
     Column("needs_verification", Boolean, nullable=False, server_default=false()),
@@ -130,8 +132,8 @@ call_events = Table(
 edges = Table(
     "edges",
     metadata,
-    Column("edge_id", String(64), primary_key=True),
-    Column("status", String(16), nullable=False),
+    Column("edge_id", Text, primary_key=True),
+    Column("status", Text, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
 )
 
