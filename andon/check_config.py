@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,6 +41,10 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
     for hub_doc, hub in hubs:
         issues.extend(_clear_text_secrets(hub_doc, hub))
+        issues.extend(
+            dataclasses.replace(issue_at(hub_doc, key_path, message), warning=True)
+            for key_path, message in hub.warnings()
+        )
     for edge_doc, edge in edges:
         issues.extend(_clear_text_secrets(edge_doc, edge))
     for edge_doc, edge in edges:
