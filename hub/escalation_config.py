@@ -197,9 +197,7 @@ def _roster_problems(
         if not shift.days:
             problems.append(((*at, "days"), "empty shift: no days; got []"))
         if shift.start == shift.end:
-            problems.append(
-                ((*at, "end"), f"empty shift: end equals start; got {shift.end!r}")
-            )
+            problems.append(((*at, "end"), f"empty shift: end equals start; got {shift.end!r}"))
     problems += [
         ((*where, "fallback", f), _unknown("person", member, person_ids))
         for f, member in enumerate(roster.fallback)
@@ -287,9 +285,7 @@ def _level_problems(
             kind, _, name = target.partition(":")
             known = {"person": person_ids, "roster": roster_ids}.get(kind)
             if known is not None and name not in known:
-                problems.append(
-                    ((*where, "levels", n, "notify", t), _unknown(kind, name, known))
-                )
+                problems.append(((*where, "levels", n, "notify", t), _unknown(kind, name, known)))
     return problems
 
 

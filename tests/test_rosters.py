@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.escalation_config import RosterConfig
+from hub.escalation_config import PersonConfig, RosterConfig, escalation_problems
 from hub.rosters import boundary, on_shift
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
@@ -20,8 +20,10 @@ def roster(*shifts: dict[str, Any], timezone: str = "UTC") -> RosterConfig:
     )
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 DAY = {"members": ["li-wei"], "days": WEEKDAYS, "start": "06:00", "end": "14:00"}
@@ -75,7 +77,7 @@ def test_any_aware_datetime_is_the_same_moment() -> None:
 
 def test_a_naive_datetime_is_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
-        on_shift(roster(DAY), datetime(2026, 12, 1, 7, 0))  # noqa: DTZ001
+        on_shift(roster(DAY), datetime(2026, 12, 1, 7, 0))
 
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -134,3 +136,30 @@ def test_a_boundary_at_an_ordinary_time_is_that_time() -> None:
     assert boundary(SPRING, time(12, 0), BERLIN) == utc(2026, 3, 29, 10, 0)
     assert boundary(AUTUMN, time(12, 0), BERLIN) == utc(2026, 10, 25, 11, 0)
     assert boundary(SPRING, time(3, 0), BERLIN) == utc(2026, 3, 29, 1, 0)
+
+
+def shift_problems(*shifts: dict[str, Any]) -> list[str]:
+    people = [PersonConfig(id=name, notify=["json://h/"]) for name in ("li-wei", "boss")]
+    return [
+        message
+        for _, message in escalation_problems(
+            people=people,
+            rosters=[roster(*shifts)],
+            escalation=None,
+            call_types=["maintenance"],
+            lines=["line1"],
+        )
+    ]
+
+
+def test_a_sunday_night_shift_overlaps_a_monday_morning_across_the_week_end() -> None:
+    sunday_night = {"members": ["boss"], "days": ["sun"], "start": "22:00", "end": "07:00"}
+    assert shift_problems(DAY, sunday_night) == [
+        "overlaps shifts[0] on mon from 06:00; got 22:00-07:00"
+    ]
+
+
+def test_shifts_that_only_meet_do_not_overlap() -> None:
+    evening = {"members": ["boss"], "days": WEEKDAYS, "start": "14:00", "end": "22:00"}
+    night = {"members": ["boss"], "days": WEEKDAYS, "start": "22:00", "end": "06:00"}
+    assert shift_problems(DAY, evening, night) == []
