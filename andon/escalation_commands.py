@@ -35,7 +35,13 @@ def add_escalation_commands(commands: Any) -> None:
     explain.add_argument("--line", required=True)
     explain.add_argument("--station", required=True)
     explain.add_argument("--call-type", required=True)
-    explain.add_argument("--at", required=True, metavar="TIME", help="when the call is raised")
+    explain.add_argument(
+        "--at",
+        required=True,
+        metavar="TIME",
+        help="when the call is raised, ISO 8601; without an offset, the local time of the "
+        "policy's rosters, or UTC when it names none",
+    )
     explain.add_argument("--json", action="store_true", help="print a JSON object")
     explain.set_defaults(handler=_explain)
 

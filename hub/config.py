@@ -150,10 +150,10 @@ class HubConfig(Strict):
 
     def warnings(self) -> list[Problem]:
         """Worth fixing, but the file works: call types no escalation policy takes."""
+        call_types = self.call_type_ids
         return [
-            (("call_types", i), f"no escalation policy matches call type {call_type!r}")
-            for i in unescalated_call_types(self.escalation, self.call_type_ids)
-            for call_type in [self.call_type_ids[i]]
+            (("call_types", i), f"no escalation policy matches call type {call_types[i]!r}")
+            for i in unescalated_call_types(self.escalation, call_types)
         ]
 
 

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, Field
 
 from contract.config.loading import Problem, duplicates
 from contract.config.models import Strict
-from contract.wire import Name
+from contract.wire import NAME_PATTERN, Name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -24,7 +24,7 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 def _target(value: str) -> str:
     kind, _, name = value.partition(":")
-    if kind in ("person", "roster") and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+    if kind in ("person", "roster") and re.fullmatch(NAME_PATTERN, name):
         return value
     if _URL.match(value):
         return value
