@@ -40,6 +40,10 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
     for hub_doc, hub in hubs:
         issues.extend(_clear_text_secrets(hub_doc, hub))
+        issues.extend(
+            issue_at(hub_doc, key_path, message, warning=True)
+            for key_path, message in hub.warnings()
+        )
     for edge_doc, edge in edges:
         issues.extend(_clear_text_secrets(edge_doc, edge))
     for edge_doc, edge in edges:
@@ -61,24 +65,45 @@ _PASSWORD_IN_URL = re.compile(r"://[^:/@]+:([^@]+)@")
 
 def _clear_text_secrets(doc: YamlDocument, config: HubConfig | EdgeConfig) -> list[ConfigIssue]:
     """A warning for each secret written out in the file instead of referenced."""
-    found: list[tuple[tuple[str, ...], str]] = [
+    found: list[tuple[tuple[str | int, ...], str]] = [
         (("broker", "password"), config.broker.password or "")
     ]
     if isinstance(config, HubConfig):
         found.append((("api", "metrics_token"), config.api.metrics_token or ""))
-        in_url = _PASSWORD_IN_URL.search(config.storage.url or "")
-        found.append((("storage", "url"), in_url[1] if in_url else ""))
+        for key_path, url in [
+            (("storage", "url"), config.storage.url or ""),
+            *_notify_urls(config),
+        ]:
+            in_url = _PASSWORD_IN_URL.search(url)
+            found.append((key_path, in_url[1] if in_url else ""))
     return [
-        ConfigIssue(
-            doc.path,
-            doc.line_of(key_path),
-            ".".join(key_path),
+        issue_at(
+            doc,
+            key_path,
             'a secret in clear text; write "{env:NAME}" or "{file:PATH}" instead',
             warning=True,
         )
         for key_path, value in found
         if is_clear_text(value)
     ]
+
+
+def _notify_urls(config: HubConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """Every notification URL in the hub file, with its key path."""
+    urls: list[tuple[tuple[str | int, ...], str]] = [
+        (("people", p, "notify", n), url)
+        for p, person in enumerate(config.people)
+        for n, url in enumerate(person.notify)
+    ]
+    policies = config.escalation.policies if config.escalation is not None else []
+    urls += [
+        (("escalation", "policies", p, "levels", n, "notify", t), target)
+        for p, policy in enumerate(policies)
+        for n, level in enumerate(policy.levels)
+        for t, target in enumerate(level.notify)
+        if "://" in target
+    ]
+    return urls
 
 
 def _edge_against_hub(

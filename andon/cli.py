@@ -11,6 +11,7 @@ from pathlib import Path
 from andon.admin_commands import add_admin_commands
 from andon.bench_commands import add_ingest_bench
 from andon.edge_bench_command import add_edge_bench
+from andon.escalation_commands import add_escalation_commands
 from andon.spc.commands import add_spc_commands
 from contract.config.loading import ConfigInvalid
 
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     add_ingest_bench(bench_commands)
     add_edge_bench(bench_commands)
     add_admin_commands(commands)
+    add_escalation_commands(commands)
     return parser
 
 

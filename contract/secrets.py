@@ -39,3 +39,28 @@ def resolve_secrets(text: str) -> str:
 def is_clear_text(text: str) -> bool:
     """True when ``text`` holds a secret written out rather than referenced."""
     return bool(text) and _REFERENCE.search(text) is None
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/?#@]*)@")
+_QUERY_VALUE = re.compile(r"([?&][^=&#]*=)[^&#]*")
+# In these schemes a lone user name is a mailbox, not a secret (mailto://li.wei@example.com).
+_USER_IS_ADDRESS = frozenset({"mailto://", "mailtos://"})
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to show: secret references, passwords, tokens and query values as ``***``.
+
+    Nothing is resolved. In ``user:password@`` the password goes; a lone ``token@`` goes
+    whole (DingTalk's ``secret@token``), except in e-mail URLs, where it is the mailbox."""
+    shown = _REFERENCE.sub("***", url)
+
+    def userinfo(match: re.Match[str]) -> str:
+        user, colon, _ = match["user"].partition(":")
+        if colon:
+            return f"{match['scheme']}{user}:***@"
+        if match["scheme"].lower() in _USER_IS_ADDRESS or user == "***":
+            return match[0]
+        return f"{match['scheme']}***@"
+
+    shown = _USERINFO.sub(userinfo, shown, count=1)
+    return _QUERY_VALUE.sub(r"\1***", shown)

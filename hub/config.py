@@ -10,6 +10,13 @@ from pydantic import BeforeValidator, Field
 from contract.config.loading import Problem, duplicates, load_model
 from contract.config.models import BrokerConfig, Strict
 from contract.wire import Name
+from hub.escalation_config import (
+    EscalationConfig,
+    PersonConfig,
+    RosterConfig,
+    escalation_problems,
+    unescalated_call_types,
+)
 
 
 class StationConfig(Strict):
@@ -76,6 +83,9 @@ class HubConfig(Strict):
     )
     reason_codes: list[Name] = Field(min_length=1)
     areas: list[AreaConfig] = Field(min_length=1)
+    people: list[PersonConfig] = Field(default_factory=list)
+    rosters: list[RosterConfig] = Field(default_factory=list)
+    escalation: EscalationConfig | None = None
 
     @property
     def mqtt_client_id(self) -> str:
@@ -101,7 +111,7 @@ class HubConfig(Strict):
         }
 
     def problems(self) -> list[Problem]:
-        """Mistakes the schema cannot see: repeated ids and names."""
+        """Mistakes the schema cannot see: repeated ids and names, escalation's references."""
         problems: list[Problem] = []
         for key, values in (
             ("call_types", self.call_type_ids),
@@ -130,7 +140,21 @@ class HubConfig(Strict):
                     )
                     for s in duplicates(station_ids)
                 ]
-        return problems
+        return problems + escalation_problems(
+            people=self.people,
+            rosters=self.rosters,
+            escalation=self.escalation,
+            call_types=self.call_type_ids,
+            lines=sorted(self.line_ids()),
+        )
+
+    def warnings(self) -> list[Problem]:
+        """Worth fixing, but the file works: call types no escalation policy takes."""
+        call_types = self.call_type_ids
+        return [
+            (("call_types", i), f"no escalation policy matches call type {call_types[i]!r}")
+            for i in unescalated_call_types(self.escalation, call_types)
+        ]
 
 
 def load_hub_config(path: Path) -> HubConfig:

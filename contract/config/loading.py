@@ -204,6 +204,8 @@ def _cross_check(config: BaseModel) -> list[Problem]:
     return list(check()) if callable(check) else []
 
 
-def issue_at(doc: YamlDocument, key_path: KeyPath, message: str) -> ConfigIssue:
-    """An issue pointing at the line of ``key_path`` in ``doc``."""
-    return ConfigIssue(doc.path, doc.line_of(key_path), _dotted(key_path), message)
+def issue_at(
+    doc: YamlDocument, key_path: KeyPath, message: str, *, warning: bool = False
+) -> ConfigIssue:
+    """An issue (an error unless ``warning``) pointing at the line of ``key_path`` in ``doc``."""
+    return ConfigIssue(doc.path, doc.line_of(key_path), _dotted(key_path), message, warning)

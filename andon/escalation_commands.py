@@ -1,0 +1,124 @@
+"""``andon escalation explain``: the dry run of an escalation policy, from the file alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hub.config import HubConfig
+    from hub.escalation_config import PolicyConfig
+
+EXPLAIN_HELP = """\
+Print who a call would reach, at which offset, through which channels (secrets
+redacted) and why, from the configuration alone: nothing is sent and no secret is read.
+TIME is ISO 8601 (2026-12-01T09:30 or 2026-12-01T01:30Z). Without an offset it is the
+local time of the rosters the policy names, or UTC when the policy names no roster.
+Repeating levels are listed up to one hour (3600 s) after the call is raised."""
+
+
+def add_escalation_commands(commands: Any) -> None:
+    """The ``escalation`` subcommands on the ``andon`` parser."""
+    escalation = commands.add_parser("escalation", help="escalation policies").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    explain = escalation.add_parser(
+        "explain",
+        help="dry run: who a call would reach, when and why",
+        description=EXPLAIN_HELP,
+    )
+    explain.add_argument("--config", type=Path, required=True, help="hub YAML file")
+    explain.add_argument("--line", required=True)
+    explain.add_argument("--station", required=True)
+    explain.add_argument("--call-type", required=True)
+    explain.add_argument(
+        "--at",
+        required=True,
+        metavar="TIME",
+        help="when the call is raised, ISO 8601; without an offset, the local time of the "
+        "policy's rosters, or UTC when it names none",
+    )
+    explain.add_argument("--json", action="store_true", help="print a JSON object")
+    explain.set_defaults(handler=_explain)
+
+
+class ExplainRefused(Exception):
+    """The question cannot be answered from this file; the message says why."""
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from hub.config import load_hub_config
+    from hub.escalation_explain import explain, render
+
+    config = load_hub_config(args.config)
+    try:
+        policy = _policy(config, args)
+        at = _moment(args.at, config, policy)
+    except ExplainRefused as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
+    explanation = explain(policy, config, at)
+    if args.json:
+        print(json.dumps(explanation.as_json(), indent=2))
+    else:
+        print(render(explanation, line=args.line, station=args.station, call_type=args.call_type))
+    return 0
+
+
+def _policy(config: HubConfig, args: argparse.Namespace) -> PolicyConfig:
+    stations = {(line, station) for _, line, station in config.station_keys()}
+    if args.line not in config.line_ids():
+        raise ExplainRefused(
+            f"unknown line {args.line!r}; expected one of: {_list(config.line_ids())}"
+        )
+    if (args.line, args.station) not in stations:
+        known = {station for line, station in stations if line == args.line}
+        raise ExplainRefused(
+            f"unknown station {args.station!r} on line {args.line!r}; "
+            f"expected one of: {_list(known)}"
+        )
+    if args.call_type not in config.call_type_ids:
+        raise ExplainRefused(
+            f"unknown call type {args.call_type!r}; expected one of: "
+            f"{', '.join(config.call_type_ids)}"
+        )
+    policy = None
+    if config.escalation is not None:
+        policy = config.escalation.policy_for(call_type=args.call_type, line=args.line)
+    if policy is None:
+        raise ExplainRefused(
+            f"no escalation policy matches a {args.call_type!r} call on line {args.line!r}: "
+            "nobody would be told"
+        )
+    return policy
+
+
+def _moment(text: str, config: HubConfig, policy: PolicyConfig) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    from hub.escalation_explain import policy_rosters
+
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ExplainRefused(
+            f"--at: expected an ISO 8601 time such as 2026-12-01T09:30; got {text!r}"
+        ) from None
+    if at.tzinfo is not None:
+        return at
+    zones = sorted({roster.timezone for roster in policy_rosters(policy, config)})
+    if len(zones) > 1:
+        raise ExplainRefused(
+            f"--at {text!r} has no UTC offset and policy {policy.id!r} names rosters in "
+            f"several time zones ({', '.join(zones)}); add an offset such as +08:00 or Z"
+        )
+    # A local time in a skipped or repeated hour is read as its first meaning (fold=0).
+    return at.replace(tzinfo=ZoneInfo(zones[0]) if zones else UTC)
+
+
+def _list(values: set[str]) -> str:
+    return ", ".join(sorted(values))
