@@ -14,15 +14,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from contract.wire import MeasuredValue
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusUnitDriver, Table
 from edge.config import ButtonConfig, MeasurementConfig
 from edge.plan import Read
-from rules.registers import ValueType, decode, scaled
+from rules.registers import ByteOrder, ValueType, decode, scaled
 from rules.signals import DebouncedButton
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,10 @@ class LinkPoller:
     cycles: int = 0
     fresh: list[Reading] = field(default_factory=list)
     _refused: set[str] = field(default_factory=set)
+    _slots: dict[int, tuple[Read[AnyTag], list[Slot]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._slots = {id(read): (read, _slots(read)) for read in self.reads}
 
     async def run(self) -> None:
         """Poll until ``stop`` is set or the task is cancelled."""
@@ -171,18 +175,45 @@ class LinkPoller:
 
     def _deliver(self, read: Read[AnyTag], values: Sequence[int]) -> None:
         now = time.monotonic()
-        for tag in read.tags:
-            offset = tag.address - read.start
+        # A read split up after a refusal is not one of ``reads``: its slots are not kept.
+        slots = self._slots.get(id(read), (read, []))
+        tags = slots[1] if slots[0] is read else _slots(read)
+        button, fresh = self.sink.button, self.fresh
+        for tag, offset, decoder in tags:
             if isinstance(tag, ButtonTag):
-                bit = tag.config.bit
-                value = values[offset]
-                self.sink.button(
-                    tag, bool(value >> bit & 1) if bit is not None else bool(value), now
-                )
+                button(tag, decoder(values, offset), now)
             else:
-                raw = decode_tag(tag.config, list(values[offset : offset + tag.width]))
-                value = scaled(raw, tag.config.scale, tag.config.offset)
-                self.fresh.append(Reading(tag, raw, value))
+                raw = decoder(values, offset)
+                config = tag.config
+                fresh.append(Reading(tag, raw, scaled(raw, config.scale, config.offset)))
+
+
+# How one tag's value comes out of the values of its read, at its offset there.
+Decoder = Callable[[Sequence[int], int], Any]
+Slot = tuple[AnyTag, int, Decoder]
+
+
+def _slots(read: Read[AnyTag]) -> list[Slot]:
+    """Each tag of ``read`` with its offset in the read and its decoder, worked out once
+    per read rather than once per tag and cycle (the poll loop's hot path)."""
+    return [(tag, tag.address - read.start, _decoder(tag)) for tag in read.tags]
+
+
+def _decoder(tag: AnyTag) -> Decoder:
+    if isinstance(tag, ButtonTag):
+        bit = tag.config.bit
+        if bit is None:
+            return lambda values, offset: bool(values[offset])
+        return lambda values, offset: bool(values[offset] >> bit & 1)
+    config = tag.config
+    one_word = config.width == 1 and config.byte_order in (ByteOrder.ABCD, ByteOrder.CDAB)
+    if not config.table.is_bits and one_word and config.type is ValueType.UINT16:
+        # What ``decode`` gives for one register read in order, without building bytes.
+        return lambda values, offset: values[offset] & 0xFFFF
+    if not config.table.is_bits and one_word and config.type is ValueType.INT16:
+        return lambda values, offset: ((values[offset] & 0xFFFF) ^ 0x8000) - 0x8000
+    width = config.width
+    return lambda values, offset: decode_tag(config, list(values[offset : offset + width]))
 
 
 def decode_tag(config: MeasurementConfig, words: list[int]) -> MeasuredValue:

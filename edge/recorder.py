@@ -24,9 +24,6 @@ from contract.wire import (
     DeviceStatusPayload,
     Event,
     MeasuredValue,
-    MeasurementEvent,
-    MeasurementPayload,
-    MeasurementReading,
     PartRef,
     Topics,
     event_json,
@@ -35,6 +32,7 @@ from contract.wire import (
 )
 from drivers import ModbusUnitDriver
 from edge.config import EdgeConfig
+from edge.measurement_json import ReadingRow, measurement_json
 from edge.outbox import MessageBuilder, Outbox
 from edge.polling import ButtonTag, LinkPoller, MeasurementTag
 from edge.spc import Anomaly, SpcMonitor
@@ -136,7 +134,7 @@ class Recorder:
         if not poller.fresh:
             return
         fresh: dict[str, MeasuredValue] = {}
-        batches: dict[str, list[MeasurementReading]] = defaultdict(list)
+        batches: dict[str, list[ReadingRow]] = defaultdict(list)
         for reading in poller.fresh:
             config = reading.tag.config
             fresh[config.name] = reading.value
@@ -147,9 +145,7 @@ class Recorder:
                 self.set_part(station, **{key: reading.value})
             if _should_publish(reading.tag, reading.value):
                 reading.tag.last_published = reading.value
-                batches[config.station].append(
-                    MeasurementReading(name=config.name, value=reading.value, unit=config.unit)
-                )
+                batches[config.station].append((config.name, reading.value, config.unit))
         anomalies = self._spc.cycle(fresh, self.latest) if self._spc is not None else []
         events = [self._anomaly_event(anomaly) for anomaly in anomalies]
         measurements = [self._measurement_event(st, rs) for st, rs in batches.items()]
@@ -220,15 +216,15 @@ class Recorder:
             station, lambda head: AnomalyEvent(**head, kind="anomaly", payload=payload)
         )
 
-    def _measurement_event(
-        self, station: str, readings: list[MeasurementReading]
-    ) -> MessageBuilder:
-        payload = MeasurementPayload(readings=readings)
-        return self._station_event(
-            station,
-            lambda head: MeasurementEvent(**head, kind="measurement", payload=payload),
-            measurement=True,
-        )
+    def _measurement_event(self, station: str, readings: list[ReadingRow]) -> MessageBuilder:
+        cfg = self._config
+        topic = self.topics.measurement(cfg.site, cfg.area, cfg.line, station)
+        part = self.parts.get(station)
+
+        def build(seq: int) -> tuple[str, str]:
+            return topic, measurement_json(self._head(seq), station, part, readings)
+
+        return build
 
     def _station_of(self, measurement: str) -> str:
         for config in self._config.measurements:
