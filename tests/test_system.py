@@ -145,6 +145,22 @@ def plant(
         hub.stop()
 
 
+def _call_event(edge_id: str, seq: int, station: str, call_type: str) -> Event:
+    """A press at ``station`` of line1, as an edge named ``edge_id`` would publish it."""
+    return Event(
+        event_id=make_event_id(edge_id, seq),
+        edge_id=edge_id,
+        seq=seq,
+        ts=utc_now(),
+        kind="call",
+        site="plant1",
+        area="assembly",
+        line="line1",
+        station=station,
+        payload=CallPayload(call_type=call_type),
+    )
+
+
 def _edge_status(plant: Plant) -> str | None:
     edges = plant.api.get("/api/edges").json()["edges"]
     return edges[0]["status"] if edges else None
@@ -218,18 +234,7 @@ def test_hub_restart_keeps_calls_and_ingests_what_was_published_while_down(
 def test_bad_payloads_are_rejected_counted_and_the_hub_keeps_working(plant: Plant) -> None:
     topic = plant.topics.event("plant1", "assembly", "line1", "st10")
     unknown_station_topic = plant.topics.event("plant1", "assembly", "line1", "st99")
-    event = Event(
-        event_id=make_event_id("rogue", 1),
-        edge_id="rogue",
-        seq=1,
-        ts=utc_now(),
-        kind="call",
-        site="plant1",
-        area="assembly",
-        line="line1",
-        station="st99",
-        payload=CallPayload(call_type="maintenance"),
-    )
+    event = _call_event("rogue", 1, "st99", "maintenance")
     plant.publish_raw(topic, b"{not json")
     plant.publish_raw(unknown_station_topic, event.model_dump_json().encode())
     huge = json.dumps({"x": "y" * 1_000_000}).encode()
@@ -252,18 +257,7 @@ def test_bad_payloads_are_rejected_counted_and_the_hub_keeps_working(plant: Plan
 
 
 def test_a_duplicate_event_id_is_applied_once(plant: Plant) -> None:
-    event = Event(
-        event_id=make_event_id("edge-x", 7),
-        edge_id="edge-x",
-        seq=7,
-        ts=utc_now(),
-        kind="call",
-        site="plant1",
-        area="assembly",
-        line="line1",
-        station="st20",
-        payload=CallPayload(call_type="help"),
-    )
+    event = _call_event("edge-x", 7, "st20", "help")
     topic = plant.topics.event("plant1", "assembly", "line1", "st20")
     for _ in range(3):
         plant.publish_raw(topic, event.model_dump_json().encode())
@@ -333,20 +327,7 @@ def test_a_burst_is_committed_in_batches_once_each_and_the_api_keeps_answering(
 ) -> None:
     topic = plant.topics.event("plant1", "assembly", "line1", "st20")
     events = [
-        Event(
-            event_id=make_event_id("edge-burst", seq),
-            edge_id="edge-burst",
-            seq=seq,
-            ts=utc_now(),
-            kind="call",
-            site="plant1",
-            area="assembly",
-            line="line1",
-            station="st20",
-            payload=CallPayload(call_type="help"),
-        )
-        .model_dump_json()
-        .encode()
+        _call_event("edge-burst", seq, "st20", "help").model_dump_json().encode()
         for seq in range(1, 3001)
     ]
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id="burst")
@@ -391,18 +372,7 @@ def test_sighup_reloads_the_hub_file_and_a_bad_file_keeps_the_running_one(
     write_yaml(config, settings)
     plant.hub.process.send_signal(signal.SIGHUP)
     wait_until(lambda: "andon_hub_config_last_reload_ok 1.0" in plant.metrics(), what="reload")
-    event = Event(
-        event_id=make_event_id("edge-new", 1),
-        edge_id="edge-new",
-        seq=1,
-        ts=utc_now(),
-        kind="call",
-        site="plant1",
-        area="assembly",
-        line="line1",
-        station="st30",
-        payload=CallPayload(call_type="material"),
-    )
+    event = _call_event("edge-new", 1, "st30", "material")
     plant.publish_raw(
         plant.topics.event("plant1", "assembly", "line1", "st30"), event.model_dump_json().encode()
     )

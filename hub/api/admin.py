@@ -11,7 +11,7 @@ from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.audit import list_audit
 from hub.live_config import LiveConfig
-from hub.queries import DEFAULT_PAGE, MAX_PAGE
+from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
 from hub.store import Store
 from hub.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
@@ -46,10 +46,9 @@ def audit(
     """The audit log, newest first, a page at a time."""
     store: Store = request.app.state.store
     rows = list_audit(store.engine, after=int(cursor) if cursor else None, limit=limit)
-    page = rows[:limit]
+    page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return AuditPage(
-        entries=[AuditEntryOut.model_validate(row) for row in page],
-        next_cursor=str(page[-1]["id"]) if len(rows) > limit else None,
+        entries=[AuditEntryOut.model_validate(row) for row in page], next_cursor=next_cursor
     )
 
 

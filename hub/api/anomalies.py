@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
-from hub.queries import DEFAULT_PAGE, MAX_PAGE
+from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import AnomalyOut, AnomalyPage, DeviceOut, DevicePage
 from hub.store import Store
 from hub.tables import anomalies, devices
@@ -46,10 +46,9 @@ def list_anomalies(
     store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
-    page = rows[:limit]
+    page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return AnomalyPage(
-        anomalies=[AnomalyOut.model_validate(row) for row in page],
-        next_cursor=str(page[-1]["id"]) if len(rows) > limit else None,
+        anomalies=[AnomalyOut.model_validate(row) for row in page], next_cursor=next_cursor
     )
 
 
@@ -71,9 +70,7 @@ def list_devices(
     store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
-    page = rows[:limit]
-    last = page[-1] if page else None
+    page, next_cursor = split_page(rows, limit, lambda row: f"{row['edge_id']}/{row['device']}")
     return DevicePage(
-        devices=[DeviceOut.model_validate(row) for row in page],
-        next_cursor=f"{last['edge_id']}/{last['device']}" if last and len(rows) > limit else None,
+        devices=[DeviceOut.model_validate(row) for row in page], next_cursor=next_cursor
     )

@@ -14,7 +14,7 @@ from hub.batch import Actor
 from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter
+from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter, split_page
 from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
 from hub.store import CallNotFound, NewCall, Store, TransitionRefused
 
@@ -72,12 +72,8 @@ def list_calls(
     )
     calls = _store(request).list_calls(query)
     now = utc_now()
-    more = len(calls) > limit
-    page = calls[:limit]
-    return CallPage(
-        calls=[call_out(call, now) for call in page],
-        next_cursor=str(page[-1].id) if more else None,
-    )
+    page, next_cursor = split_page(calls, limit, lambda call: str(call.id))
+    return CallPage(calls=[call_out(call, now) for call in page], next_cursor=next_cursor)
 
 
 @router.post("", status_code=201, responses={409: {"description": "unknown station or type"}})

@@ -17,7 +17,7 @@ from hub.access import Permission
 from hub.api.auth import Principal, allowed, bearer_token
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
-from hub.queries import DEFAULT_PAGE, MAX_PAGE
+from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import EdgeOut, EdgePage, Health
 from hub.store import Store
 from hub.subscriber import Subscriber
@@ -92,8 +92,5 @@ def list_edges(
     """Edge agents and their liveness, by edge id, a page at a time."""
     store: Store = request.app.state.store
     rows = store.list_edges(after=cursor, limit=limit + 1)
-    page = rows[:limit]
-    return EdgePage(
-        edges=[EdgeOut.model_validate(row) for row in page],
-        next_cursor=page[-1]["edge_id"] if len(rows) > limit else None,
-    )
+    page, next_cursor = split_page(rows, limit, lambda row: str(row["edge_id"]))
+    return EdgePage(edges=[EdgeOut.model_validate(row) for row in page], next_cursor=next_cursor)
