@@ -61,11 +61,15 @@ def _call_type_entry(value: object) -> object:
 
 
 class CallTypeConfig(Strict):
-    """A kind of call a station raises; ``verify`` makes the operator confirm the fix."""
+    """A kind of call a station raises; ``verify`` makes the operator confirm the fix.
+
+    ``line_down`` marks an emergency: the station's light turns red, and while such a call
+    is open the SPC alarms of its line are held back (the line is not making parts)."""
 
     id: Name
     name: str | None = None
     verify: bool = False
+    line_down: bool = False
 
 
 class HubConfig(Strict):
@@ -97,6 +101,9 @@ class HubConfig(Strict):
 
     def call_type(self, call_type_id: str) -> CallTypeConfig | None:
         return next((c for c in self.call_types if c.id == call_type_id), None)
+
+    def line_down_call_types(self) -> set[str]:
+        return {c.id for c in self.call_types if c.line_down}
 
     def line_ids(self) -> set[str]:
         return {line.id for area in self.areas for line in area.lines}
