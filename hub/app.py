@@ -11,6 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from hub.api import admin, anomalies, calls, system
+from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
 from hub.ingest_worker import IngestWorker
@@ -53,7 +54,9 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         worker = IngestWorker(config)
         await asyncio.to_thread(worker.start)
         live.on_change(worker.use_config)
-        subscriber = Subscriber(config=live, apply=worker.apply, metrics=metrics)
+        changes = CallChanges(asyncio.get_running_loop())
+        subscriber = Subscriber(config=live, apply=worker.apply, metrics=metrics, changes=changes)
+        app.state.changes = changes
         app.state.config = live
         app.state.store = store
         app.state.metrics = metrics

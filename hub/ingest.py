@@ -29,6 +29,7 @@ from contract.wire import (
     utc_now,
 )
 from hub.batch import HubEvent, IngestOutcome
+from hub.changes import CallChange
 from hub.config import HubConfig
 from hub.store import Store
 
@@ -46,6 +47,12 @@ class Rejection(StrEnum):
     INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
 
 
+_CHANGE_ACTIONS = {
+    IngestOutcome.NEW_CALL: "raised",
+    IngestOutcome.JOINED: "joined",
+    IngestOutcome.ARRIVED: "arrived",
+}
+
 Result = IngestOutcome | Rejection | None  # None: an edge status update
 
 
@@ -55,6 +62,7 @@ class BatchReport:
 
     results: list[Result]
     lags_s: list[float] = field(default_factory=list)  # receipt minus press, new events
+    changes: list[CallChange] = field(default_factory=list)  # calls this batch changed
 
 
 class Ingest:
@@ -91,6 +99,11 @@ class Ingest:
             report.results[index] = outcome
             if outcome is not IngestOutcome.DUPLICATE:
                 report.lags_s.append(max(0.0, (received_at - event.ts).total_seconds()))
+            action = _CHANGE_ACTIONS.get(outcome)
+            if action and call_id is not None and isinstance(event, Event | ArrivalEvent):
+                report.changes.append(
+                    CallChange(call_id, event.area, event.line, event.station, action)
+                )
             log.debug("event %s: %s (call %s)", event.event_id, outcome, call_id)
         for edge_id, status in statuses:
             self.store.set_edge_status(edge_id, status, received_at)

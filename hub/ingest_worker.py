@@ -162,4 +162,5 @@ def _apply(ingest: Ingest, messages: list[tuple[str, bytes]]) -> tuple[str, Any]
             single = BatchReport(results=[Rejection.INTERNAL])
         report.results += single.results
         report.lags_s += single.lags_s
+        report.changes += single.changes
     return "report", report

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import Topics
+from hub.changes import CallChanges
 from hub.ingest import BatchReport
 from hub.ingest_worker import IngestFailed
 from hub.live_config import LiveConfig
@@ -41,10 +42,12 @@ class Subscriber:
         config: LiveConfig,
         apply: Callable[[list[tuple[str, bytes]]], BatchReport],
         metrics: HubMetrics,
+        changes: CallChanges | None = None,
     ) -> None:
         self.config = config
         self.apply = apply
         self.metrics = metrics
+        self.changes = changes
         self.topics = Topics(config.current.broker.topic_prefix)
         self.connected = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -106,7 +109,10 @@ class Subscriber:
                     applying = asyncio.ensure_future(asyncio.to_thread(self.apply, bodies))
                     _acknowledge(paho, committed)
                     committed = []
-                    self.metrics.record_batch(await applying)
+                    report = await applying
+                    self.metrics.record_batch(report)
+                    if self.changes is not None:
+                        self.changes.announce(*report.changes)
                     committed = batch
                     if not len(client.messages):
                         _acknowledge(paho, committed)

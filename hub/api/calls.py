@@ -11,6 +11,7 @@ from contract.wire import utc_now
 from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
 from hub.batch import Actor
+from hub.changes import CallChange, CallChanges
 from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
@@ -98,7 +99,8 @@ def raise_call(
         call_type=body.call_type,
         needs_verification=call_type.verify,
     )
-    call, _ = _store(request).raise_call(call=where, actor=Actor(who.name, Source.API), now=now)
+    call, new = _store(request).raise_call(call=where, actor=Actor(who.name, Source.API), now=now)
+    _announce(request, call, "raised" if new else "joined")
     return call_out(call, now)
 
 
@@ -195,7 +197,13 @@ def _transition(
     except TransitionRefused as exc:
         raise HTTPException(409, {"message": str(exc), "state": exc.state}) from None
     _observe_response(request, call, action)
+    _announce(request, call, call.state)
     return call_out(call, now)
+
+
+def _announce(request: Request, call: Call, action: str) -> None:
+    changes: CallChanges = request.app.state.changes
+    changes.announce(CallChange(call.id, call.area, call.line, call.station, action))
 
 
 def _observe_response(request: Request, call: Call, action: str) -> None:

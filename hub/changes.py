@@ -1,0 +1,66 @@
+"""Call changes inside one hub: the ones who must hear that a station's calls changed.
+
+Ingest (after its commit), the API's transitions and the escalation engine announce a
+change; the escalation engine, the light publisher and the board's live updates listen.
+A listener gets every change announced after it started listening, in order. The
+database stays the truth: a listener that falls behind or restarts reads the rows again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CallChange:
+    """Call ``call_id`` at a station changed by ``action`` (raised, joined, acknowledged,
+    arrived, resolved, verified, cancelled, escalated, ...)."""
+
+    call_id: int
+    area: str
+    line: str
+    station: str
+    action: str
+
+
+class CallChanges:
+    """Fan-out of call changes to the listeners on one event loop.
+
+    ``announce`` may be called from any thread (the API's sync routes run in a pool)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._listeners: list[asyncio.Queue[CallChange]] = []
+
+    def announce(self, *changes: CallChange) -> None:
+        if not changes:
+            return
+        if _on_loop(self._loop):
+            self._deliver(changes)
+        else:
+            self._loop.call_soon_threadsafe(self._deliver, changes)
+
+    @contextlib.contextmanager
+    def listen(self) -> Iterator[asyncio.Queue[CallChange]]:
+        """A queue that receives every change from now on, until the block ends."""
+        queue: asyncio.Queue[CallChange] = asyncio.Queue()
+        self._listeners.append(queue)
+        try:
+            yield queue
+        finally:
+            self._listeners.remove(queue)
+
+    def _deliver(self, changes: tuple[CallChange, ...]) -> None:
+        for queue in self._listeners:
+            for change in changes:
+                queue.put_nowait(change)
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:  # no loop in this thread: a worker thread
+        return False
