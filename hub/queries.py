@@ -55,6 +55,7 @@ class Call:
     needs_verification: bool
     part_serial: str | None
     part_lot: str | None
+    line_stop_at: datetime | None
 
     def durations(self, now: datetime) -> Durations:
         """From the press; from the hub's receipt if the edge's clock says the press came

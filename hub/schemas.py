@@ -49,6 +49,9 @@ class CallOut(BaseModel):
     needs_verification: bool
     part_serial: str | None = Field(description="the part at the station when raised")
     part_lot: str | None
+    line_stop_at: datetime | None = Field(
+        description="when escalation commanded the station's line-stop output"
+    )
     durations: DurationsOut
 
 

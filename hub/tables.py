@@ -99,6 +99,8 @@ calls = Table(
     Column("needs_verification", Boolean, nullable=False, server_default=false()),
     Column("part_serial", String(128)),  # the part at the station when it was raised
     Column("part_lot", String(128)),
+    # When escalation commanded the station's line-stop output for this call.
+    Column("line_stop_at", UtcDateTime),
 )
 Index(
     "calls_open",
