@@ -31,7 +31,13 @@
     }
     clockOffset = 0;
     const calls = page.calls.sort(byUrgencyThenAge);
-    list.replaceChildren(...calls.map(card));
+    // Cards that did not change stay the same nodes: a tap on a button is never lost
+    // to a redraw that replaced it between the finger going down and coming up.
+    const kept = new Map([...list.children].map((node) => [node.dataset.signature, node]));
+    const nodes = calls.map((call) => kept.get(signature(call)) || card(call));
+    if (nodes.some((node, i) => list.children[i] !== node) || nodes.length !== list.children.length) {
+      list.replaceChildren(...nodes);
+    }
     document.getElementById("empty").hidden = calls.length > 0;
     tick();
     if (wanted && !landed) land(calls);
@@ -51,8 +57,13 @@
     }
   }
 
+  function signature(call) {
+    return JSON.stringify([call.id, call.state, call.acknowledged_by, call.part_serial, call.part_lot]);
+  }
+
   function card(call) {
     const node = template.content.firstElementChild.cloneNode(true);
+    node.dataset.signature = signature(call);
     node.dataset.call = call.id;
     node.dataset.state = call.state;
     node.dataset.station = call.station;

@@ -48,11 +48,14 @@
   function pareto(rows) {
     const NS = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(NS, "svg");
-    const width = 640, height = 260, left = 40, bottom = 200, top = 20;
+    const left = 20, bottom = 200, top = 20, height = 230;
+    const slot = Math.max(40, Math.min(90, 600 / Math.max(1, rows.length)));
+    const width = left + slot * Math.max(1, rows.length) + 50;
     svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    svg.setAttribute("width", width);
+    svg.setAttribute("height", height);
     svg.setAttribute("class", "pareto");
     const most = Math.max(1, ...rows.map((row) => row.figures.calls));
-    const slot = Math.min(90, (width - left - 60) / Math.max(1, rows.length));
     const shape = (tag, attributes, text) => {
       const node = document.createElementNS(NS, tag);
       for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
