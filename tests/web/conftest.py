@@ -79,7 +79,8 @@ def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> 
                             {"id": "st20", "name": "Screwing", "names": {"zh": "拧紧"}},
                             {"id": "st30", "name": "Leak test", "names": {"zh": "气密检测"}},
                         ],
-                    }
+                    },
+                    {"id": "line2", "stations": [{"id": "st40"}]},
                 ],
             }
         ],
@@ -115,8 +116,9 @@ def web_plant(
     )
     tokens = {
         role: create_token(hub_config, f"{role}-token", role)
-        for role in ("viewer", "responder", "admin")
+        for role in ("viewer", "station", "responder", "engineer", "admin")
     }
+    tokens["viewer-line2"] = create_token(hub_config, "viewer-line2", "viewer", "line2")
     hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
     edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
     plant = WebPlant(plc, hub, edge, f"http://127.0.0.1:{port}", tokens)
