@@ -3,7 +3,8 @@ events.
 
 The stream sends the whole board when it opens and again after every change of a call
 on the board's lines (changes that come together are sent as one picture), and a comment
-every few seconds so a proxy or a dead hub is noticed. The browser reconnects itself.
+every few seconds so a proxy or a dead hub is noticed; then, too, the token is looked up
+again, and a revoked one ends the stream. The browser reconnects by itself.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from fastapi.responses import StreamingResponse
 
 from contract.wire import utc_now
 from hub.access import Permission
-from hub.api.auth import Principal, allowed
+from hub.api.auth import Principal, allowed, bearer_token
 from hub.board import BoardScope, board_snapshot
 from hub.changes import CallChange, CallChanges
 from hub.live_config import LiveConfig
 from hub.store import Store
+from hub.tokens import TokenStore
 
 router = APIRouter(prefix="/api/board", tags=["board"])
 
@@ -82,12 +84,20 @@ async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
             try:
                 change = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
             except TimeoutError:
+                if not await _token_active(request):
+                    return  # revoked: the browser reconnects, is refused, and asks for one
                 yield ": keepalive\n\n"
                 continue
             await asyncio.sleep(COALESCE_S)
             if not _drain(queue, scope, change):
                 continue
             yield _event(await _snapshot(request, scope))
+
+
+async def _token_active(request: Request) -> bool:
+    token = bearer_token(request.headers.get("authorization"))
+    tokens = TokenStore(request.app.state.store)
+    return token is not None and await asyncio.to_thread(tokens.lookup, token) is not None
 
 
 def _drain(queue: asyncio.Queue[CallChange], scope: BoardScope, first: CallChange) -> bool:

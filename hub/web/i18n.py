@@ -29,6 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "cancelled": {"en": "Cancelled", "zh": "已取消"},
     "joined": {"en": "Pressed again", "zh": "再次按下"},
     "by": {"en": "by", "zh": "响应人"},
+    "acknowledged_by": {"en": "Acknowledged by", "zh": "响应人"},
     "serial": {"en": "Serial", "zh": "序列号"},
     "lot": {"en": "Lot", "zh": "批次"},
     "reconnecting": {"en": "Connection lost, reconnecting…", "zh": "连接中断，正在重连…"},

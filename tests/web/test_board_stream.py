@@ -79,3 +79,18 @@ async def test_a_change_sends_a_picture_to_the_streams_of_its_line_only(
             assert raised.status_code == 201, raised.text
         # Had line2's call sent line1 a picture, this one would still show st10 idle.
         assert _states(await anext(line1_boards))["st10"] == "raised"
+
+
+async def test_a_revoked_token_ends_its_open_stream(web_plant: WebPlant) -> None:
+    async with (
+        _client(web_plant, web_plant.tokens["viewer"]) as viewer,
+        viewer.stream("GET", "/api/board/events") as response,
+    ):
+        boards = _boards(response)
+        await anext(boards)
+        with web_plant.api() as api:
+            assert api.delete("/api/admin/tokens/viewer-token").status_code == 204
+        # The stream ends at its next keepalive instead of reading on for ever.
+        assert [board async for board in boards] == []
+    async with _client(web_plant, web_plant.tokens["viewer"]) as viewer:
+        assert (await viewer.get("/api/board/events")).status_code == 401

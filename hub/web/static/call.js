@@ -26,7 +26,7 @@
       [t("call_type"), Andon.callTypeName(call.call_type)],
       [t("state"), t(call.state)],
       [t("raised_at"), localTime(call.raised_at)],
-      [t("by"), call.acknowledged_by],
+      [t("acknowledged_by"), call.acknowledged_by],
       [t("part"), [call.part_serial, call.part_lot].filter(Boolean).join(" · ") || null],
       [t("reason_code"), call.reason_code && Andon.reasonName(call.reason_code)],
       [t("note"), call.note],

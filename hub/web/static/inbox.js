@@ -121,7 +121,6 @@
 
   setInterval(tick, 1000);
   // The board's stream says when any call changed: read the inbox again then.
-  Andon.stream(`/api/board/events?lang=${Andon.data.lang}`, () => {
-    if (!list.querySelector("form.resolve:not([hidden]) :focus")) refresh();
-  });
+  // Unchanged cards are kept, so a note being typed survives the refresh.
+  Andon.stream(`/api/board/events?lang=${Andon.data.lang}`, () => refresh());
 })();
