@@ -80,7 +80,12 @@ def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> 
                             {"id": "st30", "name": "Leak test", "names": {"zh": "气密检测"}},
                         ],
                     },
-                    {"id": "line2", "stations": [{"id": "st40"}]},
+                    {
+                        "id": "line2",
+                        "name": "Line 2",
+                        "names": {"zh": "二号线"},
+                        "stations": [{"id": "st40", "name": "Packing", "names": {"zh": "包装"}}],
+                    },
                 ],
             }
         ],

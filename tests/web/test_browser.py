@@ -122,3 +122,15 @@ def test_the_board_reconnects_by_itself_when_the_hub_restarts(
     board.wait_for_selector(_tile(board, "st20", "raised"))
     expect(board.locator("#status")).to_be_hidden()
     screenshot(board, "board-zh")
+
+
+def test_a_board_says_why_its_token_is_refused_and_a_line_board_shows_its_line(
+    web_plant: WebPlant, browser: Browser
+) -> None:
+    board = new_page(browser, width=1600, height=900)
+    board.goto(f"{web_plant.base_url}/board/line1?token={web_plant.tokens['viewer-line2']}")
+    expect(board.locator("#status")).to_contain_text("limited to lines line2")
+    assert board.locator("[data-station]").count() == 0
+    board.goto(f"{web_plant.base_url}/board/line2")  # the token stays in this browser
+    board.wait_for_selector(_tile(board, "st40", "idle"))
+    assert board.locator("[data-station]").count() == 1

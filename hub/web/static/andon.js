@@ -67,6 +67,7 @@ const Andon = (() => {
     let backoff = 500;
     let lastHeard = Date.now();
     let controller = null;
+    let refusal = null;
     const QUIET_MS = 15000; // the hub sends a comment every 5 s
 
     setInterval(() => {
@@ -78,7 +79,11 @@ const Andon = (() => {
       lastHeard = Date.now();
       try {
         const response = await api(path, { signal: controller.signal, headers: { Accept: "text/event-stream" } });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        if (!response.ok) {
+          // A refusal (a token of another line, say) is shown, not hidden behind retries.
+          const body = await response.json().catch(() => ({}));
+          throw new Error(typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`);
+        }
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = "";
         for (;;) {
@@ -101,9 +106,11 @@ const Andon = (() => {
         }
       } catch (error) {
         if (error instanceof Unauthorized) return; // the sign-in form restarts it
+        refusal = error.name === "AbortError" || error instanceof TypeError ? null : error.message;
       }
       document.body.dataset.connected = "false";
-      setStatus(t("reconnecting"));
+      setStatus(refusal ? `${refusal} · ${t("reconnecting")}` : t("reconnecting"));
+      refusal = null;
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 5000);
     }
