@@ -6,18 +6,21 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from contract.config.loading import ConfigInvalid
 from contract.wire import utc_now
 from hub.access import Role
 from hub.batch import Actor
-from hub.config import HubConfig
+from hub.config import HubConfig, load_hub_config
 from hub.lifecycle import Source
 from hub.shifts import shift_of, start_of_day
 from tests.hub.conftest import HubUnderTest
+from tests.plant import write_yaml
 
 pytestmark = pytest.mark.asyncio
 
@@ -194,3 +197,28 @@ async def test_a_night_shift_runs_across_midnight_in_its_own_time_zone() -> None
     berlin_noon = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai: not night
     assert shift_of(config.shifts, config.timezone, berlin_noon) == "day"
     assert start_of_day("Asia/Shanghai", shanghai_23h) == datetime(2026, 3, 1, 16, tzinfo=UTC)
+
+
+async def test_shift_mistakes_are_config_errors_all_at_once(tmp_path: Path) -> None:
+    settings = {
+        "site": "s",
+        "call_types": ["help"],
+        "reason_codes": ["fixed"],
+        "areas": [{"id": "a", "lines": [{"id": "l", "stations": [{"id": "s1"}]}]}],
+        "timezone": "Asia/Shang-hai",
+        "shifts": [
+            {"id": "early", "start": "06:00", "end": "14:00"},
+            {"id": "early", "start": "14:00", "end": "24:00"},
+        ],
+    }
+    path = write_yaml(tmp_path / "hub.yaml", settings)
+    with pytest.raises(ConfigInvalid) as caught:
+        load_hub_config(path)
+    found = "\n".join(str(issue) for issue in caught.value.issues)
+    assert "timezone: expected an IANA time zone" in found
+    assert "shifts[1].end: expected a time of day from 00:00 to 23:59" in found
+    del settings["timezone"]
+    settings["shifts"][1]["end"] = "22:00"  # type: ignore[index]
+    write_yaml(path, settings)
+    with pytest.raises(ConfigInvalid, match=r"shifts\[1\]: duplicate 'early'"):
+        load_hub_config(path)
