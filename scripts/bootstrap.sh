@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the product needs on a Debian or Ubuntu machine: Mosquitto, socat,
-# PostgreSQL, systemd's tools, openssl and VictoriaMetrics from the distribution, and a Python virtual environment in .venv with the
-# project in it. Safe to run again: it installs only what is missing.
+# PostgreSQL, systemd's tools, openssl and VictoriaMetrics from the distribution, and a
+# Python virtual environment in .venv with the project in it. Safe to run again: it installs only what is missing.
 # The tests start PostgreSQL themselves (initdb in a temporary directory, see
 # andon/postgres.py); they never use or stop the cluster the Debian package may create.
 set -euo pipefail
