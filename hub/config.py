@@ -80,6 +80,11 @@ class HubConfig(Strict):
         default=None, description="MQTT client id; fixed so the broker keeps the session"
     )
     broker: BrokerConfig = BrokerConfig()
+    shared_group: Name | None = Field(
+        default=None,
+        description="hubs of one site with the same group share its messages through "
+        "$share/<group>/... subscriptions (several hubs on one PostgreSQL)",
+    )
     storage: StorageConfig = StorageConfig()
     api: ApiConfig = ApiConfig()
     call_types: list[Annotated[CallTypeConfig, BeforeValidator(_call_type_entry)]] = Field(
