@@ -55,6 +55,22 @@ class ApiConfig(Strict):
     )
 
 
+class TimeseriesConfig(Strict):
+    """A database with the InfluxDB v2 write API (InfluxDB 2.x/3.x, VictoriaMetrics)
+    that the hub copies call events (and later measurements and SPC points) to."""
+
+    url: str = Field(description="e.g. http://victoriametrics.lan:8428 or https://influx.lan:8086")
+    org: str = "andon"
+    bucket: str = "andon"
+    token: str | None = Field(default=None, description='"{file:PATH}" or "{env:NAME}"')
+    batch_size: int = Field(default=1000, ge=1, le=50_000)
+    flush_interval_s: float = Field(default=1.0, gt=0, le=60)
+    queue_size: int = Field(
+        default=100_000, ge=1, description="points kept while the database is slow or away"
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
 def _call_type_entry(value: object) -> object:
     """A plain name is a call type with the defaults."""
     return {"id": value} if isinstance(value, str) else value
@@ -87,6 +103,7 @@ class HubConfig(Strict):
     )
     storage: StorageConfig = StorageConfig()
     api: ApiConfig = ApiConfig()
+    timeseries: TimeseriesConfig | None = None
     call_types: list[Annotated[CallTypeConfig, BeforeValidator(_call_type_entry)]] = Field(
         min_length=1
     )

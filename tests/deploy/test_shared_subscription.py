@@ -9,6 +9,7 @@ from pathlib import Path
 import paho.mqtt.client as paho
 import pytest
 import sqlalchemy as sa
+from paho.mqtt.enums import CallbackAPIVersion
 
 from andon.broker import MosquittoBroker
 from contract.netutil import free_port
@@ -63,7 +64,7 @@ def presses(prefix: str, seqs: range) -> list[tuple[str, str]]:
 
 
 def publish(broker: MosquittoBroker, messages: list[tuple[str, str]]) -> None:
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="edge-sim")
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="edge-sim")
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:
@@ -72,6 +73,10 @@ def publish(broker: MosquittoBroker, messages: list[tuple[str, str]]) -> None:
     finally:
         client.loop_stop()
         client.disconnect()
+
+
+def subscribed(hub: AndonProcess) -> bool:
+    return "subscribed at broker" in hub.log()
 
 
 def stored(url: str) -> tuple[int, int]:
@@ -98,9 +103,7 @@ def test_two_hubs_store_every_press_once_with_one_killed(
         hub.start()
     try:
         for hub in hubs:
-            wait_until(
-                lambda hub=hub: "subscribed at broker" in hub.log(), timeout=60, what="subscribed"
-            )
+            wait_until(lambda: subscribed(hub), timeout=60, what="subscribed")  # noqa: B023  # called at once
         half = PRESSES // 2
         publish(broker, presses(topic_prefix, range(1, half + 1)))
         # Killed mid-stream, with messages committed but not acknowledged, or not committed.
