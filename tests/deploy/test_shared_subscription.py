@@ -4,6 +4,7 @@ MQTT shared subscription: every press is stored once, also when one hub is kille
 from __future__ import annotations
 
 import signal
+import uuid
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
 from andon.broker import MosquittoBroker
+from andon.postgres import PostgresServer
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
 from tests.deploy.conftest import LINES, SITE
@@ -120,3 +122,29 @@ def test_two_hubs_store_every_press_once_with_one_killed(
     finally:
         for hub in hubs:
             hub.stop()
+
+
+def test_two_hubs_starting_together_on_an_empty_postgresql_both_start(
+    tmp_path: Path, broker: MosquittoBroker, postgres: PostgresServer, topic_prefix: str
+) -> None:
+    """Both used to run the migrations at once, and one died creating alembic_version."""
+    for attempt in range(3):  # a race: a few chances to show
+        name = f"race_{uuid.uuid4().hex}"
+        directory = tmp_path / str(attempt)
+        directory.mkdir()
+        files = two_hub_files(directory, broker, postgres.create_database(name), topic_prefix)
+        hubs = [AndonProcess("hub", path, directory / f"{path.stem}.log") for path in files]
+        for hub in hubs:
+            hub.start()
+        try:
+            for hub in hubs:
+                wait_until(lambda: subscribed(hub) or exited(hub), timeout=60, what="start")  # noqa: B023
+                assert subscribed(hub), hub.log()
+        finally:
+            for hub in hubs:
+                hub.stop()
+            postgres.drop_database(name)
+
+
+def exited(hub: AndonProcess) -> bool:
+    return hub.process is None or hub.process.poll() is not None

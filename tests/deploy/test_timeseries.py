@@ -116,3 +116,64 @@ async def test_a_full_queue_drops_and_counts_and_a_database_that_was_away_gets_t
         victoria.stop()
     assert sorted(int(s["metric"]["n"]) for s in series) == [0, 1, 2, 3, 4]
     assert metrics.timeseries_written._value.get() == 5
+
+
+DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "dashboards" / "andon.json"
+# What Grafana puts in for its macros and an "All" selection of the variables.
+GRAFANA_MACROS = {"$__interval": "1m", "$__range": "1h", "$line": ".*", "$call_type": ".*"}
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        (f"{panel['title']} {target['refId']}", target["expr"])
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+    ]
+
+
+def grafana_query(vm: VictoriaMetrics, expr: str) -> list[dict[str, Any]]:
+    for macro, value in GRAFANA_MACROS.items():
+        expr = expr.replace(macro, value)
+    end = datetime.now(UTC).timestamp() + 60
+    answer = httpx.get(
+        f"{vm.url}/api/v1/query_range",
+        params={"query": expr, "start": end - 3600, "end": end, "step": "60s"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    result: list[dict[str, Any]] = answer.json()["data"]["result"]
+    return result
+
+
+@pytest.mark.asyncio
+async def test_every_dashboard_query_returns_series(
+    hub: HubUnderTest, victoria: VictoriaMetrics
+) -> None:
+    async with hub.client(Role.ADMIN) as api:
+        for line, station in (("line1", "st10"), ("line2", "st30")):
+            where = {"area": "assembly", "line": line, "station": station, "call_type": "help"}
+            call = (await api.post("/api/calls", json=where)).json()
+            for step in ("acknowledge", "arrive"):
+                await api.post(f"/api/calls/{call['id']}/{step}")
+            await api.post(f"/api/calls/{call['id']}/resolve", json={"reason_code": "adjusted"})
+        where = {"area": "assembly", "line": "line1", "station": "st20", "call_type": "help"}
+        mistaken = (await api.post("/api/calls", json=where)).json()
+        await api.post(f"/api/calls/{mistaken['id']}/cancel", json={"reason": "pressed by mistake"})
+    # Two calls through raised, acknowledged, arrived and resolved; one raised and cancelled.
+    await eventually(victoria, "andon_call_count", 4 + 4 + 2)
+    queries = dashboard_queries()
+    assert len(queries) >= 7
+    empty = [name for name, expr in queries if not grafana_query(victoria, expr)]
+    assert empty == []
+    # The dashboard's line variable: label_values(andon_call_count, line).
+    url = f"{victoria.url}/api/v1/label/line/values"
+    answer = await asyncio.to_thread(httpx.get, url, params={"match[]": "andon_call_count"})
+    assert answer.json()["data"] == ["line1", "line2"]
+
+
+def test_a_dashboard_query_for_a_series_that_is_not_there_comes_back_empty(
+    victoria: VictoriaMetrics,
+) -> None:
+    (_, expr), *_ = dashboard_queries()
+    assert grafana_query(victoria, expr) == []
