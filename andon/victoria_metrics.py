@@ -18,7 +18,9 @@ from contract.netutil import free_port, wait_for_port
 def find_victoria_metrics() -> str:
     found = shutil.which("victoria-metrics")
     if found is None:
-        raise FileNotFoundError("victoria-metrics is not installed: apt-get install victoria-metrics")
+        raise FileNotFoundError(
+            "victoria-metrics is not installed: apt-get install victoria-metrics"
+        )
     return found
 
 
