@@ -59,6 +59,7 @@ class SimulatedEdge:
     published: dict[str, datetime] = field(default_factory=dict)  # sent to the broker
     pending: list[tuple[str, str, str]] = field(default_factory=list)  # the outbox while away
     readings_acknowledged: int = 0
+    next_cycle: float = 0.0
 
     @property
     def edge_id(self) -> str:
@@ -74,7 +75,7 @@ class SimulatedEdge:
 
     def client(self, broker: Broker) -> aiomqtt.Client:
         status = TOPICS.edge_status(SITE, self.edge_id)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             broker.host,
             broker.port,
             identifier=f"bench-{self.edge_id}",
@@ -83,6 +84,10 @@ class SimulatedEdge:
             will=aiomqtt.Will(status, EDGE_OFFLINE, qos=1, retain=True),
             timeout=60,
         )
+        # A station's measurements are in flight together: more than aiomqtt's default
+        # ten pending calls, which it would warn about every cycle.
+        client.pending_calls_threshold = 10 * self.stations
+        return client
 
     def call(self, station: str) -> tuple[str, str, str]:
         seq = self.next_seq()
@@ -119,19 +124,30 @@ async def _online(client: aiomqtt.Client, edge: SimulatedEdge) -> None:
 async def _cycle(
     client: aiomqtt.Client | None, edge: SimulatedEdge, rng: random.Random, call_chance: float
 ) -> None:
-    """One poll cycle: every station's measurements, and the calls that fell in it."""
+    """One poll cycle: the calls that fell in it first, then every station's measurements
+    in flight together (the agent's publisher does not wait for one PUBACK at a time)."""
     for number in range(1, edge.stations + 1):
-        station = f"st{number}"
         if rng.random() < call_chance:
-            event_id, topic, body = edge.call(station)
+            event_id, topic, body = edge.call(f"st{number}")
             if client is None:
                 edge.pending.append((event_id, topic, body))
             else:
                 edge.published[event_id] = utc_now()
                 await client.publish(topic, body, qos=1)
-        if client is not None:
-            await client.publish(*edge.measurement(station, rng.gauss(10, 1)), qos=1)
-            edge.readings_acknowledged += MEASUREMENTS
+    if client is None:
+        return
+    measurements = [
+        edge.measurement(f"st{n}", rng.gauss(10, 1)) for n in range(1, edge.stations + 1)
+    ]
+    await asyncio.gather(*(client.publish(topic, body, qos=1) for topic, body in measurements))
+    edge.readings_acknowledged += MEASUREMENTS * len(measurements)
+
+
+async def _next_cycle(edge: SimulatedEdge) -> None:
+    """Sleep until the edge's next poll cycle is due, on a fixed schedule."""
+    now = time.monotonic()
+    edge.next_cycle = max(now, edge.next_cycle + POLL_CYCLE_S)
+    await asyncio.sleep(edge.next_cycle - now)
 
 
 def _hub_settings(edges: int, stations: int) -> list[dict[str, Any]]:
@@ -279,7 +295,7 @@ async def _run_edge(
         drop_at = time.monotonic() + rng.uniform(0.3, 0.6) * (until - time.monotonic())
         while time.monotonic() < (drop_at if drops else until):
             await _cycle(client, edge, rng, call_chance)
-            await asyncio.sleep(POLL_CYCLE_S)
+            await _next_cycle(edge)
         if not drops:
             return
         status = TOPICS.edge_status(SITE, edge.edge_id)
@@ -287,9 +303,9 @@ async def _run_edge(
     # Away for two poll cycles: calls wait in the outbox, measurements are not read.
     for _ in range(2):
         await _cycle(None, edge, rng, call_chance)
-        await asyncio.sleep(POLL_CYCLE_S)
+        await _next_cycle(edge)
     async with edge.client(broker) as client:
         await _online(client, edge)
         while time.monotonic() < until:
             await _cycle(client, edge, rng, call_chance)
-            await asyncio.sleep(POLL_CYCLE_S)
+            await _next_cycle(edge)
