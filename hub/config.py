@@ -178,12 +178,20 @@ class HubConfig(Strict):
         )
 
     def warnings(self) -> list[Problem]:
-        """Worth fixing, but the file works: call types no escalation policy takes."""
+        """Worth fixing, but the file works: call types no escalation policy takes, hubs
+        of a shared group without a client id of their own."""
         call_types = self.call_type_ids
-        return [
+        warnings: list[Problem] = [
             (("call_types", i), f"no escalation policy matches call type {call_types[i]!r}")
             for i in unescalated_call_types(self.escalation, call_types)
         ]
+        if self.shared_group is not None and self.client_id is None:
+            message = (
+                "give each hub of a shared group its own client_id: without one they all "
+                f"connect as {self.mqtt_client_id!r} and take each other's broker session"
+            )
+            warnings.append((("shared_group",), message))
+        return warnings
 
 
 def load_hub_config(path: Path) -> HubConfig:
