@@ -1,4 +1,5 @@
-"""``andon bench ingest``: the servers the benchmark needs, started and stopped here."""
+"""``andon bench ingest`` and ``andon bench scale``: the servers they need, started and
+stopped here."""
 
 from __future__ import annotations
 
@@ -19,6 +20,18 @@ def add_ingest_bench(bench_commands: Any) -> None:
     ingest.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     ingest.add_argument("--events", type=int, default=20_000)
     ingest.set_defaults(handler=_bench_ingest)
+    scale = bench_commands.add_parser(
+        "scale", help="many simulated edges over Mosquitto into one hub: lag, loss, memory"
+    )
+    scale.add_argument("--json", action="store_true", help="print JSON (the default)")
+    scale.add_argument("--edges", type=int, default=500)
+    scale.add_argument("--stations", type=int, default=20, help="stations per edge")
+    scale.add_argument("--duration", type=float, default=60.0, help="seconds after the storm")
+    scale.add_argument(
+        "--call-every", type=float, default=600.0, help="mean seconds between a station's calls"
+    )
+    scale.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    scale.set_defaults(handler=_bench_scale)
 
 
 @contextlib.contextmanager
@@ -47,6 +60,29 @@ def _bench_ingest(args: argparse.Namespace) -> int:
             backend=args.backend,
             events=args.events,
             workdir=Path(directory),
+        )
+    print(json.dumps(result))
+    return 0
+
+
+def _bench_scale(args: argparse.Namespace) -> int:
+    from andon.broker import MosquittoBroker
+    from bench.ingest import Broker
+    from bench.scale import run_scale_bench
+
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
+        MosquittoBroker(Path(directory) / "mosquitto") as broker,
+        _database(args.backend, Path(directory)) as url,
+    ):
+        result = run_scale_bench(
+            broker=Broker(broker.host, broker.port),
+            database_url=url,
+            workdir=Path(directory),
+            edges=args.edges,
+            stations=args.stations,
+            duration_s=args.duration,
+            call_every_s=args.call_every,
         )
     print(json.dumps(result))
     return 0

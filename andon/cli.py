@@ -10,6 +10,7 @@ from pathlib import Path
 
 from andon.admin_commands import add_admin_commands
 from andon.bench_commands import add_ingest_bench
+from andon.deploy_mosquitto import add_deploy_commands
 from andon.edge_bench_command import add_edge_bench
 from andon.escalation_commands import add_escalation_commands
 from andon.spc.commands import add_spc_commands
@@ -61,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     add_edge_bench(bench_commands)
     add_admin_commands(commands)
     add_escalation_commands(commands)
+    add_deploy_commands(commands)
     return parser
 
 

@@ -25,4 +25,7 @@ def mqtt_client(
         keepalive=broker.keepalive_s,
         will=will,
         timeout=10,
+        tls_params=None
+        if broker.ca_file is None
+        else aiomqtt.TLSParameters(ca_certs=str(broker.ca_file)),
     )

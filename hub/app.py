@@ -19,6 +19,7 @@ from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
+from hub.timeseries import timeseries_export
 from hub.web import add_pages
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.subscriber = subscriber
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
         try:
-            yield
+            async with timeseries_export(config, changes=changes, store=store, metrics=metrics):
+                yield
         finally:
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)

@@ -92,6 +92,22 @@ class ApiConfig(Strict):
     )
 
 
+class TimeseriesConfig(Strict):
+    """A database with the InfluxDB v2 write API (InfluxDB 2.x/3.x, VictoriaMetrics)
+    that the hub copies call events (and later measurements and SPC points) to."""
+
+    url: str = Field(description="e.g. http://victoriametrics.lan:8428 or https://influx.lan:8086")
+    org: str = "andon"
+    bucket: str = "andon"
+    token: str | None = Field(default=None, description='"{file:PATH}" or "{env:NAME}"')
+    batch_size: int = Field(default=1000, ge=1, le=50_000)
+    flush_interval_s: float = Field(default=1.0, gt=0, le=60)
+    queue_size: int = Field(
+        default=100_000, ge=1, description="points kept while the database is slow or away"
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
 def _call_type_entry(value: object) -> object:
     """A plain name is a call type with the defaults."""
     return {"id": value} if isinstance(value, str) else value
@@ -124,8 +140,14 @@ class HubConfig(Strict):
         default=None, description="MQTT client id; fixed so the broker keeps the session"
     )
     broker: BrokerConfig = BrokerConfig()
+    shared_group: Name | None = Field(
+        default=None,
+        description="hubs of one site with the same group share its messages through "
+        "$share/<group>/... subscriptions (several hubs on one PostgreSQL)",
+    )
     storage: StorageConfig = StorageConfig()
     api: ApiConfig = ApiConfig()
+    timeseries: TimeseriesConfig | None = None
     call_types: list[Annotated[CallTypeConfig, BeforeValidator(_call_type_entry)]] = Field(
         min_length=1
     )
@@ -209,12 +231,20 @@ class HubConfig(Strict):
         )
 
     def warnings(self) -> list[Problem]:
-        """Worth fixing, but the file works: call types no escalation policy takes."""
+        """Worth fixing, but the file works: call types no escalation policy takes, hubs
+        of a shared group without a client id of their own."""
         call_types = self.call_type_ids
-        return [
+        warnings: list[Problem] = [
             (("call_types", i), f"no escalation policy matches call type {call_types[i]!r}")
             for i in unescalated_call_types(self.escalation, call_types)
         ]
+        if self.shared_group is not None and self.client_id is None:
+            message = (
+                "give each hub of a shared group its own client_id: without one they all "
+                f"connect as {self.mqtt_client_id!r} and take each other's broker session"
+            )
+            warnings.append((("shared_group",), message))
+        return warnings
 
 
 def load_hub_config(path: Path) -> HubConfig:

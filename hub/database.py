@@ -85,6 +85,10 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# Any fixed number, the same in every hub: the key of the session lock an upgrade holds.
+UPGRADE_LOCK = 0x616E646F6E  # "andon"
+
+
 def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest revision in place; return that revision.
 
@@ -93,6 +97,11 @@ def upgrade(engine: Engine) -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.connect().execution_options(writes=True) as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            # Hubs sharing one database start together: one upgrades, the others wait
+            # for it and find the schema current (two would both create alembic_version).
+            connection.exec_driver_sql(f"SELECT pg_advisory_lock({UPGRADE_LOCK})")
         config.attributes["connection"] = connection
         tables = set(inspect(connection).get_table_names())
         if "calls" in tables and "alembic_version" not in tables:
@@ -101,4 +110,7 @@ def upgrade(engine: Engine) -> str:
         command.upgrade(config, "head")
         connection.commit()
         revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        if postgres:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({UPGRADE_LOCK})")
+            connection.commit()
     return str(revision)

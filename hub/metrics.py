@@ -88,6 +88,25 @@ class HubMetrics:
         self.config_reloads = Counter(
             "andon_hub_config_reloads", "Configuration reloads, by result.", ["result"], registry=r
         )
+        self.timeseries_dropped = Counter(
+            "andon_hub_timeseries_dropped",
+            "Time-series points dropped because the export queue was full, by source.",
+            ["source"],
+            registry=r,
+        )
+        self.timeseries_written = Counter(
+            "andon_hub_timeseries_written", "Time-series points written.", registry=r
+        )
+        self.timeseries_refused = Counter(
+            "andon_hub_timeseries_refused",
+            "Time-series points the database refused as malformed (not retried).",
+            registry=r,
+        )
+        self.timeseries_write_failures = Counter(
+            "andon_hub_timeseries_write_failures",
+            "Time-series batch writes that failed and were retried.",
+            registry=r,
+        )
 
     def record_batch(self, report: BatchReport) -> None:
         """Count one ingested batch: its size, each message's result, each event's lag."""

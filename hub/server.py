@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from contract.wire import utc_now
 from hub.app import create_app
 from hub.config import HubConfig
+from hub.systemd_notify import run_watchdog
 
 log = logging.getLogger(__name__)
 
@@ -78,4 +79,18 @@ def hub_server(config: HubConfig, *, config_path: Path | None = None) -> HubServ
 async def serve_hub(config: HubConfig, *, config_path: Path | None = None) -> None:
     server = hub_server(config, config_path=config_path)
     server.stop_on_signals()
-    await server.serve()
+    host = "127.0.0.1" if config.api.host in {"0.0.0.0", "::", ""} else config.api.host  # noqa: S104  # matching, not binding
+    host = f"[{host}]" if ":" in host else host
+    watchdog = asyncio.create_task(
+        run_watchdog(
+            health_url=f"http://{host}:{config.api.port}/healthz",
+            started=lambda: server.started,
+        ),
+        name="hub-systemd-watchdog",
+    )
+    try:
+        await server.serve()
+    finally:
+        watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watchdog

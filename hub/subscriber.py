@@ -89,9 +89,11 @@ class Subscriber:
             # (empicano/aiomqtt#345); this is the workaround its maintainers track.
             paho = client._client
             paho.manual_ack_set(True)
-            await client.subscribe(topics.event_filter(config.site), qos=1)
-            await client.subscribe(topics.edge_status_filter(config.site), qos=1)
-            await client.subscribe(topics.edge_event_filter(config.site), qos=1)
+            # Hubs of one shared group each get a share of the site's messages.
+            share = "" if config.shared_group is None else f"$share/{config.shared_group}/"
+            await client.subscribe(share + topics.event_filter(config.site), qos=1)
+            await client.subscribe(share + topics.edge_status_filter(config.site), qos=1)
+            await client.subscribe(share + topics.edge_event_filter(config.site), qos=1)
             log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
             self.connected.set()
             self.metrics.broker_connected.set(1)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what the product needs on a Debian or Ubuntu machine: Mosquitto, socat,
-# PostgreSQL and Chromium (for the pages' browser tests) from the distribution, and a
-# Python virtual environment in .venv with the project in it. Safe to run again: it
-# installs only what is missing.
+# PostgreSQL, Chromium (for the pages' browser tests), systemd's tools, openssl and
+# VictoriaMetrics from the distribution, and a Python virtual environment in .venv with
+# the project in it. Safe to run again: it installs only what is missing.
 # The tests start PostgreSQL themselves (initdb in a temporary directory, see
 # andon/postgres.py); they never use or stop the cluster the Debian package may create.
 set -euo pipefail
@@ -18,6 +18,10 @@ python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 # The pages' browser tests drive Debian's chromium; the CJK fonts draw the Chinese pages.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
+# The deployment tests: unit files checked offline, test certificates, a time-series database.
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -345,8 +345,14 @@ def test_a_burst_is_committed_in_batches_once_each_and_the_api_keeps_answering(
         lambda: [c for c in plant.calls() if c["presses"] == 3000], timeout=60, what="3000"
     )
     assert call["station"] == "st20"
-    metrics = plant.metrics()
-    assert 'andon_hub_events_ingested_total{outcome="duplicate"} 300.0' in metrics
+    # The duplicates follow the 3000 presses, and a batch is counted after its commit.
+    duplicates = 'andon_hub_events_ingested_total{outcome="duplicate"} 300.0'
+
+    def counted() -> str:
+        metrics = plant.metrics()
+        return metrics if duplicates in metrics else ""
+
+    metrics = wait_until(counted, what="300 duplicates counted")
     sizes = {
         line.split('le="')[1].split('"')[0]: float(line.split()[-1])
         for line in metrics.splitlines()

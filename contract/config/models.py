@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.secrets import resolve_secrets
@@ -25,6 +27,9 @@ class BrokerConfig(Strict):
         default=None, description='"{env:NAME}" or "{file:PATH}" keeps it out of the file'
     )
     keepalive_s: int = Field(default=10, ge=1, le=3600)
+    ca_file: Path | None = Field(
+        default=None, description="CA certificate of the broker's TLS listener; set: TLS on"
+    )
 
     def resolved_password(self) -> str | None:
         """The password with its secret references resolved (SecretMissing if it cannot)."""

@@ -1,0 +1,80 @@
+"""Start and stop a local VictoriaMetrics (Debian's ``victoria-metrics``) on a free port.
+
+Used by the tests and benchmarks of the time-series export; a plant runs its own
+(deploy/compose/compose.yaml) or an InfluxDB.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from contract.netutil import free_port, wait_for_port
+
+
+def find_victoria_metrics() -> str:
+    found = shutil.which("victoria-metrics")
+    if found is None:
+        raise FileNotFoundError(
+            "victoria-metrics is not installed: apt-get install victoria-metrics"
+        )
+    return found
+
+
+class VictoriaMetrics:
+    """A VictoriaMetrics process with its own data directory, on loopback."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.data_dir / "victoria-metrics.log").open("ab")
+        self._process = subprocess.Popen(
+            [
+                find_victoria_metrics(),
+                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-storageDataPath={self.data_dir / 'storage'}",
+                "-retentionPeriod=100y",  # the tests write points of any date
+                # Queries see points at once: by default the last 30 s are left out.
+                "-search.latencyOffset=0s",
+                "-search.disableCache",
+                "-loggerLevel=ERROR",
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        if not wait_for_port("127.0.0.1", self.port, timeout=15):
+            self.stop()
+            raise RuntimeError(f"victoria-metrics did not start; see {self.data_dir}")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
