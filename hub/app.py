@@ -10,10 +10,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.api import admin, anomalies, calls, system
+from hub.api import acknowledge_links, admin, anomalies, calls, notifications, system
 from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
+from hub.escalation.engine import EscalationEngine
 from hub.ingest_worker import IngestWorker
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
@@ -61,10 +62,14 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.store = store
         app.state.metrics = metrics
         app.state.subscriber = subscriber
+        escalation = EscalationEngine(store=store, config=lambda: live.current, changes=changes)
+        app.state.escalation = escalation
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
+        engine_task = asyncio.create_task(escalation.run(), name="hub-escalation")
         try:
             yield
         finally:
+            await stop_task(engine_task, escalation.stop)
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)
             engine.dispose()
@@ -79,4 +84,6 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
     app.include_router(system.router)
     app.include_router(admin.router)
     app.include_router(anomalies.router)
+    app.include_router(notifications.router)
+    app.include_router(acknowledge_links.router)
     return app

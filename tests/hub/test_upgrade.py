@@ -35,7 +35,7 @@ def test_andon_db_upgrade_keeps_every_call_of_the_first_releases_database(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("database at revision 0004")
+    assert done.stdout.strip().endswith("database at revision 0005")
 
     engine = open_engine(f"sqlite:///{database}")
     store = Store(engine)
