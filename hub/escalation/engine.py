@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -39,6 +39,7 @@ from hub.store import Store
 from hub.tables import alarm_groups, anomalies, escalations, hub_state, notifications
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICK_S = 0.2
 WORKERS = 8
@@ -65,6 +66,9 @@ class EscalationEngine:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="andon-notify")
+        # The engine's database work runs here, so that stopping can wait for it to end
+        # before the hub closes the database.
+        self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="andon-escalation")
         self._inflight: set[int] = set()
         self._key: bytes | None = None
 
@@ -87,6 +91,10 @@ class EscalationEngine:
                     group.create_task(self._loop(), name="escalation-pass")
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            await asyncio.get_running_loop().run_in_executor(None, self._db.shutdown)
+
+    async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, work, *args)
 
     async def _listen(self, heard: asyncio.Queue[CallChange]) -> None:
         while not self._stopping.is_set():
@@ -98,7 +106,7 @@ class EscalationEngine:
             while not self._stopping.is_set():
                 self._wake.clear()
                 try:
-                    claimed = await asyncio.to_thread(self.tick, utc_now())
+                    claimed = await self._in_db(self.tick, utc_now())
                 except Exception:  # a database hiccup must not end escalation for good
                     log.exception("escalation pass failed; trying again")
                     claimed = []
@@ -174,7 +182,7 @@ class EscalationEngine:
             log.exception("notification %s failed in the hub", row["id"])
             error = f"the hub failed to send it: {type(exc).__name__}"
         try:
-            await asyncio.to_thread(self._record_outcome, row, error, utc_now())
+            await self._in_db(self._record_outcome, row, error, utc_now())
         finally:
             self._inflight.discard(int(row["id"]))
         if error is not None:
