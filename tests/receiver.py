@@ -1,7 +1,8 @@
 """A local HTTP receiver standing in for phones: it records every request it gets.
 
 It answers 200, or, for paths told to fail, 500 a given number of times before it
-answers 200: a channel that is down for a while.
+answers 200: a channel that is down for a while; a path told to hold answers its next
+request late (the sender may be killed meanwhile).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Receiver:
         self.port = free_port()
         self.received: list[Received] = []
         self.failures: dict[str, int] = {}  # path -> how many more requests to refuse
+        self.holds: dict[str, float] = {}  # path -> seconds the next request waits for its answer
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -50,6 +52,11 @@ class Receiver:
         with self._lock:
             self.failures[path] = times
 
+    def hold(self, path: str, seconds: float) -> None:
+        """Record the next request to ``path`` at once, but answer it only after ``seconds``."""
+        with self._lock:
+            self.holds[path] = seconds
+
     def __enter__(self) -> Receiver:
         receiver = self
 
@@ -65,6 +72,8 @@ class Receiver:
                         receiver.received.append(
                             Received(self.path, dict(self.headers), body, time.time())
                         )
+                    held = receiver.holds.pop(self.path, 0.0)
+                time.sleep(held)
                 self.send_response(500 if refuse else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

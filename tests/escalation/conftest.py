@@ -6,6 +6,7 @@ so a test reads who was told at which level from the structured body.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,7 @@ def receiver() -> Iterator[Receiver]:
         yield started
 
 
+@contextlib.asynccontextmanager
 async def running_hub(config_path: Path) -> AsyncIterator[HubUnderTest]:
     app = create_app(load_hub_config(config_path), config_path=config_path)
     async with app.router.lifespan_context(app):
@@ -96,7 +98,7 @@ async def esc_hub(
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> AsyncIterator[HubUnderTest]:
     path = write_yaml(tmp_path / "hub.yaml", escalation_settings(database_url, receiver))
-    async for hub in running_hub(path):
+    async with running_hub(path) as hub:
         yield hub
 
 

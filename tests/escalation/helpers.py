@@ -16,9 +16,9 @@ from tests.receiver import Received, Receiver
 T = TypeVar("T")
 
 
-async def until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "it") -> T:
-    """Poll ``probe`` on the event loop until it is truthy; fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
+async def until(probe: Callable[[], T], *, within: float = 15.0, what: str = "it") -> T:
+    """Poll ``probe`` on the event loop until it is truthy; fail after ``within`` s."""
+    deadline = time.monotonic() + within
     while True:
         value = probe()
         if value:
@@ -28,8 +28,8 @@ async def until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "i
         await asyncio.sleep(0.05)
 
 
-async def received(receiver: Receiver, count: int, *, timeout: float = 15.0) -> list[Received]:
-    await until(lambda: len(receiver.received) >= count, timeout=timeout, what=f"{count} msgs")
+async def received(receiver: Receiver, count: int, *, within: float = 15.0) -> list[Received]:
+    await until(lambda: len(receiver.received) >= count, within=within, what=f"{count} msgs")
     return list(receiver.received)
 
 

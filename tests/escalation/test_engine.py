@@ -59,7 +59,7 @@ async def test_acknowledged_without_arrival_escalation_resumes_after_the_timeout
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:
     settings = escalation_settings(database_url, receiver, ack_timeout_s=1)
-    async for hub in running_hub(write_yaml(tmp_path / "hub.yaml", settings)):
+    async with running_hub(write_yaml(tmp_path / "hub.yaml", settings)) as hub:
         announce(hub, hub.press())
         await received(receiver, 1)
         call_id = hub.store_calls()[0].id
@@ -123,7 +123,7 @@ async def test_a_reload_during_an_open_call_does_not_change_that_calls_policy(
 ) -> None:
     path = tmp_path / "hub.yaml"
     write_yaml(path, escalation_settings(database_url, receiver))
-    async for hub in running_hub(path):
+    async with running_hub(path) as hub:
         announce(hub, hub.press("st10"))
         await received(receiver, 1)
         changed = escalation_settings(
@@ -146,7 +146,7 @@ async def test_line_stop_after_s_commands_the_line_stop_on_the_calls_timeline(
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:
     settings = escalation_settings(database_url, receiver, line_stop_after_s=1)
-    async for hub in running_hub(write_yaml(tmp_path / "hub.yaml", settings)):
+    async with running_hub(write_yaml(tmp_path / "hub.yaml", settings)) as hub:
         with hub.app.state.changes.listen() as heard:
             announce(hub, hub.press())
             call_id = hub.store_calls()[0].id
@@ -164,7 +164,7 @@ async def test_a_call_resolved_before_its_line_stop_deadline_never_stops_the_lin
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:
     settings = escalation_settings(database_url, receiver, line_stop_after_s=1)
-    async for hub in running_hub(write_yaml(tmp_path / "hub.yaml", settings)):
+    async with running_hub(write_yaml(tmp_path / "hub.yaml", settings)) as hub:
         announce(hub, hub.press())
         call_id = hub.store_calls()[0].id
         async with hub.client(Role.RESPONDER) as client:
@@ -188,7 +188,7 @@ async def test_nobody_on_shift_the_level_goes_to_the_rosters_fallback(
     settings["rosters"][0]["shifts"] = [
         {"members": ["li-wei"], "days": [weekday], "start": "22:00", "end": "06:00"}
     ]
-    async for hub in running_hub(write_yaml(tmp_path / "hub.yaml", settings)):
+    async with running_hub(write_yaml(tmp_path / "hub.yaml", settings)) as hub:
         announce(hub, hub.press())
         got = await received(receiver, 1)
         assert (got[0].path, got[0].json()["via"]) == ("/boss", "fallback:maintenance")
