@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -134,7 +135,7 @@ async def test_a_reload_during_an_open_call_does_not_change_that_calls_policy(
         announce(hub, hub.press("st20"))  # a new call: the new policy
         await received(receiver, 4)
         await asyncio.sleep(0.5)
-        by_station = {}
+        by_station: dict[str, list[tuple[str, int]]] = {}
         for message in receiver.received:
             body = message.json()
             by_station.setdefault(body["station"], []).append((message.path, body["level"]))
@@ -155,6 +156,7 @@ async def test_line_stop_after_s_commands_the_line_stop_on_the_calls_timeline(
         assert ("line_stop", call_id) in [(c.action, c.call_id) for c in seen]
         call = hub.store.get_call(call_id)
         assert call.line_stop_at is not None
+        assert call.received_at is not None
         assert call.line_stop_at >= call.received_at + timedelta(seconds=1)
         actions = [entry.action for entry in hub.store.timeline(call_id)]
         assert "line_stop" in actions
@@ -182,7 +184,7 @@ async def test_nobody_on_shift_the_level_goes_to_the_rosters_fallback(
 ) -> None:
     settings = escalation_settings(database_url, receiver)
     # A roster in a zone other than the machine's, whose only shift is never now.
-    now_local = utc_now().astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    now_local = utc_now().astimezone(ZoneInfo("Asia/Shanghai"))
     weekday = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][(now_local.weekday() + 3) % 7]
     settings["rosters"][0]["timezone"] = "Asia/Shanghai"
     settings["rosters"][0]["shifts"] = [
