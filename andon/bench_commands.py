@@ -1,4 +1,5 @@
-"""``andon bench ingest``: the servers the benchmark needs, started and stopped here."""
+"""``andon bench ingest`` and ``andon bench escalation``: the servers the benchmarks need,
+started and stopped here."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ def add_ingest_bench(bench_commands: Any) -> None:
     ingest.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     ingest.add_argument("--events", type=int, default=20_000)
     ingest.set_defaults(handler=_bench_ingest)
+    escalation = bench_commands.add_parser(
+        "escalation",
+        help="presses through Mosquitto into the hub, its messages into a local receiver",
+    )
+    escalation.add_argument("--json", action="store_true", help="print JSON (the default)")
+    escalation.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    escalation.set_defaults(handler=_bench_escalation)
 
 
 @contextlib.contextmanager
@@ -47,6 +55,22 @@ def _bench_ingest(args: argparse.Namespace) -> int:
             backend=args.backend,
             events=args.events,
             workdir=Path(directory),
+        )
+    print(json.dumps(result))
+    return 0
+
+
+def _bench_escalation(args: argparse.Namespace) -> int:
+    from andon.broker import MosquittoBroker
+    from bench.escalation import Broker, run_escalation_bench
+
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
+        MosquittoBroker(Path(directory) / "mosquitto") as broker,
+        _database(args.backend, Path(directory)) as url,
+    ):
+        result = run_escalation_bench(
+            broker=Broker(broker.host, broker.port), database_url=url, workdir=Path(directory)
         )
     print(json.dumps(result))
     return 0
