@@ -9,7 +9,8 @@ its messages into a local HTTP receiver standing in for the phones.
   received more than once (same idempotency key).
 - ``tick_ms_at_1000_open_calls``: the engine's pass with 1,000 open calls under
   escalation and nothing due (what it pays every tick), measured in-process;
-  ``tick_ms_1000_due`` is the pass that takes all 1,000 due steps at once.
+  ``tick_ms_1000_due`` is the passes (one batch of due steps each, back to back)
+  that take all 1,000 steps falling due at once.
 """
 
 from __future__ import annotations
@@ -290,6 +291,8 @@ def _tick_costs(workdir: Path, calls: int = 1000) -> dict[str, float]:
         idle.append((time.perf_counter() - started) * 1000)
     started = time.perf_counter()
     escalation.tick(now + timedelta(seconds=601))
+    while escalation.more:  # a pass takes a batch; the next one follows at once
+        escalation.tick(now + timedelta(seconds=601))
     due_ms = (time.perf_counter() - started) * 1000
     engine.dispose()
     return {

@@ -71,6 +71,7 @@ class EscalationEngine:
         self._db = ThreadPoolExecutor(max_workers=2, thread_name_prefix="andon-escalation")
         self._inflight: set[int] = set()
         self._key: bytes | None = None
+        self.more = False  # the last pass left due steps behind: run the next one at once
 
     def stop(self) -> None:
         self._stopping.set()
@@ -152,12 +153,11 @@ class EscalationEngine:
             key=self._key, base_url=public_url(config), ttl_s=settings.ack_link_ttl_s, now=now
         )
         ctx = pipeline.Context(now=now, ack_link=link, retry=settings.retry)
-        changes: list[CallChange] = []
-        while True:
-            done = steps.take_due_steps(conn, ctx)
-            changes += done.changes
-            if len(done.changes) < steps.BATCH:
-                break
+        # One batch of steps per transaction, so that ingest's writes are not held up
+        # behind a thousand calls falling due at once; a full batch asks for another pass.
+        done = steps.take_due_steps(conn, ctx)
+        self.more = done.full
+        changes = list(done.changes)
         changes += steps.take_due_line_stops(conn, now)
         deliveries.requeue_due_retries(conn, now)
         deliveries.resolve_cut_off(conn, now)

@@ -82,6 +82,7 @@ class Pass:
 
     changes: list[CallChange] = field(default_factory=list)
     queued: int = 0
+    full: bool = False  # as many rows as one pass takes: more may be due
 
 
 def take_due_steps(conn: Connection, ctx: pipeline.Context) -> Pass:
@@ -107,7 +108,7 @@ def take_due_steps(conn: Connection, ctx: pipeline.Context) -> Pass:
             .with_for_update(skip_locked=True, of=escalations)
         ).mappings()
     ]
-    done = Pass()
+    done = Pass(full=len(rows) == BATCH)
     if not rows:
         return done
     ids = [int(r["call_id"]) for r in rows]
