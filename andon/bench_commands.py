@@ -26,6 +26,7 @@ def add_ingest_bench(bench_commands: Any) -> None:
     )
     escalation.add_argument("--json", action="store_true", help="print JSON (the default)")
     escalation.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    escalation.add_argument("--calls", type=int, default=50, help="one call per station")
     escalation.set_defaults(handler=_bench_escalation)
 
 
@@ -70,7 +71,10 @@ def _bench_escalation(args: argparse.Namespace) -> int:
         _database(args.backend, Path(directory)) as url,
     ):
         result = run_escalation_bench(
-            broker=Broker(broker.host, broker.port), database_url=url, workdir=Path(directory)
+            broker=Broker(broker.host, broker.port),
+            database_url=url,
+            workdir=Path(directory),
+            calls=args.calls,
         )
     print(json.dumps(result))
     return 0

@@ -89,17 +89,16 @@ class _Receiver:
         return f"andon+http://{SECRET}@127.0.0.1:{self.port}/{path}"
 
 
-def _stations() -> list[tuple[str, str]]:
-    return [
-        (f"line{li}", f"st{li}{s:02d}")
-        for li in range(1, LINES + 1)
-        for s in range(STATIONS_PER_LINE)
-    ]
+def _stations(calls: int) -> list[tuple[str, str]]:
+    """One station per call, ``STATIONS_PER_LINE`` to a line."""
+    return [(f"line{n // STATIONS_PER_LINE + 1}", f"st{n:03d}") for n in range(calls)]
 
 
-def _settings(broker: Broker, database_url: str, port: int, receiver: _Receiver) -> dict[str, Any]:
+def _settings(
+    broker: Broker, database_url: str, port: int, receiver: _Receiver, calls: int
+) -> dict[str, Any]:
     lines: dict[str, list[dict[str, str]]] = {"line1": [{"id": WARM_UP}]}
-    for line, station in _stations():
+    for line, station in _stations(calls):
         lines.setdefault(line, []).append({"id": station})
     people = [{"id": f"p{n}", "notify": [receiver.hook(f"p{n}")]} for n in range(len(LEVELS))]
     return {
@@ -135,18 +134,20 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(statistics.median(ordered), 2), "p99": round(p99, 2)}
 
 
-def run_escalation_bench(*, broker: Broker, database_url: str, workdir: Path) -> dict[str, Any]:
+def run_escalation_bench(
+    *, broker: Broker, database_url: str, workdir: Path, calls: int = LINES * STATIONS_PER_LINE
+) -> dict[str, Any]:
     receiver = _Receiver()
     receiver.thread.start()
     port = free_port()
     config = workdir / "hub.yaml"
-    config.write_text(yaml.safe_dump(_settings(broker, database_url, port, receiver)))
+    config.write_text(yaml.safe_dump(_settings(broker, database_url, port, receiver, calls)))
     log = (workdir / "hub.log").open("ab")
     hub = subprocess.Popen([*ANDON, "hub", "--config", str(config)], stdout=log, stderr=log)
     try:
         _wait_healthy(port)
         time.sleep(1.0)  # subscribed
-        published = _press_all(broker)
+        published = _press_all(broker, calls)
         expected = (len(published) - 1) * len(LEVELS)
         deadline = time.monotonic() + LEVELS[-1] + 30
         while len({key for _, key, _, _ in receiver.got}) < expected + len(LEVELS):
@@ -179,14 +180,14 @@ def _wait_healthy(port: int) -> None:
     raise RuntimeError("the hub did not start")
 
 
-def _press_all(broker: Broker) -> dict[str, float]:
+def _press_all(broker: Broker, calls: int) -> dict[str, float]:
     """One press per station, paced; the publish time of each, by station."""
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-press-{os.getpid()}")
     client.connect(broker.host, broker.port)
     client.loop_start()
     topics = Topics("andon")
     published: dict[str, float] = {}
-    for seq, (line, station) in enumerate([("line1", WARM_UP), *_stations()], start=1):
+    for seq, (line, station) in enumerate([("line1", WARM_UP), *_stations(calls)], start=1):
         event = Event(
             event_id=make_event_id("bench-edge", seq), edge_id="bench-edge", seq=seq,
             ts=utc_now(), kind="call", site=SITE, area="area1", line=line, station=station,

@@ -85,9 +85,12 @@ def group_key(site: str, area: str, line: str, station: str, characteristic: str
 
 
 def _fold_new_anomalies(conn: Connection, stale_before: datetime) -> None:
-    cursor = int(
-        conn.execute(select(hub_state.c.value).where(hub_state.c.name == CURSOR)).scalar() or 0
-    )
+    # Locked (not skipped): a second hub waits for this pass and then sees the new cursor,
+    # so no anomaly is counted twice.
+    found = conn.execute(
+        select(hub_state.c.value).where(hub_state.c.name == CURSOR).with_for_update()
+    ).scalar()
+    cursor = int(found or 0)
     rows = (
         conn.execute(
             select(anomalies).where(anomalies.c.id > cursor).order_by(anomalies.c.id).limit(BATCH)

@@ -92,7 +92,13 @@ class EscalationEngine:
                     group.create_task(self._loop(), name="escalation-pass")
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
-            await asyncio.get_running_loop().run_in_executor(None, self._db.shutdown)
+            # Wait for the database work in flight, even through further cancellations:
+            # the hub closes the database next, and a pass cut off mid-way would leave
+            # its connection behind.
+            done = asyncio.get_running_loop().run_in_executor(None, self._db.shutdown)
+            while not done.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(done)
 
     async def _in_db(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, work, *args)

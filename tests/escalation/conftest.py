@@ -107,3 +107,20 @@ def announce(hub: HubUnderTest, *messages: tuple[str, bytes]) -> list[Result]:
     report = hub.ingest.handle_batch(list(messages))
     hub.app.state.changes.announce(*report.changes)
     return report.results
+
+
+SLOW_LEVELS = [
+    {"after_s": 0, "notify": ["roster:maintenance"]},
+    {"after_s": 5, "notify": ["person:zhang-min"]},
+    {"after_s": 6, "notify": ["person:boss"]},
+]
+
+
+@pytest_asyncio.fixture
+async def slow_hub(
+    tmp_path: Path, database_url: str, receiver: Receiver
+) -> AsyncIterator[HubUnderTest]:
+    """Level 1 five seconds after level 0: time for a test to act between them."""
+    settings = escalation_settings(database_url, receiver, levels=SLOW_LEVELS)
+    async with running_hub(write_yaml(tmp_path / "hub.yaml", settings)) as hub:
+        yield hub

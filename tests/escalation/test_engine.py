@@ -41,19 +41,19 @@ async def test_nobody_acknowledges_all_levels_arrive_in_order_at_their_times(
 
 
 async def test_acknowledged_between_levels_nothing_further_arrives(
-    esc_hub: HubUnderTest, receiver: Receiver
+    slow_hub: HubUnderTest, receiver: Receiver
 ) -> None:
-    announce(esc_hub, esc_hub.press())
+    announce(slow_hub, slow_hub.press())
     await received(receiver, 1)
-    call_id = esc_hub.store_calls()[0].id
-    async with esc_hub.client(Role.RESPONDER) as client:
+    call_id = slow_hub.store_calls()[0].id
+    async with slow_hub.client(Role.RESPONDER) as client:
         response = await client.post(f"/api/calls/{call_id}/acknowledge")
     assert response.status_code == 200
-    base = escalation(esc_hub.store, call_id)["base_at"]
-    await until(lambda: utc_now() > base + timedelta(seconds=5), what="the last level's time")
+    base = escalation(slow_hub.store, call_id)["base_at"]
+    await until(lambda: utc_now() > base + timedelta(seconds=7), what="the last level's time")
     await asyncio.sleep(0.5)
     assert levels(receiver) == [("/li-wei", 0)]
-    assert escalation(esc_hub.store, call_id)["status"] == "ack_wait"
+    assert escalation(slow_hub.store, call_id)["status"] == "ack_wait"
 
 
 async def test_acknowledged_without_arrival_escalation_resumes_after_the_timeout(
@@ -78,31 +78,31 @@ async def test_acknowledged_without_arrival_escalation_resumes_after_the_timeout
         assert levels(receiver)[2] == ("/boss", 2)
 
 
-async def test_arrival_stops_the_paging(esc_hub: HubUnderTest, receiver: Receiver) -> None:
-    announce(esc_hub, esc_hub.press())
+async def test_arrival_stops_the_paging(slow_hub: HubUnderTest, receiver: Receiver) -> None:
+    announce(slow_hub, slow_hub.press())
     await received(receiver, 1)
-    call_id = esc_hub.store_calls()[0].id
-    async with esc_hub.client(Role.RESPONDER) as client:
+    call_id = slow_hub.store_calls()[0].id
+    async with slow_hub.client(Role.RESPONDER) as client:
         assert (await client.post(f"/api/calls/{call_id}/arrive")).status_code == 200
-    base = escalation(esc_hub.store, call_id)["base_at"]
-    await until(lambda: utc_now() > base + timedelta(seconds=5), what="the last level's time")
+    base = escalation(slow_hub.store, call_id)["base_at"]
+    await until(lambda: utc_now() > base + timedelta(seconds=7), what="the last level's time")
     assert levels(receiver) == [("/li-wei", 0)]
-    assert escalation(esc_hub.store, call_id)["stop_reason"] == "arrived"
+    assert escalation(slow_hub.store, call_id)["stop_reason"] == "arrived"
 
 
 async def test_a_call_cancelled_before_a_level_is_due_never_reaches_that_level(
-    esc_hub: HubUnderTest, receiver: Receiver
+    slow_hub: HubUnderTest, receiver: Receiver
 ) -> None:
-    announce(esc_hub, esc_hub.press())
+    announce(slow_hub, slow_hub.press())
     await received(receiver, 1)
-    call_id = esc_hub.store_calls()[0].id
-    async with esc_hub.client(Role.STATION) as client:
+    call_id = slow_hub.store_calls()[0].id
+    async with slow_hub.client(Role.STATION) as client:
         response = await client.post(f"/api/calls/{call_id}/cancel", json={"reason": "by mistake"})
     assert response.status_code == 200
-    base = escalation(esc_hub.store, call_id)["base_at"]
-    await until(lambda: utc_now() > base + timedelta(seconds=5), what="the last level's time")
+    base = escalation(slow_hub.store, call_id)["base_at"]
+    await until(lambda: utc_now() > base + timedelta(seconds=7), what="the last level's time")
     assert levels(receiver) == [("/li-wei", 0)]
-    row = escalation(esc_hub.store, call_id)
+    row = escalation(slow_hub.store, call_id)
     assert (row["status"], row["due_at"]) == ("stopped", None)
 
 
