@@ -132,6 +132,7 @@ class EscalationEngine:
         """Queue what is due, then claim what this hub can send now; the claimed rows."""
         config = self.config()
         settings = config.escalation or EscalationConfig()
+        self.more = False
         with self.store.read() as conn:
             waiting = _work_waiting(conn, now, settings.anomaly_interval_s)
         if waiting:

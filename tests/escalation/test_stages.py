@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hub.config import HubConfig
+from hub.database import open_engine, upgrade
 from hub.escalation import pipeline
+from hub.escalation.engine import EscalationEngine
 from hub.escalation.links import LinkRefused, make_token, read_token
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
 from hub.escalation.steps import plan
 from hub.escalation_config import LevelConfig, RetryConfig
+from hub.store import Store
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
+HUB = {
+    "site": "s", "call_types": ["maintenance"], "reason_codes": ["fixed"],
+    "areas": [{"id": "a", "lines": [{"id": "l", "stations": [{"id": "st"}]}]}],
+}  # fmt: skip
 LEVELS = [
     LevelConfig(after_s=0, notify=["roster:maintenance"]),
     LevelConfig(after_s=120, notify=["person:li-wei"]),
@@ -169,3 +178,18 @@ def test_an_ack_token_refuses_a_changed_byte_another_key_and_expiry() -> None:
         read_token(b"x" * 32, token, now=NOW)
     with pytest.raises(LinkRefused, match="expired"):
         read_token(key, token, now=NOW + timedelta(seconds=60))
+
+
+def test_a_pass_after_a_full_batch_with_nothing_left_due_stops_asking_for_more(
+    tmp_path: Path,
+) -> None:
+    """The pass that found a full batch asked for another; the next, finding nothing due,
+    must not keep asking (the engine would spin without waiting)."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'hub.sqlite3'}")
+    upgrade(engine)
+    store = Store(engine)
+    escalation = EscalationEngine(store=store, config=lambda: HubConfig.model_validate(HUB))
+    escalation.more = True
+    assert escalation.tick(NOW) == []
+    assert escalation.more is False
+    engine.dispose()
