@@ -1,5 +1,5 @@
-"""``andon bench ingest`` and ``andon bench scale``: the servers they need, started and
-stopped here."""
+"""``andon bench ingest``, ``andon bench escalation`` and ``andon bench scale``: the
+servers they need, started and stopped here."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ def add_ingest_bench(bench_commands: Any) -> None:
     )
     scale.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     scale.set_defaults(handler=_bench_scale)
+    escalation = bench_commands.add_parser(
+        "escalation",
+        help="presses through Mosquitto into the hub, its messages into a local receiver",
+    )
+    escalation.add_argument("--json", action="store_true", help="print JSON (the default)")
+    escalation.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    escalation.add_argument("--calls", type=int, default=50, help="one call per station")
+    escalation.set_defaults(handler=_bench_escalation)
 
 
 @contextlib.contextmanager
@@ -83,6 +91,25 @@ def _bench_scale(args: argparse.Namespace) -> int:
             stations=args.stations,
             duration_s=args.duration,
             call_every_s=args.call_every,
+        )
+    print(json.dumps(result))
+    return 0
+
+
+def _bench_escalation(args: argparse.Namespace) -> int:
+    from andon.broker import MosquittoBroker
+    from bench.escalation import Broker, run_escalation_bench
+
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
+        MosquittoBroker(Path(directory) / "mosquitto") as broker,
+        _database(args.backend, Path(directory)) as url,
+    ):
+        result = run_escalation_bench(
+            broker=Broker(broker.host, broker.port),
+            database_url=url,
+            workdir=Path(directory),
+            calls=args.calls,
         )
     print(json.dumps(result))
     return 0

@@ -70,6 +70,7 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/calls", Permission.READ),
     ("POST", "/api/calls", Permission.RAISE),
     ("GET", "/api/calls/{call_id}", Permission.READ),
+    ("GET", "/api/calls/{call_id}/notifications", Permission.READ),
     ("POST", "/api/calls/{call_id}/acknowledge", Permission.ACKNOWLEDGE),
     ("POST", "/api/calls/{call_id}/arrive", Permission.ARRIVE),
     ("POST", "/api/calls/{call_id}/resolve", Permission.RESOLVE),
@@ -89,4 +90,11 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/admin/tokens", Permission.TOKENS),
     ("POST", "/api/admin/tokens", Permission.TOKENS),
     ("DELETE", "/api/admin/tokens/{name}", Permission.TOKENS),
+]
+
+# Routes open without a token, because what they carry is their own proof: a signed,
+# expiring, one-use acknowledgement link (hub/escalation/links.py).
+PUBLIC: list[tuple[str, str]] = [
+    ("GET", "/ack/{token}"),
+    ("POST", "/ack/{token}"),
 ]

@@ -10,10 +10,21 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.api import admin, anomalies, board, calls, knowledge, reports, system
+from hub.api import (
+    acknowledge_links,
+    admin,
+    anomalies,
+    board,
+    calls,
+    knowledge,
+    notifications,
+    reports,
+    system,
+)
 from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
+from hub.escalation.engine import EscalationEngine
 from hub.ingest_worker import IngestWorker
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
@@ -63,11 +74,15 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.store = store
         app.state.metrics = metrics
         app.state.subscriber = subscriber
+        escalation = EscalationEngine(store=store, config=lambda: live.current, changes=changes)
+        app.state.escalation = escalation
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
+        engine_task = asyncio.create_task(escalation.run(), name="hub-escalation")
         try:
             async with timeseries_export(config, changes=changes, store=store, metrics=metrics):
                 yield
         finally:
+            await stop_task(engine_task, escalation.stop)
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)
             engine.dispose()
@@ -85,5 +100,7 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
     app.include_router(system.router)
     app.include_router(admin.router)
     app.include_router(anomalies.router)
+    app.include_router(notifications.router)
+    app.include_router(acknowledge_links.router)
     add_pages(app)
     return app

@@ -8,7 +8,7 @@ inserted one by one, since each needs its id.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from contract.wire import AnomalyEvent, ArrivalEvent, DeviceStatusEvent, Event
 from hub.audit import audit_row, record_audit
+from hub.escalation.rows import escalation_row, insert_escalations, stop_paging
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
 from hub.tables import anomalies, call_events, calls, devices, processed_events
 
@@ -52,6 +53,7 @@ class _Batch:
     audit: list[dict[str, Any]] = field(default_factory=list)
     anomalies: list[dict[str, Any]] = field(default_factory=list)
     devices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +104,7 @@ def _apply_call(
     batch: _Batch,
     *,
     verify: bool,
+    snapshot_for: SnapshotFor | None,
 ) -> tuple[IngestOutcome, int]:
     key = (event.site, event.area, event.line, event.station, event.payload.call_type)
     existing = open_calls.get(key)
@@ -125,6 +128,9 @@ def _apply_call(
         },
     )
     open_calls[key] = _OpenCall(call_id, CallState.RAISED, acknowledged=False, new=True)
+    snapshot = snapshot_for(*key[4:], *key[1:4]) if snapshot_for is not None else None
+    if snapshot is not None:
+        batch.escalations.append(escalation_row(call_id, snapshot, received_at))
     actor = Actor(event.station, Source.STATION)
     detail = {"event_id": event.event_id, "received_at": received_at.isoformat()}
     batch.timeline.append(
@@ -190,6 +196,8 @@ def _write_batch(conn: Connection, batch: _Batch) -> None:
     for arrival in batch.arrivals:
         call_id = arrival.pop("call_id")
         conn.execute(update(calls).where(calls.c.id == call_id).values(arrival))
+        stop_paging(conn, [call_id], reason="arrived")
+    insert_escalations(conn, batch.escalations)
     if batch.processed:
         conn.execute(insert(processed_events), batch.processed)
     if batch.timeline:
@@ -245,6 +253,9 @@ def timeline_row(
     }
 
 
+SnapshotFor = Callable[[str, str, str, str], dict[str, Any] | None]
+"""(call type, area, line, station) -> the escalation snapshot of a new call, or None."""
+
 HubEvent = Event | ArrivalEvent | AnomalyEvent | DeviceStatusEvent
 """Every kind of event the hub applies (measurements go to a time-series database)."""
 
@@ -255,8 +266,11 @@ def apply_events(
     received_at: datetime,
     *,
     verified_types: frozenset[str],
+    snapshot_for: SnapshotFor | None = None,
 ) -> list[tuple[IngestOutcome, int | None]]:
-    """Apply ``events`` in ``conn``'s transaction: (outcome, call id) for each, in order."""
+    """Apply ``events`` in ``conn``'s transaction: (outcome, call id) for each, in order.
+
+    Each new call gets its escalation row (``snapshot_for``) in the same transaction."""
     ids = list({e.event_id for e in events})
     seen: dict[str, int | None] = dict(
         conn.execute(
@@ -277,8 +291,9 @@ def apply_events(
         if isinstance(event, Event):
             verify = event.payload.call_type in verified_types
             outcome, call_id = _apply_call(
-                conn, event, received_at, open_calls, batch, verify=verify
-            )
+                conn, event, received_at, open_calls, batch, verify=verify,
+                snapshot_for=snapshot_for,
+            )  # fmt: skip
         elif isinstance(event, ArrivalEvent):
             outcome, call_id = _apply_arrival(event, received_at, open_calls, batch)
         elif isinstance(event, AnomalyEvent):

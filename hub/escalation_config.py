@@ -24,12 +24,12 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 def _target(value: str) -> str:
     kind, _, name = value.partition(":")
-    if kind in ("person", "roster") and re.fullmatch(NAME_PATTERN, name):
+    if kind in ("person", "roster", "fallback") and re.fullmatch(NAME_PATTERN, name):
         return value
     if _URL.match(value):
         return value
     raise ValueError(
-        "expected person:ID, roster:ID or a notification URL such as "
+        "expected person:ID, roster:ID, fallback:ROSTER or a notification URL such as "
         f"json://host/path; got {value!r}"
     )
 
@@ -62,7 +62,8 @@ ClockTime = Annotated[str, AfterValidator(_clock_time)]
 """A wall-clock time in the roster's time zone."""
 
 Target = Annotated[str, AfterValidator(_target)]
-"""``person:ID``, ``roster:ID`` (whoever is on shift then, else the fallback) or a URL."""
+"""``person:ID``, ``roster:ID`` (whoever is on shift then, else the fallback),
+``fallback:ID`` (the roster's fallback, whoever is on shift) or a URL."""
 
 
 class PersonConfig(Strict):
@@ -133,10 +134,28 @@ class PolicyConfig(Strict):
         )
 
 
+class RetryConfig(Strict):
+    """How a failed notification is tried again: capped, jittered exponential backoff."""
+
+    initial_s: float = Field(default=5.0, gt=0)
+    cap_s: float = Field(default=300.0, gt=0)
+    attempts: int = Field(default=5, ge=1)  # then the channel counts as failing
+
+
 class EscalationConfig(Strict):
     """Policies in file order: a call takes the first one that matches it."""
 
     policies: list[PolicyConfig] = Field(default_factory=list)
+    # The hub's address as phones reach it, for acknowledgement links; by default the
+    # API's own host and port.
+    public_url: str | None = None
+    ack_link_ttl_s: int = Field(default=86_400, gt=0)
+    # SPC anomalies notify through the policy of this call type on their line, once per
+    # characteristic and station per interval.
+    anomaly_call_type: Name = "quality"
+    anomaly_interval_s: int = Field(default=600, gt=0)
+    retry: RetryConfig = RetryConfig()
+    send_timeout_s: float = Field(default=15.0, gt=0)
 
     def policy_for(self, *, call_type: str, line: str) -> PolicyConfig | None:
         return next((p for p in self.policies if p.matches(call_type=call_type, line=line)), None)
@@ -283,9 +302,10 @@ def _level_problems(
             )
         for t, target in enumerate(level.notify):
             kind, _, name = target.partition(":")
-            known = {"person": person_ids, "roster": roster_ids}.get(kind)
+            known = {"person": person_ids, "roster": roster_ids, "fallback": roster_ids}.get(kind)
             if known is not None and name not in known:
-                problems.append(((*where, "levels", n, "notify", t), _unknown(kind, name, known)))
+                noun = "roster" if kind == "fallback" else kind
+                problems.append(((*where, "levels", n, "notify", t), _unknown(noun, name, known)))
     return problems
 
 

@@ -81,6 +81,14 @@ def _resolve(target: str, config: HubConfig, moment: datetime) -> list[Explained
     kind, _, name = target.partition(":")
     if kind == "person":
         return _channels(config, name, via="person", why=f"named by {target}")
+    if kind == "fallback":
+        roster = next(r for r in config.rosters if r.id == name)
+        why = f"named by {target}"
+        return [
+            channel
+            for member in roster.fallback
+            for channel in _channels(config, member, via="fallback", why=why)
+        ]
     if kind == "roster":
         roster = next(r for r in config.rosters if r.id == name)
         answer = on_shift(roster, moment)

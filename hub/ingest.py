@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +32,8 @@ from contract.wire import (
 from hub.batch import HubEvent, IngestOutcome
 from hub.changes import CallChange
 from hub.config import HubConfig
+from hub.escalation.snapshot import SnapshotFor, snapshots_from
+from hub.escalation.system_calls import edge_status_changed
 from hub.store import Store
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ class Ingest:
         self.store = store
         self.topics = Topics(config().broker.topic_prefix)
         self._known: tuple[object, set[tuple[str, str, str]], set[str]] = (None, set(), set())
+        self._snapshots: tuple[object, SnapshotFor | None] = (None, None)
 
     def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> BatchReport:
         """Apply messages in one transaction; one result per message, in order.
@@ -93,7 +97,10 @@ class Ingest:
         received_at = utc_now()
         verified = frozenset(c.id for c in self.config().call_types if c.verify)
         applied = self.store.ingest(
-            [event for _, event in events], received_at, verified_types=verified
+            [event for _, event in events],
+            received_at,
+            verified_types=verified,
+            snapshot_for=self._snapshot_for(),
         )
         for (index, event), (outcome, call_id) in zip(events, applied, strict=True):
             report.results[index] = outcome
@@ -109,7 +116,14 @@ class Ingest:
             self.store.set_edge_status(edge_id, status, received_at)
             log_at = logging.WARNING if status == EDGE_OFFLINE else logging.INFO
             log.log(log_at, "edge %s is %s", edge_id, status)
+            report.changes += self.edge_call(edge_id, status, received_at)
         return report
+
+    def edge_call(self, edge_id: str, status: str, now: datetime) -> list[CallChange]:
+        """The edge's own call: raised when it goes offline, resolved when it is back."""
+        with self.store.write() as conn:
+            change = edge_status_changed(conn, self.config(), edge_id, status, now)
+        return [change] if change is not None else []
 
     def _check(self, topic: str, payload: bytes) -> HubEvent | Rejection | tuple[str, str]:
         """The valid event in a message, an edge status (edge id, status), or why not."""
@@ -166,6 +180,15 @@ class Ingest:
         if self._known[0] is not config:
             self._known = (config, config.station_keys(), set(config.call_type_ids))
         return self._known[1], self._known[2]
+
+    def _snapshot_for(self) -> SnapshotFor:
+        """Escalation snapshots under the running configuration (it follows reloads)."""
+        config = self.config()
+        if self._snapshots[0] is not config:
+            self._snapshots = (config, snapshots_from(config))
+        snapshot_for = self._snapshots[1]
+        assert snapshot_for is not None
+        return snapshot_for
 
     def _reject(self, reason: Rejection, topic: str, detail: str) -> Rejection:
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)

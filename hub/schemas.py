@@ -198,3 +198,27 @@ class DeviceOut(BaseModel):
 class DevicePage(BaseModel):
     devices: list[DeviceOut]
     next_cursor: str | None
+
+
+class NotificationOut(BaseModel):
+    """One attempt to send one message, as the delivery log keeps it."""
+
+    id: int
+    key: str = Field(description="the same on every attempt of one message")
+    attempt: int
+    call_id: int | None
+    level: int
+    step_s: int = Field(description="seconds after the call was raised that the step fell due")
+    person: str | None
+    via: str = Field(description="person, roster:ID, fallback:ROSTER or url")
+    channel: str = Field(description="the notification URL, secrets redacted")
+    status: str = Field(description="queued, sending, sent, failed or unknown")
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    retry_at: datetime | None
+
+
+class NotificationPage(BaseModel):
+    notifications: list[NotificationOut]

@@ -7,7 +7,7 @@ cost of a commit is shared by every message that arrived together.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +22,13 @@ from hub.batch import (
     Actor,
     HubEvent,
     IngestOutcome,
+    SnapshotFor,
     apply_events,
     find_open_calls,
     insert_call,
     timeline_row,
 )
+from hub.escalation.rows import escalation_row, insert_escalations, on_transition
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState
 from hub.queries import Call, CallFilter, TimelineEntry, call_from_row
 from hub.tables import call_events, calls, edges
@@ -74,27 +76,40 @@ class Store:
         received_at: datetime,
         *,
         verified_types: frozenset[str] = frozenset(),
+        snapshot_for: SnapshotFor | None = None,
     ) -> list[tuple[IngestOutcome, int | None]]:
         """Apply events exactly once, in order, in one transaction: (outcome, call id) each.
 
         A call of a type in ``verified_types`` waits for the operator's verification
-        after it is resolved."""
+        after it is resolved; ``snapshot_for`` freezes a new call's escalation policy."""
         if not events:
             return []
         with self.write() as conn:
-            return apply_events(conn, events, received_at, verified_types=verified_types)
+            return apply_events(
+                conn, events, received_at, verified_types=verified_types,
+                snapshot_for=snapshot_for,
+            )  # fmt: skip
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def raise_call(self, *, call: NewCall, actor: Actor, now: datetime) -> tuple[Call, bool]:
+    def raise_call(
+        self,
+        *,
+        call: NewCall,
+        actor: Actor,
+        now: datetime,
+        snapshot_for: SnapshotFor | None = None,
+    ) -> tuple[Call, bool]:
         """Raise a call from a panel; a call already open there is joined. (call, created).
+
+        A new call's escalation row (``snapshot_for``) is written in the same transaction.
 
         Two writers that both found no open call cannot both open one (a unique index on
         the open calls refuses the second): the loser tries once more, and joins."""
         for attempt in (1, 2):
             try:
                 with self.write() as conn:
-                    return _raise_in(conn, call, actor, now)
+                    return _raise_in(conn, call, actor, now, snapshot_for)
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -108,16 +123,20 @@ class Store:
         *,
         actor: Actor,
         details: dict[str, str | None] | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> Call:
         """Move a call along its lifecycle; CallNotFound or TransitionRefused otherwise.
 
         ``details`` go to the call's columns of the same name (reason_code, note,
-        cancel_reason) and to its timeline."""
+        cancel_reason) and to its timeline; ``also`` runs in the same transaction (an
+        acknowledgement link records its one use), and a refusal undoes it."""
         step = TRANSITIONS[action]
         details = {k: v for k, v in (details or {}).items() if v is not None}
         with self.write() as conn:
             current = _get(conn, call_id)
             _check_allowed(current, action)
+            if also is not None:
+                also(conn)
             values: dict[str, Any] = {"state": step.target, step.stamp: now, **details}
             if action == "acknowledge" or (action == "arrive" and not current.acknowledged_at):
                 values["acknowledged_by"] = actor.name
@@ -135,6 +154,7 @@ class Store:
                 detail=details,
             )  # fmt: skip
             conn.execute(insert(call_events), [entry])
+            on_transition(conn, call_id, action, now)
             audit = audit_row(now, actor.name, f"call.{action}", f"call:{call_id}", details)
             record_audit(conn, audit)
             return _get(conn, call_id)
@@ -201,7 +221,13 @@ class NewCall:
     needs_verification: bool
 
 
-def _raise_in(conn: Connection, call: NewCall, actor: Actor, now: datetime) -> tuple[Call, bool]:
+def _raise_in(
+    conn: Connection,
+    call: NewCall,
+    actor: Actor,
+    now: datetime,
+    snapshot_for: SnapshotFor | None = None,
+) -> tuple[Call, bool]:
     key = (call.site, call.area, call.line, call.station, call.call_type)
     existing = find_open_calls(conn, {(call.area, call.line, call.station)}).get(key)
     if existing is not None:
@@ -215,6 +241,9 @@ def _raise_in(conn: Connection, call: NewCall, actor: Actor, now: datetime) -> t
         call_id, at=now, action="raised", state=CallState.RAISED, actor=actor, detail={}
     )
     conn.execute(insert(call_events), [entry])
+    snapshot = snapshot_for and snapshot_for(call.call_type, call.area, call.line, call.station)
+    if snapshot:
+        insert_escalations(conn, [escalation_row(call_id, snapshot, now)])
     record_audit(conn, audit_row(now, actor.name, "call.raised", f"call:{call_id}", {}))
     return _get(conn, call_id), True
 

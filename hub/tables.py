@@ -197,3 +197,79 @@ devices = Table(
     Column("reason", String(256), nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
 )
+
+# -- escalation (migration 0005) -------------------------------------------------------
+
+escalations = Table(
+    "escalations",
+    metadata,
+    # One row per call under escalation, written in the transaction that raises the call.
+    Column("call_id", Integer, ForeignKey("calls.id"), primary_key=True),
+    Column("policy_id", String(64), nullable=False),
+    Column("snapshot", JSON, nullable=False),  # the policy, people and rosters as raised
+    Column("status", String(16), nullable=False),  # active, ack_wait, stopped
+    Column("base_at", UtcDateTime, nullable=False),  # step offsets count from here
+    Column("last_offset_s", Integer),  # the offset of the last step sent (None: none yet)
+    Column("due_at", UtcDateTime),  # when the next step (or the resumption) is due
+    Column("ack_timeout_s", Integer, nullable=False),
+    Column("line_stop_due_at", UtcDateTime),
+    Column("resumed", Boolean, nullable=False, server_default=false()),
+    Column("stop_reason", String(32)),
+)
+Index("escalations_due", escalations.c.due_at)
+Index("escalations_line_stop_due", escalations.c.line_stop_due_at)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # The delivery log: one row per attempt of one message to one channel.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # the same for every attempt: idempotency
+    Column("attempt", Integer, nullable=False),
+    Column("call_id", Integer, ForeignKey("calls.id"), index=True),
+    Column("alarm_group", String(400)),  # an SPC alarm group instead of a call
+    Column("level", Integer, nullable=False),
+    Column("step_s", Integer, nullable=False),
+    Column("person", String(64)),
+    Column("via", String(80), nullable=False),
+    Column("channel", Text, nullable=False),  # redacted
+    Column("url", Text, nullable=False),  # as configured: secret references unresolved
+    Column("body", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # queued, sending, sent, failed, unknown
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("lease_until", UtcDateTime),  # a sending attempt is the sender's until then
+    Column("retry_at", UtcDateTime),  # a failed attempt is tried again then
+)
+Index("notifications_key_attempt", notifications.c.key, notifications.c.attempt, unique=True)
+Index("notifications_status", notifications.c.status)
+
+alarm_groups = Table(
+    "alarm_groups",
+    metadata,
+    # SPC anomalies of one characteristic at one station: notified once per interval.
+    Column("key", String(400), primary_key=True),
+    Column("last_notified_at", UtcDateTime),
+    Column("last_anomaly_id", Integer, nullable=False),
+    Column("held", Integer, nullable=False),  # anomalies since the last notification
+    Column("inhibited", Integer, nullable=False),  # held back by a line-down call
+)
+
+hub_state = Table(
+    "hub_state",
+    metadata,
+    # Small values the hub keeps for itself: the ack-link key, the anomaly cursor.
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+ack_links_used = Table(
+    "ack_links_used",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("call_id", Integer, nullable=False),
+    Column("person", String(200), nullable=False),
+    Column("used_at", UtcDateTime, nullable=False),
+)

@@ -67,8 +67,11 @@ class Plant:
         return calls
 
     def calls_once_there_are(self, count: int) -> list[dict[str, Any]]:
-        """All calls, or [] while there are not yet ``count`` of them."""
-        calls = self.calls()
+        """All the stations' calls, or [] while there are not yet ``count`` of them.
+
+        An edge that goes offline (the broker stopped) raises a call of its own, in the
+        ``system`` area; it is not one of the stations' calls."""
+        calls = self.calls(area="assembly")
         return calls if len(calls) == count else []
 
     def metrics(self) -> str:

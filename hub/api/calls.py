@@ -12,6 +12,7 @@ from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
+from hub.escalation.snapshot import snapshots_from
 from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
@@ -99,7 +100,9 @@ def raise_call(
         call_type=body.call_type,
         needs_verification=call_type.verify,
     )
-    call, new = _store(request).raise_call(call=where, actor=Actor(who.name, Source.API), now=now)
+    call, new = _store(request).raise_call(
+        call=where, actor=Actor(who.name, Source.API), now=now, snapshot_for=snapshots_from(hub)
+    )
     _announce(request, call, "raised" if new else "joined")
     return call_out(call, now)
 

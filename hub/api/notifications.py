@@ -1,0 +1,31 @@
+"""/api/calls/{id}/notifications: the delivery log of a call, every attempt in order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Request
+
+from hub.access import Permission
+from hub.api.auth import Principal, allowed
+from hub.escalation import deliveries
+from hub.schemas import NotificationOut, NotificationPage
+from hub.store import CallNotFound, Store
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+
+@router.get("/{call_id}/notifications", responses={404: {"description": "no such call"}})
+def call_notifications(
+    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+) -> NotificationPage:
+    """Who was told about the call, through which channel (redacted), and what happened."""
+    store: Store = request.app.state.store
+    try:
+        call = store.get_call(call_id)
+    except CallNotFound:
+        raise HTTPException(404, f"no call {call_id}") from None
+    who.check_line(call.line)
+    with store.read() as conn:
+        rows = deliveries.for_call(conn, call_id)
+    return NotificationPage(notifications=[NotificationOut.model_validate(r) for r in rows])

@@ -1,0 +1,199 @@
+"""Escalation as a pipeline of small stages with one signature, as Alertmanager's notify is.
+
+Each stage takes the notices of one pass and the pass's context and returns the notices
+that go on: dedupe -> inhibit -> route -> notify, and retry for the attempts that
+failed. Pure: the moment, the recent history and the open line-down calls are in the
+context; no stage reads the clock, the database or the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from contract.backoff import Backoff
+from contract.secrets import redact_url
+from hub.escalation.message import render
+from hub.escalation.snapshot import Snapshot
+from hub.escalation_config import RetryConfig
+from hub.rosters import on_shift
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One channel of one person (or a URL named as is) that a notice goes to."""
+
+    person: str | None
+    name: str  # the person's name, or the redacted URL
+    url: str  # as configured: secret references unresolved
+    via: str  # person, roster:ID, fallback or url
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One attempt to send one message through one channel."""
+
+    key: str  # the same for every attempt: the channel's idempotency key
+    attempt: int
+    recipient: Recipient
+    body: dict[str, Any]
+    error: str | None = None  # set when the attempt failed
+    retry_at: datetime | None = None
+    gave_up: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A step of a call's escalation (or an SPC alarm group) that may need sending."""
+
+    key: str
+    call_id: int | None
+    alarm_group: str | None
+    line: str
+    level: int
+    step_s: int
+    targets: tuple[str, ...]
+    snapshot: Snapshot | None  # None for a retry, which needs only its attempts
+    facts: Mapping[str, Any]  # raised_at, resumed, acknowledged_by, told_before, ...
+    recipients: tuple[Recipient, ...] = ()
+    outgoing: tuple[Outgoing, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a pass of the pipeline knows: the moment and the state it was read with."""
+
+    now: datetime
+    line_down_lines: frozenset[str] = frozenset()
+    last_notified: Mapping[str, datetime] = field(default_factory=dict)
+    alarm_interval_s: int = 600
+    queued_keys: frozenset[str] = frozenset()
+    ack_link: Callable[[int, str], str] | None = None
+    retry: RetryConfig = field(default_factory=RetryConfig)
+
+
+Stage = Callable[[Sequence[Notice], Context], list[Notice]]
+
+
+def dedupe(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
+    """Drop what was already queued, and alarm groups notified within their interval."""
+    kept = []
+    for notice in notices:
+        if notice.key in ctx.queued_keys:
+            continue
+        last = ctx.last_notified.get(notice.alarm_group or "")
+        if last is not None and ctx.now - last < timedelta(seconds=ctx.alarm_interval_s):
+            continue
+        kept.append(notice)
+    return kept
+
+
+def inhibit(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
+    """An open line-down call holds back the SPC alarms of its line (it makes no parts)."""
+    return [n for n in notices if n.alarm_group is None or n.line not in ctx.line_down_lines]
+
+
+def route(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
+    """Targets to channels: people's URLs, whoever is on shift now, or URLs as they are."""
+    return [
+        replace(notice, recipients=tuple(_unique(_recipients(notice, ctx.now))))
+        for notice in notices
+    ]
+
+
+def _recipients(notice: Notice, now: datetime) -> list[Recipient]:
+    snap = notice.snapshot
+    assert snap is not None, "a notice to route carries its snapshot"
+    found: list[Recipient] = []
+    for target in notice.targets:
+        kind, _, name = target.partition(":")
+        if kind == "person":
+            found += _channels(snap, [name], "person")
+        elif kind in ("roster", "fallback"):
+            roster = snap.rosters[name]
+            answer = on_shift(roster, now)
+            members = roster.fallback if kind == "fallback" else list(answer.members)
+            fallback = kind == "fallback" or answer.is_fallback
+            via = f"fallback:{name}" if fallback else target
+            found += _channels(snap, members, via)
+        else:
+            found.append(Recipient(None, redact_url(target), target, "url"))
+    return found
+
+
+def _channels(snap: Snapshot, people: Sequence[str], via: str) -> list[Recipient]:
+    return [
+        Recipient(person, snap.people[person].name or person, url, via)
+        for person in people
+        if person in snap.people
+        for url in snap.people[person].notify
+    ]
+
+
+def _unique(recipients: list[Recipient]) -> list[Recipient]:
+    """One message per person and channel, even when two targets name the same one."""
+    seen: set[tuple[str | None, str]] = set()
+    kept = []
+    for recipient in recipients:
+        if (recipient.person, recipient.url) not in seen:
+            seen.add((recipient.person, recipient.url))
+            kept.append(recipient)
+    return kept
+
+
+def notify(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
+    """A rendered message, and its first attempt, for every recipient of every notice."""
+    done = []
+    for notice in notices:
+        names = list(dict.fromkeys(r.name for r in notice.recipients if r.person))
+        outgoing = []
+        for recipient in notice.recipients:
+            link = None
+            if ctx.ack_link is not None and notice.call_id is not None:
+                link = ctx.ack_link(notice.call_id, recipient.person or f"url:{recipient.name}")
+            others = [*notice.facts.get("told_before", ()), *names]
+            others = [n for n in dict.fromkeys(others) if n != recipient.name]
+            body = render(notice, recipient=recipient, others=others, ack_url=link, now=ctx.now)
+            outgoing.append(Outgoing(_key(notice, recipient), 1, recipient, body))
+        done.append(replace(notice, outgoing=tuple(outgoing)))
+    return done
+
+
+def _key(notice: Notice, recipient: Recipient) -> str:
+    digest = hashlib.sha256(f"{recipient.person}|{recipient.url}".encode()).hexdigest()[:16]
+    return f"{notice.key}:{digest}"
+
+
+def retry(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
+    """The next attempt of each failed one, after a capped backoff, or given up."""
+    done = []
+    for notice in notices:
+        later = []
+        for failed in notice.outgoing:
+            if failed.error is None:
+                continue
+            if failed.attempt >= ctx.retry.attempts:
+                later.append(replace(failed, gave_up=True))
+                continue
+            backoff = Backoff(
+                initial=ctx.retry.initial_s, cap=ctx.retry.cap_s, rng=random.Random(failed.key)
+            )
+            backoff.failures = failed.attempt - 1
+            at = ctx.now + timedelta(seconds=backoff.next_delay())
+            later.append(replace(failed, attempt=failed.attempt + 1, error=None, retry_at=at))
+        done.append(replace(notice, outgoing=tuple(later)))
+    return done
+
+
+SEND_PIPELINE: tuple[Stage, ...] = (dedupe, inhibit, route, notify)
+
+
+def run(stages: Sequence[Stage], notices: Sequence[Notice], ctx: Context) -> list[Notice]:
+    passing = list(notices)
+    for stage in stages:
+        passing = stage(passing, ctx)
+    return passing

@@ -1,0 +1,106 @@
+"""Calls the hub raises itself: an edge that went offline, a channel that keeps failing.
+
+They are calls like any other (on the board, acknowledged, resolved), at a station of
+the reserved area ``system``, and they escalate to the rosters' fallbacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from contract.wire import EDGE_OFFLINE, EDGE_ONLINE
+from hub.batch import Actor, find_open_calls, insert_call, timeline_row
+from hub.changes import CallChange
+from hub.config import HubConfig
+from hub.escalation.rows import escalation_row, insert_escalations, on_transition
+from hub.escalation.snapshot import fallback_snapshot
+from hub.lifecycle import CallState, Source
+from hub.tables import call_events, calls
+
+log = logging.getLogger(__name__)
+
+SYSTEM_AREA = "system"
+EDGES_LINE = "edges"
+NOTIFICATIONS_LINE = "notifications"
+EDGE_OFFLINE_CALL = "edge_offline"
+CHANNEL_FAILING_CALL = "channel_failing"
+HUB = Actor("hub", Source.HUB)
+
+
+def raise_system_call(
+    conn: Connection,
+    config: HubConfig,
+    *,
+    line: str,
+    station: str,
+    call_type: str,
+    now: datetime,
+    detail: dict[str, str],
+    rosters: list[str] | None = None,
+) -> CallChange | None:
+    """Open a system call (None when one is open there already) escalating to fallbacks."""
+    key = (config.site, SYSTEM_AREA, line, station, call_type)
+    if find_open_calls(conn, {(SYSTEM_AREA, line, station)}).get(key) is not None:
+        return None
+    call_id = insert_call(
+        conn,
+        values={
+            "site": config.site, "area": SYSTEM_AREA, "line": line, "station": station,
+            "call_type": call_type, "first_event_id": f"hub:{uuid.uuid4().hex}",
+            "raised_at": now, "received_at": now,
+        },
+    )  # fmt: skip
+    entry = timeline_row(
+        call_id, at=now, action="raised", state=CallState.RAISED, actor=HUB, detail=detail
+    )
+    conn.execute(insert(call_events), [entry])
+    names = {"call_type": call_type.replace("_", " "), "area": SYSTEM_AREA, "line": line}
+    names["station"] = station
+    snapshot = fallback_snapshot(config, names, rosters)
+    if snapshot is not None:
+        insert_escalations(conn, [escalation_row(call_id, snapshot, now)])
+    else:
+        log.error("system call %s raised, but no roster has a fallback to tell", call_id)
+    return CallChange(call_id, SYSTEM_AREA, line, station, "raised")
+
+
+def edge_status_changed(
+    conn: Connection, config: HubConfig, edge_id: str, status: str, now: datetime
+) -> CallChange | None:
+    """An edge gone offline raises its call; back online, the hub resolves that call."""
+    if status == EDGE_OFFLINE:
+        return raise_system_call(
+            conn, config, line=EDGES_LINE, station=edge_id, call_type=EDGE_OFFLINE_CALL,
+            now=now, detail={"edge_id": edge_id, "status": status},
+        )  # fmt: skip
+    if status != EDGE_ONLINE:
+        return None
+    open_id = conn.execute(
+        select(calls.c.id).where(
+            calls.c.area == SYSTEM_AREA,
+            calls.c.line == EDGES_LINE,
+            calls.c.station == edge_id,
+            calls.c.call_type == EDGE_OFFLINE_CALL,
+            calls.c.state.in_(("raised", "acknowledged", "arrived")),
+        )
+    ).scalar()
+    if open_id is None:
+        return None
+    note = "the edge is back online"
+    conn.execute(
+        update(calls)
+        .where(calls.c.id == open_id)
+        .values(state=CallState.RESOLVED, resolved_at=now, note=note)
+    )
+    entry = timeline_row(
+        int(open_id), at=now, action="resolved", state=CallState.RESOLVED, actor=HUB,
+        detail={"note": note},
+    )  # fmt: skip
+    conn.execute(insert(call_events), [entry])
+    on_transition(conn, int(open_id), "resolve", now)
+    return CallChange(int(open_id), SYSTEM_AREA, EDGES_LINE, edge_id, "resolved")
