@@ -10,12 +10,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.api import admin, anomalies, calls, system
+from hub.api import admin, anomalies, calls, measurements, system
 from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
 from hub.ingest_worker import IngestWorker
 from hub.live_config import LiveConfig
+from hub.measurement_news import MeasurementNews
+from hub.measurement_store import MeasurementStore
+from hub.measurement_subscriber import MeasurementSubscriber
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
@@ -62,9 +65,16 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.metrics = metrics
         app.state.subscriber = subscriber
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
+        # Measurements on a path of their own, announced on app.state.measurements.
+        app.state.measurements = news = MeasurementNews(asyncio.get_running_loop())
+        app.state.measurement_subscriber = measuring = MeasurementSubscriber(
+            config=live, store=MeasurementStore(store), metrics=metrics, news=news
+        )
+        measuring_task = asyncio.create_task(measuring.run(), name="hub-measurements")
         try:
             yield
         finally:
+            await stop_task(measuring_task, measuring.stop)
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)
             engine.dispose()
@@ -79,4 +89,5 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
     app.include_router(system.router)
     app.include_router(admin.router)
     app.include_router(anomalies.router)
+    app.include_router(measurements.router)
     return app
