@@ -17,8 +17,7 @@ from hub.database import database_url, open_engine, upgrade
 from hub.ingest_worker import IngestWorker
 from hub.live_config import LiveConfig
 from hub.measurement_news import MeasurementNews
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MeasurementSubscriber
+from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
@@ -65,16 +64,16 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.metrics = metrics
         app.state.subscriber = subscriber
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
-        # Measurements on a path of their own, announced on app.state.measurements.
+        # Measurements on a path (and in a process) of their own; app.state.measurements
+        # announces what it stored.
         app.state.measurements = news = MeasurementNews(asyncio.get_running_loop())
-        app.state.measurement_subscriber = measuring = MeasurementSubscriber(
-            config=live, store=MeasurementStore(store), metrics=metrics, news=news
-        )
-        measuring_task = asyncio.create_task(measuring.run(), name="hub-measurements")
+        measuring = MeasurementWorker(config=config, news=news, metrics=metrics)
+        measuring.start()
+        live.on_change(measuring.use_config)
         try:
             yield
         finally:
-            await stop_task(measuring_task, measuring.stop)
+            await asyncio.to_thread(measuring.stop)
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)
             engine.dispose()

@@ -61,7 +61,7 @@ class MeasurementsConfig(Strict):
         default=2000, ge=1, le=1_000_000, description="messages waiting to be stored"
     )
     max_rows_per_transaction: int = Field(
-        default=5000,
+        default=1000,
         ge=1,
         description="points and readings written in one transaction: a short write lock "
         "for calls to wait behind",

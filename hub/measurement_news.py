@@ -1,11 +1,12 @@
 """New measurements inside one hub: who must hear that points and readings were stored.
 
-The measurement writer announces each measurement message after its transaction
-committed (``MeasurementEvent``: the edge's envelope, its readings and its SPC points,
-each naming its station); the live chart page and a time-series exporter listen. Unlike
-call changes, measurements come in floods: each listener's queue is bounded, and a
-listener that falls behind loses the oldest messages (counted in ``dropped``) rather
-than the hub's memory. The database stays the truth for anyone who needs every point.
+The measurement process reports each measurement message after its transaction
+committed, and the hub announces it (``MeasurementEvent``: the edge's envelope, its
+readings and its SPC points, each naming its station); the live chart page and a
+time-series exporter listen. Unlike call changes, measurements come in floods: each
+listener's queue is bounded, and a listener that falls behind loses the oldest
+messages (counted in ``dropped``) rather than the hub's memory. The database stays the
+truth for anyone who needs every point.
 
     with app.state.measurements.listen() as listener:
         while True:
@@ -52,11 +53,16 @@ class MeasurementListener:
 class MeasurementNews:
     """Fan-out of stored measurement messages to the listeners on one event loop.
 
-    ``announce`` may be called from any thread (the writer commits in a worker thread)."""
+    ``announce`` may be called from any thread (the worker's reports arrive on one)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._listeners: list[MeasurementListener] = []
+
+    @property
+    def listening(self) -> bool:
+        """Anyone listening: the worker's messages are parsed for announcing only then."""
+        return bool(self._listeners)
 
     def announce(self, *events: MeasurementEvent) -> None:
         if not events:

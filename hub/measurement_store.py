@@ -73,6 +73,8 @@ class MeasurementStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # SQLite: one writer at a time for the whole database, calls included.
+        self.shares_write_lock = store.engine.dialect.name == "sqlite"
 
     def apply(
         self,

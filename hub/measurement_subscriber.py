@@ -1,17 +1,22 @@
 """Measurements taken in on a path of their own, so that a flood of them never delays a call.
 
-A second MQTT connection (its own client id, a clean session: measurements are
-droppable) subscribes to the edges' measurement topics and puts each message on a
-bounded queue; when the queue is full the message is dropped and counted. A writer takes
-what waits, checks it, and stores it in transactions of a bounded number of rows, in a
-thread, then announces what it stored (``MeasurementNews``). Calls keep their own
-connection, their own in-flight window at the broker and their own ingest process.
+This runs in a process of its own (``hub/measurement_worker.py``): a second MQTT
+connection (its own client id, a clean session: measurements are droppable) subscribes
+to the edges' measurement topics and puts each message on a bounded queue; when the
+queue is full the message is dropped and counted. A writer takes what waits, checks it
+and stores it in transactions of a bounded number of rows, in a thread, then hands the
+stored messages to ``on_stored``. Calls keep their own connection, their own in-flight
+window at the broker, their own ingest process and their own transactions.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,16 +26,38 @@ from sqlalchemy.exc import SQLAlchemyError
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import MeasurementEvent, Topics, utc_now
+from hub.config import HubConfig
 from hub.ingest import Rejection
-from hub.live_config import LiveConfig
-from hub.measurement_intake import MeasurementCheck, MeasurementMetrics
-from hub.measurement_news import MeasurementNews
+from hub.measurement_intake import MeasurementCheck
 from hub.measurement_store import MeasurementStore
-from hub.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 60.0
+Stored = Callable[[list[tuple[MeasurementEvent, bytes]]], None]
+
+
+@dataclass
+class MeasurementTally:
+    """What became of measurement messages since the last ``take()``: plain counts, so
+    that they cross to the hub's main process, whose metrics show them."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)  # stored, duplicate, dropped...
+    rejected: Counter[str] = field(default_factory=Counter)  # by Rejection reason
+    counter_readings: Counter[str] = field(default_factory=Counter)  # by CounterStep.how
+    points: int = 0
+    pruned: int = 0
+    waiting: int = 0
+
+    def take(self) -> MeasurementTally:
+        """The counts so far, and start again from zero (``waiting`` is a level: kept)."""
+        taken = MeasurementTally(
+            self.outcomes, self.rejected, self.counter_readings, self.points, self.pruned,
+            self.waiting,
+        )  # fmt: skip
+        self.outcomes, self.rejected, self.counter_readings = Counter(), Counter(), Counter()
+        self.points = self.pruned = 0
+        return taken
 
 
 class MeasurementSubscriber:
@@ -39,20 +66,18 @@ class MeasurementSubscriber:
     def __init__(
         self,
         *,
-        config: LiveConfig,
+        config: Callable[[], HubConfig],
         store: MeasurementStore,
-        metrics: HubMetrics,
-        news: MeasurementNews,
+        on_stored: Stored | None = None,
     ) -> None:
         self.config = config
         self.store = store
-        self.metrics = metrics
-        self.own = MeasurementMetrics(metrics.registry)
-        self.news = news
-        self.check = MeasurementCheck(lambda: config.current)
-        self.topics = Topics(config.current.broker.topic_prefix)
+        self.tally = MeasurementTally()
+        self.on_stored = on_stored
+        self.check = MeasurementCheck(config)
+        self.topics = Topics(config().broker.topic_prefix)
         self.queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(
-            maxsize=config.current.measurements.queue
+            maxsize=config().measurements.queue
         )
         self.connected = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -88,7 +113,7 @@ class MeasurementSubscriber:
             stopping.cancel()
 
     async def _session(self, backoff: Backoff) -> None:
-        config = self.config.current
+        config = self.config()
         identifier = f"{config.mqtt_client_id}-measurements"
         async with mqtt_client(config.broker, identifier=identifier, persistent=False) as client:
             await client.subscribe(self.topics.measurement_filter(config.site), qos=1)
@@ -103,8 +128,8 @@ class MeasurementSubscriber:
         try:
             self.queue.put_nowait((topic, payload))
         except asyncio.QueueFull:
-            self.own.received.labels("dropped").inc()
-        self.own.waiting.set(self.queue.qsize())
+            self.tally.outcomes["dropped"] += 1
+        self.tally.waiting = self.queue.qsize()
 
     # -- writing -----------------------------------------------------------------------
 
@@ -113,36 +138,46 @@ class MeasurementSubscriber:
             batch = [await self.queue.get()]
             while not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            self.own.waiting.set(self.queue.qsize())
+            self.tally.waiting = self.queue.qsize()
             try:
                 stored = await asyncio.to_thread(self.write, batch)
             except SQLAlchemyError as exc:
                 # Droppable by contract: logged and counted, the next batch tries again.
                 log.error("could not store %d measurement messages: %s", len(batch), exc)
-                self.own.received.labels("failed").inc(len(batch))
+                self.tally.outcomes["failed"] += len(batch)
                 continue
-            self.news.announce(*stored)
+            if self.on_stored is not None:
+                self.on_stored(stored)
 
-    def write(self, messages: list[tuple[str, bytes]]) -> list[MeasurementEvent]:
-        """Check and store ``messages`` in transactions of bounded size; what was stored."""
-        config = self.config.current.measurements
+    def write(self, messages: list[tuple[str, bytes]]) -> list[tuple[MeasurementEvent, bytes]]:
+        """Check and store ``messages`` in transactions of bounded size; what was stored
+        (each event with its message's payload)."""
+        config = self.config().measurements
         valid: list[MeasurementEvent] = []
+        payloads: dict[int, bytes] = {}
         for topic, payload in messages:
             checked = self.check(topic, payload)
             if isinstance(checked, Rejection):
-                self.metrics.rejected.labels(checked).inc()
-                self.own.received.labels("rejected").inc()
+                self.tally.rejected[str(checked)] += 1
+                self.tally.outcomes["rejected"] += 1
             else:
                 valid.append(checked)
-        stored: list[MeasurementEvent] = []
+                payloads[id(checked)] = payload
+        stored: list[tuple[MeasurementEvent, bytes]] = []
         for chunk in _chunks(valid, config.max_rows_per_transaction):
+            started = time.monotonic()
             applied = self.store.apply(chunk, utc_now(), config=config)
-            self.own.received.labels("stored").inc(len(applied.applied))
-            self.own.received.labels("duplicate").inc(applied.duplicates)
-            self.own.points.inc(applied.points)
-            for step in applied.counter_steps:
-                self.own.counter_steps.labels(step.how).inc()
-            stored += applied.applied
+            if self.store.shares_write_lock:
+                # SQLite has one write lock for the whole file, and a call's transaction
+                # waiting for it polls with growing sleeps: without a pause, one batch after
+                # the next could keep it waiting for seconds. Half the time, at least, is
+                # the call path's.
+                time.sleep(time.monotonic() - started)
+            self.tally.outcomes["stored"] += len(applied.applied)
+            self.tally.outcomes["duplicate"] += applied.duplicates
+            self.tally.points += applied.points
+            self.tally.counter_readings.update(step.how for step in applied.counter_steps)
+            stored += [(event, payloads[id(event)]) for event in applied.applied]
         self._maybe_prune(utc_now())
         return stored
 
@@ -150,7 +185,7 @@ class MeasurementSubscriber:
         if now.timestamp() - self._last_prune < PRUNE_EVERY_S:
             return
         self._last_prune = now.timestamp()
-        self.own.pruned.inc(self.store.prune(now, config=self.config.current.measurements))
+        self.tally.pruned += self.store.prune(now, config=self.config().measurements)
 
 
 def _chunks(events: list[MeasurementEvent], max_rows: int) -> list[list[MeasurementEvent]]:
