@@ -171,12 +171,12 @@ def test_a_flood_of_measurements_neither_delays_nor_loses_a_call(
         stop.set()
         flood.join(timeout=30)
     everything = quiet | flooded
-    lags = wait_until(
-        lambda: (
-            (found := _lags(database_url, everything)) and len(found) == len(everything) and found
-        ),
-        what="every call stored",
-    )
+
+    def all_stored() -> list[float]:
+        found = _lags(database_url, everything)
+        return found if len(found) == len(everything) else []
+
+    lags = wait_until(all_stored, what="every call stored")
     assert len(lags) == 2 * CALLS  # none lost
     stored = [line for line in metrics.splitlines() if 'outcome="stored"' in line]
     assert stored
