@@ -203,10 +203,13 @@ def _count_parts(
         for reading in event.payload.readings:
             entry = watched.get((event.line, reading.station))
             kind = entry.counters().get(reading.name) if entry is not None else None
-            if entry is None or kind is None or isinstance(reading.value, bool | str):
+            value = reading.value
+            if entry is None or kind is None or isinstance(value, bool | str):
                 continue
+            if not -(2**63) <= value < 2**63:
+                continue  # no counter counts this far: a broken register, not parts
             key = (event.line, reading.station, kind)
-            step = counter_step(state.get(key), int(reading.value), entry, kind=kind)
+            step = counter_step(state.get(key), int(value), entry, kind=kind)
             state[key] = step.value
             counters[key] = {"line": key[0], "station": key[1], "counter": kind}
             counters[key] |= {"value": step.value, "at": event.ts}

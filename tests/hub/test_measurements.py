@@ -202,3 +202,18 @@ async def test_the_routes_keep_a_token_to_its_lines(hub: HubUnderTest) -> None:
     assert listed.json()["characteristics"] == []
     assert refused.status_code == 403
     assert naive.status_code == 422
+
+
+async def test_a_counter_reading_beyond_64_bits_is_ignored_and_the_message_still_stored(
+    hub: HubUnderTest,
+) -> None:
+    writer = _writer(hub.app)
+    writer.write([message(1, readings=counters(100, 0))])
+    huge = message(2, readings=counters(2**70, 0), points=[point(1, 10.0)])
+    assert [event.seq for event, _ in writer.write([huge])] == [2]
+    writer.write([message(3, readings=counters(104, 0))])
+    counts = await _get(
+        hub, "/api/quality/counts", **{"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00Z"}
+    )
+    assert [c["inspected"] for c in counts["counts"]] == [4]
+    assert len((await _get(hub, "/api/characteristics/bore/points"))["points"]) == 1
