@@ -31,6 +31,8 @@ from edge.session import build_pollers
 log = logging.getLogger(__name__)
 
 FLUSH_ON_STOP_S = 0.5
+CANCEL_ATTEMPTS = 5
+CANCEL_WAIT_S = 0.5
 
 
 class EdgeAgent:
@@ -70,7 +72,7 @@ class EdgeAgent:
                 finally:
                     watcher.cancel()
                     await self._flush()
-                    publisher.cancel()
+                    await _cancel_for_sure(publisher)
         finally:
             self.outbox.close()
 
@@ -216,6 +218,19 @@ class EdgeAgent:
                 self.recorder.published += len(entries)
             if not self.outbox.pending_count():
                 await wakeup.wait()
+
+
+async def _cancel_for_sure(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, cancelling again if the cancellation got lost.
+
+    On Python 3.11 aiomqtt awaits the broker with ``asyncio.wait_for``, which can swallow
+    a cancellation that lands as the awaited future completes; the task then goes on."""
+    for _ in range(CANCEL_ATTEMPTS):
+        task.cancel()
+        done, _pending = await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
+        if done:
+            return
+    log.error("task %s did not stop", task.get_name())
 
 
 def _stamp(path: Path) -> tuple[float, int] | None:

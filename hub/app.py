@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from hub.api import admin, anomalies, calls, measurements, system
+from hub.api import admin, anomalies, board, calls, knowledge, measurements, reports, system
 from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
@@ -21,6 +21,7 @@ from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
+from hub.web import add_pages
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,12 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         lifespan=lifespan,
     )
     app.include_router(calls.router)
+    app.include_router(knowledge.router)
+    app.include_router(board.router)
+    app.include_router(reports.router)
     app.include_router(system.router)
     app.include_router(admin.router)
     app.include_router(anomalies.router)
     app.include_router(measurements.router)
+    add_pages(app)
     return app

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from contract.config.loading import Problem, duplicates, load_model
 from contract.config.models import BrokerConfig, Strict
 from contract.wire import Name
 from hub.escalation_config import (
+    ClockTime,
     EscalationConfig,
     PersonConfig,
     RosterConfig,
@@ -19,22 +21,57 @@ from hub.escalation_config import (
 )
 from hub.measurement_config import MeasurementsConfig, measurement_problems
 
+Language = Literal["en", "zh"]
+"""The languages of the hub's pages."""
 
-class StationConfig(Strict):
+
+class Named(Strict):
+    """Something people see by name: ``name`` in any language, ``names`` per language.
+
+    A page in Chinese shows ``names.zh``, else ``name``, else the id."""
+
     id: Name
     name: str | None = None
+    names: dict[Language, str] = Field(default_factory=dict)
+
+    def label(self, language: str) -> str:
+        found = next((text for key, text in self.names.items() if key == language), None)
+        return found or self.name or self.id
 
 
-class LineConfig(Strict):
-    id: Name
-    name: str | None = None
+class StationConfig(Named):
+    pass
+
+
+class LineConfig(Named):
     stations: list[StationConfig] = Field(min_length=1)
 
 
-class AreaConfig(Strict):
-    id: Name
-    name: str | None = None
+class AreaConfig(Named):
     lines: list[LineConfig] = Field(min_length=1)
+
+
+def _time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"expected an IANA time zone such as Europe/Berlin or Asia/Shanghai; got {value!r}"
+        ) from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+
+
+class ProductionShiftConfig(Named):
+    """A production shift, ``start`` to ``end`` every day (the next day when end < start),
+    in ``timezone`` (default: the site's). Reports count each call in the shift it was
+    raised in; the first matching shift wins."""
+
+    start: ClockTime
+    end: ClockTime
+    timezone: TimeZone | None = None
 
 
 class StorageConfig(Strict):
@@ -61,14 +98,21 @@ def _call_type_entry(value: object) -> object:
     return {"id": value} if isinstance(value, str) else value
 
 
-class CallTypeConfig(Strict):
+def _reason_code_entry(value: object) -> object:
+    """A plain code is a reason code shown by its id."""
+    return {"id": value} if isinstance(value, str) else value
+
+
+class ReasonCodeConfig(Named):
+    """Why a call was resolved; the responder picks one, reports count them."""
+
+
+class CallTypeConfig(Named):
     """A kind of call a station raises; ``verify`` makes the operator confirm the fix.
 
     ``line_down`` marks an emergency: the station's light turns red, and while such a call
     is open the SPC alarms of its line are held back (the line is not making parts)."""
 
-    id: Name
-    name: str | None = None
     verify: bool = False
     line_down: bool = False
 
@@ -86,7 +130,11 @@ class HubConfig(Strict):
     call_types: list[Annotated[CallTypeConfig, BeforeValidator(_call_type_entry)]] = Field(
         min_length=1
     )
-    reason_codes: list[Name] = Field(min_length=1)
+    reason_codes: list[Annotated[ReasonCodeConfig, BeforeValidator(_reason_code_entry)]] = Field(
+        min_length=1
+    )
+    timezone: TimeZone = Field(default="UTC", description="the site's wall clock: days, shifts")
+    shifts: list[ProductionShiftConfig] = Field(default_factory=list)
     areas: list[AreaConfig] = Field(min_length=1)
     people: list[PersonConfig] = Field(default_factory=list)
     rosters: list[RosterConfig] = Field(default_factory=list)
@@ -100,6 +148,10 @@ class HubConfig(Strict):
     @property
     def call_type_ids(self) -> list[str]:
         return [call_type.id for call_type in self.call_types]
+
+    @property
+    def reason_code_ids(self) -> list[str]:
+        return [code.id for code in self.reason_codes]
 
     def call_type(self, call_type_id: str) -> CallTypeConfig | None:
         return next((c for c in self.call_types if c.id == call_type_id), None)
@@ -124,7 +176,8 @@ class HubConfig(Strict):
         problems: list[Problem] = []
         for key, values in (
             ("call_types", self.call_type_ids),
-            ("reason_codes", self.reason_codes),
+            ("reason_codes", self.reason_code_ids),
+            ("shifts", [shift.id for shift in self.shifts]),
         ):
             problems += [((key, i), f"duplicate {values[i]!r}") for i in duplicates(values)]
         area_ids = [area.id for area in self.areas]

@@ -68,6 +68,9 @@ def hub_server(config: HubConfig, *, config_path: Path | None = None) -> HubServ
         port=config.api.port,
         log_level="warning",
         lifespan="on",
+        # The board's event streams never end by themselves: give them this long, then
+        # close them, so a stop or restart is not held up by a wall screen.
+        timeout_graceful_shutdown=2,
     )
     return HubServer(settings, app)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install what the product needs on a Debian or Ubuntu machine: Mosquitto, socat and
-# PostgreSQL from the distribution, and a Python virtual environment in .venv with the
-# project in it. Safe to run again: it installs only what is missing.
+# Install what the product needs on a Debian or Ubuntu machine: Mosquitto, socat,
+# PostgreSQL and Chromium (for the pages' browser tests) from the distribution, and a
+# Python virtual environment in .venv with the project in it. Safe to run again: it
+# installs only what is missing.
 # The tests start PostgreSQL themselves (initdb in a temporary directory, see
 # andon/postgres.py); they never use or stop the cluster the Debian package may create.
 set -euo pipefail
@@ -14,6 +15,9 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
+# The pages' browser tests drive Debian's chromium; the CJK fonts draw the Chinese pages.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/opentype/noto ] || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

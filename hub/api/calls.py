@@ -142,7 +142,7 @@ def resolve(
     who: Annotated[Principal, allowed(Permission.RESOLVE)],
 ) -> CallOut:
     config: LiveConfig = request.app.state.config
-    codes = config.current.reason_codes
+    codes = config.current.reason_code_ids
     if body.reason_code not in codes:
         raise HTTPException(
             422, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"

@@ -26,6 +26,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }  # fmt: skip
 
 
+# Streams never end, and httpx's ASGI transport reads a whole body: the board's stream is
+# walked with every role against a real server in tests/web/test_board_stream.py.
+STREAMS = {"/api/board/events"}
+
+
 def _url(path: str, call_id: int) -> str:
     return path.format(call_id=call_id, name="victim")
 
@@ -45,6 +50,8 @@ async def test_every_endpoint_admits_exactly_the_roles_of_the_table(
     hub: HubUnderTest, role: Role
 ) -> None:
     for method, path, permission in ENDPOINTS:
+        if path in STREAMS:
+            continue
         call_id = hub.raise_call("st10", "maintenance")
         async with hub.client(role) as client:
             if path.endswith("{name}"):

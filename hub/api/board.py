@@ -1,0 +1,112 @@
+"""/api/board: the andon board's tiles and header, and their live updates as server-sent
+events.
+
+The stream sends the whole board when it opens and again after every change of a call
+on the board's lines (changes that come together are sent as one picture), and a comment
+every few seconds so a proxy or a dead hub is noticed; then, too, the token is looked up
+again, and a revoked one ends the stream. The browser reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from contract.wire import utc_now
+from hub.access import Permission
+from hub.api.auth import Principal, allowed, bearer_token
+from hub.board import BoardScope, board_snapshot
+from hub.changes import CallChange, CallChanges
+from hub.live_config import LiveConfig
+from hub.store import Store
+from hub.tokens import TokenStore
+
+router = APIRouter(prefix="/api/board", tags=["board"])
+
+KEEPALIVE_S = 5.0
+# Changes within this window after the first are sent as one picture.
+COALESCE_S = 0.05
+Language = Literal["en", "zh"]
+
+
+def _scope(who: Principal, line: str | None, lang: str) -> BoardScope:
+    if line is not None:
+        who.check_line(line)
+    return BoardScope(line=line, allowed_lines=who.lines, language=lang)
+
+
+async def _snapshot(request: Request, scope: BoardScope) -> dict[str, Any]:
+    store: Store = request.app.state.store
+    config: LiveConfig = request.app.state.config
+    return await asyncio.to_thread(
+        lambda: board_snapshot(store=store, config=config.current, scope=scope, now=utc_now())
+    )
+
+
+@router.get("")
+async def board(
+    request: Request,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    line: Annotated[str | None, Query(max_length=64)] = None,
+    lang: Language = "en",
+) -> dict[str, Any]:
+    """Tiles (``state``: raised, acknowledged, arrived or idle; ``colour``, ``flashing``,
+    the station's open calls, most urgent first) and the header figures."""
+    return await _snapshot(request, _scope(who, line, lang))
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def board_events(
+    request: Request,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    line: Annotated[str | None, Query(max_length=64)] = None,
+    lang: Language = "en",
+) -> StreamingResponse:
+    """``event: board`` with the board's JSON, now and after each change on its lines."""
+    scope = _scope(who, line, lang)
+    return StreamingResponse(
+        _events(request, scope),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
+    changes: CallChanges = request.app.state.changes
+    with changes.listen() as queue:
+        yield _event(await _snapshot(request, scope))
+        while not await request.is_disconnected():
+            try:
+                change = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                if not await _token_active(request):
+                    return  # revoked: the browser reconnects, is refused, and asks for one
+                yield ": keepalive\n\n"
+                continue
+            await asyncio.sleep(COALESCE_S)
+            if not _drain(queue, scope, change):
+                continue
+            yield _event(await _snapshot(request, scope))
+
+
+async def _token_active(request: Request) -> bool:
+    token = bearer_token(request.headers.get("authorization"))
+    tokens = TokenStore(request.app.state.store)
+    return token is not None and await asyncio.to_thread(tokens.lookup, token) is not None
+
+
+def _drain(queue: asyncio.Queue[CallChange], scope: BoardScope, first: CallChange) -> bool:
+    """Take every change already queued; whether any of them is on the board's lines."""
+    relevant = scope.shows(first.line)
+    while not queue.empty():
+        relevant = scope.shows(queue.get_nowait().line) or relevant
+    return relevant
+
+
+def _event(snapshot: dict[str, Any]) -> str:
+    return f"event: board\ndata: {json.dumps(snapshot, ensure_ascii=False)}\n\n"

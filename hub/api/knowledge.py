@@ -1,0 +1,38 @@
+"""/api/calls/{id}/suggestions: how calls like this one were fixed (hub/knowledge.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+
+from hub.access import Permission
+from hub.api.auth import Principal, allowed
+from hub.knowledge import suggestions
+from hub.store import CallNotFound, Store
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+
+@router.get("/{call_id}/suggestions", responses={404: {"description": "no such call"}})
+async def call_suggestions(
+    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+) -> dict[str, Any]:
+    """The most frequent reason codes and the most recent fixes (reason, note, part) of
+    resolved calls at the same station and of the same call type."""
+    store: Store = request.app.state.store
+    try:
+        call = await asyncio.to_thread(store.get_call, call_id)
+    except CallNotFound:
+        raise HTTPException(404, f"no call {call_id}") from None
+    who.check_line(call.line)
+    found = await asyncio.to_thread(suggestions, store, call)
+    return {
+        "call_id": call.id,
+        "station": call.station,
+        "line": call.line,
+        "call_type": call.call_type,
+        **asdict(found),
+    }

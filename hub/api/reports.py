@@ -1,0 +1,142 @@
+"""/api/reports: response figures over a period, overall and by reason code (the Pareto),
+line, station, call type or shift; JSON, or CSV with ``?format=csv``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from contract.wire import utc_now
+from hub.access import Permission
+from hub.api.auth import Principal, allowed
+from hub.config import HubConfig, Named
+from hub.live_config import LiveConfig
+from hub.queries import Call
+from hub.reports import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
+from hub.store import Store
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+DEFAULT_PERIOD = timedelta(days=7)
+Dimension = Literal["reason_code", "line", "station", "call_type", "shift"]
+Language = Literal["en", "zh"]
+Format = Literal["json", "csv"]
+
+
+def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    for moment in (since, until):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(422, "since and until need a time zone (end them with Z)")
+    end = until or utc_now()
+    start = since or end - DEFAULT_PERIOD
+    if start >= end:
+        raise HTTPException(422, "since must be before until")
+    return start, end
+
+
+async def _calls(
+    request: Request, who: Principal, line: list[str] | None, period: tuple[datetime, datetime]
+) -> list[Call]:
+    for wanted in line or ():
+        who.check_line(wanted)
+    store: Store = request.app.state.store
+    lines = line or list(who.lines)
+    try:
+        return await asyncio.to_thread(
+            lambda: read_period(store, since=period[0], until=period[1], lines=lines)
+        )
+    except PeriodTooLong as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _answer(
+    rows: list[Row], period: tuple[datetime, datetime], fmt: str, extra: dict[str, Any]
+) -> Response:
+    if fmt == "csv":
+        return Response(rows_csv(rows), media_type="text/csv; charset=utf-8")
+    body = {
+        "since": period[0].isoformat(),
+        "until": period[1].isoformat(),
+        **extra,
+        "rows": [asdict(row) for row in rows],
+    }
+    return JSONResponse(body)
+
+
+SINCE = Query(description="calls raised at or after (ISO 8601); default: a week before until")
+UNTIL = Query(description="calls raised before (ISO 8601); default: now")
+
+
+@router.get("/summary", response_class=JSONResponse)
+async def summary(
+    request: Request,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    since: Annotated[datetime | None, SINCE] = None,
+    until: Annotated[datetime | None, UNTIL] = None,
+    line: Annotated[list[str] | None, Query()] = None,
+    format: Format = "json",  # the query parameter's documented name
+) -> Response:
+    """Every call of the period in one row (key ``all``): counts and response times."""
+    period = _period(since, until)
+    calls = await _calls(request, who, line, period)
+    rows = breakdown(calls, key=lambda _call: "all", label=lambda _key: "all", now=utc_now())
+    return _answer(rows, period, format, {})
+
+
+@router.get("/calls", response_class=JSONResponse)
+async def calls_by(
+    request: Request,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    by: Dimension,
+    since: Annotated[datetime | None, SINCE] = None,
+    until: Annotated[datetime | None, UNTIL] = None,
+    line: Annotated[list[str] | None, Query()] = None,
+    lang: Language = "en",
+    format: Format = "json",  # the query parameter's documented name
+) -> Response:
+    """Calls of the period grouped ``by`` one dimension, the largest group first, with each
+    group's share and the running share (the Pareto line). ``by=reason_code`` counts the
+    calls resolved with a reason; ``by=shift`` puts calls outside every shift under null."""
+    period = _period(since, until)
+    calls = await _calls(request, who, line, period)
+    config: LiveConfig = request.app.state.config
+    hub = config.current
+    rows = breakdown(
+        calls,
+        key=key_of(by, hub),
+        label=lambda key: label_of(hub, by, key, lang),
+        now=utc_now(),
+        skip_none=by == "reason_code",
+    )
+    return _answer(rows, period, format, {"by": by})
+
+
+def label_of(config: HubConfig, dimension: str, key: str | None, language: str) -> str:
+    """The name people read for a group's key, from the hub's file."""
+    if key is None:
+        return "-"
+    by_dimension: dict[str, Sequence[Named]] = {
+        "reason_code": config.reason_codes,
+        "call_type": config.call_types,
+        "shift": config.shifts,
+        "line": [line for area in config.areas for line in area.lines],
+    }
+    named = by_dimension.get(dimension, ())
+    if dimension == "station":
+        line_id, _, station_id = key.partition("/")
+        for area in config.areas:
+            for line in area.lines:
+                for station in line.stations:
+                    if line.id == line_id and station.id == station_id:
+                        return f"{line.label(language)} / {station.label(language)}"
+        return key
+    found = next((item for item in named if item.id == key), None)
+    return found.label(language) if found is not None else key

@@ -1,0 +1,27 @@
+"""The hub's web pages: the andon board, the responder's inbox, a call's page and the
+reports, server-rendered with Jinja2 and a little of our own JavaScript.
+
+Pages hold labels and the plant's names only; every figure and call comes from the API
+with the browser's token (docs/access.md), so a page never needs a build step, a CDN or
+a session of its own. Templates and static files live beside this package and ship
+with it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from hub.web import board, calls, reports
+
+STATIC = Path(__file__).parent / "static"
+
+
+def add_pages(app: FastAPI) -> None:
+    """Serve the pages and their static files on ``app``."""
+    app.include_router(board.router)
+    app.include_router(calls.router)
+    app.include_router(reports.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

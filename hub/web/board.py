@@ -1,0 +1,24 @@
+"""/board and /board/{line}: the andon board for a big screen."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from hub.live_config import LiveConfig
+from hub.web.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/board", response_class=HTMLResponse)
+def board_page(request: Request) -> HTMLResponse:
+    return page(request, "board.html", line=None, title_key="board")
+
+
+@router.get("/board/{line}", response_class=HTMLResponse)
+def line_board_page(request: Request, line: str) -> HTMLResponse:
+    live: LiveConfig = request.app.state.config
+    if line not in live.current.line_ids():
+        raise HTTPException(404, f"no line {line!r} in this site")
+    return page(request, "board.html", line=line, title_key="board")

@@ -1,0 +1,118 @@
+"""The pages' words in English and Chinese, and which language a request gets.
+
+An explicit ``?lang=`` (the switch on every page, kept in a cookie) wins, then the
+browser's Accept-Language, then English. Names of stations, lines, call types, reason
+codes and shifts come from the hub's file (``name`` and ``names.zh``), not from here.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+LANGUAGES = ("en", "zh")
+COOKIE = "andon_lang"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "board": {"en": "Andon board", "zh": "安灯看板"},
+    "inbox": {"en": "Inbox", "zh": "待处理呼叫"},
+    "reports": {"en": "Reports", "zh": "报表"},
+    "call": {"en": "Call", "zh": "呼叫"},
+    "open_calls": {"en": "Open calls", "zh": "未关闭呼叫"},
+    "calls_today": {"en": "Calls today", "zh": "今日呼叫"},
+    "median_response": {"en": "Median response", "zh": "响应时间中位数"},
+    "idle": {"en": "OK", "zh": "正常"},
+    "raised": {"en": "Called", "zh": "已呼叫"},
+    "acknowledged": {"en": "On the way", "zh": "已响应"},
+    "arrived": {"en": "At the station", "zh": "已到场"},
+    "resolved": {"en": "Resolved", "zh": "已解决"},
+    "verified": {"en": "Verified", "zh": "已确认"},
+    "cancelled": {"en": "Cancelled", "zh": "已取消"},
+    "joined": {"en": "Pressed again", "zh": "再次按下"},
+    "by": {"en": "by", "zh": "响应人"},
+    "acknowledged_by": {"en": "Acknowledged by", "zh": "响应人"},
+    "serial": {"en": "Serial", "zh": "序列号"},
+    "lot": {"en": "Lot", "zh": "批次"},
+    "reconnecting": {"en": "Connection lost, reconnecting…", "zh": "连接中断，正在重连…"},
+    "token": {"en": "Access token", "zh": "访问令牌"},
+    "sign_in": {"en": "Sign in", "zh": "登录"},
+    "sign_out": {"en": "Sign out", "zh": "退出"},
+    "token_refused": {"en": "This token was refused.", "zh": "令牌无效。"},
+    "acknowledge": {"en": "Acknowledge", "zh": "响应"},
+    "arrive": {"en": "Arrived", "zh": "到场"},
+    "resolve": {"en": "Resolve", "zh": "解决"},
+    "reason_code": {"en": "Reason", "zh": "原因"},
+    "note": {"en": "Note", "zh": "备注"},
+    "details": {"en": "Details", "zh": "详情"},
+    "no_open_calls": {"en": "No open calls.", "zh": "没有未关闭的呼叫。"},
+    "not_open": {"en": "This call is no longer open.", "zh": "该呼叫已关闭。"},
+    "station": {"en": "Station", "zh": "工位"},
+    "line": {"en": "Line", "zh": "产线"},
+    "call_type": {"en": "Call type", "zh": "呼叫类型"},
+    "shift": {"en": "Shift", "zh": "班次"},
+    "state": {"en": "State", "zh": "状态"},
+    "age": {"en": "Age", "zh": "时长"},
+    "raised_at": {"en": "Raised", "zh": "呼叫时间"},
+    "timeline": {"en": "Timeline", "zh": "时间线"},
+    "when": {"en": "When", "zh": "时间"},
+    "who": {"en": "Who", "zh": "操作人"},
+    "source": {"en": "From", "zh": "来源"},
+    "suggestions": {"en": "How calls like this were fixed", "zh": "类似呼叫的解决方法"},
+    "most_frequent": {"en": "Most frequent", "zh": "最常见"},
+    "most_recent": {"en": "Most recent", "zh": "最近"},
+    "no_fixes": {"en": "No earlier fixes here yet.", "zh": "暂无历史解决记录。"},
+    "times": {"en": "Response times", "zh": "响应时间"},
+    "to_acknowledge_s": {"en": "To acknowledge", "zh": "至响应"},
+    "to_arrive_s": {"en": "To arrive", "zh": "至到场"},
+    "to_resolve_s": {"en": "To resolve", "zh": "至解决"},
+    "unattended_s": {"en": "Unattended", "zh": "无人处理"},
+    "median": {"en": "Median", "zh": "中位数"},
+    "mean": {"en": "Mean", "zh": "平均"},
+    "total": {"en": "Total", "zh": "合计"},
+    "calls": {"en": "Calls", "zh": "呼叫数"},
+    "share": {"en": "Share", "zh": "占比"},
+    "cumulative": {"en": "Cumulative", "zh": "累计"},
+    "pareto": {"en": "Calls by reason (Pareto)", "zh": "按原因统计（帕累托）"},
+    "since": {"en": "From", "zh": "开始"},
+    "until": {"en": "To", "zh": "结束"},
+    "all_lines": {"en": "All lines", "zh": "全部产线"},
+    "show": {"en": "Show", "zh": "查询"},
+    "csv": {"en": "CSV", "zh": "CSV"},
+    "by_line": {"en": "By line", "zh": "按产线"},
+    "by_station": {"en": "By station", "zh": "按工位"},
+    "by_call_type": {"en": "By call type", "zh": "按呼叫类型"},
+    "by_shift": {"en": "By shift", "zh": "按班次"},
+    "no_calls": {"en": "No calls in this period.", "zh": "该时段没有呼叫。"},
+    "resolved_calls": {"en": "Resolved", "zh": "已解决"},
+    "language": {"en": "中文", "zh": "English"},
+    "part": {"en": "Part", "zh": "零件"},
+}
+
+
+def choose_language(request: Request) -> str:
+    """``?lang=``, else the cookie the switch set, else Accept-Language, else English."""
+    for explicit in (request.query_params.get("lang"), request.cookies.get(COOKIE)):
+        if explicit in LANGUAGES:
+            return explicit
+    return from_accept_language(request.headers.get("accept-language", ""))
+
+
+def from_accept_language(header: str) -> str:
+    """The supported language the browser ranks highest (``zh-CN;q=0.9, en;q=0.8``)."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else "en"
+
+
+def texts(language: str) -> dict[str, str]:
+    """Every word of the pages in ``language``."""
+    return {key: words[language] for key, words in TEXTS.items()}

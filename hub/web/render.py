@@ -1,0 +1,71 @@
+"""Rendering a page: one Jinja2 environment, the words and names every page carries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from hub.config import HubConfig
+from hub.live_config import LiveConfig
+from hub.web.i18n import COOKIE, LANGUAGES, choose_language, texts
+
+TEMPLATES = Path(__file__).parent / "templates"
+ENVIRONMENT = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# The language switch's choice lasts a year: a wall board keeps it across restarts.
+COOKIE_AGE_S = 365 * 24 * 3600
+
+
+def plant_names(config: HubConfig, language: str) -> dict[str, Any]:
+    """The plant's names in ``language``, for the pages' scripts (no calls, no figures)."""
+    return {
+        "lines": {
+            line.id: {
+                "name": line.label(language),
+                "stations": {s.id: s.label(language) for s in line.stations},
+            }
+            for area in config.areas
+            for line in area.lines
+        },
+        "call_types": {
+            c.id: {"name": c.label(language), "line_down": c.line_down} for c in config.call_types
+        },
+        "reason_codes": {code.id: code.label(language) for code in config.reason_codes},
+        "shifts": {shift.id: shift.label(language) for shift in config.shifts},
+    }
+
+
+def page(request: Request, template: str, **context: Any) -> HTMLResponse:
+    """``template`` in the request's language, with the data its script reads."""
+    language = choose_language(request)
+    live: LiveConfig = request.app.state.config
+    config = live.current
+    words = texts(language)
+    script_data = {
+        "lang": language,
+        "texts": words,
+        "names": plant_names(config, language),
+        **context,
+    }
+    other = next(code for code in LANGUAGES if code != language)
+    html = ENVIRONMENT.get_template(template).render(
+        lang=language,
+        t=words,
+        other_language=other,
+        site=config.site,
+        data=json.dumps(script_data, ensure_ascii=False).replace("</", "<\\/"),
+        **context,
+    )
+    response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie(COOKIE, language, max_age=COOKIE_AGE_S, samesite="lax")
+    return response

@@ -1,0 +1,194 @@
+// Shared by every page: the token kept in this browser, API calls with it, the words of
+// the page's language, and the event stream that reconnects by itself.
+"use strict";
+
+const Andon = (() => {
+  const data = JSON.parse(document.getElementById("andon-data").textContent);
+  const KEY = "andon_token";
+  const listeners = [];
+
+  // A wall board opened as /board?token=... keeps the token and drops it from the
+  // address bar, so it is not left on screen or in the history.
+  const url = new URL(window.location.href);
+  if (url.searchParams.has("token")) {
+    localStorage.setItem(KEY, url.searchParams.get("token"));
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+
+  const token = () => localStorage.getItem(KEY);
+  const t = (key) => data.texts[key] || key;
+
+  function setStatus(text) {
+    const status = document.getElementById("status");
+    status.textContent = text || "";
+    status.hidden = !text;
+  }
+
+  function askForToken(refused) {
+    const form = document.getElementById("login");
+    form.hidden = false;
+    document.getElementById("login-error").hidden = !refused;
+    document.getElementById("login-token").focus();
+  }
+
+  class Unauthorized extends Error {}
+
+  async function api(path, options = {}) {
+    const headers = { ...(options.headers || {}) };
+    if (token()) headers.Authorization = `Bearer ${token()}`;
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, {
+      ...options,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    if (response.status === 401) {
+      askForToken(Boolean(token()));
+      throw new Unauthorized("token needed");
+    }
+    return response;
+  }
+
+  async function apiJson(path, options) {
+    const response = await api(path, options);
+    const body = await response.json();
+    if (!response.ok) {
+      const detail = body.detail;
+      const message = typeof detail === "string" ? detail : (detail && detail.message) || JSON.stringify(detail);
+      throw new Error(message);
+    }
+    return body;
+  }
+
+  // Server-sent events read with fetch, so the token travels in a header and not in
+  // the URL. A stream that ends, fails or goes quiet is opened again, backing off.
+  function stream(path, onEvent) {
+    let backoff = 500;
+    let lastHeard = Date.now();
+    let controller = null;
+    let refusal = null;
+    const QUIET_MS = 15000; // the hub sends a comment every 5 s
+
+    setInterval(() => {
+      if (controller && Date.now() - lastHeard > QUIET_MS) controller.abort();
+    }, 1000);
+
+    async function connect() {
+      controller = new AbortController();
+      lastHeard = Date.now();
+      try {
+        const response = await api(path, { signal: controller.signal, headers: { Accept: "text/event-stream" } });
+        if (!response.ok) {
+          // A refusal (a token of another line, say) is shown, not hidden behind retries.
+          const body = await response.json().catch(() => ({}));
+          throw new Error(typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`);
+        }
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          lastHeard = Date.now();
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const frame = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = parseFrame(frame);
+            if (event) {
+              backoff = 500;
+              setStatus("");
+              document.body.dataset.connected = "true";
+              onEvent(event.name, event.data);
+            }
+          }
+        }
+      } catch (error) {
+        if (error instanceof Unauthorized) return; // the sign-in form restarts it
+        refusal = error.name === "AbortError" || error instanceof TypeError ? null : error.message;
+      }
+      document.body.dataset.connected = "false";
+      setStatus(refusal ? `${refusal} · ${t("reconnecting")}` : t("reconnecting"));
+      refusal = null;
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 5000);
+    }
+    listeners.push(connect);
+    connect();
+  }
+
+  function parseFrame(frame) {
+    let name = "message";
+    const lines = [];
+    for (const line of frame.split("\n")) {
+      if (line.startsWith("event:")) name = line.slice(6).trim();
+      else if (line.startsWith("data:")) lines.push(line.slice(5).trimStart());
+    }
+    return lines.length ? { name, data: JSON.parse(lines.join("\n")) } : null;
+  }
+
+  function onSignIn(callback) {
+    listeners.push(callback);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("login");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      localStorage.setItem(KEY, document.getElementById("login-token").value.trim());
+      form.hidden = true;
+      document.getElementById("sign-out").hidden = false;
+      for (const listener of listeners) listener();
+    });
+    const signOut = document.getElementById("sign-out");
+    signOut.hidden = !token();
+    signOut.addEventListener("click", (event) => {
+      event.preventDefault();
+      localStorage.removeItem(KEY);
+      window.location.reload();
+    });
+    // The switch keeps the page's other parameters (?call=...).
+    const language = document.getElementById("language");
+    const here = new URL(window.location.href);
+    here.searchParams.set("lang", language.getAttribute("href").split("=")[1]);
+    language.href = here.pathname + here.search;
+  });
+
+  // Durations people read: 45 s, 12 min, 3 h 05 min.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
+    return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+  }
+
+  function localTime(iso) {
+    return iso ? new Date(iso).toLocaleString(data.lang === "zh" ? "zh-CN" : "en-GB") : "–";
+  }
+
+  const names = data.names;
+  function lineName(line) { return (names.lines[line] || {}).name || line; }
+  function stationName(line, station) {
+    return ((names.lines[line] || {}).stations || {})[station] || station;
+  }
+  function callTypeName(id) { return (names.call_types[id] || {}).name || id; }
+  function reasonName(id) { return names.reason_codes[id] || id; }
+
+  function element(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  return {
+    data, t, api, apiJson, stream, onSignIn, setStatus, duration, localTime,
+    lineName, stationName, callTypeName, reasonName, element, Unauthorized,
+  };
+})();

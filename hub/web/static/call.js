@@ -1,0 +1,66 @@
+// One call: what, where, when, its timeline, and how calls like it were fixed.
+"use strict";
+
+(() => {
+  const { t, element, duration, localTime, apiJson } = Andon;
+  const id = Andon.data.call_id;
+
+  function facts(list, pairs) {
+    list.replaceChildren();
+    for (const [label, value] of pairs) {
+      list.append(element("dt", { text: label }), element("dd", { text: value ?? "–" }));
+    }
+  }
+
+  async function load() {
+    let call;
+    try {
+      call = await apiJson(`/api/calls/${id}`);
+    } catch (error) {
+      if (!(error instanceof Andon.Unauthorized)) Andon.setStatus(error.message);
+      return;
+    }
+    document.body.dataset.state = call.state;
+    facts(document.getElementById("call"), [
+      [t("station"), `${Andon.stationName(call.line, call.station)} · ${Andon.lineName(call.line)}`],
+      [t("call_type"), Andon.callTypeName(call.call_type)],
+      [t("state"), t(call.state)],
+      [t("raised_at"), localTime(call.raised_at)],
+      [t("acknowledged_by"), call.acknowledged_by],
+      [t("part"), [call.part_serial, call.part_lot].filter(Boolean).join(" · ") || null],
+      [t("reason_code"), call.reason_code && Andon.reasonName(call.reason_code)],
+      [t("note"), call.note],
+    ]);
+    const d = call.durations;
+    facts(document.getElementById("durations"), [
+      [t("to_acknowledge_s"), duration(d.to_acknowledge_s)],
+      [t("to_arrive_s"), duration(d.to_arrive_s)],
+      [t("to_resolve_s"), duration(d.to_resolve_s)],
+      [t("unattended_s"), duration(d.unattended_s)],
+    ]);
+    const rows = call.timeline.map((entry) => {
+      const detail = entry.detail || {};
+      const note = [detail.reason_code && Andon.reasonName(detail.reason_code), detail.note, detail.cancel_reason]
+        .filter(Boolean).join(" · ");
+      const row = element("tr", { "data-action": entry.action });
+      for (const text of [localTime(entry.at), t(entry.action), entry.actor, entry.source, note]) {
+        row.append(element("td", { text }));
+      }
+      return row;
+    });
+    document.querySelector("#timeline tbody").replaceChildren(...rows);
+    const fixes = await apiJson(`/api/calls/${id}/suggestions`);
+    document.getElementById("frequent").replaceChildren(...fixes.most_frequent.map((fix) =>
+      element("li", { class: "fix", text: `${Andon.reasonName(fix.reason_code)} × ${fix.calls} (${localTime(fix.last_resolved_at)})` })));
+    document.getElementById("recent").replaceChildren(...fixes.most_recent.map((fix) => {
+      const part = [fix.part_serial, fix.part_lot].filter(Boolean).join(" · ");
+      const text = [localTime(fix.resolved_at), Andon.reasonName(fix.reason_code), fix.note, fix.resolved_by, part]
+        .filter(Boolean).join(" · ");
+      return element("li", { class: "fix", "data-call": fix.call_id, text });
+    }));
+    document.getElementById("no-fixes").hidden = fixes.most_recent.length > 0;
+  }
+
+  Andon.onSignIn(load);
+  load();
+})();

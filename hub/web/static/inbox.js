@@ -1,0 +1,126 @@
+// The responder's inbox: open calls, most urgent first; acknowledge, arrive, resolve.
+"use strict";
+
+(() => {
+  const { t, element, duration, apiJson } = Andon;
+  const list = document.getElementById("calls");
+  const template = document.getElementById("card");
+  const wanted = Andon.data.call_id; // from ?call=ID: a notification's link
+  const openForms = new Set(); // resolve forms being filled survive a refresh
+  let clockOffset = 0;
+  let landed = false;
+
+  const URGENCY = { raised: 0, acknowledged: 1, arrived: 2 };
+  function urgent(call) {
+    const lineDown = (Andon.data.names.call_types[call.call_type] || {}).line_down;
+    return [lineDown ? 0 : 1, URGENCY[call.state]];
+  }
+  function byUrgencyThenAge(a, b) {
+    const [x, y] = [urgent(a), urgent(b)];
+    return x[0] - y[0] || x[1] - y[1] || Date.parse(a.raised_at) - Date.parse(b.raised_at);
+  }
+
+  async function refresh() {
+    const query = "state=raised&state=acknowledged&state=arrived&limit=1000";
+    let page;
+    try {
+      page = await apiJson(`/api/calls?${query}`);
+    } catch (error) {
+      if (!(error instanceof Andon.Unauthorized)) Andon.setStatus(error.message);
+      return;
+    }
+    clockOffset = 0;
+    const calls = page.calls.sort(byUrgencyThenAge);
+    // Cards that did not change stay the same nodes: a tap on a button is never lost
+    // to a redraw that replaced it between the finger going down and coming up.
+    const kept = new Map([...list.children].map((node) => [node.dataset.signature, node]));
+    const nodes = calls.map((call) => kept.get(signature(call)) || card(call));
+    if (nodes.some((node, i) => list.children[i] !== node) || nodes.length !== list.children.length) {
+      list.replaceChildren(...nodes);
+    }
+    document.getElementById("empty").hidden = calls.length > 0;
+    tick();
+    if (wanted && !landed) land(calls);
+  }
+
+  function land(calls) {
+    landed = true;
+    const target = list.querySelector(`[data-call="${wanted}"]`);
+    if (target) {
+      target.classList.add("wanted");
+      target.scrollIntoView({ block: "center" });
+      return;
+    }
+    if (!calls.some((call) => call.id === wanted)) {
+      document.getElementById("not-open").hidden = false;
+      document.getElementById("not-open-link").href = `/calls/${wanted}`;
+    }
+  }
+
+  function signature(call) {
+    return JSON.stringify([call.id, call.state, call.acknowledged_by, call.part_serial, call.part_lot]);
+  }
+
+  function card(call) {
+    const node = template.content.firstElementChild.cloneNode(true);
+    node.dataset.signature = signature(call);
+    node.dataset.call = call.id;
+    node.dataset.state = call.state;
+    node.dataset.station = call.station;
+    node.querySelector(".badge").className = `badge ${call.state}`;
+    node.querySelector(".where").textContent =
+      `${Andon.stationName(call.line, call.station)} · ${Andon.lineName(call.line)}`;
+    node.querySelector(".age").dataset.since = call.raised_at;
+    node.querySelector(".type").textContent = Andon.callTypeName(call.call_type);
+    node.querySelector(".state").textContent = t(call.state);
+    node.querySelector(".who").textContent = call.acknowledged_by ? `${t("by")} ${call.acknowledged_by}` : "";
+    node.querySelector(".part").textContent = [call.part_serial, call.part_lot].filter(Boolean).join(" · ");
+    node.querySelector(".details").href = `/calls/${call.id}`;
+    node.querySelector(".do-acknowledge").hidden = call.state !== "raised";
+    node.querySelector(".do-arrive").hidden = !["raised", "acknowledged"].includes(call.state);
+    const select = node.querySelector("select");
+    for (const [code, name] of Object.entries(Andon.data.names.reason_codes)) {
+      select.append(element("option", { value: code, text: name }));
+    }
+    const form = node.querySelector("form.resolve");
+    form.hidden = !openForms.has(call.id);
+    node.querySelector(".do-acknowledge").addEventListener("click", () => act(node, call, "acknowledge"));
+    node.querySelector(".do-arrive").addEventListener("click", () => act(node, call, "arrive"));
+    node.querySelector(".do-resolve").addEventListener("click", () => {
+      form.hidden = !form.hidden;
+      if (form.hidden) openForms.delete(call.id); else openForms.add(call.id);
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = { reason_code: select.value, note: form.note.value.trim() || null };
+      openForms.delete(call.id);
+      act(node, call, "resolve", body);
+    });
+    return node;
+  }
+
+  async function act(node, call, action, body) {
+    const error = node.querySelector(".error");
+    error.hidden = true;
+    try {
+      await apiJson(`/api/calls/${call.id}/${action}`, { method: "POST", body });
+    } catch (failure) {
+      error.textContent = failure.message;
+      error.hidden = false;
+      return;
+    }
+    refresh();
+  }
+
+  function tick() {
+    const now = Date.now() + clockOffset;
+    for (const age of list.querySelectorAll("[data-since]")) {
+      age.textContent = duration((now - Date.parse(age.dataset.since)) / 1000);
+    }
+  }
+
+  setInterval(tick, 1000);
+  // The board's stream says when any call changed: read the inbox again then.
+  // Unchanged cards are kept, so a note being typed survives the refresh.
+  Andon.stream(`/api/board/events?lang=${Andon.data.lang}`, () => refresh());
+})();

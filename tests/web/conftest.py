@@ -1,0 +1,167 @@
+"""A small plant for the pages' tests: a real Mosquitto, a simulated PLC, ``andon hub`` and
+``andon edge`` as processes, tokens per role, and headless Chromium from Debian's package
+driven by Playwright (its own browser download needs an internet connection)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from andon.broker import MosquittoBroker
+from andon.plc_sim import SimulatedPlc
+from contract.netutil import free_port
+from tests.plant import AndonProcess, create_token, wait_until, write_yaml
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+COILS = {"st10": 0, "st20": 1}
+
+
+@dataclass
+class WebPlant:
+    plc: SimulatedPlc
+    hub: AndonProcess
+    edge: AndonProcess
+    base_url: str
+    tokens: dict[str, str]
+
+    def press(self, station: str) -> None:
+        """A worker presses and releases the station's button on the PLC."""
+        self.plc.set_coil(COILS[station], True)
+        time.sleep(0.3)
+        self.plc.set_coil(COILS[station], False)
+
+    def api(self, role: str = "admin") -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=5)
+
+    def wait_healthy(self) -> None:
+        with httpx.Client(base_url=self.base_url, timeout=2) as client:
+            wait_until(lambda: client.get("/healthz").status_code == 200, what="hub healthy")
+
+
+def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> dict[str, object]:
+    return {
+        "site": "plant1",
+        "broker": {"host": broker.host, "port": broker.port, "topic_prefix": prefix},
+        "storage": {"path": str(db)},
+        "api": {"host": "127.0.0.1", "port": port},
+        "timezone": "Asia/Shanghai",
+        "shifts": [
+            {"id": "early", "start": "06:00", "end": "14:00", "names": {"zh": "早班"}},
+            {"id": "late", "start": "14:00", "end": "22:00", "names": {"zh": "中班"}},
+            {"id": "night", "start": "22:00", "end": "06:00", "names": {"zh": "夜班"}},
+        ],
+        "call_types": [
+            {"id": "maintenance", "name": "Maintenance", "names": {"zh": "设备维修"}},
+            {"id": "quality", "name": "Quality", "names": {"zh": "质量"}},
+        ],
+        "reason_codes": [
+            {"id": "tool-worn", "name": "Tool worn", "names": {"zh": "刀具磨损"}},
+            {"id": "fixture-loose", "name": "Fixture loose", "names": {"zh": "夹具松动"}},
+        ],
+        "areas": [
+            {
+                "id": "assembly",
+                "lines": [
+                    {
+                        "id": "line1",
+                        "name": "Line 1",
+                        "names": {"zh": "一号线"},
+                        "stations": [
+                            {"id": "st10", "name": "Press-fit", "names": {"zh": "压装"}},
+                            {"id": "st20", "name": "Screwing", "names": {"zh": "拧紧"}},
+                            {"id": "st30", "name": "Leak test", "names": {"zh": "气密检测"}},
+                        ],
+                    },
+                    {
+                        "id": "line2",
+                        "name": "Line 2",
+                        "names": {"zh": "二号线"},
+                        "stations": [{"id": "st40", "name": "Packing", "names": {"zh": "包装"}}],
+                    },
+                ],
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def web_plant(
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+) -> Iterator[WebPlant]:
+    port = free_port()
+    hub_config = write_yaml(
+        tmp_path / "hub.yaml",
+        _hub_settings(broker, topic_prefix, port, tmp_path / "hub.sqlite3"),
+    )
+    edge_config = write_yaml(
+        tmp_path / "edge.yaml",
+        {
+            "edge_id": "edge-line1",
+            "site": "plant1",
+            "area": "assembly",
+            "line": "line1",
+            "broker": {"host": broker.host, "port": broker.port, "topic_prefix": topic_prefix},
+            "outbox": {"path": str(tmp_path / "outbox.sqlite3")},
+            "poll_interval_s": 0.05,
+            "debounce_s": 0.05,
+            "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
+            "buttons": [
+                {"device": "plc1", "address": a, "station": s, "call_type": t}
+                for (s, a), t in zip(COILS.items(), ["maintenance", "quality"], strict=True)
+            ],
+        },
+    )
+    tokens = {
+        role: create_token(hub_config, f"{role}-token", role)
+        for role in ("viewer", "station", "responder", "engineer", "admin")
+    }
+    tokens["viewer-line2"] = create_token(hub_config, "viewer-line2", "viewer", "line2")
+    hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
+    edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
+    plant = WebPlant(plc, hub, edge, f"http://127.0.0.1:{port}", tokens)
+    try:
+        hub.start()
+        plant.wait_healthy()
+        edge.start()
+        with plant.api() as api:
+            wait_until(lambda: _online_edges(api), what="edge online")
+        yield plant
+    finally:
+        edge.stop()
+        hub.stop()
+
+
+def _online_edges(api: httpx.Client) -> list[str]:
+    edges = api.get("/api/edges").json()["edges"]
+    return [edge["edge_id"] for edge in edges if edge["status"] == "online"]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run scripts/bootstrap.sh")
+    with sync_playwright() as playwright:
+        # --no-sandbox: the tests may run as root, where Chromium's sandbox cannot start.
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def new_page(browser: Browser, *, width: int, height: int, locale: str = "en-GB") -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
+    context.set_default_timeout(15_000)
+    return context.new_page()
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Keep the page's picture for docs/pages.md."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, animations="disabled")
