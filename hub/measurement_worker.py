@@ -95,6 +95,10 @@ class MeasurementWorker:
                 daemon=True,
             )
             process.start()
+            # Niced from here, at once, rather than once its imports are done.
+            if process.pid is not None:
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
             child.close()
             self._process, self._conn = process, parent
         return parent
@@ -123,8 +127,6 @@ class MeasurementWorker:
 def serve(conn: Connection, settings: dict[str, Any], log_level: int) -> None:
     """The measurement process: subscribe, store, report, until the pipe closes."""
     logging.basicConfig(level=log_level or logging.INFO, format=LOG_FORMAT)
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(_serve(conn, HubConfig.model_validate(settings)))
 
