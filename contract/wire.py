@@ -3,7 +3,7 @@
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
     <prefix>/v1/<site>/<area>/<line>/<station>/event        call, arrival, anomaly events
-    <prefix>/v1/<site>/<area>/<line>/<station>/measurement  measurement batches
+    <prefix>/v1/<site>/edge/<edge_id>/measurement           one poll cycle's measurements
     <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
     <prefix>/v1/<site>/edge/<edge_id>/status                 retained "online" / "offline"
 
@@ -137,23 +137,53 @@ MeasuredValue = bool | int | float | str
 
 
 class MeasurementReading(BaseModel):
-    """One measurement's value (after scale and offset) and its engineering unit."""
+    """One measurement's value (after scale and offset), its station and engineering unit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    station: Name
     name: str = Field(min_length=1, max_length=64)
     value: MeasuredValue
-    unit: str | None = None
+    unit: str | None = Field(default=None, max_length=32)
+    part: PartRef | None = None
+
+
+class SpcPoint(BaseModel):
+    """One charted subgroup of a characteristic: its statistic, the chart's lines for it
+    and the tests it failed (none, mostly)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    station: Name
+    characteristic: str = Field(min_length=1, max_length=64)
+    chart: str = Field(min_length=1, max_length=16)
+    measurement: str = Field(min_length=1, max_length=64)
+    subgroup: int = Field(ge=1, le=MAX_SEQ)
+    value: float
+    center: float
+    lcl: float
+    ucl: float
+    tests: list[Annotated[int, Field(ge=1, le=8)]] = Field(max_length=8)
+    part: PartRef | None = None
 
 
 class MeasurementPayload(BaseModel):
-    """The readings of one station taken in one poll cycle (``ts`` of the envelope)."""
+    """Everything one edge read in one poll cycle (``ts`` of the envelope): the readings
+    of every station, and the SPC points those readings closed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    readings: list[MeasurementReading] = Field(min_length=1)
+    readings: list[MeasurementReading] = Field(default_factory=list)
+    points: list[SpcPoint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.readings and not self.points:
+            raise ValueError("a measurement message carries readings, points or both")
+        return self
 
 
-class MeasurementEvent(Envelope):
-    """Measurements for the hub and a time-series database; droppable under a quota."""
+class MeasurementEvent(EdgeEnvelope):
+    """One poll cycle's measurements of an edge, on the edge's ``measurement`` topic:
+    for the hub's charts and quality counters and for a time-series database. Droppable
+    under a quota; never sent ahead of a call."""
 
     kind: Literal["measurement"]
     payload: MeasurementPayload
@@ -189,6 +219,7 @@ AnyEvent = Annotated[
 """Every event kind, told apart by ``kind``."""
 
 _ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+MEASUREMENT_EVENT: TypeAdapter[MeasurementEvent] = TypeAdapter(MeasurementEvent)
 DEVICE_STATUS_EVENT: TypeAdapter[DeviceStatusEvent] = TypeAdapter(DeviceStatusEvent)
 
 
@@ -216,8 +247,8 @@ class Topics:
     def event(self, site: str, area: str, line: str, station: str) -> str:
         return f"{self.root}/{site}/{area}/{line}/{station}/event"
 
-    def measurement(self, site: str, area: str, line: str, station: str) -> str:
-        return f"{self.root}/{site}/{area}/{line}/{station}/measurement"
+    def measurement(self, site: str, edge_id: str) -> str:
+        return f"{self.root}/{site}/edge/{edge_id}/measurement"
 
     def edge_status(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/status"
@@ -226,7 +257,7 @@ class Topics:
         return f"{self.root}/{site}/edge/{edge_id}/event"
 
     def measurement_filter(self, site: str) -> str:
-        return f"{self.root}/{site}/+/+/+/measurement"
+        return f"{self.root}/{site}/edge/+/measurement"
 
     def edge_event_filter(self, site: str) -> str:
         return f"{self.root}/{site}/edge/+/event"
@@ -247,6 +278,11 @@ class Topics:
     def parse_edge_event(self, topic: str) -> tuple[str, str] | None:
         """Return (site, edge_id) of an edge's own event topic, or None."""
         match = re.fullmatch(re.escape(self.root) + r"/([^/]+)/edge/([^/]+)/event", topic)
+        return None if match is None else (match[1], match[2])
+
+    def parse_measurement(self, topic: str) -> tuple[str, str] | None:
+        """Return (site, edge_id) of an edge's measurement topic, or None."""
+        match = re.fullmatch(re.escape(self.root) + r"/([^/]+)/edge/([^/]+)/measurement", topic)
         return None if match is None else (match[1], match[2])
 
     def parse_edge_status(self, topic: str) -> tuple[str, str] | None:

@@ -78,6 +78,7 @@ class EdgeAgent:
 
     async def _flush(self) -> None:
         """Give the publisher a moment to send what polling left in the outbox."""
+        self.recorder.flush_measurements()
         deadline = time.monotonic() + FLUSH_ON_STOP_S
         while self.outbox.pending_count() and time.monotonic() < deadline:
             self.recorder.wakeup.set()

@@ -1,8 +1,9 @@
 """What pollers read, turned into events in the outbox: calls, anomalies, measurements and
 device status.
 
-Calls, anomalies and status changes are stored at once; measurements are batched, one
-message per station per poll cycle, stored as droppable (they go out behind every call).
+Calls, anomalies and status changes are stored at once; measurements and the SPC points
+they close are batched, one message per edge and poll cycle (``edge/measurement_batch.py``),
+stored as droppable (they go out behind every call).
 Every station event carries the station's current part (serial, lot) when one is known:
 from string measurements named in ``stations:``, or from ``set_part`` (a scanner).
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import defaultdict
 from collections.abc import Callable
 
 from contract.wire import (
@@ -32,10 +32,11 @@ from contract.wire import (
 )
 from drivers import ModbusUnitDriver
 from edge.config import EdgeConfig
-from edge.measurement_json import ReadingRow, measurement_json
+from edge.measurement_batch import MeasurementBatcher
+from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
 from edge.polling import ButtonTag, LinkPoller, MeasurementTag
-from edge.spc import Anomaly, SpcMonitor
+from edge.spc import Anomaly, SpcCycle, SpcMonitor
 from edge.spc_config import load_rule_file
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,18 @@ class Recorder:
         self._config = config
         self._sources: dict[str, tuple[str, str]] = {}
         self._spc: SpcMonitor | None = None
+        self.measurements = MeasurementBatcher(
+            topic=topics.measurement(config.site, config.edge_id),
+            head=self._head,
+            interval_s=config.poll_interval_s,
+        )
 
     def configure(self, config: EdgeConfig) -> None:
         """Use ``config`` from now on; SPC state is kept while its section is unchanged."""
         spc_changed = self._spc is None or _spc_inputs(config) != _spc_inputs(self._config)
+        self.flush_measurements()
+        self.measurements.forget_links()
+        self.measurements.interval_s = config.poll_interval_s
         self._config = config
         self._sources = {
             name: (station.id, key)
@@ -75,7 +84,17 @@ class Recorder:
                 m.name: (m.device, str(m.table), m.every_s or config.poll_interval_s)
                 for m in config.measurements
             }
-            self._spc = SpcMonitor(config.spc, load_rule_file(config.spc), read_together)
+            stations = {m.name: m.station for m in config.measurements}
+            self._spc = SpcMonitor(
+                config.spc, load_rule_file(config.spc), read_together, stations=stations
+            )
+
+    def flush_measurements(self) -> None:
+        """Store the measurements that wait for the other links' cycles (at a stop)."""
+        waiting = self.measurements.flush(self.parts)
+        if waiting:
+            self.outbox.add_many([], waiting)
+            self.wakeup.set()
 
     def set_part(self, station: str, *, serial: str | None = None, lot: str | None = None) -> None:
         """The part now at ``station`` (a scanner read it, or a register holds it)."""
@@ -134,7 +153,7 @@ class Recorder:
         if not poller.fresh:
             return
         fresh: dict[str, MeasuredValue] = {}
-        batches: dict[str, list[ReadingRow]] = defaultdict(list)
+        readings: list[ReadingRow] = []
         for reading in poller.fresh:
             config = reading.tag.config
             fresh[config.name] = reading.value
@@ -145,14 +164,17 @@ class Recorder:
                 self.set_part(station, **{key: reading.value})
             if _should_publish(reading.tag, reading.value):
                 reading.tag.last_published = reading.value
-                batches[config.station].append((config.name, reading.value, config.unit))
-        anomalies = self._spc.cycle(fresh, self.latest) if self._spc is not None else []
-        events = [self._anomaly_event(anomaly) for anomaly in anomalies]
-        measurements = [self._measurement_event(st, rs) for st, rs in batches.items()]
+                readings.append((config.station, config.name, reading.value, config.unit))
+        charted = self._spc.cycle(fresh, self.latest) if self._spc is not None else SpcCycle()
+        events = [self._anomaly_event(anomaly) for anomaly in charted.anomalies]
+        measurements = self.measurements.add(poller.name, readings, charted.points, self.parts)
         if events or measurements:
+            # One transaction: the anomalies as events, the measurements behind every call.
             self.outbox.add_many(events, measurements)
-            self.anomalies += len(events)
             self.wakeup.set()
+        if events:
+            self.anomalies += len(events)
+            _log_anomalies(charted.anomalies)
 
     # -- events ------------------------------------------------------------------------
 
@@ -169,17 +191,10 @@ class Recorder:
         }
 
     def _station_event(
-        self,
-        station: str,
-        make: Callable[[dict[str, object]], AnyEvent],
-        *,
-        measurement: bool = False,
+        self, station: str, make: Callable[[dict[str, object]], AnyEvent]
     ) -> MessageBuilder:
         cfg = self._config
-        topics = self.topics
-        topic = (topics.measurement if measurement else topics.event)(
-            cfg.site, cfg.area, cfg.line, station
-        )
+        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
         part = self.parts.get(station)
 
         def build(seq: int) -> tuple[str, str]:
@@ -194,13 +209,6 @@ class Recorder:
         binding, signal = anomaly.binding, anomaly.signal
         source = binding.measurement or binding.defectives or ""
         station = self._station_of(source)
-        log.warning(
-            "SPC: %s (%s chart) failed tests %s at subgroup %d",
-            binding.characteristic,
-            anomaly.chart,
-            list(signal.tests),
-            signal.subgroup,
-        )
         payload = AnomalyPayload(
             characteristic=binding.characteristic,
             chart=anomaly.chart,
@@ -216,21 +224,25 @@ class Recorder:
             station, lambda head: AnomalyEvent(**head, kind="anomaly", payload=payload)
         )
 
-    def _measurement_event(self, station: str, readings: list[ReadingRow]) -> MessageBuilder:
-        cfg = self._config
-        topic = self.topics.measurement(cfg.site, cfg.area, cfg.line, station)
-        part = self.parts.get(station)
-
-        def build(seq: int) -> tuple[str, str]:
-            return topic, measurement_json(self._head(seq), station, part, readings)
-
-        return build
-
     def _station_of(self, measurement: str) -> str:
         for config in self._config.measurements:
             if config.name == measurement:
                 return config.station
         raise KeyError(measurement)
+
+
+def _log_anomalies(anomalies: list[Anomaly]) -> None:
+    """One line per cycle, not one per anomaly: a rule set that fires on many charts at
+    once must not turn the log into the agent's main work."""
+    log.warning(
+        "SPC: %d subgroup(s) failed tests: %s",
+        len(anomalies),
+        ", ".join(
+            f"{a.binding.characteristic} ({a.chart}) tests {list(a.signal.tests)} "
+            f"at subgroup {a.signal.subgroup}"
+            for a in anomalies
+        ),
+    )
 
 
 def _spc_inputs(config: EdgeConfig) -> tuple[object, ...]:

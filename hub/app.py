@@ -17,6 +17,7 @@ from hub.api import (
     board,
     calls,
     knowledge,
+    measurements,
     notifications,
     reports,
     system,
@@ -27,6 +28,8 @@ from hub.database import database_url, open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
 from hub.ingest_worker import IngestWorker
 from hub.live_config import LiveConfig
+from hub.measurement_news import MeasurementNews
+from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
@@ -78,11 +81,18 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.escalation = escalation
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
         engine_task = asyncio.create_task(escalation.run(), name="hub-escalation")
+        # Measurements on a path (and in a process) of their own; app.state.measurements
+        # announces what it stored.
+        app.state.measurements = news = MeasurementNews(asyncio.get_running_loop())
+        measuring = MeasurementWorker(config=config, news=news, metrics=metrics)
+        measuring.start()
+        live.on_change(measuring.use_config)
         try:
             async with timeseries_export(config, changes=changes, store=store, metrics=metrics):
                 yield
         finally:
             await stop_task(engine_task, escalation.stop)
+            await asyncio.to_thread(measuring.stop)
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)
             engine.dispose()
@@ -102,5 +112,6 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
     app.include_router(anomalies.router)
     app.include_router(notifications.router)
     app.include_router(acknowledge_links.router)
+    app.include_router(measurements.router)
     add_pages(app)
     return app
