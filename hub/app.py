@@ -15,6 +15,7 @@ from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
 from hub.ingest_worker import IngestWorker
+from hub.light_publisher import LightPublisher
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 from hub.store import Store
@@ -61,10 +62,14 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         app.state.store = store
         app.state.metrics = metrics
         app.state.subscriber = subscriber
+        lights = LightPublisher(config=live, store=store, changes=changes)
+        app.state.lights = lights
         task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
+        lights_task = asyncio.create_task(lights.run(), name="hub-light-commands")
         try:
             yield
         finally:
+            await stop_task(lights_task, lambda: None)
             await stop_task(task, subscriber.stop)
             await asyncio.to_thread(worker.stop)
             engine.dispose()
