@@ -86,6 +86,7 @@ class Delivery:
                 identifier=f"andon-edge-{cfg.edge_id}",
                 persistent=False,
                 will=aiomqtt.Will(status_topic, _status(EDGE_OFFLINE, session), qos=1, retain=True),
+                max_inflight=self.window,
             )
             try:
                 async with client:
