@@ -22,8 +22,10 @@ import contextlib
 import json
 import logging
 import time
+from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as paho_mqtt
 from pydantic import ValidationError
 
 from contract.backoff import Backoff
@@ -150,38 +152,54 @@ class Delivery:
 
     async def _send_forever(self, client: aiomqtt.Client) -> None:
         wakeup = self.recorder.wakeup
+        # paho's own publish, not aiomqtt's: it returns at once (aiomqtt's awaits each
+        # PUBACK, at a cost that grows with the number waiting), and an event waits for
+        # the hub's confirmation, not for its PUBACK. Only measurements need the PUBACK.
+        paho = client._client
+        awaiting_puback: list[tuple[int, Any]] = []
         while True:
             wakeup.clear()
             self._expire(time.monotonic())
+            awaiting_puback = self._settle_published(awaiting_puback)
             room = self.window - len(self.inflight)
             entries = self.outbox.pending(room, skip=self.inflight) if room > 0 else []
             if not entries:
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
+                    async with asyncio.timeout(0.05 if awaiting_puback else 1.0):
                         await wakeup.wait()
                 continue
             now = time.monotonic()
-            bodies = []
-            for entry in entries:
-                self.inflight[entry.seq] = now
+            for entry in entries:  # in outbox order, so the broker gets them in that order
                 again = entry.seq in self._resend
                 self._resend.discard(entry.seq)
                 self.sent_again += again
-                historical = again or entry.seq <= self._backlog_upto
-                bodies.append(as_historical(entry.body) if historical else entry.body)
-            # publish() with QoS 1 returns on the PUBACK; a batch goes out in outbox order
-            # (each publish is handed to the client before the next starts).
-            await asyncio.gather(
-                *(
-                    client.publish(e.topic, body, qos=1)
-                    for e, body in zip(entries, bodies, strict=True)
-                )
-            )
-            settled = [entry.seq for entry in entries if entry.droppable]
-            self.outbox.mark_sent(*settled)
-            for seq in settled:
-                self.inflight.pop(seq, None)
+                body = entry.body
+                if again or entry.seq <= self._backlog_upto:
+                    body = as_historical(body)
+                info = paho.publish(entry.topic, body, qos=1)
+                if info.rc != 0:
+                    raise aiomqtt.MqttError(f"publish failed: {paho_mqtt.error_string(info.rc)}")
+                self.inflight[entry.seq] = now
+                if entry.droppable:
+                    awaiting_puback.append((entry.seq, info))
             self.recorder.published += len(entries)
+            await asyncio.sleep(0)  # let the client write and read between batches
+
+    def _settle_published(self, awaiting: list[tuple[int, Any]]) -> list[tuple[int, Any]]:
+        """Forget the measurement batches the broker has; the rest still wait."""
+        if not awaiting:
+            return awaiting
+        done: list[int] = []
+        waiting: list[tuple[int, Any]] = []
+        for seq, info in awaiting:
+            if info.is_published():
+                done.append(seq)
+            else:
+                waiting.append((seq, info))
+        self.outbox.mark_sent(*done)
+        for seq in done:
+            self.inflight.pop(seq, None)
+        return waiting
 
     def _expire(self, now: float) -> None:
         """Events the hub has not confirmed in time go again (the hub deduplicates)."""

@@ -70,12 +70,14 @@ class StationLights:
         self._local: dict[str, set[int]] = {}
         self._released: dict[str, float] = {}
         self._faults: dict[str, tuple[object, ...]] = {}
+        self._written: dict[str, dict[str, int]] = {}  # what read back right last time
         self._dirty: set[str] = set()
         self._wakeup = asyncio.Event()
         self.configure(config)
 
     def configure(self, config: EdgeConfig) -> None:
         self._configs = {light.station: light for light in config.lights}
+        self._written.clear()  # a reload may have moved the outputs: write them all again
         self._dirty |= set(self._desired) & set(self._configs)
         self._wakeup.set()
 
@@ -136,6 +138,7 @@ class StationLights:
     @contextlib.asynccontextmanager
     async def running(self, drivers: dict[str, ModbusUnitDriver]) -> AsyncIterator[None]:
         """Write the lights to ``drivers`` until the block ends."""
+        self._written.clear()  # new connections: the PLC may have restarted meanwhile
         self._dirty |= set(self._desired) & set(self._configs)
         task = asyncio.create_task(self._write_forever(drivers), name="edge-lights")
         try:
@@ -163,6 +166,8 @@ class StationLights:
     async def _write(self, driver: ModbusUnitDriver, config: LightConfig, station: str) -> bool:
         values = output_values(self._desired[station])
         wanted: dict[str, int] = {name: values[name] for name in config.outputs}
+        if self._written.get(station) == wanted:
+            return True  # already so, and it read back right
         try:
             await _write_outputs(driver, config, wanted)
             read_back = await _read_outputs(driver, config.feedback or config)
@@ -172,6 +177,10 @@ class StationLights:
             return False
         self.written += 1
         self._check(station, config, wanted, read_back)
+        if read_back == wanted:
+            self._written[station] = wanted
+        else:
+            self._written.pop(station, None)
         return True
 
     def _check(

@@ -40,6 +40,9 @@ class LightPublisher:
         self.store = store
         self.changes = changes
         self.published = 0
+        # What each station's light last said (without its time): a change of calls that
+        # leaves the light as it was (a press joining an open call) publishes nothing.
+        self._last: dict[StationKey, LightCommand] = {}
 
     async def run(self) -> None:
         backoff = Backoff(initial=0.2, cap=10.0)
@@ -52,6 +55,7 @@ class LightPublisher:
                 try:
                     async with client:
                         backoff.reset()
+                        self._last.clear()  # every station's light at each connect
                         await self._publish(client, config.station_keys())
                         while True:
                             first = await queue.get()
@@ -70,8 +74,12 @@ class LightPublisher:
             return
         lights = await asyncio.to_thread(self.lights, wanted)
         topics = Topics(config.broker.topic_prefix)
-        for (area, line, station), command in lights.items():
-            topic = topics.light(config.site, area, line, station)
+        for key, command in lights.items():
+            last = self._last.get(key)
+            if last is not None and last.model_copy(update={"ts": command.ts}) == command:
+                continue
+            self._last[key] = command
+            topic = topics.light(config.site, *key)
             await client.publish(topic, command.model_dump_json(), qos=1, retain=True)
             self.published += 1
 
