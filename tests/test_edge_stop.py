@@ -135,7 +135,7 @@ async def test_a_stop_flushes_the_outbox_first_and_keeps_what_no_hub_confirmed(
             task.cancel()
         async with asyncio.timeout(10):
             message = await anext(aiter(listener.messages))
-    assert b'"kind":"call"' in bytes(message.payload)  # type: ignore[arg-type]
+    assert b'"kind":"call"' in bytes(message.payload)
     outbox = Outbox(config.outbox.path)
     try:
         # Sent before the stop, but no hub confirmed it: it waits for the next start.
