@@ -78,6 +78,7 @@ class EdgeAgent:
                 finally:
                     watcher.cancel()
                     await self._flush()
+                    self.delivery.stop()
                     publisher.cancel()
         finally:
             self.outbox.close()

@@ -46,6 +46,9 @@ from edge.station_lights import StationLights
 
 log = logging.getLogger(__name__)
 
+# Publishes between two chances for the poll loop to run during a replay.
+YIELD_EVERY = 50
+
 
 class Delivery:
     """Publishes the outbox and handles what the hub says, until cancelled."""
@@ -70,6 +73,11 @@ class Delivery:
         self.sent_again = 0
         self._backlog_upto = 0
         self._resend: set[int] = set()
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Say that the coming cancel is a stop, should a library swallow the cancel."""
+        self._stopping = True
 
     @property
     def unsent(self) -> int:
@@ -81,7 +89,7 @@ class Delivery:
         status_topic = self.topics.edge_status(cfg.site, cfg.edge_id)
         backoff = Backoff(initial=0.2, cap=10.0)
         was_connected = True
-        while True:
+        while not self._stopping:
             self.session = session = self.outbox.next_session()
             client = mqtt_client(
                 cfg.broker,
@@ -112,6 +120,10 @@ class Delivery:
                             )  # fmt: skip
                         raise
             except aiomqtt.MqttError as exc:
+                if self._stopping or isinstance(exc.__context__, asyncio.CancelledError):
+                    # Closing the connection on a stop failed; the stop still stands
+                    # (a lost one here would keep the agent running for ever).
+                    raise asyncio.CancelledError from exc
                 if was_connected:
                     log.warning(
                         "broker connection lost: %s; %d events wait in the outbox",
@@ -122,6 +134,8 @@ class Delivery:
             finally:
                 self.connected = False
                 self._hub_gone()
+            if self._stopping:
+                raise asyncio.CancelledError
             await asyncio.sleep(backoff.next_delay())
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
@@ -133,7 +147,11 @@ class Delivery:
 
     async def _publish_status(self, client: aiomqtt.Client) -> None:
         topic = self.topics.edge_status(self.config.site, self.config.edge_id)
-        await client.publish(topic, _status(EDGE_ONLINE, self.session), qos=1, retain=True)
+        # With a timeout: a publish caught by a dropping connection would otherwise wait
+        # for its PUBACK for ever, and the session with it.
+        await client.publish(
+            topic, _status(EDGE_ONLINE, self.session), qos=1, retain=True, timeout=5.0
+        )
 
     async def _session(self, client: aiomqtt.Client) -> None:
         # Everything stored until now is backlog; what was on its way goes again.
@@ -159,6 +177,8 @@ class Delivery:
         awaiting_puback: list[tuple[int, Any]] = []
         while True:
             wakeup.clear()
+            if not paho.is_connected():
+                raise aiomqtt.MqttError("the connection to the broker dropped")
             self._expire(time.monotonic())
             awaiting_puback = self._settle_published(awaiting_puback)
             room = self.window - len(self.inflight)
@@ -169,7 +189,9 @@ class Delivery:
                         await wakeup.wait()
                 continue
             now = time.monotonic()
-            for entry in entries:  # in outbox order, so the broker gets them in that order
+            for count, entry in enumerate(entries, 1):  # in outbox order, as the broker gets them
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a long replay must not hold up polling
                 again = entry.seq in self._resend
                 self._resend.discard(entry.seq)
                 self.sent_again += again
@@ -250,8 +272,11 @@ class Delivery:
 
     async def _hub_status(self, client: aiomqtt.Client, payload: bytes) -> None:
         status = parse_session_status(payload)
-        if self.hub_session is not None and status.session < self.hub_session:
+        older = self.hub_session is not None and status.session < self.hub_session
+        if older and status.status == EDGE_OFFLINE:
             return  # a late will of an earlier hub session
+        # An ``online`` always counts: it is the retained state now, even from a hub
+        # whose clock (its session numbers) stepped back.
         rebirth = status.status == EDGE_ONLINE and status.session != self.hub_session
         if status.status == EDGE_ONLINE and self.hub_session is not None and not self.hub_online:
             rebirth = True

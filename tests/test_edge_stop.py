@@ -139,7 +139,7 @@ async def test_a_stop_flushes_the_outbox_first_and_keeps_what_no_hub_confirmed(
     outbox = Outbox(config.outbox.path)
     try:
         # Sent before the stop, but no hub confirmed it: it waits for the next start.
-        assert [entry.seq for entry in outbox.pending()] == [1]
+        assert [entry.seq for entry in outbox.pending() if not entry.droppable] == [1]
     finally:
         outbox.close()
 
