@@ -19,10 +19,14 @@ from contract.wire import (
     AnomalyEvent,
     AnomalyPayload,
     AnyEvent,
+    ArrivalEvent,
+    ArrivalPayload,
     CallPayload,
     DeviceStatusEvent,
     DeviceStatusPayload,
     Event,
+    FaultEvent,
+    FaultPayload,
     MeasuredValue,
     PartRef,
     Topics,
@@ -31,13 +35,14 @@ from contract.wire import (
     utc_now,
 )
 from drivers import ModbusUnitDriver
-from edge.config import EdgeConfig
+from edge.config import ButtonConfig, EdgeConfig
 from edge.measurement_batch import MeasurementBatcher
 from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
 from edge.polling import ButtonTag, LinkPoller, MeasurementTag
 from edge.spc import Anomaly, SpcCycle, SpcMonitor
 from edge.spc_config import load_rule_file
+from rules.buttons import Admission, ChatterGuard, Press
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,11 @@ class Recorder:
         self.wakeup = asyncio.Event()
         self.published = 0
         self.presses = 0
+        self.suppressed = 0  # presses dropped as chatter
         self.anomalies = 0
+        # Told of every call raised (its station and event): the local light fallback.
+        self.on_call: Callable[[str, int], None] | None = None
+        self._chatter: dict[str, ChatterGuard] = {}
         self.latest: dict[str, MeasuredValue] = {}
         self.parts: dict[str, PartRef] = {}
         self._device_up: dict[str, bool] = {}
@@ -70,6 +79,8 @@ class Recorder:
         self.flush_measurements()
         self.measurements.forget_links()
         self.measurements.interval_s = config.poll_interval_s
+        if config.chatter != self._config.chatter:
+            self._chatter.clear()
         self._config = config
         self._sources = {
             name: (station.id, key)
@@ -107,8 +118,66 @@ class Recorder:
     # -- PollSink ----------------------------------------------------------------------
 
     def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
-        if tag.signal.update(pressed, now):
-            self.raise_call(tag.config.station, tag.config.call_type)
+        rising = tag.signal.update(pressed, now)
+        if tag.hold is None:
+            if rising:
+                self.press(tag.config, now)
+            return
+        kind = tag.hold.update(tag.signal.level, now)
+        if kind is not None:
+            self.press(tag.config, now, long=kind is Press.LONG)
+
+    def press(self, button: ButtonConfig, now: float, *, long: bool = False) -> int | None:
+        """A press of ``button`` at ``now`` (monotonic seconds): its call or arrival event,
+        or nothing when its station chatters (reported once as a ``fault`` event)."""
+        station = button.station
+        guard = self._chatter.get(station)
+        if guard is None:
+            chatter = self._config.chatter
+            guard = ChatterGuard(max_presses=chatter.max_presses, window_s=chatter.window_s)
+            self._chatter[station] = guard
+        verdict = guard.admit(now)
+        if verdict.admission is not Admission.ACCEPT:
+            self.suppressed += 1
+            if verdict.admission is Admission.REPORT:
+                window = self._config.chatter.window_s
+                log.warning(
+                    "station %s chatters: %d presses in %g s", station, verdict.presses, window
+                )
+                detail = (
+                    f"more than {guard.max_presses} presses in {window:g} s; further ones dropped"
+                )
+                self.fault(
+                    station, FaultPayload(fault="chatter", presses=verdict.presses, detail=detail)
+                )
+            return None
+        if button.sends == "arrival":
+            return self.raise_arrival(station, button.call_type)
+        call_type = button.long_press.call_type if long and button.long_press else button.call_type
+        assert call_type is not None  # a call button has one: checked with the configuration
+        return self.raise_call(station, call_type)
+
+    def raise_arrival(self, station: str, call_type: str | None = None) -> int:
+        """The responder is at ``station`` (its arrival button): store the arrival event."""
+        payload = ArrivalPayload(call_type=call_type)
+        seq = self.outbox.add(
+            self._station_event(
+                station, lambda head: ArrivalEvent(**head, kind="arrival", payload=payload)
+            )
+        )
+        log.info("arrival at station %s: event %s", station, seq)
+        self.wakeup.set()
+        return seq
+
+    def fault(self, station: str, payload: FaultPayload) -> int:
+        """A fault at ``station`` for the hub to keep (light mismatch, chatter)."""
+        seq = self.outbox.add(
+            self._station_event(
+                station, lambda head: FaultEvent(**head, kind="fault", payload=payload)
+            )
+        )
+        self.wakeup.set()
+        return seq
 
     def raise_call(self, station: str, call_type: str) -> int:
         """A press at ``station``: store its call event; return its sequence number.
@@ -123,6 +192,8 @@ class Recorder:
             )
         )
         log.info("press at station %s (%s): event %s", station, call_type, seq)
+        if self.on_call is not None:
+            self.on_call(station, seq)
         self.wakeup.set()
         return seq
 

@@ -137,6 +137,8 @@ edges = Table(
     Column("edge_id", Text, primary_key=True),
     Column("status", Text, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+    # The edge's connection count when it set ``status``: older sessions cannot undo it.
+    Column("session", BigInteger, nullable=False, server_default="0"),
 )
 
 api_tokens = Table(
