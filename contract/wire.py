@@ -243,7 +243,24 @@ class FaultEvent(Envelope):
     payload: FaultPayload
 
 
-StationEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent
+class OutputPayload(BaseModel):
+    """An output of the station that stops or frees the line was written and read back as
+    commanded: ``value`` 1 when the line-stop output is set, 0 when it is released."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    output: Literal["line_stop"]
+    value: Literal[0, 1]
+    device: Name | None = None
+
+
+class OutputEvent(Envelope):
+    """The outcome of the hub's line-stop command at a station, for the call's timeline."""
+
+    kind: Literal["output"]
+    payload: OutputPayload
+
+
+StationEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent
 """What a station's ``event`` topic carries (measurements have a topic of their own)."""
 
 STATION_EVENT: TypeAdapter[StationEvent] = TypeAdapter(
@@ -251,7 +268,13 @@ STATION_EVENT: TypeAdapter[StationEvent] = TypeAdapter(
 )
 
 AnyEvent = Annotated[
-    Event | ArrivalEvent | AnomalyEvent | FaultEvent | MeasurementEvent | DeviceStatusEvent,
+    Event
+    | ArrivalEvent
+    | AnomalyEvent
+    | FaultEvent
+    | OutputEvent
+    | MeasurementEvent
+    | DeviceStatusEvent,
     Field(discriminator="kind"),
 ]
 """Every event kind, told apart by ``kind``."""

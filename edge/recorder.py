@@ -28,6 +28,8 @@ from contract.wire import (
     FaultEvent,
     FaultPayload,
     MeasuredValue,
+    OutputEvent,
+    OutputPayload,
     PartRef,
     Topics,
     event_json,
@@ -169,11 +171,17 @@ class Recorder:
         self.wakeup.set()
         return seq
 
-    def fault(self, station: str, payload: FaultPayload) -> int:
-        """A fault at ``station`` for the hub to keep (light mismatch, chatter)."""
+    def fault(self, station: str, payload: FaultPayload | OutputPayload) -> int:
+        """A fault at ``station`` for the hub to keep (light mismatch, chatter), or the
+        outcome of a line-stop command."""
         seq = self.outbox.add(
             self._station_event(
-                station, lambda head: FaultEvent(**head, kind="fault", payload=payload)
+                station,
+                lambda head: (
+                    OutputEvent(**head, kind="output", payload=payload)
+                    if isinstance(payload, OutputPayload)
+                    else FaultEvent(**head, kind="fault", payload=payload)
+                ),
             )
         )
         self.wakeup.set()

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 
-from contract.wire import FaultPayload, LightCommand, utc_now
+from contract.wire import FaultPayload, LightCommand, OutputPayload, utc_now
 from drivers import DeviceError, ModbusUnitDriver, Table
 from edge.config import EdgeConfig, LightConfig, OutputMap
 from rules.lights import OpenCall, station_light
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 TAKEOVER_S = 2.0
 RETRY_S = 1.0
 
-FaultSink = Callable[[str, FaultPayload], object]
+FaultSink = Callable[[str, FaultPayload | OutputPayload], object]
+"""Where a station's light faults and line-stop outcomes go (the recorder: to the hub)."""
 
 
 def local_light() -> LightCommand:
@@ -71,6 +72,7 @@ class StationLights:
         self._released: dict[str, float] = {}
         self._faults: dict[str, tuple[object, ...]] = {}
         self._written: dict[str, dict[str, int]] = {}  # what read back right last time
+        self._line_stops: dict[str, int] = {}  # the line-stop output last read back right
         self._dirty: set[str] = set()
         self._wakeup = asyncio.Event()
         self.configure(config)
@@ -179,9 +181,22 @@ class StationLights:
         self._check(station, config, wanted, read_back)
         if read_back == wanted:
             self._written[station] = wanted
+            self._line_stop_outcome(station, config, wanted)
         else:
             self._written.pop(station, None)
         return True
+
+    def _line_stop_outcome(self, station: str, config: LightConfig, wanted: dict[str, int]) -> None:
+        """Tell the hub once the line-stop output is set or released as commanded."""
+        value = wanted.get("line_stop")
+        if value is None or value == self._line_stops.get(station, 0):
+            return
+        self._line_stops[station] = value
+        log.warning("line stop of station %s %s", station, "set" if value else "released")
+        self.report(
+            station,
+            OutputPayload(output="line_stop", value=1 if value else 0, device=config.device),
+        )
 
     def _check(
         self, station: str, config: LightConfig, wanted: dict[str, int], read_back: dict[str, int]

@@ -17,10 +17,18 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from contract.wire import AnomalyEvent, ArrivalEvent, DeviceStatusEvent, Event, FaultEvent
+from contract.wire import (
+    AnomalyEvent,
+    ArrivalEvent,
+    DeviceStatusEvent,
+    Event,
+    FaultEvent,
+    OutputEvent,
+)
 from hub.audit import audit_row, record_audit
 from hub.escalation.rows import escalation_row, insert_escalations, stop_paging
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
+from hub.line_stop import line_stop_action, line_stop_calls
 from hub.tables import anomalies, call_events, calls, devices, processed_events
 
 
@@ -32,6 +40,7 @@ class IngestOutcome(StrEnum):
     ANOMALY = "anomaly"  # an SPC anomaly from an edge, kept
     DEVICE_STATUS = "device_status"  # a device of an edge went offline or came back
     FAULT = "fault"  # a fault at a station (a light that reads back wrong, chatter), kept
+    OUTPUT = "output"  # the line-stop output set or released as commanded
     DUPLICATE = "duplicate"
 
 
@@ -228,8 +237,24 @@ def _anomaly_row(event: AnomalyEvent, received_at: datetime) -> dict[str, Any]:
     }
 
 
-def _fault_row(event: FaultEvent, received_at: datetime) -> dict[str, Any]:
-    """A station's fault, kept in the audit log (``station.<fault>``) and shown there."""
+def _line_stop_rows(conn: Connection, event: FaultEvent | OutputEvent) -> list[dict[str, Any]]:
+    """Timeline rows for what the edge says of a line stop the hub commanded."""
+    action = line_stop_action(event)
+    if action is None:
+        return []
+    actor = Actor(event.station, Source.STATION)
+    detail = {"event_id": event.event_id, "device": event.payload.device}
+    return [
+        timeline_row(call_id, at=event.ts, action=action, state=CallState(state), actor=actor,
+                     detail=detail)
+        for call_id, state in line_stop_calls(conn, event, action)
+    ]  # fmt: skip
+
+
+def _fault_row(event: FaultEvent | OutputEvent, received_at: datetime) -> dict[str, Any]:
+    """A station's fault or line-stop outcome, kept in the audit log
+    (``station.<fault>``, ``station.line_stop``) and shown there."""
+    name = event.payload.fault if isinstance(event, FaultEvent) else event.payload.output
     detail = {
         **event.payload.model_dump(exclude_none=True),
         "event_id": event.event_id,
@@ -237,7 +262,7 @@ def _fault_row(event: FaultEvent, received_at: datetime) -> dict[str, Any]:
         "at": event.ts.isoformat(),
     }
     target = f"station:{event.area}/{event.line}/{event.station}"
-    return audit_row(received_at, event.edge_id, f"station.{event.payload.fault}", target, detail)
+    return audit_row(received_at, event.edge_id, f"station.{name}", target, detail)
 
 
 def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
@@ -269,7 +294,7 @@ def timeline_row(
 SnapshotFor = Callable[[str, str, str, str], dict[str, Any] | None]
 """(call type, area, line, station) -> the escalation snapshot of a new call, or None."""
 
-HubEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent | DeviceStatusEvent
+HubEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent | DeviceStatusEvent
 """Every kind of event the hub applies (measurements go to a time-series database)."""
 
 
@@ -312,9 +337,12 @@ def apply_events(
         elif isinstance(event, AnomalyEvent):
             batch.anomalies.append(_anomaly_row(event, received_at))
             outcome = IngestOutcome.ANOMALY
-        elif isinstance(event, FaultEvent):
+        elif isinstance(event, FaultEvent | OutputEvent):
             batch.audit.append(_fault_row(event, received_at))
-            outcome = IngestOutcome.FAULT
+            batch.timeline += _line_stop_rows(conn, event)
+            outcome = (
+                IngestOutcome.OUTPUT if isinstance(event, OutputEvent) else IngestOutcome.FAULT
+            )
         else:
             device = event.payload
             batch.devices[(event.edge_id, device.device)] = {

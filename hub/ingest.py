@@ -27,6 +27,7 @@ from contract.wire import (
     EdgeEnvelope,
     Event,
     FaultEvent,
+    OutputEvent,
     SeqRange,
     SessionStatus,
     Topics,
@@ -209,7 +210,10 @@ class Ingest:
         return self._check_station_event(topic, event, where)
 
     def _check_station_event(
-        self, topic: str, event: Event | ArrivalEvent | AnomalyEvent | FaultEvent, where: object
+        self,
+        topic: str,
+        event: Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent,
+        where: object,
     ) -> HubEvent | Refused:
         if (event.site, event.area, event.line, event.station) != where:
             return self._reject(

@@ -12,7 +12,7 @@ import pytest
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
-from contract.wire import FaultPayload, LightCommand, utc_now
+from contract.wire import FaultPayload, LightCommand, OutputPayload, utc_now
 from drivers import ModbusTcpConfig, open_devices
 from edge.config import EdgeConfig, LightConfig, OutputMap
 from edge.station_lights import StationLights
@@ -36,8 +36,8 @@ def _command(colour: str, *, flashing: bool = False, buzzer: bool = False) -> Li
 
 async def _apply(
     config: EdgeConfig, command: LightCommand
-) -> tuple[StationLights, list[FaultPayload]]:
-    faults: list[FaultPayload] = []
+) -> tuple[StationLights, list[FaultPayload | OutputPayload]]:
+    faults: list[FaultPayload | OutputPayload] = []
     lights = StationLights(config, lambda station, fault: faults.append(fault))
     async with open_devices(config.devices) as drivers, lights.running(drivers):
         lights.hub_command("st10", command)
@@ -54,7 +54,8 @@ async def test_a_light_command_is_written_to_the_plc_coils_and_reads_back_right(
     coils = {name: plc.coil(address) for name, address in COILS.items()}
     assert coils == {"red": False, "amber": True, "blue": False, "green": False,
                      "flashing": True, "buzzer": True, "line_stop": True}  # fmt: skip
-    assert faults == []
+    # The line stop read back as commanded: the hub is told, for the call's timeline.
+    assert faults == [OutputPayload(output="line_stop", value=1, device="plc1")]
     assert lights.mismatches == 0
 
 
