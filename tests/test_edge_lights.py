@@ -85,6 +85,7 @@ async def test_a_lamp_whose_feedback_disagrees_is_reported_once_as_a_mismatch(
     assert plc.coil(21)  # written as commanded
     assert not plc.coil(23)
     (fault,) = faults
+    assert isinstance(fault, FaultPayload)
     assert fault.fault == "light_mismatch"
     assert fault.expected == {"red": 0, "amber": 1, "green": 0}
     assert fault.read_back == {"red": 0, "amber": 0, "green": 1}
