@@ -149,12 +149,19 @@ def hub_settings(
 
 
 def run_plant(
-    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, prefix: str, database_url: str
+    tmp_path: Path,
+    broker: MosquittoBroker,
+    plc: SimulatedPlc,
+    prefix: str,
+    database_url: str,
+    **hub_extra: Any,
 ) -> Iterator[EdgePlant]:
-    """The plant, hub and edge started and online; both stopped at the end."""
+    """The plant, hub and edge started and online; both stopped at the end.
+
+    ``hub_extra`` adds sections to the hub's file (``escalation``, say)."""
     api_port = free_port()
     hub_config = write_yaml(
-        tmp_path / "hub.yaml", hub_settings(broker, prefix, database_url, api_port)
+        tmp_path / "hub.yaml", {**hub_settings(broker, prefix, database_url, api_port), **hub_extra}
     )
     edge_config = write_yaml(tmp_path / "edge.yaml", edge_settings(tmp_path, broker, plc, prefix))
     hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")

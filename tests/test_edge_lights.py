@@ -4,6 +4,7 @@ mismatch reported, and the edge's own light while the hub is away."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from edge.config import EdgeConfig, LightConfig, OutputMap
 from edge.station_lights import StationLights
 from tests.edge_plant import OUTPUTS, EdgePlant, run_plant
 from tests.plant import wait_until
+from tests.receiver import Receiver
 
 COILS = {name: 20 + i for i, name in enumerate(OUTPUTS)}
 
@@ -101,6 +103,34 @@ def plant(
     tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
 ) -> Iterator[EdgePlant]:
     yield from run_plant(tmp_path, broker, plc, topic_prefix, f"sqlite:///{tmp_path / 'hub.db'}")
+
+
+@pytest.mark.system
+def test_a_call_open_at_its_line_stop_deadline_stops_the_line_and_its_timeline_says_so(
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+) -> None:
+    with Receiver() as receiver:
+        level = {"after_s": 0, "notify": [f"json://{receiver.url}/team"]}
+        policy = {"id": "stop-late", "line_stop_after_s": 1, "levels": [level]}
+        plant_of = contextlib.contextmanager(run_plant)
+        database = f"sqlite:///{tmp_path / 'hub.db'}"
+        with plant_of(
+            tmp_path, broker, plc, topic_prefix, database, escalation={"policies": [policy]}
+        ) as plant:
+            plant.press(0)
+            wait_until(lambda: plant.light("st0")["line_stop"], what="the line-stop coil set")
+            (call,) = plant.calls()
+
+            def timeline() -> list[str]:
+                detail = plant.api.get(f"/api/calls/{call['id']}").json()
+                return [entry["action"] for entry in detail["timeline"]]
+
+            wait_until(lambda: "line_stop_set" in timeline(), what="the outcome on the timeline")
+            assert timeline().index("line_stop") < timeline().index("line_stop_set")
+            body = {"reason_code": "adjusted"}
+            plant.api.post(f"/api/calls/{call['id']}/resolve", json=body).raise_for_status()
+            wait_until(lambda: "line_stop_released" in timeline(), what="the line freed")
+            assert not plant.light("st0")["line_stop"]
 
 
 @pytest.mark.system
