@@ -130,13 +130,20 @@ def _edge_against_hub(
                     f"in {hub_doc.path}",
                 )
             )
-        if button.call_type not in hub.call_type_ids:
-            issues.append(
-                issue_at(
-                    edge_doc,
-                    ("buttons", index, "call_type"),
-                    f"unknown call type {button.call_type!r}; expected one of: "
-                    f"{', '.join(hub.call_type_ids)}",
+        named: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("buttons", index, "call_type"), button.call_type)
+        ]
+        if button.long_press is not None:
+            long_type = button.long_press.call_type
+            named.append((("buttons", index, "long_press", "call_type"), long_type))
+        for path, call_type in named:
+            if call_type is not None and call_type not in hub.call_type_ids:
+                issues.append(
+                    issue_at(
+                        edge_doc,
+                        path,
+                        f"unknown call type {call_type!r}; expected one of: "
+                        f"{', '.join(hub.call_type_ids)}",
+                    )
                 )
-            )
     return issues

@@ -24,6 +24,14 @@ def add_edge_bench(bench_commands: Any) -> None:
         metavar="EXECUTABLE",
         help="run the same workload on this node-red (with node-red-contrib-modbus) instead",
     )
+    bench_edge.add_argument(
+        "--delivery-presses", type=int, default=50,
+        help="presses timed to the hub's confirmation and to the light (with a hub)",
+    )  # fmt: skip
+    bench_edge.add_argument(
+        "--no-delivery", action="store_true",
+        help="skip the hub phase (press_to_hub_ack_ms, press_to_light_ms, replay_events_per_s)",
+    )  # fmt: skip
     bench_edge.set_defaults(handler=_bench_edge)
 
 
@@ -33,9 +41,11 @@ def _bench_edge(args: argparse.Namespace) -> int:
     from andon.broker import MosquittoBroker
     from andon.plc_sim import SimulatedPlc
     from bench.edge import run_edge_benchmark
+    from bench.edge_delivery import LIGHT_COILS, run_delivery_benchmark
     from bench.nodered import run_node_red_benchmark
 
-    size = max(args.buttons, args.measurements) + 8
+    # The delivery phase's tower lights sit above every button and measurement.
+    size = max(args.buttons, args.measurements, LIGHT_COILS) + 8
     workload = {
         "buttons": args.buttons,
         "measurements": args.measurements,
@@ -52,5 +62,10 @@ def _bench_edge(args: argparse.Namespace) -> int:
             report = run_node_red_benchmark(args.node_red, Path(tmp), broker, plc, **workload)
         else:
             report = run_edge_benchmark(Path(tmp), broker, plc, **workload)
+            if not args.no_delivery:
+                report |= run_delivery_benchmark(
+                    Path(tmp), broker, plc, poll_interval_s=args.poll_interval,
+                    presses=args.delivery_presses,
+                )  # fmt: skip
     print(json.dumps(report))
     return 0

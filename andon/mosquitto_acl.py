@@ -58,14 +58,9 @@ TOPIC_ROWS: tuple[TopicRow, ...] = (
     TopicRow(
         "station event", Flow.EDGE_TO_HUB, lambda t, s: t.event(s.site, s.area, s.line, s.station)
     ),
-    TopicRow(
-        "station measurement",
-        Flow.EDGE_TO_HUB,
-        lambda t, s: t.measurement(s.site, s.area, s.line, s.station),
-    ),
     TopicRow("edge event", Flow.EDGE_TO_HUB, lambda t, s: t.edge_event(s.site, s.edge)),
     TopicRow("edge status", Flow.EDGE_TO_HUB, lambda t, s: t.edge_status(s.site, s.edge)),
-    TopicRow("edge measurements", Flow.EDGE_TO_HUB, _assumed("measurements", per_station=False)),
+    TopicRow("edge measurements", Flow.EDGE_TO_HUB, lambda t, s: t.measurement(s.site, s.edge)),
     TopicRow("hub confirmation", Flow.HUB_TO_EDGE, _assumed("ack", per_station=False)),
     TopicRow("edge command", Flow.HUB_TO_EDGE, _assumed("command", per_station=False)),
     TopicRow("station light", Flow.HUB_TO_EDGE, _assumed("light", per_station=True)),

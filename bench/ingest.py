@@ -39,6 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from hub.escalation.system_calls import SYSTEM_AREA
 from hub.subscriber import waiting_messages as _waiting
 
 SITE = "bench"
@@ -299,14 +300,25 @@ class _HubProcess:
         return (expected - 1) / seconds if seconds > 0 else float("inf")
 
     def counts(self) -> dict[str, int]:
-        """Events the hub recorded, presses its calls count, and calls opened twice."""
+        """Events the hub recorded, presses its calls count, and calls opened twice.
+
+        The hub's own calls (an edge that went offline, say) are no presses: left out."""
+        not_system = {"system": SYSTEM_AREA}
         with self.engine.connect() as conn:
             processed = conn.exec_driver_sql("SELECT COUNT(*) FROM processed_events").scalar()
-            presses = conn.exec_driver_sql("SELECT COALESCE(SUM(presses), 0) FROM calls").scalar()
-            doubled = conn.exec_driver_sql(
-                "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM calls"
-                " WHERE state IN ('raised', 'acknowledged', 'arrived')"
-                " GROUP BY line, station, call_type) AS open_calls"
+            presses = conn.execute(
+                sqlalchemy.text(
+                    "SELECT COALESCE(SUM(presses), 0) FROM calls WHERE area != :system"
+                ),
+                not_system,
+            ).scalar()
+            doubled = conn.execute(
+                sqlalchemy.text(
+                    "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM calls"
+                    " WHERE state IN ('raised', 'acknowledged', 'arrived') AND area != :system"
+                    " GROUP BY line, station, call_type) AS open_calls"
+                ),
+                not_system,
             ).scalar()
         return {
             "processed": int(processed or 0),

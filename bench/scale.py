@@ -3,14 +3,14 @@
 Each simulated edge is its own MQTT client with its own persistent session, a Last Will
 and a retained status, as the edge agent has. They connect in one burst, as a plant's
 edges do after a power cut (``connect_storm_s``: from the burst to every edge online in
-the hub's database). Then, for ``duration_s``, every station publishes its measurements
-once per poll cycle (one message with ``MEASUREMENTS`` readings a second, today's
-per-station measurement message) and raises a call every ``call_every_s`` on average
+the hub's database). Then, for ``duration_s``, every edge publishes one measurement
+message per poll cycle (a second), with ``MEASUREMENTS`` readings of each of its
+stations, as the edge agent does; every station raises a call every ``call_every_s`` on average
 (exponential gaps); one edge in ten drops its connection once and comes back, keeping
 the calls raised meanwhile as the outbox does. Last, every call must be in the hub's
 database once: ``lost`` and ``duplicates``; ``call_lag_ms`` is the hub's receipt time
-minus the moment the call was published. The hub's memory and CPU include its ingest
-worker process.
+minus the moment the call was published. The hub's memory and CPU include its ingest and
+measurement worker processes.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from contract.wire import (
     make_event_id,
     utc_now,
 )
-from edge.measurement_json import measurement_json
+from edge.measurement_json import ReadingRow, measurement_json
 
 SITE = "bench"
 AREA = "area1"
@@ -84,8 +84,8 @@ class SimulatedEdge:
             will=aiomqtt.Will(status, EDGE_OFFLINE, qos=1, retain=True),
             timeout=60,
         )
-        # A station's measurements are in flight together: more than aiomqtt's default
-        # ten pending calls, which it would warn about every cycle.
+        # A cycle's calls and measurements are in flight together: more than aiomqtt's
+        # default ten pending calls, which it would warn about.
         client.pending_calls_threshold = 10 * self.stations
         return client
 
@@ -99,17 +99,20 @@ class SimulatedEdge:
         self.pressed[event.event_id] = event.ts
         return event.event_id, TOPICS.event(SITE, AREA, self.line, station), event_json(event)
 
-    def measurement(self, station: str, value: float) -> tuple[str, str]:
+    def measurement(self, values: list[float]) -> tuple[str, str]:
+        """One poll cycle's message: every station's readings (one value per station)."""
         seq = self.next_seq()
         head: dict[str, object] = {
             "event_id": make_event_id(self.edge_id, seq), "edge_id": self.edge_id, "seq": seq,
             "ts": utc_now().isoformat().replace("+00:00", "Z"), "site": SITE, "area": AREA,
             "line": self.line,
         }  # fmt: skip
-        readings = [(f"m{n}", value + n, "mm") for n in range(MEASUREMENTS)]
-        return TOPICS.measurement(SITE, AREA, self.line, station), measurement_json(
-            head, station, None, list(readings)
-        )
+        readings: list[ReadingRow] = [
+            (f"st{station}", f"m{n}", value + n, "mm")
+            for station, value in enumerate(values, start=1)
+            for n in range(MEASUREMENTS)
+        ]
+        return TOPICS.measurement(SITE, self.edge_id), measurement_json(head, readings, [], {})
 
 
 async def _online(client: aiomqtt.Client, edge: SimulatedEdge) -> None:
@@ -136,11 +139,9 @@ async def _cycle(
                 await client.publish(topic, body, qos=1)
     if client is None:
         return
-    measurements = [
-        edge.measurement(f"st{n}", rng.gauss(10, 1)) for n in range(1, edge.stations + 1)
-    ]
-    await asyncio.gather(*(client.publish(topic, body, qos=1) for topic, body in measurements))
-    edge.readings_acknowledged += MEASUREMENTS * len(measurements)
+    topic, body = edge.measurement([rng.gauss(10, 1) for _ in range(edge.stations)])
+    await client.publish(topic, body, qos=1)
+    edge.readings_acknowledged += MEASUREMENTS * edge.stations
 
 
 async def _next_cycle(edge: SimulatedEdge) -> None:
@@ -180,7 +181,7 @@ class _ScaleHub(_HubProcess):
 
 
 def _process_tree(pid: int) -> list[int]:
-    """``pid`` and its children (the hub's ingest worker), from /proc."""
+    """``pid`` and its children (the hub's ingest and measurement workers), from /proc."""
     children = Path(f"/proc/{pid}/task/{pid}/children")
     found = [pid]
     if children.exists():

@@ -3,9 +3,12 @@
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
     <prefix>/v1/<site>/<area>/<line>/<station>/event        call, arrival, anomaly events
-    <prefix>/v1/<site>/<area>/<line>/<station>/measurement  measurement batches
+    <prefix>/v1/<site>/<area>/<line>/<station>/light        retained light command (hub)
+    <prefix>/v1/<site>/edge/<edge_id>/measurement           one poll cycle's measurements
     <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
-    <prefix>/v1/<site>/edge/<edge_id>/status                 retained "online" / "offline"
+    <prefix>/v1/<site>/edge/<edge_id>/status                 retained session status (edge)
+    <prefix>/v1/<site>/edge/<edge_id>/ack                   the hub's confirmations
+    <prefix>/v1/<site>/hub/status                           retained session status (hub)
 
 The event id is ``<edge_id>:<seq>``; ``seq`` increases by one per event on each edge and
 survives restarts, so the hub can deduplicate at-least-once delivery.
@@ -17,7 +20,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 CONTRACT_VERSION = "v1"
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -66,7 +77,10 @@ MAX_SEQ = 2**63 - 1
 
 
 class EdgeEnvelope(BaseModel):
-    """What every event an edge publishes carries, whatever its kind."""
+    """What every event an edge publishes carries, whatever its kind.
+
+    ``historical`` is true on an event replayed from the edge's backlog (stored before
+    the connection it is sent on, or sent again): it happened at ``ts``, not just now."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -77,6 +91,7 @@ class EdgeEnvelope(BaseModel):
     site: Name
     area: Name
     line: Name
+    historical: bool | None = None
 
     @model_validator(mode="after")
     def _event_id_matches(self) -> Self:
@@ -137,23 +152,53 @@ MeasuredValue = bool | int | float | str
 
 
 class MeasurementReading(BaseModel):
-    """One measurement's value (after scale and offset) and its engineering unit."""
+    """One measurement's value (after scale and offset), its station and engineering unit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    station: Name
     name: str = Field(min_length=1, max_length=64)
     value: MeasuredValue
-    unit: str | None = None
+    unit: str | None = Field(default=None, max_length=32)
+    part: PartRef | None = None
+
+
+class SpcPoint(BaseModel):
+    """One charted subgroup of a characteristic: its statistic, the chart's lines for it
+    and the tests it failed (none, mostly)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    station: Name
+    characteristic: str = Field(min_length=1, max_length=64)
+    chart: str = Field(min_length=1, max_length=16)
+    measurement: str = Field(min_length=1, max_length=64)
+    subgroup: int = Field(ge=1, le=MAX_SEQ)
+    value: float
+    center: float
+    lcl: float
+    ucl: float
+    tests: list[Annotated[int, Field(ge=1, le=8)]] = Field(max_length=8)
+    part: PartRef | None = None
 
 
 class MeasurementPayload(BaseModel):
-    """The readings of one station taken in one poll cycle (``ts`` of the envelope)."""
+    """Everything one edge read in one poll cycle (``ts`` of the envelope): the readings
+    of every station, and the SPC points those readings closed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    readings: list[MeasurementReading] = Field(min_length=1)
+    readings: list[MeasurementReading] = Field(default_factory=list)
+    points: list[SpcPoint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.readings and not self.points:
+            raise ValueError("a measurement message carries readings, points or both")
+        return self
 
 
-class MeasurementEvent(Envelope):
-    """Measurements for the hub and a time-series database; droppable under a quota."""
+class MeasurementEvent(EdgeEnvelope):
+    """One poll cycle's measurements of an edge, on the edge's ``measurement`` topic:
+    for the hub's charts and quality counters and for a time-series database. Droppable
+    under a quota; never sent ahead of a call."""
 
     kind: Literal["measurement"]
     payload: MeasurementPayload
@@ -175,7 +220,30 @@ class DeviceStatusEvent(EdgeEnvelope):
     payload: DeviceStatusPayload
 
 
-StationEvent = Event | ArrivalEvent | AnomalyEvent
+class FaultPayload(BaseModel):
+    """Something at a station the edge noticed and people should see.
+
+    ``light_mismatch``: the light outputs read back other than written (``expected`` and
+    ``read_back`` name each output's value); ``chatter``: more than the configured number
+    of presses in a minute (``presses``), reported once, the presses beyond it dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fault: Literal["light_mismatch", "chatter"]
+    device: Name | None = None
+    detail: str = Field(default="", max_length=256)
+    expected: dict[str, int] | None = None
+    read_back: dict[str, int] | None = None
+    presses: int | None = Field(default=None, ge=1)
+
+
+class FaultEvent(Envelope):
+    """A fault at a station: kept by the hub (in its audit log) and shown there."""
+
+    kind: Literal["fault"]
+    payload: FaultPayload
+
+
+StationEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent
 """What a station's ``event`` topic carries (measurements have a topic of their own)."""
 
 STATION_EVENT: TypeAdapter[StationEvent] = TypeAdapter(
@@ -183,12 +251,13 @@ STATION_EVENT: TypeAdapter[StationEvent] = TypeAdapter(
 )
 
 AnyEvent = Annotated[
-    Event | ArrivalEvent | AnomalyEvent | MeasurementEvent | DeviceStatusEvent,
+    Event | ArrivalEvent | AnomalyEvent | FaultEvent | MeasurementEvent | DeviceStatusEvent,
     Field(discriminator="kind"),
 ]
 """Every event kind, told apart by ``kind``."""
 
 _ANY_EVENT: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+MEASUREMENT_EVENT: TypeAdapter[MeasurementEvent] = TypeAdapter(MeasurementEvent)
 DEVICE_STATUS_EVENT: TypeAdapter[DeviceStatusEvent] = TypeAdapter(DeviceStatusEvent)
 
 
@@ -202,9 +271,92 @@ def event_json(event: AnyEvent) -> str:
     return event.model_dump_json(exclude_none=True)
 
 
+def as_historical(body: str) -> str:
+    """The JSON ``body`` of a stored event, flagged ``historical`` for a replay.
+
+    Bodies are stored as the edge wrote them (a JSON object, no ``historical`` key);
+    adding the key in front costs no parse, which keeps a backlog replay fast."""
+    return '{"historical":true,' + body[1:]
+
+
 def make_event_id(edge_id: str, seq: int) -> str:
     """The dedup key of an event: edge id and its per-edge sequence number."""
     return f"{edge_id}:{seq}"
+
+
+class SessionStatus(BaseModel):
+    """The retained status of an edge agent or of the hub, Sparkplug-style.
+
+    ``session`` increases at every connect of its publisher, and the Last Will carries
+    the session it was set for: an ``offline`` of an older session (a late will, a stray
+    retained message) is not news and is ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    status: Literal["online", "offline"]
+    session: int = Field(ge=0, le=MAX_SEQ)
+
+
+_SESSION_STATUS: TypeAdapter[SessionStatus] = TypeAdapter(SessionStatus)
+
+
+def parse_session_status(payload: bytes | str) -> SessionStatus:
+    """A status payload: JSON, or the plain ``online``/``offline`` of edges before
+    sessions (session 0, so any session-numbered state outranks it). ValueError if not."""
+    text = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else payload
+    if text in (EDGE_ONLINE, EDGE_OFFLINE):
+        return SessionStatus(status="online" if text == EDGE_ONLINE else "offline", session=0)
+    try:
+        return _SESSION_STATUS.validate_json(text)
+    except ValidationError as exc:
+        raise ValueError(f"status {text[:40]!r}: {exc.errors()[0]['msg']}") from exc
+
+
+SeqRange = tuple[int, int]
+
+
+class Confirmation(BaseModel):
+    """The hub's word to one edge, after its commit: these events are safely kept
+    (``confirmed``: applied now or before) or never will be (``rejected``: they break the
+    contract; the hub logged why). Both as inclusive ranges of ``seq``; the edge deletes
+    them from its outbox."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    confirmed: list[SeqRange] = Field(default_factory=list)
+    rejected: list[SeqRange] = Field(default_factory=list)
+
+    def seqs(self) -> list[int]:
+        """Every sequence number this confirmation settles."""
+        ranges = [*self.confirmed, *self.rejected]
+        return [s for first, last in ranges for s in range(first, min(last + 1, first + MAX_RANGE))]
+
+
+# One range settles at most this many events: a forged range cannot make an edge loop
+# for ever (the hub sends ranges of one batch, at most a thousand events).
+MAX_RANGE = 100_000
+
+
+def seq_ranges(seqs: list[int]) -> list[SeqRange]:
+    """Sorted, merged inclusive ranges covering ``seqs``."""
+    ranges: list[list[int]] = []
+    for seq in sorted(set(seqs)):
+        if ranges and seq == ranges[-1][1] + 1:
+            ranges[-1][1] = seq
+        else:
+            ranges.append([seq, seq])
+    return [(first, last) for first, last in ranges]
+
+
+class LightCommand(BaseModel):
+    """A station's tower light as the hub wants it (``rules.lights.station_light`` of its
+    open calls), and whether escalation commands the station's line-stop output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    colour: Literal["red", "amber", "blue", "green"]
+    flashing: bool
+    buzzer: bool
+    state: Literal["raised", "acknowledged", "arrived", "idle"]
+    line_stop: bool = False
+    ts: UtcTimestamp
 
 
 class Topics:
@@ -216,8 +368,8 @@ class Topics:
     def event(self, site: str, area: str, line: str, station: str) -> str:
         return f"{self.root}/{site}/{area}/{line}/{station}/event"
 
-    def measurement(self, site: str, area: str, line: str, station: str) -> str:
-        return f"{self.root}/{site}/{area}/{line}/{station}/measurement"
+    def measurement(self, site: str, edge_id: str) -> str:
+        return f"{self.root}/{site}/edge/{edge_id}/measurement"
 
     def edge_status(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/status"
@@ -225,8 +377,25 @@ class Topics:
     def edge_event(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/event"
 
+    def edge_ack(self, site: str, edge_id: str) -> str:
+        return f"{self.root}/{site}/edge/{edge_id}/ack"
+
+    def hub_status(self, site: str) -> str:
+        return f"{self.root}/{site}/hub/status"
+
+    def light(self, site: str, area: str, line: str, station: str) -> str:
+        return f"{self.root}/{site}/{area}/{line}/{station}/light"
+
+    def light_filter(self, site: str, area: str, line: str) -> str:
+        return f"{self.root}/{site}/{area}/{line}/+/light"
+
+    def parse_light(self, topic: str) -> str | None:
+        """The station of a light topic, or None."""
+        match = re.fullmatch(re.escape(self.root) + r"/[^/]+/[^/]+/[^/]+/([^/]+)/light", topic)
+        return None if match is None else match[1]
+
     def measurement_filter(self, site: str) -> str:
-        return f"{self.root}/{site}/+/+/+/measurement"
+        return f"{self.root}/{site}/edge/+/measurement"
 
     def edge_event_filter(self, site: str) -> str:
         return f"{self.root}/{site}/edge/+/event"
@@ -247,6 +416,11 @@ class Topics:
     def parse_edge_event(self, topic: str) -> tuple[str, str] | None:
         """Return (site, edge_id) of an edge's own event topic, or None."""
         match = re.fullmatch(re.escape(self.root) + r"/([^/]+)/edge/([^/]+)/event", topic)
+        return None if match is None else (match[1], match[2])
+
+    def parse_measurement(self, topic: str) -> tuple[str, str] | None:
+        """Return (site, edge_id) of an edge's measurement topic, or None."""
+        match = re.fullmatch(re.escape(self.root) + r"/([^/]+)/edge/([^/]+)/measurement", topic)
         return None if match is None else (match[1], match[2])
 
     def parse_edge_status(self, topic: str) -> tuple[str, str] | None:

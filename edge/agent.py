@@ -1,7 +1,9 @@
 """The edge agent: poll devices, store events in the outbox, publish the outbox over MQTT.
 
 Polling never waits for the broker (events go to the durable outbox) and publishing
-drains the outbox in order whenever the broker is up. ``stop()`` (or cancelling
+drains the outbox in order whenever the broker is up (``edge.delivery``); the hub's
+light commands, or the edge's own fallback, drive the stations' lights
+(``edge.station_lights``). ``stop()`` (or cancelling
 ``run()``) stops polling within one device call, then gives the publisher a moment to
 flush the outbox, then closes the devices; ``reload()`` swaps in a new configuration
 file if it is valid and otherwise keeps polling with the old one.
@@ -10,23 +12,20 @@ file if it is valid and otherwise keeps polling with the old one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
 
-import aiomqtt
-
-from contract.backoff import Backoff
 from contract.config.loading import ConfigInvalid
-from contract.mqtt import mqtt_client
-from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
+from contract.wire import Topics
 from drivers import open_devices
 from edge.config import EdgeConfig, load_edge_config
+from edge.delivery import Delivery
 from edge.listening import SerialListener
 from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.session import build_pollers
+from edge.station_lights import StationLights
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +41,17 @@ class EdgeAgent:
         self.config = config
         self.config_path = config_path
         self.topics = Topics(config.broker.topic_prefix)
-        self.outbox = Outbox(config.outbox.path, max_droppable=config.outbox.max_measurements)
+        self.outbox = Outbox(
+            config.outbox.path,
+            max_droppable=config.outbox.max_measurements,
+            max_droppable_bytes=int(config.outbox.max_measurements_mb * 1024 * 1024),
+        )
         self.recorder = Recorder(config, self.outbox, self.topics)
+        self.lights = StationLights(config, self.recorder.fault)
+        self.recorder.on_call = self.lights.local_call
+        self.delivery = Delivery(
+            config=config, outbox=self.outbox, recorder=self.recorder, lights=self.lights
+        )
         self.reloads = 0
         self.polling = asyncio.Event()
         self.listener: SerialListener | None = None
@@ -65,21 +73,27 @@ class EdgeAgent:
         """Start publishing first, then polling; stop both on ``stop()`` or cancellation."""
         try:
             async with asyncio.TaskGroup() as tasks:
-                publisher = tasks.create_task(self._publish_forever(), name="edge-publish")
+                publisher = tasks.create_task(self.delivery.run(), name="edge-publish")
                 watcher = tasks.create_task(self._watch_file(), name="edge-config-watch")
                 try:
                     await self._poll_until_stopped()
                 finally:
                     watcher.cancel()
                     await self._flush()
+                    self.delivery.stop()
                     await _cancel_for_sure(publisher)
         finally:
             self.outbox.close()
 
     async def _flush(self) -> None:
-        """Give the publisher a moment to send what polling left in the outbox."""
+        """Give the publisher a moment to send what polling left in the outbox, and the
+        hub (if it is there) to confirm it; what is left waits for the next start."""
+        self.recorder.flush_measurements()
         deadline = time.monotonic() + FLUSH_ON_STOP_S
-        while self.outbox.pending_count() and time.monotonic() < deadline:
+        delivery = self.delivery
+        while time.monotonic() < deadline and (
+            delivery.unsent or (delivery.hub_online and delivery.inflight)
+        ):
             self.recorder.wakeup.set()
             await asyncio.sleep(0.02)
 
@@ -94,8 +108,13 @@ class EdgeAgent:
     async def _poll_session(self, config: EdgeConfig) -> EdgeConfig | None:
         """Poll with ``config`` until a stop (None) or a valid reload (the new config)."""
         self.recorder.configure(config)
+        self.lights.configure(config)
         self.listener = listener = SerialListener(config, self.recorder)
-        async with open_devices(config.devices) as drivers, listener.running():
+        async with (
+            open_devices(config.devices) as drivers,
+            listener.running(),
+            self.lights.running(drivers),
+        ):
             pollers = build_pollers(config, drivers, self.recorder)
             async with asyncio.TaskGroup() as polls:
                 tasks = [polls.create_task(p.run(), name=f"edge-poll {p.name}") for p in pollers]
@@ -158,65 +177,6 @@ class EdgeAgent:
                 seen = stamp
                 log.info("%s changed", self.config_path)
                 self.reload()
-
-    # -- publishing --------------------------------------------------------------------
-
-    async def _publish_forever(self) -> None:
-        cfg = self.config
-        status_topic = self.topics.edge_status(cfg.site, cfg.edge_id)
-        backoff = Backoff(initial=0.2, cap=10.0)
-        was_connected = True
-        while True:
-            client = mqtt_client(
-                cfg.broker,
-                identifier=f"andon-edge-{cfg.edge_id}",
-                persistent=False,
-                will=aiomqtt.Will(status_topic, EDGE_OFFLINE, qos=1, retain=True),
-            )
-            try:
-                async with client:
-                    await client.publish(status_topic, EDGE_ONLINE, qos=1, retain=True)
-                    log.info("connected to broker %s:%s", cfg.broker.host, cfg.broker.port)
-                    was_connected = True
-                    backoff.reset()
-                    try:
-                        await self._drain(client)
-                    except asyncio.CancelledError:
-                        # A clean stop: say so, since the broker sends the will only
-                        # when the connection is lost.
-                        with contextlib.suppress(aiomqtt.MqttError):
-                            await client.publish(
-                                status_topic, EDGE_OFFLINE, qos=1, retain=True, timeout=0.5
-                            )
-                        raise
-            except aiomqtt.MqttError as exc:
-                if was_connected:
-                    log.warning(
-                        "broker connection lost: %s; %d events wait in the outbox",
-                        exc,
-                        self.outbox.pending_count(),
-                    )
-                was_connected = False
-                await asyncio.sleep(backoff.next_delay())
-
-    async def _drain(self, client: aiomqtt.Client) -> None:
-        wakeup = self.recorder.wakeup
-        while True:
-            wakeup.clear()
-            entries = self.outbox.pending()
-            if entries:
-                # publish() with QoS 1 returns once the broker acknowledged (PUBACK). A
-                # batch goes out in outbox order (each publish is sent before the next
-                # starts) and is forgotten in one transaction once all are acknowledged;
-                # if the connection drops midway, all of it is sent again (the hub
-                # deduplicates).
-                await asyncio.gather(
-                    *(client.publish(entry.topic, entry.body, qos=1) for entry in entries)
-                )
-                self.outbox.mark_sent(*(entry.seq for entry in entries))
-                self.recorder.published += len(entries)
-            if not self.outbox.pending_count():
-                await wakeup.wait()
 
 
 async def _cancel_for_sure(task: asyncio.Task[None]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -22,9 +23,18 @@ from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
 
+class LongPressConfig(Strict):
+    """Holding the button ``hold_s`` seconds raises ``call_type`` instead (say, line-down)."""
+
+    hold_s: float = Field(gt=0, le=30)
+    call_type: Name
+
+
 class ButtonConfig(Strict):
-    """One station button that raises one call type: a bit at an ``address`` of a Modbus
-    device, or a ``button`` of a serial button station (as its frames name it)."""
+    """One station button: a bit at an ``address`` of a Modbus device, or a ``button`` of
+    a serial button station (as its frames name it). It raises ``call_type``
+    (``sends: call``) or confirms a responder's arrival (``sends: arrival``; with a
+    ``call_type``, at that type's call only)."""
 
     device: Name
     table: Table = Table.COIL
@@ -32,10 +42,16 @@ class ButtonConfig(Strict):
     bit: int | None = Field(default=None, ge=0, le=15, description="bit of a register")
     button: Name | None = Field(default=None, description="button id of a serial station")
     station: Name
-    call_type: Name
+    sends: Literal["call", "arrival"] = "call"
+    call_type: Name | None = None
+    long_press: LongPressConfig | None = None
 
     @model_validator(mode="after")
     def _bit_only_on_registers(self) -> ButtonConfig:
+        if self.sends == "call" and self.call_type is None:
+            raise ValueError("a call button needs its 'call_type'")
+        if self.long_press is not None and (self.sends != "call" or self.button is not None):
+            raise ValueError("'long_press' applies to call buttons polled on a Modbus device")
         if (self.address is None) == (self.button is None):
             raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
         if self.button is not None:
@@ -98,6 +114,66 @@ class OutboxConfig(Strict):
     max_measurements: int = Field(
         default=10_000, ge=1, description="measurement messages kept while the broker is away"
     )
+    max_measurements_mb: float = Field(
+        default=100.0, gt=0, description="disk the waiting measurement messages may take"
+    )
+    window: int = Field(
+        default=1000, ge=1, le=100_000, description="events sent and not yet confirmed"
+    )
+    confirm_timeout_s: float = Field(
+        default=30.0, gt=0, description="an event not confirmed by then is sent again"
+    )
+
+
+class ChatterConfig(Strict):
+    """More than ``max_presses`` presses in ``window_s`` on one station: reported once."""
+
+    max_presses: int = Field(default=10, ge=1)
+    window_s: float = Field(default=60.0, gt=0)
+
+
+LightOutput = Literal["red", "amber", "blue", "green", "flashing", "buzzer", "line_stop"]
+
+
+class OutputMap(Strict):
+    """Where a station's light outputs are: a coil (or input) address per output, or one
+    register (``address``) and a bit of it per output. Outputs left out are not driven."""
+
+    table: Table = Table.COIL
+    address: int | None = Field(default=None, ge=0, le=65535, description="the register")
+    outputs: dict[LightOutput, int] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _addresses_fit_table(self) -> OutputMap:
+        if self.table.is_bits:
+            if self.address is not None:
+                raise ValueError(f"on {self.table}s each output has its own address: no 'address'")
+            if any(not 0 <= a <= 65535 for a in self.outputs.values()):
+                raise ValueError("an output's address is 0 to 65535")
+        else:
+            if self.address is None:
+                raise ValueError(f"outputs in a {self.table} need its 'address'")
+            if any(not 0 <= bit <= 15 for bit in self.outputs.values()):
+                raise ValueError("an output in a register is a bit, 0 to 15")
+        return self
+
+
+class LightConfig(OutputMap):
+    """A station's tower light (and line-stop output) on a Modbus device: written from
+    the hub's light commands (or by the edge itself while the hub is unreachable), then
+    read back, from ``feedback`` when the lamps report their state on inputs of their own."""
+
+    station: Name
+    device: Name
+    feedback: OutputMap | None = None
+
+    @model_validator(mode="after")
+    def _writable(self) -> LightConfig:
+        if self.table not in (Table.COIL, Table.HOLDING_REGISTER):
+            raise ValueError(f"a light is written to coils or a holding register, not {self.table}")
+        if self.feedback is not None and set(self.feedback.outputs) != set(self.outputs):
+            raise ValueError("'feedback' names the same outputs as the light")
+        return self
 
 
 class EdgeConfig(Strict):
@@ -115,6 +191,8 @@ class EdgeConfig(Strict):
     buttons: list[ButtonConfig] = Field(default_factory=list)
     measurements: list[MeasurementConfig] = Field(default_factory=list)
     stations: list[StationConfig] = Field(default_factory=list)
+    lights: list[LightConfig] = Field(default_factory=list)
+    chatter: ChatterConfig = ChatterConfig()
     spc: SpcConfig | None = None
 
     def problems(self) -> list[Problem]:
@@ -124,8 +202,15 @@ class EdgeConfig(Strict):
             (("devices", i, "id"), f"duplicate device id {device_ids[i]!r}")
             for i in duplicates(device_ids)
         ]
-        for section, items in (("buttons", self.buttons), ("measurements", self.measurements)):
-            problems += _unknown_devices(section, [item.device for item in items], device_ids)
+        problems += _unknown_devices("buttons", [b.device for b in self.buttons], device_ids)
+        used = [m.device for m in self.measurements]
+        problems += _unknown_devices("measurements", used, device_ids)
+        problems += _unknown_devices("lights", [li.device for li in self.lights], device_ids)
+        stations = [light.station for light in self.lights]
+        problems += [
+            (("lights", i, "station"), f"station {stations[i]!r} already has a light")
+            for i in duplicates(stations)
+        ]
         problems += self._device_kinds()
         inputs = [
             f"{b.device} {b.table} {b.address} bit {b.bit}"
@@ -180,11 +265,15 @@ class EdgeConfig(Strict):
             elif button.address is not None and kind not in LINKED_DRIVERS:
                 message = f"{button.device} is a {kind}, not polled: give its 'button' instead"
                 problems.append((("buttons", index, "address"), message))
-        for index, measurement in enumerate(self.measurements):
-            kind = kinds.get(measurement.device)
+        polled = [("measurements", m.device) for m in self.measurements]
+        polled += [("lights", light.device) for light in self.lights]
+        counters: dict[str, int] = {}
+        for section, device in polled:
+            index = counters[section] = counters.get(section, -1) + 1
+            kind = kinds.get(device)
             if kind is not None and kind not in LINKED_DRIVERS:
-                message = f"{measurement.device} is a {kind}: measurements need a Modbus device"
-                problems.append((("measurements", index, "device"), message))
+                message = f"{device} is a {kind}: {section} need a Modbus device"
+                problems.append(((section, index, "device"), message))
         return problems
 
     def _station_sources(self, names: set[str]) -> list[Problem]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from drivers import (
@@ -96,7 +97,7 @@ class SerialListener:
                     event.button,
                 )
             return
-        self.recorder.raise_call(button.station, button.call_type)
+        self.recorder.press(button, time.monotonic())
 
     def _scan(self, device: str, event: ScanEvent) -> None:
         if device in self._lot_scanners:

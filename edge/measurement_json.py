@@ -1,40 +1,67 @@
-"""The JSON of a measurement event, built without a pydantic model per reading.
+"""The JSON of a measurement message, built without a pydantic model per reading or point.
 
-A station's batch is published ten times a second with a reading per measurement, and
-building ``MeasurementReading`` models only to dump them again was a large share of the
-agent's CPU. Everything that goes in here is valid by construction (names, stations and
-units come from the validated configuration, values are finite numbers, booleans or
-strings), so the dictionary is serialised by pydantic-core's own ``to_json``: the same
-serialiser ``event_json`` uses, in the models' field order, with unset optionals left
-out, so the bytes are those of ``event_json(MeasurementEvent(...))``
+An edge publishes one message per poll cycle with a reading per measurement and a point
+per charted subgroup, hundreds of them ten times a second; building ``MeasurementReading``
+and ``SpcPoint`` models only to dump them again was a large share of the agent's CPU.
+Everything that goes in here is valid by construction (names, stations and units come
+from the validated configuration, values are finite numbers, booleans or strings, the
+points come from the SPC core), so the dictionaries are serialised by pydantic-core's own
+``to_json``: the same serialiser ``event_json`` uses, in the models' field order, with
+unset optionals left out, so the bytes are those of ``event_json(MeasurementEvent(...))``
 (``tests/test_measurement_json.py`` holds the two side by side).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic_core import to_json
 
 from contract.wire import MeasuredValue, PartRef
 
-# (name, value, unit) of one reading, ``unit`` None when the measurement has none.
-ReadingRow = tuple[str, MeasuredValue, str | None]
+# (station, name, value, unit) of one reading, ``unit`` None when the measurement has none.
+ReadingRow = tuple[str, str, MeasuredValue, str | None]
+# (station, characteristic, chart, measurement, subgroup, value, center, lcl, ucl, tests)
+PointRow = tuple[str, str, str, str, int, float, float, float, float, tuple[int, ...]]
 
 
 def measurement_json(
-    head: dict[str, object], station: str, part: PartRef | None, readings: list[ReadingRow]
+    head: Mapping[str, object],
+    readings: list[ReadingRow],
+    points: list[PointRow],
+    parts: Mapping[str, PartRef],
 ) -> str:
-    """The wire JSON of a measurement event: ``head`` holds the envelope's fields (in
-    ``EdgeEnvelope`` order), then the station, its part if known, and the readings."""
-    event: dict[str, object] = {**head, "station": station}
-    if part is not None:
-        event["part"] = part.model_dump(exclude_none=True)
-    event["kind"] = "measurement"
-    event["payload"] = {
-        "readings": [
-            {"name": name, "value": value}
-            if unit is None
-            else {"name": name, "value": value, "unit": unit}
-            for name, value, unit in readings
-        ]
-    }
-    return to_json(event).decode()
+    """The wire JSON of a measurement message: ``head`` holds the envelope's fields (in
+    ``EdgeEnvelope`` order); each reading and point carries its station's part if known."""
+    return wrap_payload(head, measurement_payload_json(readings, points, parts))
+
+
+def wrap_payload(head: Mapping[str, object], payload: str) -> str:
+    """The message around a payload's JSON: the same bytes ``to_json`` gives for the whole."""
+    return to_json(head).decode()[:-1] + ',"kind":"measurement","payload":' + payload + "}"
+
+
+def measurement_payload_json(
+    readings: list[ReadingRow], points: list[PointRow], parts: Mapping[str, PartRef]
+) -> str:
+    """The JSON of a measurement message's payload."""
+    part_of = {station: part.model_dump(exclude_none=True) for station, part in parts.items()}
+    reading_dicts: list[dict[str, object]] = []
+    for station, name, value, unit in readings:
+        item: dict[str, object] = {"station": station, "name": name, "value": value}
+        if unit is not None:
+            item["unit"] = unit
+        if station in part_of:
+            item["part"] = part_of[station]
+        reading_dicts.append(item)
+    point_dicts: list[dict[str, object]] = []
+    for station, name, chart, measurement, subgroup, value, center, lcl, ucl, tests in points:
+        point: dict[str, object] = {
+            "station": station, "characteristic": name, "chart": chart,
+            "measurement": measurement, "subgroup": subgroup, "value": value,
+            "center": center, "lcl": lcl, "ucl": ucl, "tests": tests,
+        }  # fmt: skip
+        if station in part_of:
+            point["part"] = part_of[station]
+        point_dicts.append(point)
+    return to_json({"readings": reading_dicts, "points": point_dicts}).decode()

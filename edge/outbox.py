@@ -1,19 +1,26 @@
-"""A durable outbox: events are written here first and deleted only once the broker has them.
+"""A durable outbox: events are written here first and deleted only once they are settled.
 
-The outbox also owns the edge's sequence numbers, so they keep increasing across
-restarts and the hub's deduplication stays correct.
+An event is settled when the hub confirms it (after its commit) or rejects it for good;
+a measurement batch when the broker has it (the hub is not its only reader, and it is
+droppable anyway). The outbox also owns the edge's sequence numbers and its session
+numbers, so both keep increasing across restarts: the hub's deduplication and its
+session checks stay correct.
 
 Measurement messages are *droppable*: they queue behind every call, anomaly and status
-event (those are always sent first), and beyond a quota the oldest of them are dropped
-and counted, so a long broker outage never crowds out a call.
+event (those are always sent first), and beyond a quota (a count and a size on disk) the
+oldest of them are dropped and counted, so a long outage never crowds out a call. Calls,
+arrivals, anomalies, faults and status events are never dropped, whatever their size.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending (
@@ -26,9 +33,16 @@ CREATE TABLE IF NOT EXISTS sequence (
     last_seq INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO sequence (id, last_seq) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS session (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_session INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO session (id, last_session) VALUES (1, 0);
 """
 
 MessageBuilder = Callable[[int], tuple[str, str]]
+# Deleted in statements of at most this many sequence numbers (SQLite's parameter limit).
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -36,14 +50,18 @@ class OutboxEntry:
     seq: int
     topic: str
     body: str
+    droppable: bool = False
 
 
 class Outbox:
     """Pending events in SQLite (WAL), in sequence order."""
 
-    def __init__(self, path: Path, *, max_droppable: int = 10_000) -> None:
+    def __init__(
+        self, path: Path, *, max_droppable: int = 10_000, max_droppable_bytes: int = 100 << 20
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.max_droppable = max_droppable
+        self.max_droppable_bytes = max_droppable_bytes
         self.dropped = 0
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -52,6 +70,10 @@ class Outbox:
         columns = [row[1] for row in self._db.execute("PRAGMA table_info(pending)")]
         if "droppable" not in columns:  # an outbox written before measurements existed
             self._db.execute("ALTER TABLE pending ADD COLUMN droppable INTEGER NOT NULL DEFAULT 0")
+        (count, size) = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM pending WHERE droppable = 1"
+        ).fetchone()
+        self._droppable = (int(count), int(size))
 
     def add(self, make_message: MessageBuilder) -> int:
         """Take the next sequence number, build the message for it and store both atomically."""
@@ -63,6 +85,7 @@ class Outbox:
         """Store several messages in one transaction; ``droppable`` ones go behind the rest."""
         rows = [(build, 0) for build in events] + [(build, 1) for build in droppable or []]
         seqs = []
+        count, size = self._droppable
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             (last,) = self._db.execute("SELECT last_seq FROM sequence").fetchone()
@@ -74,35 +97,88 @@ class Outbox:
                     "INSERT INTO pending (seq, topic, body, droppable) VALUES (?, ?, ?, ?)",
                     (seq, topic, body, may_drop),
                 )
+                if may_drop:
+                    count, size = count + 1, size + len(body)
                 seqs.append(seq)
             self._db.execute("UPDATE sequence SET last_seq = ?", (seq,))
+            self._droppable = (count, size)
             if droppable:
                 self._enforce_quota()
         return seqs
 
     def _enforce_quota(self) -> None:
-        (count,) = self._db.execute("SELECT COUNT(*) FROM pending WHERE droppable = 1").fetchone()
-        excess = int(count) - self.max_droppable
-        if excess > 0:
-            self._db.execute(
+        """Drop the oldest measurements while over either quota (count or bytes)."""
+        count, size = self._droppable
+        dropped = 0
+        while count > self.max_droppable or size > self.max_droppable_bytes:
+            excess = max(count - self.max_droppable, 1)
+            rows = self._db.execute(
                 "DELETE FROM pending WHERE seq IN (SELECT seq FROM pending WHERE droppable = 1 "
-                "ORDER BY seq LIMIT ?)",
-                (excess,),
-            )
-            self.dropped += excess
+                "ORDER BY seq LIMIT ?) RETURNING LENGTH(body)",
+                (min(excess, _CHUNK),),
+            ).fetchall()
+            if not rows:
+                break
+            count, size = count - len(rows), size - sum(int(n) for (n,) in rows)
+            dropped += len(rows)
+        self._droppable = (count, size)
+        if dropped:
+            if self.dropped == 0 or (self.dropped + dropped) // 10_000 > self.dropped // 10_000:
+                log.warning(
+                    "outbox over its measurement quota: %d measurement messages dropped so far "
+                    "(oldest first; calls are never dropped)",
+                    self.dropped + dropped,
+                )
+            self.dropped += dropped
 
-    def pending(self, limit: int = 100) -> list[OutboxEntry]:
-        """The next messages to send: events in order, then measurements in order."""
+    def pending(self, limit: int = 100, *, skip: Container[int] = ()) -> list[OutboxEntry]:
+        """The next messages to send: events in order, then measurements in order.
+
+        ``skip``: sequence numbers already on their way (they are passed over)."""
+        extra = len(skip) if isinstance(skip, set | frozenset | dict) else 0
         rows = self._db.execute(
-            "SELECT seq, topic, body FROM pending ORDER BY droppable, seq LIMIT ?", (limit,)
+            "SELECT seq, topic, body, droppable FROM pending ORDER BY droppable, seq LIMIT ?",
+            (limit + extra,),
         ).fetchall()
-        return [OutboxEntry(int(seq), str(topic), str(body)) for seq, topic, body in rows]
+        entries = [
+            OutboxEntry(int(seq), str(topic), str(body), bool(may_drop))
+            for seq, topic, body, may_drop in rows
+            if seq not in skip
+        ]
+        return entries[:limit]
 
     def mark_sent(self, *seqs: int) -> None:
-        """The broker has these: forget them (one transaction for all of them)."""
+        """These are settled: forget them (one transaction for all of them)."""
+        if not seqs:
+            return
+        count, size = self._droppable
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("DELETE FROM pending WHERE seq = ?", [(seq,) for seq in seqs])
+            for start in range(0, len(seqs), _CHUNK):
+                chunk = seqs[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"DELETE FROM pending WHERE seq IN ({marks}) "  # only ?s: no injection
+                    "RETURNING droppable, LENGTH(body)",
+                    chunk,
+                ).fetchall()
+                for may_drop, length in rows:
+                    if may_drop:
+                        count, size = count - 1, size - int(length)
+            self._droppable = (count, size)
+
+    def next_session(self) -> int:
+        """A session number larger than every one before it (one per broker connect)."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE session SET last_session = last_session + 1")
+            (session,) = self._db.execute("SELECT last_session FROM session").fetchone()
+        return int(session)
+
+    def last_seq(self) -> int:
+        """The sequence number of the newest event ever stored."""
+        (last,) = self._db.execute("SELECT last_seq FROM sequence").fetchone()
+        return int(last)
 
     def pending_count(self) -> int:
         (count,) = self._db.execute("SELECT COUNT(*) FROM pending").fetchone()

@@ -22,6 +22,7 @@ from contract.wire import MeasuredValue
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusUnitDriver, Table
 from edge.config import ButtonConfig, MeasurementConfig
 from edge.plan import Read
+from rules.buttons import HoldClassifier
 from rules.registers import ByteOrder, ValueType, decode, scaled
 from rules.signals import DebouncedButton
 
@@ -30,10 +31,11 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ButtonTag:
-    """A button and its debounce state."""
+    """A button, its debounce state, and its short/long state if it has a long press."""
 
     config: ButtonConfig
     signal: DebouncedButton
+    hold: HoldClassifier | None = None
 
     device = property(lambda self: self.config.device)
     table = property(lambda self: self.config.table)

@@ -1,8 +1,9 @@
 """What pollers read, turned into events in the outbox: calls, anomalies, measurements and
 device status.
 
-Calls, anomalies and status changes are stored at once; measurements are batched, one
-message per station per poll cycle, stored as droppable (they go out behind every call).
+Calls, anomalies and status changes are stored at once; measurements and the SPC points
+they close are batched, one message per edge and poll cycle (``edge/measurement_batch.py``),
+stored as droppable (they go out behind every call).
 Every station event carries the station's current part (serial, lot) when one is known:
 from string measurements named in ``stations:``, or from ``set_part`` (a scanner).
 """
@@ -12,17 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import defaultdict
 from collections.abc import Callable
 
 from contract.wire import (
     AnomalyEvent,
     AnomalyPayload,
     AnyEvent,
+    ArrivalEvent,
+    ArrivalPayload,
     CallPayload,
     DeviceStatusEvent,
     DeviceStatusPayload,
     Event,
+    FaultEvent,
+    FaultPayload,
     MeasuredValue,
     PartRef,
     Topics,
@@ -31,12 +35,14 @@ from contract.wire import (
     utc_now,
 )
 from drivers import ModbusUnitDriver
-from edge.config import EdgeConfig
-from edge.measurement_json import ReadingRow, measurement_json
+from edge.config import ButtonConfig, EdgeConfig
+from edge.measurement_batch import MeasurementBatcher
+from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
 from edge.polling import ButtonTag, LinkPoller, MeasurementTag
-from edge.spc import Anomaly, SpcMonitor
+from edge.spc import Anomaly, SpcCycle, SpcMonitor
 from edge.spc_config import load_rule_file
+from rules.buttons import Admission, ChatterGuard, Press
 
 log = logging.getLogger(__name__)
 
@@ -50,17 +56,31 @@ class Recorder:
         self.wakeup = asyncio.Event()
         self.published = 0
         self.presses = 0
+        self.suppressed = 0  # presses dropped as chatter
         self.anomalies = 0
+        # Told of every call raised (its station and event): the local light fallback.
+        self.on_call: Callable[[str, int], None] | None = None
+        self._chatter: dict[str, ChatterGuard] = {}
         self.latest: dict[str, MeasuredValue] = {}
         self.parts: dict[str, PartRef] = {}
         self._device_up: dict[str, bool] = {}
         self._config = config
         self._sources: dict[str, tuple[str, str]] = {}
         self._spc: SpcMonitor | None = None
+        self.measurements = MeasurementBatcher(
+            topic=topics.measurement(config.site, config.edge_id),
+            head=self._head,
+            interval_s=config.poll_interval_s,
+        )
 
     def configure(self, config: EdgeConfig) -> None:
         """Use ``config`` from now on; SPC state is kept while its section is unchanged."""
         spc_changed = self._spc is None or _spc_inputs(config) != _spc_inputs(self._config)
+        self.flush_measurements()
+        self.measurements.forget_links()
+        self.measurements.interval_s = config.poll_interval_s
+        if config.chatter != self._config.chatter:
+            self._chatter.clear()
         self._config = config
         self._sources = {
             name: (station.id, key)
@@ -75,7 +95,17 @@ class Recorder:
                 m.name: (m.device, str(m.table), m.every_s or config.poll_interval_s)
                 for m in config.measurements
             }
-            self._spc = SpcMonitor(config.spc, load_rule_file(config.spc), read_together)
+            stations = {m.name: m.station for m in config.measurements}
+            self._spc = SpcMonitor(
+                config.spc, load_rule_file(config.spc), read_together, stations=stations
+            )
+
+    def flush_measurements(self) -> None:
+        """Store the measurements that wait for the other links' cycles (at a stop)."""
+        waiting = self.measurements.flush(self.parts)
+        if waiting:
+            self.outbox.add_many([], waiting)
+            self.wakeup.set()
 
     def set_part(self, station: str, *, serial: str | None = None, lot: str | None = None) -> None:
         """The part now at ``station`` (a scanner read it, or a register holds it)."""
@@ -88,8 +118,66 @@ class Recorder:
     # -- PollSink ----------------------------------------------------------------------
 
     def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
-        if tag.signal.update(pressed, now):
-            self.raise_call(tag.config.station, tag.config.call_type)
+        rising = tag.signal.update(pressed, now)
+        if tag.hold is None:
+            if rising:
+                self.press(tag.config, now)
+            return
+        kind = tag.hold.update(tag.signal.level, now)
+        if kind is not None:
+            self.press(tag.config, now, long=kind is Press.LONG)
+
+    def press(self, button: ButtonConfig, now: float, *, long: bool = False) -> int | None:
+        """A press of ``button`` at ``now`` (monotonic seconds): its call or arrival event,
+        or nothing when its station chatters (reported once as a ``fault`` event)."""
+        station = button.station
+        guard = self._chatter.get(station)
+        if guard is None:
+            chatter = self._config.chatter
+            guard = ChatterGuard(max_presses=chatter.max_presses, window_s=chatter.window_s)
+            self._chatter[station] = guard
+        verdict = guard.admit(now)
+        if verdict.admission is not Admission.ACCEPT:
+            self.suppressed += 1
+            if verdict.admission is Admission.REPORT:
+                window = self._config.chatter.window_s
+                log.warning(
+                    "station %s chatters: %d presses in %g s", station, verdict.presses, window
+                )
+                detail = (
+                    f"more than {guard.max_presses} presses in {window:g} s; further ones dropped"
+                )
+                self.fault(
+                    station, FaultPayload(fault="chatter", presses=verdict.presses, detail=detail)
+                )
+            return None
+        if button.sends == "arrival":
+            return self.raise_arrival(station, button.call_type)
+        call_type = button.long_press.call_type if long and button.long_press else button.call_type
+        assert call_type is not None  # a call button has one: checked with the configuration
+        return self.raise_call(station, call_type)
+
+    def raise_arrival(self, station: str, call_type: str | None = None) -> int:
+        """The responder is at ``station`` (its arrival button): store the arrival event."""
+        payload = ArrivalPayload(call_type=call_type)
+        seq = self.outbox.add(
+            self._station_event(
+                station, lambda head: ArrivalEvent(**head, kind="arrival", payload=payload)
+            )
+        )
+        log.info("arrival at station %s: event %s", station, seq)
+        self.wakeup.set()
+        return seq
+
+    def fault(self, station: str, payload: FaultPayload) -> int:
+        """A fault at ``station`` for the hub to keep (light mismatch, chatter)."""
+        seq = self.outbox.add(
+            self._station_event(
+                station, lambda head: FaultEvent(**head, kind="fault", payload=payload)
+            )
+        )
+        self.wakeup.set()
+        return seq
 
     def raise_call(self, station: str, call_type: str) -> int:
         """A press at ``station``: store its call event; return its sequence number.
@@ -104,6 +192,8 @@ class Recorder:
             )
         )
         log.info("press at station %s (%s): event %s", station, call_type, seq)
+        if self.on_call is not None:
+            self.on_call(station, seq)
         self.wakeup.set()
         return seq
 
@@ -134,7 +224,7 @@ class Recorder:
         if not poller.fresh:
             return
         fresh: dict[str, MeasuredValue] = {}
-        batches: dict[str, list[ReadingRow]] = defaultdict(list)
+        readings: list[ReadingRow] = []
         for reading in poller.fresh:
             config = reading.tag.config
             fresh[config.name] = reading.value
@@ -145,14 +235,17 @@ class Recorder:
                 self.set_part(station, **{key: reading.value})
             if _should_publish(reading.tag, reading.value):
                 reading.tag.last_published = reading.value
-                batches[config.station].append((config.name, reading.value, config.unit))
-        anomalies = self._spc.cycle(fresh, self.latest) if self._spc is not None else []
-        events = [self._anomaly_event(anomaly) for anomaly in anomalies]
-        measurements = [self._measurement_event(st, rs) for st, rs in batches.items()]
+                readings.append((config.station, config.name, reading.value, config.unit))
+        charted = self._spc.cycle(fresh, self.latest) if self._spc is not None else SpcCycle()
+        events = [self._anomaly_event(anomaly) for anomaly in charted.anomalies]
+        measurements = self.measurements.add(poller.name, readings, charted.points, self.parts)
         if events or measurements:
+            # One transaction: the anomalies as events, the measurements behind every call.
             self.outbox.add_many(events, measurements)
-            self.anomalies += len(events)
             self.wakeup.set()
+        if events:
+            self.anomalies += len(events)
+            _log_anomalies(charted.anomalies)
 
     # -- events ------------------------------------------------------------------------
 
@@ -169,17 +262,10 @@ class Recorder:
         }
 
     def _station_event(
-        self,
-        station: str,
-        make: Callable[[dict[str, object]], AnyEvent],
-        *,
-        measurement: bool = False,
+        self, station: str, make: Callable[[dict[str, object]], AnyEvent]
     ) -> MessageBuilder:
         cfg = self._config
-        topics = self.topics
-        topic = (topics.measurement if measurement else topics.event)(
-            cfg.site, cfg.area, cfg.line, station
-        )
+        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
         part = self.parts.get(station)
 
         def build(seq: int) -> tuple[str, str]:
@@ -194,13 +280,6 @@ class Recorder:
         binding, signal = anomaly.binding, anomaly.signal
         source = binding.measurement or binding.defectives or ""
         station = self._station_of(source)
-        log.warning(
-            "SPC: %s (%s chart) failed tests %s at subgroup %d",
-            binding.characteristic,
-            anomaly.chart,
-            list(signal.tests),
-            signal.subgroup,
-        )
         payload = AnomalyPayload(
             characteristic=binding.characteristic,
             chart=anomaly.chart,
@@ -216,21 +295,25 @@ class Recorder:
             station, lambda head: AnomalyEvent(**head, kind="anomaly", payload=payload)
         )
 
-    def _measurement_event(self, station: str, readings: list[ReadingRow]) -> MessageBuilder:
-        cfg = self._config
-        topic = self.topics.measurement(cfg.site, cfg.area, cfg.line, station)
-        part = self.parts.get(station)
-
-        def build(seq: int) -> tuple[str, str]:
-            return topic, measurement_json(self._head(seq), station, part, readings)
-
-        return build
-
     def _station_of(self, measurement: str) -> str:
         for config in self._config.measurements:
             if config.name == measurement:
                 return config.station
         raise KeyError(measurement)
+
+
+def _log_anomalies(anomalies: list[Anomaly]) -> None:
+    """One line per cycle, not one per anomaly: a rule set that fires on many charts at
+    once must not turn the log into the agent's main work."""
+    log.warning(
+        "SPC: %d subgroup(s) failed tests: %s",
+        len(anomalies),
+        ", ".join(
+            f"{a.binding.characteristic} ({a.chart}) tests {list(a.signal.tests)} "
+            f"at subgroup {a.signal.subgroup}"
+            for a in anomalies
+        ),
+    )
 
 
 def _spc_inputs(config: EdgeConfig) -> tuple[object, ...]:

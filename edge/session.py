@@ -8,13 +8,21 @@ from drivers import ModbusUnitDriver, Table
 from edge.config import EdgeConfig
 from edge.plan import plan_reads
 from edge.polling import AnyTag, ButtonTag, LinkPoller, MeasurementTag, PollSink
+from rules.buttons import HoldClassifier
 from rules.signals import DebouncedButton
 
 
 def build_tags(config: EdgeConfig) -> list[tuple[AnyTag, float]]:
     """Every button and measurement with its read interval."""
     tags: list[tuple[AnyTag, float]] = [
-        (ButtonTag(b, DebouncedButton(stable_s=config.debounce_s)), config.poll_interval_s)
+        (
+            ButtonTag(
+                b,
+                DebouncedButton(stable_s=config.debounce_s),
+                None if b.long_press is None else HoldClassifier(hold_s=b.long_press.hold_s),
+            ),
+            config.poll_interval_s,
+        )
         for b in config.buttons
         if b.address is not None  # serial station buttons arrive as events, not polled
     ]

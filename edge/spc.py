@@ -1,19 +1,22 @@
-"""SPC at the edge: measurements of one poll cycle in, anomalies out.
+"""SPC at the edge: measurements of one poll cycle in, charted points and anomalies out.
 
 Each binding of the ``spc:`` section feeds one ``OnlineChart``: every fresh reading
 (subgroups of consecutive readings), the reading at each finished part (``part_done``
-rising or counting up), or the counters' increase every ``per_parts`` parts.
+rising or counting up), or the counters' increase every ``per_parts`` parts. Every
+subgroup charted against limits becomes a point (for the hub's charts); a point that
+failed a test is also an anomaly (an event of its own).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from contract.wire import MeasuredValue
+from edge.measurement_json import PointRow
 from edge.spc_config import SpcBinding, SpcConfig
 from rules.spc.online import OnlineChart, Signal
 from rules.spc.rulefile import Characteristic, RuleFile
@@ -26,6 +29,14 @@ class Anomaly:
     binding: SpcBinding
     chart: str
     signal: Signal
+
+
+@dataclass
+class SpcCycle:
+    """What one poll cycle charted: every new point, and the anomalies among them."""
+
+    points: list[PointRow] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
 def _number(value: MeasuredValue | None) -> float | None:
@@ -90,7 +101,9 @@ class _IndividualsGroup:
     A member without a fresh reading in a cycle where others have one (its tag was
     refused) gets NaN, which breaks its own runs and no one else's."""
 
-    def __init__(self, members: list[tuple[SpcBinding, Characteristic]]) -> None:
+    def __init__(
+        self, members: list[tuple[SpcBinding, Characteristic]], stations: Mapping[str, str]
+    ) -> None:
         first = members[0][1]
         self.bindings = [binding for binding, _ in members]
         self.names = [str(binding.measurement) for binding in self.bindings]
@@ -101,32 +114,39 @@ class _IndividualsGroup:
         rules = RuleSet.preset(first.rules, nsigmas=first.nsigmas, overrides=first.tests)
         self.tests = StreamingTests(center=self.center, sigma=sigma, rules=rules)
         self.subgroups = np.zeros(len(members), dtype=np.int64)
+        # What every point of a member repeats, as plain Python values built once.
+        self._fixed = [
+            (stations.get(name, ""), b.characteristic, "imr", name, c, lo, hi)
+            for b, name, c, lo, hi in zip(
+                self.bindings, self.names, self.center.tolist(), self.lcl.tolist(),
+                self.ucl.tolist(), strict=True,
+            )
+        ]  # fmt: skip
 
-    def step(self, fresh: Mapping[str, MeasuredValue]) -> list[Anomaly]:
+    def step(self, fresh: Mapping[str, MeasuredValue], out: SpcCycle) -> None:
         values = [_number(fresh.get(name)) for name in self.names]
         if all(value is None for value in values):
-            return []
+            return
         x = np.array([np.nan if value is None else value for value in values])
-        self.subgroups += ~np.isnan(x)
+        taken = ~np.isnan(x)
+        self.subgroups += taken
         flags = self.tests.update(x)
-        if not flags:
-            return []
-        failed = np.logical_or.reduce(list(flags.values()))
-        return [
-            Anomaly(
-                self.bindings[i],
-                "imr",
-                Signal(
-                    int(self.subgroups[i]),
-                    float(x[i]),
-                    float(self.center[i]),
-                    float(self.lcl[i]),
-                    float(self.ucl[i]),
-                    tuple(number for number, flag in sorted(flags.items()) if flag[i]),
-                ),
+        failed: dict[int, tuple[int, ...]] = {}
+        if flags:
+            for i in np.flatnonzero(np.logical_or.reduce(list(flags.values()))).tolist():
+                failed[i] = tuple(number for number, flag in sorted(flags.items()) if flag[i])
+        index = np.flatnonzero(taken)
+        for i, subgroup, value in zip(
+            index.tolist(), self.subgroups[index].tolist(), x[index].tolist(), strict=True
+        ):
+            station, name, chart, measurement, center, lcl, ucl = self._fixed[i]
+            tests = failed.get(i, ())
+            out.points.append(
+                (station, name, chart, measurement, subgroup, value, center, lcl, ucl, tests)
             )
-            for i in np.flatnonzero(failed)
-        ]
+            if tests:
+                signal = Signal(subgroup, value, center, lcl, ucl, tests)
+                out.anomalies.append(Anomaly(self.bindings[i], chart, signal))
 
 
 def _groupable(binding: SpcBinding, characteristic: Characteristic) -> bool:
@@ -143,13 +163,16 @@ class SpcMonitor:
 
     ``read_together`` maps a measurement to a key shared by the measurements that are
     always read in the same cycle (device, table, interval); individuals charts with
-    known limits on one key are evaluated together, as arrays."""
+    known limits on one key are evaluated together, as arrays. ``stations`` maps a
+    measurement to its station, which every point names."""
 
     def __init__(
         self,
         config: SpcConfig,
         rule_file: RuleFile,
         read_together: Mapping[str, Hashable] | None = None,
+        *,
+        stations: Mapping[str, str] | None = None,
     ) -> None:
         characteristics = {item.id: item for item in rule_file.characteristics}
         groups: dict[Hashable, list[tuple[SpcBinding, Characteristic]]] = defaultdict(list)
@@ -162,7 +185,8 @@ class SpcMonitor:
             else:
                 chart = OnlineChart(item, subgroup_size=binding.subgroup_size)
                 self._feeds.append(_Feed(binding, chart))
-        self._groups = [_IndividualsGroup(members) for members in groups.values()]
+        self._stations = dict(stations or {})
+        self._groups = [_IndividualsGroup(members, self._stations) for members in groups.values()]
         self.inputs = {
             name
             for b in config.characteristics
@@ -172,15 +196,22 @@ class SpcMonitor:
 
     def cycle(
         self, fresh: Mapping[str, MeasuredValue], latest: Mapping[str, MeasuredValue]
-    ) -> list[Anomaly]:
-        """Anomalies found in this poll cycle: ``fresh`` holds readings just taken,
-        ``latest`` the last value of every measurement."""
+    ) -> SpcCycle:
+        """Points charted and anomalies found in this poll cycle: ``fresh`` holds readings
+        just taken, ``latest`` the last value of every measurement."""
+        out = SpcCycle()
         if not self.inputs.intersection(fresh):
-            return []
-        found = [anomaly for group in self._groups for anomaly in group.step(fresh)]
-        found += [
-            Anomaly(feed.binding, feed.chart.characteristic.chart, signal)
-            for feed in self._feeds
-            for signal in feed.step(fresh, latest)
-        ]
-        return found
+            return out
+        for group in self._groups:
+            group.step(fresh, out)
+        for feed in self._feeds:
+            b, chart = feed.binding, feed.chart.characteristic.chart
+            source = b.measurement or b.defectives or ""
+            for s in feed.step(fresh, latest):
+                out.points.append(
+                    (self._stations.get(source, ""), b.characteristic, chart, source,
+                     s.subgroup, s.value, s.center, s.lcl, s.ucl, s.tests)
+                )  # fmt: skip
+                if s.tests:
+                    out.anomalies.append(Anomaly(b, chart, s))
+        return out

@@ -17,6 +17,7 @@ from hub.api import (
     board,
     calls,
     knowledge,
+    measurements,
     notifications,
     reports,
     system,
@@ -26,7 +27,10 @@ from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
 from hub.ingest_worker import IngestWorker
+from hub.light_publisher import LightPublisher
 from hub.live_config import LiveConfig
+from hub.measurement_news import MeasurementNews
+from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
@@ -51,6 +55,21 @@ async def stop_task(task: asyncio.Task[None], stop: Callable[[], object]) -> Non
     log.error("task %s did not stop; leaving it behind", task.get_name())
 
 
+# One router per resource, in the order the API documentation lists them.
+ROUTERS = (
+    calls,
+    knowledge,
+    board,
+    reports,
+    system,
+    admin,
+    anomalies,
+    notifications,
+    acknowledge_links,
+    measurements,
+)
+
+
 def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI:
     """A FastAPI app for one site; the MQTT subscriber runs for the app's lifetime.
 
@@ -58,34 +77,8 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = open_engine(database_url(config.storage))
-        await asyncio.to_thread(upgrade, engine)
-        store = Store(engine)
-        metrics = HubMetrics()
-        metrics.count_open_calls(store.open_call_counts)
-        live = LiveConfig(config, path=config_path, store=store, metrics=metrics)
-        worker = IngestWorker(config)
-        await asyncio.to_thread(worker.start)
-        live.on_change(worker.use_config)
-        changes = CallChanges(asyncio.get_running_loop())
-        subscriber = Subscriber(config=live, apply=worker.apply, metrics=metrics, changes=changes)
-        app.state.changes = changes
-        app.state.config = live
-        app.state.store = store
-        app.state.metrics = metrics
-        app.state.subscriber = subscriber
-        escalation = EscalationEngine(store=store, config=lambda: live.current, changes=changes)
-        app.state.escalation = escalation
-        task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
-        engine_task = asyncio.create_task(escalation.run(), name="hub-escalation")
-        try:
-            async with timeseries_export(config, changes=changes, store=store, metrics=metrics):
-                yield
-        finally:
-            await stop_task(engine_task, escalation.stop)
-            await stop_task(task, subscriber.stop)
-            await asyncio.to_thread(worker.stop)
-            engine.dispose()
+        async with _hub_services(app, config, config_path):
+            yield
 
     app = FastAPI(
         title="Andon hub",
@@ -93,14 +86,53 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
         version="0.2.0",
         lifespan=lifespan,
     )
-    app.include_router(calls.router)
-    app.include_router(knowledge.router)
-    app.include_router(board.router)
-    app.include_router(reports.router)
-    app.include_router(system.router)
-    app.include_router(admin.router)
-    app.include_router(anomalies.router)
-    app.include_router(notifications.router)
-    app.include_router(acknowledge_links.router)
+    for resource in ROUTERS:
+        app.include_router(resource.router)
     add_pages(app)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _hub_services(
+    app: FastAPI, config: HubConfig, config_path: Path | None
+) -> AsyncIterator[None]:
+    """Storage, ingest, escalation, lights and measurements, for the app's lifetime."""
+    engine = open_engine(database_url(config.storage))
+    await asyncio.to_thread(upgrade, engine)
+    store = Store(engine)
+    metrics = HubMetrics()
+    metrics.count_open_calls(store.open_call_counts)
+    live = LiveConfig(config, path=config_path, store=store, metrics=metrics)
+    worker = IngestWorker(config)
+    await asyncio.to_thread(worker.start)
+    live.on_change(worker.use_config)
+    changes = CallChanges(asyncio.get_running_loop())
+    subscriber = Subscriber(config=live, apply=worker.apply, metrics=metrics, changes=changes)
+    app.state.changes = changes
+    app.state.config = live
+    app.state.store = store
+    app.state.metrics = metrics
+    app.state.subscriber = subscriber
+    escalation = EscalationEngine(store=store, config=lambda: live.current, changes=changes)
+    app.state.escalation = escalation
+    lights = LightPublisher(config=live, store=store, changes=changes)
+    app.state.lights = lights
+    task = asyncio.create_task(subscriber.run(), name="hub-mqtt-subscriber")
+    engine_task = asyncio.create_task(escalation.run(), name="hub-escalation")
+    lights_task = asyncio.create_task(lights.run(), name="hub-light-commands")
+    # Measurements on a path (and in a process) of their own; app.state.measurements
+    # announces what it stored.
+    app.state.measurements = news = MeasurementNews(asyncio.get_running_loop())
+    measuring = MeasurementWorker(config=config, news=news, metrics=metrics)
+    measuring.start()
+    live.on_change(measuring.use_config)
+    try:
+        async with timeseries_export(config, changes=changes, store=store, metrics=metrics):
+            yield
+    finally:
+        await stop_task(lights_task, lambda: None)
+        await stop_task(engine_task, escalation.stop)
+        await asyncio.to_thread(measuring.stop)
+        await stop_task(task, subscriber.stop)
+        await asyncio.to_thread(worker.stop)
+        engine.dispose()

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
-from contract.wire import AnomalyEvent, ArrivalEvent, DeviceStatusEvent, Event
+from contract.wire import AnomalyEvent, ArrivalEvent, DeviceStatusEvent, Event, FaultEvent
 from hub.audit import audit_row, record_audit
 from hub.escalation.rows import escalation_row, insert_escalations, stop_paging
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
@@ -31,6 +31,7 @@ class IngestOutcome(StrEnum):
     NO_OPEN_CALL = "no_open_call"  # an arrival at a station with nothing to arrive at
     ANOMALY = "anomaly"  # an SPC anomaly from an edge, kept
     DEVICE_STATUS = "device_status"  # a device of an edge went offline or came back
+    FAULT = "fault"  # a fault at a station (a light that reads back wrong, chatter), kept
     DUPLICATE = "duplicate"
 
 
@@ -227,6 +228,18 @@ def _anomaly_row(event: AnomalyEvent, received_at: datetime) -> dict[str, Any]:
     }
 
 
+def _fault_row(event: FaultEvent, received_at: datetime) -> dict[str, Any]:
+    """A station's fault, kept in the audit log (``station.<fault>``) and shown there."""
+    detail = {
+        **event.payload.model_dump(exclude_none=True),
+        "event_id": event.event_id,
+        "edge_id": event.edge_id,
+        "at": event.ts.isoformat(),
+    }
+    target = f"station:{event.area}/{event.line}/{event.station}"
+    return audit_row(received_at, event.edge_id, f"station.{event.payload.fault}", target, detail)
+
+
 def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
     row = {"state": CallState.RAISED, "presses": 1, **values}
     call_id = conn.execute(insert(calls).values(row).returning(calls.c.id)).scalar_one()
@@ -256,7 +269,7 @@ def timeline_row(
 SnapshotFor = Callable[[str, str, str, str], dict[str, Any] | None]
 """(call type, area, line, station) -> the escalation snapshot of a new call, or None."""
 
-HubEvent = Event | ArrivalEvent | AnomalyEvent | DeviceStatusEvent
+HubEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent | DeviceStatusEvent
 """Every kind of event the hub applies (measurements go to a time-series database)."""
 
 
@@ -299,6 +312,9 @@ def apply_events(
         elif isinstance(event, AnomalyEvent):
             batch.anomalies.append(_anomaly_row(event, received_at))
             outcome = IngestOutcome.ANOMALY
+        elif isinstance(event, FaultEvent):
+            batch.audit.append(_fault_row(event, received_at))
+            outcome = IngestOutcome.FAULT
         else:
             device = event.payload
             batch.devices[(event.edge_id, device.device)] = {

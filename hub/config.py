@@ -19,6 +19,7 @@ from hub.escalation_config import (
     escalation_problems,
     unescalated_call_types,
 )
+from hub.measurement_config import MeasurementsConfig, measurement_problems
 
 Language = Literal["en", "zh"]
 """The languages of the hub's pages."""
@@ -160,6 +161,7 @@ class HubConfig(Strict):
     people: list[PersonConfig] = Field(default_factory=list)
     rosters: list[RosterConfig] = Field(default_factory=list)
     escalation: EscalationConfig | None = None
+    measurements: MeasurementsConfig = MeasurementsConfig()
 
     @property
     def mqtt_client_id(self) -> str:
@@ -222,6 +224,9 @@ class HubConfig(Strict):
                     )
                     for s in duplicates(station_ids)
                 ]
+        problems += measurement_problems(
+            self.measurements, {(line, station) for _, line, station in self.station_keys()}
+        )
         return problems + escalation_problems(
             people=self.people,
             rosters=self.rosters,

@@ -19,14 +19,19 @@ from pydantic import TypeAdapter, ValidationError
 from contract.wire import (
     DEVICE_STATUS_EVENT,
     EDGE_OFFLINE,
-    EDGE_ONLINE,
     MAX_PAYLOAD_BYTES,
     STATION_EVENT,
     AnomalyEvent,
     ArrivalEvent,
     DeviceStatusEvent,
+    EdgeEnvelope,
     Event,
+    FaultEvent,
+    SeqRange,
+    SessionStatus,
     Topics,
+    parse_session_status,
+    seq_ranges,
     utc_now,
 )
 from hub.batch import HubEvent, IngestOutcome
@@ -59,13 +64,37 @@ _CHANGE_ACTIONS = {
 Result = IngestOutcome | Rejection | None  # None: an edge status update
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A message ingest will not apply, and the event in it when it had a valid envelope
+    (so that its edge can be told to stop sending it)."""
+
+    reason: Rejection
+    event: EdgeEnvelope | None = None
+
+
+# What each edge is told after the commit: (confirmed ranges, rejected ranges) of seq.
+Acks = dict[str, tuple[list[SeqRange], list[SeqRange]]]
+
+
 @dataclass
 class BatchReport:
     """What one batch did: a result per message, and the figures the metrics need."""
 
     results: list[Result]
-    lags_s: list[float] = field(default_factory=list)  # receipt minus press, new events
+    lags_s: list[float] = field(default_factory=list)  # receipt minus press, live events
     changes: list[CallChange] = field(default_factory=list)  # calls this batch changed
+    acks: Acks = field(default_factory=dict)  # per edge, for its confirmation topic
+
+    def extend(self, other: BatchReport) -> None:
+        """Add ``other``'s results after this report's (a batch applied in parts)."""
+        self.results += other.results
+        self.lags_s += other.lags_s
+        self.changes += other.changes
+        for edge_id, (confirmed, rejected) in other.acks.items():
+            mine = self.acks.setdefault(edge_id, ([], []))
+            mine[0].extend(confirmed)
+            mine[1].extend(rejected)
 
 
 class Ingest:
@@ -85,11 +114,14 @@ class Ingest:
         batch was applied, and the caller must not acknowledge any of it."""
         report = BatchReport(results=[None] * len(messages))
         events: list[tuple[int, HubEvent]] = []
-        statuses: list[tuple[str, str]] = []
+        statuses: list[tuple[str, SessionStatus]] = []
+        rejected: dict[str, list[int]] = {}
         for index, (topic, payload) in enumerate(messages):
             checked = self._check(topic, payload)
-            if isinstance(checked, Rejection):
-                report.results[index] = checked
+            if isinstance(checked, Refused):
+                report.results[index] = checked.reason
+                if checked.event is not None:
+                    rejected.setdefault(checked.event.edge_id, []).append(checked.event.seq)
             elif isinstance(checked, tuple):
                 statuses.append(checked)
             else:
@@ -102,9 +134,11 @@ class Ingest:
             verified_types=verified,
             snapshot_for=self._snapshot_for(),
         )
+        confirmed: dict[str, list[int]] = {}
         for (index, event), (outcome, call_id) in zip(events, applied, strict=True):
             report.results[index] = outcome
-            if outcome is not IngestOutcome.DUPLICATE:
+            confirmed.setdefault(event.edge_id, []).append(event.seq)
+            if outcome is not IngestOutcome.DUPLICATE and not event.historical:
                 report.lags_s.append(max(0.0, (received_at - event.ts).total_seconds()))
             action = _CHANGE_ACTIONS.get(outcome)
             if action and call_id is not None and isinstance(event, Event | ArrivalEvent):
@@ -112,11 +146,14 @@ class Ingest:
                     CallChange(call_id, event.area, event.line, event.station, action)
                 )
             log.debug("event %s: %s (call %s)", event.event_id, outcome, call_id)
+        for edge_id in confirmed.keys() | rejected.keys():
+            report.acks[edge_id] = (
+                seq_ranges(confirmed.get(edge_id, [])),
+                seq_ranges(rejected.get(edge_id, [])),
+            )
         for edge_id, status in statuses:
-            self.store.set_edge_status(edge_id, status, received_at)
-            log_at = logging.WARNING if status == EDGE_OFFLINE else logging.INFO
-            log.log(log_at, "edge %s is %s", edge_id, status)
-            report.changes += self.edge_call(edge_id, status, received_at)
+            if self._apply_status(edge_id, status, received_at):
+                report.changes += self.edge_call(edge_id, status.status, received_at)
         return report
 
     def edge_call(self, edge_id: str, status: str, now: datetime) -> list[CallChange]:
@@ -125,14 +162,28 @@ class Ingest:
             change = edge_status_changed(conn, self.config(), edge_id, status, now)
         return [change] if change is not None else []
 
-    def _check(self, topic: str, payload: bytes) -> HubEvent | Rejection | tuple[str, str]:
+    def _apply_status(self, edge_id: str, status: SessionStatus, now: datetime) -> bool:
+        """Apply an edge's status; whether it changed what the hub knows of the edge."""
+        if self.store.set_edge_status(edge_id, status.status, status.session, now):
+            log_at = logging.WARNING if status.status == EDGE_OFFLINE else logging.INFO
+            log.log(log_at, "edge %s is %s (session %d)", edge_id, status.status, status.session)
+            return True
+        log.info(
+            "edge %s: status %s of session %d ignored (not newer than what is known)",
+            edge_id,
+            status.status,
+            status.session,
+        )
+        return False
+
+    def _check(self, topic: str, payload: bytes) -> HubEvent | Refused | tuple[str, SessionStatus]:
         """The valid event in a message, an edge status (edge id, status), or why not."""
         status_of = self.topics.parse_edge_status(topic)
         if status_of is not None:
-            status = payload.decode("utf-8", errors="replace")
-            if status not in (EDGE_ONLINE, EDGE_OFFLINE):
-                return self._reject(Rejection.INVALID, topic, f"edge status {status[:40]!r}")
-            return status_of[1], status
+            try:
+                return status_of[1], parse_session_status(payload)
+            except ValueError as exc:
+                return self._reject(Rejection.INVALID, topic, f"edge {exc}")
         edge_of = self.topics.parse_edge_event(topic)
         where = self.topics.parse_event(topic)
         if where is None and edge_of is None:
@@ -149,17 +200,21 @@ class Ingest:
             return self._reject(kind, topic, _first_error(exc))
         if isinstance(event, DeviceStatusEvent):
             if (event.site, event.edge_id) != edge_of:
-                return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another edge")
+                return self._reject(
+                    Rejection.TOPIC_MISMATCH, topic, "envelope names another edge", event
+                )
             if event.site != self.config().site:
-                return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}")
+                return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}", event)
             return event
         return self._check_station_event(topic, event, where)
 
     def _check_station_event(
-        self, topic: str, event: Event | ArrivalEvent | AnomalyEvent, where: object
-    ) -> HubEvent | Rejection:
+        self, topic: str, event: Event | ArrivalEvent | AnomalyEvent | FaultEvent, where: object
+    ) -> HubEvent | Refused:
         if (event.site, event.area, event.line, event.station) != where:
-            return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
+            return self._reject(
+                Rejection.TOPIC_MISMATCH, topic, "envelope names another station", event
+            )
         stations, call_types = self._known_names()
         if event.site != self.config().site or (
             (event.area, event.line, event.station) not in stations
@@ -168,10 +223,13 @@ class Ingest:
                 Rejection.UNKNOWN_STATION,
                 topic,
                 f"{event.site}/{event.area}/{event.line}/{event.station} is not configured",
+                event,
             )
         call_type = getattr(event.payload, "call_type", None)
         if call_type is not None and call_type not in call_types:
-            return self._reject(Rejection.UNKNOWN_CALL_TYPE, topic, f"call type {call_type!r}")
+            return self._reject(
+                Rejection.UNKNOWN_CALL_TYPE, topic, f"call type {call_type!r}", event
+            )
         return event
 
     def _known_names(self) -> tuple[set[tuple[str, str, str]], set[str]]:
@@ -190,9 +248,11 @@ class Ingest:
         assert snapshot_for is not None
         return snapshot_for
 
-    def _reject(self, reason: Rejection, topic: str, detail: str) -> Rejection:
+    def _reject(
+        self, reason: Rejection, topic: str, detail: str, event: EdgeEnvelope | None = None
+    ) -> Refused:
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
-        return reason
+        return Refused(reason, event)
 
 
 def _is_json_error(exc: ValidationError) -> bool:

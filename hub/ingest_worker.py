@@ -160,7 +160,5 @@ def _apply(ingest: Ingest, messages: list[tuple[str, bytes]]) -> tuple[str, Any]
         except Exception:
             log.exception("message on %s set aside: the hub could not apply it", topic)
             single = BatchReport(results=[Rejection.INTERNAL])
-        report.results += single.results
-        report.lags_s += single.lags_s
-        report.changes += single.changes
+        report.extend(single)
     return "report", report

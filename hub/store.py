@@ -191,15 +191,27 @@ class Store:
 
     # -- edges -------------------------------------------------------------------------
 
-    def set_edge_status(self, edge_id: str, status: str, now: datetime) -> None:
+    def set_edge_status(self, edge_id: str, status: str, session: int, now: datetime) -> bool:
+        """Record an edge's status of session ``session``; True if its state really changed.
+
+        A status of an older session than the one recorded is ignored (a late Last Will,
+        a stray retained ``offline``), and so is one that says what is already known (a
+        rebirth): a caller that reacts to an edge going offline reacts once."""
         with self.write() as conn:
-            changed = conn.execute(
-                update(edges)
-                .where(edges.c.edge_id == edge_id)
-                .values(status=status, changed_at=now)
-            ).rowcount
-            if not changed:
-                conn.execute(insert(edges).values(edge_id=edge_id, status=status, changed_at=now))
+            row = conn.execute(
+                select(edges.c.status, edges.c.session).where(edges.c.edge_id == edge_id)
+            ).first()
+            if row is None:
+                values = {"status": status, "session": session, "changed_at": now}
+                conn.execute(insert(edges).values(edge_id=edge_id, **values))
+                return True
+            if session < row.session or (session, status) == (row.session, row.status):
+                return False
+            values = {"status": status, "session": session}
+            if status != row.status:
+                values["changed_at"] = now
+            conn.execute(update(edges).where(edges.c.edge_id == edge_id).values(values))
+            return bool(status != row.status)
 
     def list_edges(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
         query = select(edges).order_by(edges.c.edge_id).limit(limit)

@@ -5,12 +5,20 @@ messages for it; on reconnect they are delivered and ingested. Messages that are
 waiting together are applied in one transaction, and each is acknowledged only after
 that commit: if the hub dies or the database fails in between, the broker delivers
 them again and their event ids deduplicate them.
+
+After each commit the hub tells every edge of the batch which of its events are now
+safe (one confirmation per edge and batch, on the edge's ``ack`` topic): only then does
+the edge forget them. The hub's own retained status says whether it is there, with a
+session number and a Last Will, as the edges' statuses do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
-from contract.wire import Topics
+from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
 from hub.changes import CallChanges
-from hub.ingest import BatchReport
+from hub.ingest import Acks, BatchReport
 from hub.ingest_worker import IngestFailed
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
@@ -83,7 +91,13 @@ class Subscriber:
     async def _session(self, backoff: Backoff) -> None:
         config = self.config.current
         topics = self.topics
-        client = mqtt_client(config.broker, identifier=config.mqtt_client_id, persistent=True)
+        status_topic = topics.hub_status(config.site)
+        # Milliseconds since the epoch: larger at every connect, with nothing to store.
+        session = time.time_ns() // 1_000_000
+        will = aiomqtt.Will(status_topic, _status(EDGE_OFFLINE, session), qos=1, retain=True)
+        client = mqtt_client(
+            config.broker, identifier=config.mqtt_client_id, persistent=True, will=will
+        )
         async with client:
             # aiomqtt does not expose paho's manual acknowledgement yet
             # (empicano/aiomqtt#345); this is the workaround its maintainers track.
@@ -95,6 +109,9 @@ class Subscriber:
             await client.subscribe(share + topics.edge_status_filter(config.site), qos=1)
             await client.subscribe(share + topics.edge_event_filter(config.site), qos=1)
             log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
+            # Online after subscribing: an edge that sees it (re)publishes its state, and
+            # what it sends from then on reaches this session.
+            await client.publish(status_topic, _status(EDGE_ONLINE, session), qos=1, retain=True)
             self.connected.set()
             self.metrics.broker_connected.set(1)
             backoff.reset()
@@ -112,6 +129,7 @@ class Subscriber:
                     _acknowledge(paho, committed)
                     committed = []
                     report = await applying
+                    _confirm(paho, topics, config.site, report.acks)
                     self.metrics.record_batch(report)
                     if self.changes is not None:
                         self.changes.announce(*report.changes)
@@ -121,6 +139,27 @@ class Subscriber:
                         committed = []
             finally:
                 _acknowledge(paho, committed)
+                if self._stopping.is_set():
+                    with contextlib.suppress(aiomqtt.MqttError):
+                        await client.publish(
+                            status_topic, _status(EDGE_OFFLINE, session), qos=1, retain=True,
+                            timeout=0.5,
+                        )  # fmt: skip
+
+
+def _status(status: str, session: int) -> str:
+    return json.dumps({"status": status, "session": session})
+
+
+def _confirm(paho: Any, topics: Topics, site: str, acks: Acks) -> None:
+    """Tell each edge of a committed batch which of its events are safe.
+
+    Through paho's non-blocking publish: the next batch does not wait for these to be
+    acknowledged by the broker (an edge whose confirmation is lost sends the events
+    again; the hub deduplicates and confirms them then)."""
+    for edge_id, (confirmed, rejected) in acks.items():
+        body = json.dumps({"confirmed": confirmed, "rejected": rejected}, separators=(",", ":"))
+        paho.publish(topics.edge_ack(site, edge_id), body, qos=1)
 
 
 def _acknowledge(paho: Any, messages: list[aiomqtt.Message]) -> None:

@@ -137,6 +137,8 @@ edges = Table(
     Column("edge_id", Text, primary_key=True),
     Column("status", Text, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+    # The edge's connection count when it set ``status``: older sessions cannot undo it.
+    Column("session", BigInteger, nullable=False, server_default="0"),
 )
 
 api_tokens = Table(
@@ -272,4 +274,86 @@ ack_links_used = Table(
     Column("call_id", Integer, nullable=False),
     Column("person", String(200), nullable=False),
     Column("used_at", UtcDateTime, nullable=False),
+)
+
+
+# -- measurements (migration 0007): SPC points, characteristics, quality counters --------
+
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+spc_points = Table(
+    "spc_points",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("characteristic", String(64), nullable=False),
+    Column("chart", String(16), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("edge_id", String(64), nullable=False),
+    Column("measurement", String(64), nullable=False),
+    Column("subgroup", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("center", Float, nullable=False),
+    Column("lcl", Float, nullable=False),
+    Column("ucl", Float, nullable=False),
+    Column("tests", JSON, nullable=False),
+    Column("part_serial", String(128)),
+    Column("part_lot", String(128)),
+    Column("at", UtcDateTime, nullable=False),  # the poll cycle, by the edge's clock
+    Column("received_at", UtcDateTime, nullable=False),
+)
+Index("ix_spc_points_characteristic", spc_points.c.characteristic, spc_points.c.id)
+Index("ix_spc_points_at", spc_points.c.at)
+
+# The newest lines of each characteristic at each station (one row each, updated).
+characteristics = Table(
+    "characteristics",
+    metadata,
+    Column("characteristic", String(64), primary_key=True),
+    Column("area", String(64), primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("station", String(64), primary_key=True),
+    Column("chart", String(16), nullable=False),
+    Column("measurement", String(64), nullable=False),
+    Column("edge_id", String(64), nullable=False),
+    Column("center", Float, nullable=False),
+    Column("lcl", Float, nullable=False),
+    Column("ucl", Float, nullable=False),
+    Column("last_subgroup", BigInteger, nullable=False),
+    Column("last_point_at", UtcDateTime, nullable=False),
+)
+
+# The last measurement message applied from each edge: redeliveries are not counted twice.
+measurement_edges = Table(
+    "measurement_edges",
+    metadata,
+    Column("edge_id", String(64), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+# The last value of each quality counter, to turn the next reading into an increment.
+quality_counters = Table(
+    "quality_counters",
+    metadata,
+    Column("line", String(64), primary_key=True),
+    Column("station", String(64), primary_key=True),
+    Column("counter", String(16), primary_key=True),  # inspected, defective, reworked
+    Column("value", BigInteger, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+# Parts counted per station and hour (UTC), summed from the counters' increments.
+quality_counts = Table(
+    "quality_counts",
+    metadata,
+    Column("line", String(64), primary_key=True),
+    Column("station", String(64), primary_key=True),
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("area", String(64), nullable=False),
+    Column("inspected", BigInteger, nullable=False),
+    Column("defective", BigInteger, nullable=False),
+    Column("reworked", BigInteger, nullable=False),
 )

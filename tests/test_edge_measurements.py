@@ -131,7 +131,7 @@ def test_a_failed_read_exits_1_naming_the_device_and_address(
 
 
 @pytest.mark.asyncio
-async def test_measurements_are_published_per_station_and_cycle_with_a_deadband(
+async def test_measurements_are_published_once_per_cycle_with_a_deadband(
     tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
 ) -> None:
     def measurement(name: str, address: int, **extra: Any) -> MeasurementConfig:
@@ -140,7 +140,7 @@ async def test_measurements_are_published_per_station_and_cycle_with_a_deadband(
             device="plc1",
             table=Table.HOLDING_REGISTER,
             address=address,
-            station="st10",
+            station="st20" if name == "level" else "st10",
             **extra,
         )
 
@@ -159,7 +159,7 @@ async def test_measurements_are_published_per_station_and_cycle_with_a_deadband(
     plc.set_register(1, 10)
     plc.set_register(2, 100)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.measurement("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.measurement_filter("p"), qos=1)
         agent = EdgeAgent(config)
         task = asyncio.create_task(agent.run())
         try:
@@ -172,6 +172,10 @@ async def test_measurements_are_published_per_station_and_cycle_with_a_deadband(
             agent.stop()
             await asyncio.wait_for(task, timeout=10)
     assert all(len(e.payload.readings) in (1, 2) for e in events)
+    # Both stations' readings of a cycle share one message, each reading with its station.
+    assert {(r.station, r.name) for e in events for r in e.payload.readings} == {
+        ("st10", "speed"), ("st20", "level")
+    }  # fmt: skip
     levels = [r.value for e in events for r in e.payload.readings if r.name == "level"]
     speeds = [r.value for e in events for r in e.payload.readings if r.name == "speed"]
     assert levels == [100, 110]

@@ -132,13 +132,13 @@ def test_a_p_chart_from_counters_flags_a_burst_of_defectives() -> None:
     )
     monitor = SpcMonitor(spc, rules)
     made = bad = 0
-    seen: list[Any] = monitor.cycle({"made": made}, {"bad": bad, "made": made})
+    seen: list[Any] = monitor.cycle({"made": made}, {"bad": bad, "made": made}).anomalies
     for burst in [2, 1, 3, 2, 15]:  # defectives per 100 parts; 15 % is far above 2 %
         for _ in range(10):
             made += 10
             bad += burst if _ == 9 else 0
             latest = {"bad": bad, "made": made}
-            seen += monitor.cycle({"made": made}, latest)
+            seen += monitor.cycle({"made": made}, latest).anomalies
     assert len(seen) == 1
     (anomaly,) = seen
     assert anomaly.signal.tests == (1,)
@@ -167,7 +167,7 @@ def test_individuals_charts_read_together_flag_what_they_flag_one_by_one() -> No
         for key, monitor in (("together", together), ("one", one_by_one)):
             found[key] |= {
                 (a.binding.characteristic, a.signal.subgroup, a.signal.tests)
-                for a in monitor.cycle(fresh, fresh)
+                for a in monitor.cycle(fresh, fresh).anomalies
             }
     assert found["together"] == found["one"]
     assert {name for name, _, _ in found["one"]} >= {"c1", "c3"}  # the drifting ones
@@ -219,3 +219,38 @@ def test_the_anomaly_reaches_the_hub_with_its_test_and_the_part_serial(
     )  # fmt: skip
     assert anomaly["part_serial"] == "P006"
     assert anomaly["ucl"] == pytest.approx(10.3)
+
+
+def test_every_charted_subgroup_is_a_point_and_the_failed_ones_are_anomalies_too() -> None:
+    characteristics = [
+        Characteristic(id=f"c{i}", chart="imr", center=0.0, sigma=1.0) for i in range(3)
+    ] + [Characteristic(id="avg", chart="xbar-r", center=0.0, sigma=1.0)]
+    bindings = [SpcBinding(characteristic=f"c{i}", measurement=f"m{i}") for i in range(3)]
+    bindings.append(SpcBinding(characteristic="avg", measurement="m0", subgroup_size=2))
+    spc = SpcConfig(rule_file=Path("unused.yaml"), characteristics=bindings)
+    rules = RuleFile(characteristics=characteristics)
+    stations = {"m0": "st10", "m1": "st10", "m2": "st20"}
+    together = SpcMonitor(spc, rules, {f"m{i}": "plc1" for i in range(3)}, stations=stations)
+    one_by_one = SpcMonitor(spc, rules, stations=stations)
+    rng = np.random.default_rng(3)
+    seen: dict[str, list[Any]] = {"together": [], "one": []}
+    anomalies = 0
+    for t in range(200):
+        fresh = {f"m{i}": float(rng.normal(0.03 * t if i == 2 else 0.0)) for i in range(3)}
+        for key, monitor in (("together", together), ("one", one_by_one)):
+            cycle = monitor.cycle(fresh, fresh)
+            seen[key] += cycle.points
+            failed = [p for p in cycle.points if p[9]]
+            assert [(a.binding.characteristic, a.signal.tests) for a in cycle.anomalies] == [
+                (p[1], p[9]) for p in failed
+            ]
+            anomalies += len(cycle.anomalies)
+    assert sorted(seen["together"]) == sorted(seen["one"])
+    points = seen["one"]
+    assert len(points) == 3 * 200 + 100  # every reading of c0..c2, every pair for avg
+    assert {(p[0], p[1]) for p in points} == {
+        ("st10", "c0"), ("st10", "c1"), ("st20", "c2"), ("st10", "avg")
+    }  # fmt: skip
+    assert {p[4] for p in points if p[1] == "avg"} == set(range(1, 101))
+    assert all((p[6], p[7], p[8]) == (0.0, -3.0, 3.0) for p in points if p[1] == "c0")
+    assert anomalies > 0  # c2 drifts away

@@ -10,10 +10,11 @@ from contract.wire import (
     MeasurementPayload,
     MeasurementReading,
     PartRef,
+    SpcPoint,
     event_json,
     utc_now,
 )
-from edge.measurement_json import ReadingRow, measurement_json
+from edge.measurement_json import PointRow, ReadingRow, measurement_json
 
 VALUES: list[MeasuredValue] = [
     1000.1000000000001, 0.1, 1e16, 1e-7, -0.0, 12.0, 3, -7, 2**70, True, False,
@@ -40,17 +41,31 @@ PARTS = [None, PartRef(), PartRef(serial="SN-1"), PartRef(lot="L7"), PartRef(ser
 @pytest.mark.parametrize("unit", [None, "mm", "°C"])
 def test_measurement_json_is_the_models_json(part: PartRef | None, unit: str | None) -> None:
     head = _head()
-    rows: list[ReadingRow] = [(f"m{i}", value, unit) for i, value in enumerate(VALUES)]
-    rows.append(("no_unit", 1.5, None))
+    rows: list[ReadingRow] = [("st1", f"m{i}", value, unit) for i, value in enumerate(VALUES)]
+    rows.append(("st2", "no_unit", 1.5, None))
+    points: list[PointRow] = [
+        ("st1", "bore", "imr", "m0", 7, 1000.1000000000001, 1000.0, 970.0, 1030.0, ()),
+        ("st2", "rejects", "p", "bad", 2**40, 1e-7, 0.02, 0.0, 0.062, (1, 5)),
+    ]
+    parts = {} if part is None else {"st1": part}
     model = MeasurementEvent.model_validate(
         {
             **head,
-            "station": "st1",
-            "part": part,
             "kind": "measurement",
             "payload": MeasurementPayload(
-                readings=[MeasurementReading(name=n, value=v, unit=u) for n, v, u in rows]
+                readings=[
+                    MeasurementReading(station=st, name=n, value=v, unit=u, part=parts.get(st))
+                    for st, n, v, u in rows
+                ],
+                points=[
+                    SpcPoint(
+                        station=p[0], characteristic=p[1], chart=p[2], measurement=p[3],
+                        subgroup=p[4], value=p[5], center=p[6], lcl=p[7], ucl=p[8],
+                        tests=list(p[9]), part=parts.get(p[0]),
+                    )
+                    for p in points
+                ],
             ),
         }
-    )
-    assert measurement_json(head, "st1", part, rows) == event_json(model)
+    )  # fmt: skip
+    assert measurement_json(head, rows, points, parts) == event_json(model)

@@ -102,8 +102,8 @@ def test_every_kind_parses_to_its_own_model_and_unknown_kinds_are_refused() -> N
         },
     }  # fmt: skip
     measurement = {
-        **_head(3), "kind": "measurement", "station": "st10",
-        "payload": {"readings": [{"name": "bore", "value": 10.01, "unit": "mm"}]},
+        **_head(3), "kind": "measurement",
+        "payload": {"readings": [{"station": "st10", "name": "bore", "value": 10.01}]},
     }  # fmt: skip
     status = {
         **_head(4), "kind": "device_status",

@@ -24,7 +24,8 @@ ATTRIBUTE_CHARTS = ("p", "np", "c", "u")
 
 @dataclass(frozen=True)
 class Signal:
-    """Tests that failed on subgroup number ``subgroup`` (1-based, phase I included)."""
+    """Subgroup number ``subgroup`` (1-based, phase I included) as charted: its statistic,
+    the chart's lines for it and the tests it failed (empty when it failed none)."""
 
     subgroup: int
     value: float
@@ -42,7 +43,9 @@ class _Phase1:
 
 
 class OnlineChart:
-    """Feed values (variables charts) or counts (attribute charts); get a Signal or None."""
+    """Feed values (variables charts) or counts (attribute charts); get the Signal of each
+    subgroup charted against limits (None while a subgroup is open, in phase I, or when
+    the limits are degenerate)."""
 
     def __init__(self, characteristic: Characteristic, *, subgroup_size: int = 1) -> None:
         self.characteristic = characteristic
@@ -157,8 +160,6 @@ class OnlineChart:
             np.array([value]), center=np.array([center]), sigma=np.array([sigma])
         )
         failed = tuple(number for number, flag in sorted(flags.items()) if bool(flag[0]))
-        if not failed:
-            return None
         lcl = center - k * sigma
         if self.is_attribute:
             lcl = max(lcl, 0.0)

@@ -100,7 +100,7 @@ async def test_an_edge_reads_only_its_own_commands(secured_broker: SecuredBroker
 
 @pytest.mark.asyncio
 async def test_the_hub_reads_every_line_of_its_site(secured_broker: SecuredBroker) -> None:
-    measurement = TOPICS.measurement(SITE, "assembly", "line2", "st30")
+    measurement = TOPICS.measurement(SITE, "edge-line2")
     device = TOPICS.edge_event(SITE, "edge-line2")
     async with (
         connected(secured_broker, "hub") as hub,

@@ -1,0 +1,126 @@
+"""/api/characteristics and /api/quality: what the edges' measurements became at the hub."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from sqlalchemy import select
+
+from hub.access import Permission
+from hub.api.auth import Principal, allowed
+from hub.measurement_schemas import (
+    CharacteristicList,
+    CharacteristicOut,
+    QualityCountOut,
+    QualityCounts,
+    SpcPointOut,
+    SpcPointPage,
+)
+from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.store import Store
+from hub.tables import characteristics, quality_counts, spc_points
+
+router = APIRouter(tags=["measurements"])
+
+# At most this many hourly buckets in one answer: a year of one station, a week of 59.
+MAX_BUCKETS = 10_000
+
+
+@router.get("/api/characteristics")
+def list_characteristics(
+    request: Request,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    line: Annotated[str | None, Query()] = None,
+    station: Annotated[str | None, Query()] = None,
+) -> CharacteristicList:
+    """Every characteristic the edges chart, per station, with its newest lines."""
+    query = select(characteristics).order_by(
+        characteristics.c.characteristic, characteristics.c.line, characteristics.c.station
+    )
+    if line is not None:
+        who.check_line(line)
+        query = query.where(characteristics.c.line == line)
+    if station is not None:
+        query = query.where(characteristics.c.station == station)
+    if who.lines:
+        query = query.where(characteristics.c.line.in_(who.lines))
+    store: Store = request.app.state.store
+    with store.read() as conn:
+        rows = [CharacteristicOut.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+    return CharacteristicList(characteristics=rows)
+
+
+@router.get("/api/characteristics/{name}/points")
+def list_points(
+    request: Request,
+    name: Annotated[str, Path(min_length=1, max_length=64)],
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    line: Annotated[str | None, Query()] = None,
+    station: Annotated[str | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="points of cycles at or after")] = None,
+    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> SpcPointPage:
+    """A characteristic's points, oldest first, a page at a time (``next_cursor``)."""
+    query = select(spc_points).where(spc_points.c.characteristic == name)
+    if line is not None:
+        who.check_line(line)
+        query = query.where(spc_points.c.line == line)
+    if station is not None:
+        query = query.where(spc_points.c.station == station)
+    if who.lines:
+        query = query.where(spc_points.c.line.in_(who.lines))
+    if since is not None:
+        query = query.where(spc_points.c.at >= _aware(since, "since"))
+    if cursor is not None:
+        query = query.where(spc_points.c.id > int(cursor))
+    query = query.order_by(spc_points.c.id).limit(limit + 1)
+    store: Store = request.app.state.store
+    with store.read() as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+    page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
+    return SpcPointPage(
+        points=[SpcPointOut.model_validate(row) for row in page], next_cursor=next_cursor
+    )
+
+
+@router.get("/api/quality/counts")
+def quality_count_buckets(
+    request: Request,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    start: Annotated[datetime, Query(alias="from", description="hours starting at or after")],
+    end: Annotated[datetime, Query(alias="to", description="hours starting before")],
+    line: Annotated[str | None, Query()] = None,
+    station: Annotated[str | None, Query()] = None,
+) -> QualityCounts:
+    """Parts inspected, defective and reworked per station and hour (UTC)."""
+    start, end = _aware(start, "from"), _aware(end, "to")
+    if end <= start:
+        raise HTTPException(422, "'to' must be after 'from'")
+    table = quality_counts
+    query = select(table).where(table.c.hour >= start, table.c.hour < end)
+    if line is not None:
+        who.check_line(line)
+        query = query.where(table.c.line == line)
+    if station is not None:
+        query = query.where(table.c.station == station)
+    if who.lines:
+        query = query.where(table.c.line.in_(who.lines))
+    query = query.order_by(table.c.line, table.c.station, table.c.hour).limit(MAX_BUCKETS + 1)
+    store: Store = request.app.state.store
+    with store.read() as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+    if len(rows) > MAX_BUCKETS:
+        raise HTTPException(422, f"more than {MAX_BUCKETS} buckets: ask for a shorter period")
+    return QualityCounts(counts=[QualityCountOut.model_validate(row) for row in rows])
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if moment.tzinfo is None:
+        raise HTTPException(422, f"'{name}' needs a time zone (end it with Z or +00:00)")
+    return moment

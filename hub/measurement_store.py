@@ -1,0 +1,231 @@
+"""Measurements in the hub's database: SPC points, characteristics' newest lines, quality
+counts per station and hour; bounded retention.
+
+A batch of measurement messages is written in one transaction of its own, never in a
+call's: the call path does not wait for it beyond SQLite's write lock, which each batch
+holds briefly (its size is bounded by rows). Each edge's last applied measurement message
+is kept, so a redelivered message adds no point and counts no part twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from contract.wire import MeasurementEvent
+from hub.measurement_config import COUNTERS, MeasurementsConfig, QualityCounters
+from hub.quality_counts import CounterStep, counter_step, hour_of
+from hub.store import Store
+from hub.tables import (
+    characteristics,
+    measurement_edges,
+    quality_counters,
+    quality_counts,
+    spc_points,
+)
+
+# A sequence number this far below the last one applied means the edge's outbox was
+# replaced (its numbering started again), not a redelivery.
+RESTARTED_SEQ_GAP = 1_000_000
+
+
+@dataclass
+class AppliedBatch:
+    """What one transaction stored: the events applied (in order), and the duplicates."""
+
+    applied: list[MeasurementEvent] = field(default_factory=list)
+    duplicates: int = 0
+    points: int = 0
+    counter_steps: list[CounterStep] = field(default_factory=list)
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, add: Sequence[str] = ()
+) -> None:
+    """Insert ``rows``, or update the row with the same primary key: the ``add`` columns
+    summed, every other column set to the new value. One statement on both databases; the
+    rows' keys must be distinct (PostgreSQL updates a row once per statement)."""
+    if not rows:
+        return
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table)
+    keys = [column.name for column in table.primary_key.columns]
+    values = {
+        column.name: (
+            column + statement.excluded[column.name]
+            if column.name in add
+            else statement.excluded[column.name]
+        )
+        for column in table.columns
+        if column.name not in keys
+    }
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
+
+
+class MeasurementStore:
+    """Writes and prunes measurement rows through the hub's ``Store`` engine."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # SQLite: one writer at a time for the whole database, calls included.
+        self.shares_write_lock = store.engine.dialect.name == "sqlite"
+
+    def apply(
+        self,
+        events: Sequence[MeasurementEvent],
+        received_at: datetime,
+        *,
+        config: MeasurementsConfig,
+    ) -> AppliedBatch:
+        """Apply new events (in sequence order per edge) in one transaction."""
+        result = AppliedBatch()
+        with self.store.write() as conn:
+            fresh = _new_events(conn, events, result)
+            rows = [
+                _point_row(event, point, received_at)
+                for event in fresh
+                for point in event.payload.points
+            ]
+            if rows:
+                conn.execute(spc_points.insert(), rows)
+                upsert(conn, characteristics, _newest_lines(rows))
+            result.points = len(rows)
+            result.counter_steps = _count_parts(conn, fresh, config.quality)
+            last = {e.edge_id: e for e in fresh}
+            upsert(
+                conn,
+                measurement_edges,
+                [
+                    {"edge_id": k, "last_seq": e.seq, "received_at": received_at}
+                    for k, e in last.items()
+                ],
+            )
+            result.applied = fresh
+        return result
+
+    def prune(self, now: datetime, *, config: MeasurementsConfig) -> int:
+        """Drop points older than the retention and beyond each characteristic's newest N."""
+        removed = 0
+        with self.store.write() as conn:
+            cutoff = now - timedelta(days=config.retention_days)
+            removed += conn.execute(delete(spc_points).where(spc_points.c.at < cutoff)).rowcount
+            for (name,) in conn.execute(select(characteristics.c.characteristic).distinct()):
+                removed += _keep_newest(conn, name, config.points_per_characteristic)
+        return removed
+
+
+def _new_events(
+    conn: Connection, events: Sequence[MeasurementEvent], result: AppliedBatch
+) -> list[MeasurementEvent]:
+    """The events not applied before, in order; the rest counted as duplicates."""
+    edge_ids = {event.edge_id for event in events}
+    last = dict(
+        conn.execute(
+            select(measurement_edges.c.edge_id, measurement_edges.c.last_seq).where(
+                measurement_edges.c.edge_id.in_(edge_ids)
+            )
+        ).all()
+    )
+    fresh = []
+    for event in sorted(events, key=lambda e: (e.edge_id, e.seq)):
+        before = last.get(event.edge_id)
+        if before is not None and before - RESTARTED_SEQ_GAP < event.seq <= before:
+            result.duplicates += 1
+            continue
+        last[event.edge_id] = event.seq
+        fresh.append(event)
+    return fresh
+
+
+def _point_row(event: MeasurementEvent, point: Any, received_at: datetime) -> dict[str, Any]:
+    part = point.part
+    return {
+        "characteristic": point.characteristic, "chart": point.chart, "site": event.site,
+        "area": event.area, "line": event.line, "station": point.station,
+        "edge_id": event.edge_id, "measurement": point.measurement,
+        "subgroup": point.subgroup, "value": point.value, "center": point.center,
+        "lcl": point.lcl, "ucl": point.ucl, "tests": list(point.tests),
+        "part_serial": part.serial if part else None, "part_lot": part.lot if part else None,
+        "at": event.ts, "received_at": received_at,
+    }  # fmt: skip
+
+
+def _newest_lines(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One characteristics row per key: its newest point's lines."""
+    newest: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["characteristic"], row["area"], row["line"], row["station"])
+        newest[key] = {
+            "characteristic": key[0], "area": key[1], "line": key[2], "station": key[3],
+            "chart": row["chart"], "measurement": row["measurement"],
+            "edge_id": row["edge_id"], "center": row["center"], "lcl": row["lcl"],
+            "ucl": row["ucl"], "last_subgroup": row["subgroup"], "last_point_at": row["at"],
+        }  # fmt: skip
+    return list(newest.values())
+
+
+def _keep_newest(conn: Connection, name: str, keep: int) -> int:
+    """Delete the points of characteristic ``name`` beyond its newest ``keep``."""
+    boundary = conn.execute(
+        select(spc_points.c.id)
+        .where(spc_points.c.characteristic == name)
+        .order_by(spc_points.c.id.desc())
+        .offset(keep)
+        .limit(1)
+    ).scalar()
+    if boundary is None:
+        return 0
+    doomed = (spc_points.c.characteristic == name) & (spc_points.c.id <= boundary)
+    return int(conn.execute(delete(spc_points).where(doomed)).rowcount)
+
+
+def _count_parts(
+    conn: Connection, events: Sequence[MeasurementEvent], quality: Sequence[QualityCounters]
+) -> list[CounterStep]:
+    """Turn counter readings into increments, summed into hourly buckets per station."""
+    watched = {(q.line, q.station): q for q in quality}
+    if not watched or not events:
+        return []
+    state = {
+        (row.line, row.station, row.counter): row.value
+        for row in conn.execute(select(quality_counters))
+    }
+    steps: list[CounterStep] = []
+    counters: dict[tuple[str, str, str], dict[str, Any]] = {}
+    buckets: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+    for event in events:
+        for reading in event.payload.readings:
+            entry = watched.get((event.line, reading.station))
+            kind = entry.counters().get(reading.name) if entry is not None else None
+            value = reading.value
+            if entry is None or kind is None or isinstance(value, bool | str):
+                continue
+            if not -(2**63) <= value < 2**63:
+                continue  # no counter counts this far: a broken register, not parts
+            key = (event.line, reading.station, kind)
+            step = counter_step(state.get(key), int(value), entry, kind=kind)
+            state[key] = step.value
+            counters[key] = {"line": key[0], "station": key[1], "counter": kind}
+            counters[key] |= {"value": step.value, "at": event.ts}
+            steps.append(step)
+            hour = hour_of(event.ts)
+            bucket = buckets.setdefault(
+                (event.line, reading.station, hour),
+                {"line": event.line, "station": reading.station, "hour": hour,
+                 "area": event.area, "inspected": 0, "defective": 0, "reworked": 0},
+            )  # fmt: skip
+            bucket[kind] += step.increment
+    upsert(conn, quality_counters, list(counters.values()))
+    upsert(conn, quality_counts, list(buckets.values()), add=COUNTERS)
+    return steps
+
+
+def count_points(conn: Connection) -> int:
+    """Every point stored (for tests and the retention's checks)."""
+    return int(conn.execute(select(func.count()).select_from(spc_points)).scalar_one())

@@ -1,0 +1,209 @@
+"""Measurements taken in on a path of their own, so that a flood of them never delays a call.
+
+This runs in a process of its own (``hub/measurement_worker.py``): a second MQTT
+connection (its own client id, a clean session: measurements are droppable) subscribes
+to the edges' measurement topics and puts each message on a bounded queue; when the
+queue is full the message is dropped and counted. A writer takes what waits, checks it
+and stores it in transactions of a bounded number of rows, in a thread, then hands the
+stored messages to ``on_stored``. Calls keep their own connection, their own in-flight
+window at the broker, their own ingest process and their own transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiomqtt
+from sqlalchemy.exc import SQLAlchemyError
+
+from contract.backoff import Backoff
+from contract.mqtt import mqtt_client
+from contract.wire import MeasurementEvent, Topics, utc_now
+from hub.config import HubConfig
+from hub.ingest import Rejection
+from hub.measurement_intake import MeasurementCheck
+from hub.measurement_store import MeasurementStore
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 60.0
+Stored = Callable[[list[tuple[MeasurementEvent, bytes]]], None]
+
+
+@dataclass
+class MeasurementTally:
+    """What became of measurement messages since the last ``take()``: plain counts, so
+    that they cross to the hub's main process, whose metrics show them."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)  # stored, duplicate, dropped...
+    rejected: Counter[str] = field(default_factory=Counter)  # by Rejection reason
+    counter_readings: Counter[str] = field(default_factory=Counter)  # by CounterStep.how
+    points: int = 0
+    pruned: int = 0
+    waiting: int = 0
+
+    def take(self) -> MeasurementTally:
+        """The counts so far, and start again from zero (``waiting`` is a level: kept)."""
+        taken = MeasurementTally(
+            self.outcomes, self.rejected, self.counter_readings, self.points, self.pruned,
+            self.waiting,
+        )  # fmt: skip
+        self.outcomes, self.rejected, self.counter_readings = Counter(), Counter(), Counter()
+        self.points = self.pruned = 0
+        return taken
+
+
+class MeasurementSubscriber:
+    """Receives, queues and stores measurement messages until ``stop()``."""
+
+    def __init__(
+        self,
+        *,
+        config: Callable[[], HubConfig],
+        store: MeasurementStore,
+        on_stored: Stored | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.tally = MeasurementTally()
+        self.on_stored = on_stored
+        self.check = MeasurementCheck(config)
+        self.topics = Topics(config().broker.topic_prefix)
+        self.queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(
+            maxsize=config().measurements.queue
+        )
+        self.connected = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._last_prune = 0.0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            writer = tasks.create_task(self._write_forever(), name="hub-measurement-writer")
+            try:
+                await self._receive_forever()
+            finally:
+                writer.cancel()
+
+    # -- receiving ---------------------------------------------------------------------
+
+    async def _receive_forever(self) -> None:
+        backoff = Backoff(initial=0.2, cap=10.0)
+        was_connected = True
+        while not self._stopping.is_set():
+            try:
+                await self._session(backoff)
+            except aiomqtt.MqttError as exc:
+                if was_connected:
+                    log.warning("measurement connection lost: %s; reconnecting", exc)
+            finally:
+                self.connected.clear()
+            was_connected = False
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait({stopping}, timeout=backoff.next_delay())
+            stopping.cancel()
+
+    async def _session(self, backoff: Backoff) -> None:
+        config = self.config()
+        identifier = f"{config.mqtt_client_id}-measurements"
+        async with mqtt_client(config.broker, identifier=identifier, persistent=False) as client:
+            await client.subscribe(self.topics.measurement_filter(config.site), qos=1)
+            self.connected.set()
+            backoff.reset()
+            async for message in client.messages:
+                if self._stopping.is_set():
+                    return
+                self._enqueue(message.topic.value, _body(message.payload))
+
+    def _enqueue(self, topic: str, payload: bytes) -> None:
+        try:
+            self.queue.put_nowait((topic, payload))
+        except asyncio.QueueFull:
+            self.tally.outcomes["dropped"] += 1
+        self.tally.waiting = self.queue.qsize()
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def _write_forever(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            self.tally.waiting = self.queue.qsize()
+            try:
+                stored = await asyncio.to_thread(self.write, batch)
+            except SQLAlchemyError as exc:
+                # Droppable by contract: logged and counted, the next batch tries again.
+                log.error("could not store %d measurement messages: %s", len(batch), exc)
+                self.tally.outcomes["failed"] += len(batch)
+                continue
+            if self.on_stored is not None:
+                self.on_stored(stored)
+
+    def write(self, messages: list[tuple[str, bytes]]) -> list[tuple[MeasurementEvent, bytes]]:
+        """Check and store ``messages`` in transactions of bounded size; what was stored
+        (each event with its message's payload)."""
+        config = self.config().measurements
+        valid: list[MeasurementEvent] = []
+        payloads: dict[int, bytes] = {}
+        for topic, payload in messages:
+            checked = self.check(topic, payload)
+            if isinstance(checked, Rejection):
+                self.tally.rejected[str(checked)] += 1
+                self.tally.outcomes["rejected"] += 1
+            else:
+                valid.append(checked)
+                payloads[id(checked)] = payload
+        stored: list[tuple[MeasurementEvent, bytes]] = []
+        for chunk in _chunks(valid, config.max_rows_per_transaction):
+            started = time.monotonic()
+            applied = self.store.apply(chunk, utc_now(), config=config)
+            if self.store.shares_write_lock:
+                # SQLite has one write lock for the whole file, and a call's transaction
+                # waiting for it polls with growing sleeps: without a pause, one batch after
+                # the next could keep it waiting for seconds. Half the time, at least, is
+                # the call path's.
+                time.sleep(time.monotonic() - started)
+            self.tally.outcomes["stored"] += len(applied.applied)
+            self.tally.outcomes["duplicate"] += applied.duplicates
+            self.tally.points += applied.points
+            self.tally.counter_readings.update(step.how for step in applied.counter_steps)
+            stored += [(event, payloads[id(event)]) for event in applied.applied]
+        self._maybe_prune(utc_now())
+        return stored
+
+    def _maybe_prune(self, now: datetime) -> None:
+        if now.timestamp() - self._last_prune < PRUNE_EVERY_S:
+            return
+        self._last_prune = now.timestamp()
+        self.tally.pruned += self.store.prune(now, config=self.config().measurements)
+
+
+def _chunks(events: list[MeasurementEvent], max_rows: int) -> list[list[MeasurementEvent]]:
+    """Consecutive runs of events with at most ``max_rows`` readings and points (at least
+    one event each)."""
+    chunks: list[list[MeasurementEvent]] = []
+    rows = 0
+    for event in events:
+        size = len(event.payload.readings) + len(event.payload.points)
+        if not chunks or rows + size > max_rows:
+            chunks.append([])
+            rows = 0
+        chunks[-1].append(event)
+        rows += size
+    return chunks
+
+
+def _body(payload: Any) -> bytes:
+    if isinstance(payload, bytes):
+        return payload
+    return str(payload).encode()

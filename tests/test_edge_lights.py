@@ -1,0 +1,133 @@
+"""Tower lights: the hub's light command written to a real pymodbus PLC and read back, a
+mismatch reported, and the edge's own light while the hub is away."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from andon.broker import MosquittoBroker
+from andon.plc_sim import SimulatedPlc
+from contract.wire import FaultPayload, LightCommand, utc_now
+from drivers import ModbusTcpConfig, open_devices
+from edge.config import EdgeConfig, LightConfig, OutputMap
+from edge.station_lights import StationLights
+from tests.edge_plant import OUTPUTS, EdgePlant, run_plant
+from tests.plant import wait_until
+
+COILS = {name: 20 + i for i, name in enumerate(OUTPUTS)}
+
+
+def _edge(plc: SimulatedPlc, light: LightConfig) -> EdgeConfig:
+    device = ModbusTcpConfig(kind="modbus_tcp", id="plc1", host=plc.host, port=plc.port)
+    return EdgeConfig(edge_id="e", site="s", area="a", line="l", devices=[device], lights=[light])
+
+
+def _command(colour: str, *, flashing: bool = False, buzzer: bool = False) -> LightCommand:
+    state = {"green": "idle", "amber": "raised", "blue": "acknowledged", "red": "raised"}[colour]
+    return LightCommand(
+        colour=colour, flashing=flashing, buzzer=buzzer, state=state, line_stop=True, ts=utc_now()
+    )
+
+
+async def _apply(
+    config: EdgeConfig, command: LightCommand
+) -> tuple[StationLights, list[FaultPayload]]:
+    faults: list[FaultPayload] = []
+    lights = StationLights(config, lambda station, fault: faults.append(fault))
+    async with open_devices(config.devices) as drivers, lights.running(drivers):
+        lights.hub_command("st10", command)
+        await asyncio.to_thread(wait_until, lambda: lights.written, what="the light written")
+    return lights, faults
+
+
+@pytest.mark.asyncio
+async def test_a_light_command_is_written_to_the_plc_coils_and_reads_back_right(
+    plc: SimulatedPlc,
+) -> None:
+    config = _edge(plc, LightConfig(station="st10", device="plc1", outputs=COILS))
+    lights, faults = await _apply(config, _command("amber", flashing=True, buzzer=True))
+    coils = {name: plc.coil(address) for name, address in COILS.items()}
+    assert coils == {"red": False, "amber": True, "blue": False, "green": False,
+                     "flashing": True, "buzzer": True, "line_stop": True}  # fmt: skip
+    assert faults == []
+    assert lights.mismatches == 0
+
+
+@pytest.mark.asyncio
+async def test_a_light_in_register_bits_keeps_the_other_bits_of_the_register(
+    plc: SimulatedPlc,
+) -> None:
+    plc.set_register(40, 0b1000_0000_0000_0000)  # bit 15 belongs to someone else
+    bits = {"red": 0, "amber": 1, "blue": 2, "green": 3, "buzzer": 4}
+    light = LightConfig(station="st10", device="plc1", table="holding_register", address=40,
+                        outputs=bits)  # fmt: skip
+    _, faults = await _apply(_edge(plc, light), _command("blue"))
+    assert plc.register(40) == 0b1000_0000_0000_0100
+    assert faults == []
+
+
+@pytest.mark.asyncio
+async def test_a_lamp_whose_feedback_disagrees_is_reported_once_as_a_mismatch(
+    plc: SimulatedPlc,
+) -> None:
+    # The lamps report on discrete inputs 50..; the green one is stuck on, amber dead.
+    feedback = OutputMap(table="discrete_input", outputs={"red": 50, "amber": 51, "green": 53})
+    plc.set_bits("discrete_input", 53, [True])
+    light = LightConfig(station="st10", device="plc1", feedback=feedback,
+                        outputs={"red": 20, "amber": 21, "green": 23})  # fmt: skip
+    lights, faults = await _apply(_edge(plc, light), _command("amber"))
+    assert plc.coil(21)  # written as commanded
+    assert not plc.coil(23)
+    (fault,) = faults
+    assert fault.fault == "light_mismatch"
+    assert fault.expected == {"red": 0, "amber": 1, "green": 0}
+    assert fault.read_back == {"red": 0, "amber": 0, "green": 1}
+    assert fault.detail == "outputs read back wrong: amber, green"
+    assert lights.mismatches == 1
+
+
+# -- the whole plant ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def plant(
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+) -> Iterator[EdgePlant]:
+    yield from run_plant(tmp_path, broker, plc, topic_prefix, f"sqlite:///{tmp_path / 'hub.db'}")
+
+
+@pytest.mark.system
+def test_the_hub_lights_every_station_at_start_and_the_light_follows_the_call(
+    plant: EdgePlant,
+) -> None:
+    wait_until(lambda: plant.lit("st0", "green") and plant.lit("st1", "green"), what="green")
+    plant.press(0)
+    wait_until(lambda: plant.lit("st0", "amber", flashing=True, buzzer=True), what="amber")
+    (call,) = plant.calls()
+    plant.api.post(f"/api/calls/{call['id']}/acknowledge").raise_for_status()
+    wait_until(lambda: plant.lit("st0", "blue", flashing=False, buzzer=False), what="blue")
+    assert plant.lit("st1", "green")
+
+
+@pytest.mark.system
+def test_with_the_hub_stopped_a_new_call_lights_its_station_and_the_hub_takes_over_again(
+    plant: EdgePlant,
+) -> None:
+    wait_until(lambda: plant.lit("st1", "green"), what="green from the hub")
+    assert plant.hub.stop(signal.SIGTERM) == 0
+    wait_until(lambda: "hub unreachable" in plant.edge.log(), what="the edge sees the hub gone")
+    plant.press(1)
+    wait_until(lambda: plant.lit("st1", "amber", flashing=True, buzzer=True), what="local amber")
+    assert "lit by the edge" in plant.edge.log()
+    plant.hub.start()
+    (call,) = wait_until(plant.calls, timeout=30, what="the call, once the hub is back")
+    assert call["station"] == "st1"
+    plant.api.post(f"/api/calls/{call['id']}/acknowledge").raise_for_status()
+    wait_until(lambda: plant.lit("st1", "blue", buzzer=False), what="the hub's blue")
+    plant.api.post(f"/api/calls/{call['id']}/resolve", json={"reason_code": "adjusted"})
+    wait_until(lambda: plant.lit("st1", "green"), what="green again")

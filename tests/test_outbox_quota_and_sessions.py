@@ -1,0 +1,108 @@
+"""The outbox's disk quota and session numbers; the confirmation and status payloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contract.wire import (
+    Confirmation,
+    as_historical,
+    parse_any_event,
+    parse_session_status,
+    seq_ranges,
+)
+from edge.outbox import MessageBuilder, Outbox
+
+
+def _message(name: str, size: int = 0) -> MessageBuilder:
+    return lambda seq: (f"topic/{name}", f"{name} {seq} " + "x" * size)
+
+
+def test_over_the_byte_quota_the_oldest_measurements_go_and_calls_never_do(
+    tmp_path: Path,
+) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3", max_droppable=1000, max_droppable_bytes=3000)
+    try:
+        outbox.add(_message("call", 5000))  # larger than the quota itself: kept
+        for _ in range(5):
+            outbox.add_many([], [_message("m", 1000)])
+        outbox.add(_message("call", 5000))
+        kept = [entry.seq for entry in outbox.pending(100)]
+        assert kept == [1, 7, 5, 6]  # calls first; of measurements, the two newest
+        assert outbox.dropped == 3
+    finally:
+        outbox.close()
+
+
+def test_the_byte_quota_counts_what_is_still_waiting_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    outbox = Outbox(path, max_droppable_bytes=10_000)
+    for _ in range(3):
+        outbox.add_many([], [_message("m", 1000)])
+    outbox.mark_sent(1)
+    outbox.close()
+    outbox = Outbox(path, max_droppable_bytes=2500)
+    try:
+        outbox.add_many([], [_message("m", 1000)])
+        assert [entry.seq for entry in outbox.pending()] == [3, 4]
+        assert outbox.dropped == 1
+    finally:
+        outbox.close()
+
+
+def test_session_numbers_increase_at_every_connect_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "o.sqlite3"
+    outbox = Outbox(path)
+    assert [outbox.next_session(), outbox.next_session()] == [1, 2]
+    outbox.close()
+    outbox = Outbox(path)
+    try:
+        assert outbox.next_session() == 3
+    finally:
+        outbox.close()
+
+
+def test_events_on_their_way_are_passed_over_and_the_rest_come_in_order(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    try:
+        for name in ("a", "b", "c", "d"):
+            outbox.add(_message(name))
+        assert [e.seq for e in outbox.pending(2, skip={1, 2, 3})] == [4]
+        assert [e.seq for e in outbox.pending(2, skip={1: 0.0})] == [2, 3]
+        assert outbox.last_seq() == 4
+    finally:
+        outbox.close()
+
+
+def test_a_confirmation_settles_its_ranges_and_a_forged_huge_range_is_bounded() -> None:
+    confirmation = Confirmation.model_validate_json(
+        '{"confirmed": [[1, 3], [7, 7]], "rejected": [[5, 5]]}'
+    )
+    assert confirmation.seqs() == [1, 2, 3, 7, 5]
+    huge = Confirmation.model_validate_json('{"confirmed": [[1, 9000000000000]]}')
+    assert len(huge.seqs()) == 100_000
+    assert seq_ranges([5, 1, 2, 3, 3, 9]) == [(1, 3), (5, 5), (9, 9)]
+
+
+def test_statuses_are_json_with_a_session_and_the_old_plain_ones_are_session_0() -> None:
+    status = parse_session_status(b'{"status": "online", "session": 12}')
+    assert (status.status, status.session) == ("online", 12)
+    assert parse_session_status(b"offline").session == 0
+    with pytest.raises(ValueError, match="status 'gone'"):
+        parse_session_status(b"gone")
+    with pytest.raises(ValueError, match="session"):
+        parse_session_status(b'{"status": "online", "session": -1}')
+
+
+def test_a_replayed_body_is_flagged_historical_and_still_a_valid_event() -> None:
+    body = json.dumps({
+        "event_id": "e:1", "edge_id": "e", "seq": 1, "ts": "2026-12-01T08:00:00Z",
+        "kind": "call", "site": "s", "area": "a", "line": "l", "station": "st1",
+        "payload": {"call_type": "help"},
+    })  # fmt: skip
+    event = parse_any_event(as_historical(body))
+    assert event.historical is True
+    assert parse_any_event(body).historical is None
