@@ -28,6 +28,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "verified": {"en": "Verified", "zh": "已确认"},
     "cancelled": {"en": "Cancelled", "zh": "已取消"},
     "joined": {"en": "Pressed again", "zh": "再次按下"},
+    "escalated": {"en": "Escalated", "zh": "已升级通知"},
+    "line_stop": {"en": "Line stop commanded", "zh": "已发出停线指令"},
     "by": {"en": "by", "zh": "响应人"},
     "acknowledged_by": {"en": "Acknowledged by", "zh": "响应人"},
     "serial": {"en": "Serial", "zh": "序列号"},
@@ -85,6 +87,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "resolved_calls": {"en": "Resolved", "zh": "已解决"},
     "language": {"en": "中文", "zh": "English"},
     "part": {"en": "Part", "zh": "零件"},
+    "notifications": {"en": "Notifications", "zh": "通知记录"},
+    "no_notifications": {
+        "en": "Nobody has been notified of this call.",
+        "zh": "该呼叫尚未通知任何人。",
+    },
+    "level": {"en": "Level", "zh": "级别"},
+    "person": {"en": "Person", "zh": "通知对象"},
+    "channel": {"en": "Channel", "zh": "渠道"},
+    "attempt": {"en": "Attempt", "zh": "尝试次数"},
+    "outcome": {"en": "Outcome", "zh": "结果"},
+    "error": {"en": "Error", "zh": "错误"},
+    "notification_queued": {"en": "Waiting to send", "zh": "等待发送"},
+    "notification_sending": {"en": "Sending", "zh": "发送中"},
+    "notification_sent": {"en": "Sent", "zh": "已发送"},
+    "notification_failed": {"en": "Failed", "zh": "发送失败"},
+    "notification_unknown": {"en": "Cut off, sent again", "zh": "发送中断，已重发"},
 }
 
 

@@ -41,6 +41,7 @@ def plant_names(config: HubConfig, language: str) -> dict[str, Any]:
         },
         "reason_codes": {code.id: code.label(language) for code in config.reason_codes},
         "shifts": {shift.id: shift.label(language) for shift in config.shifts},
+        "people": {person.id: person.name or person.id for person in config.people},
     }
 
 

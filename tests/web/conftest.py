@@ -1,6 +1,7 @@
 """A small plant for the pages' tests: a real Mosquitto, a simulated PLC, ``andon hub`` and
-``andon edge`` as processes, tokens per role, and headless Chromium from Debian's package
-driven by Playwright (its own browser download needs an internet connection)."""
+``andon edge`` as processes, tokens per role, maintenance calls escalated to a local HTTP
+receiver standing in for the responders' phones, and headless Chromium from Debian's
+package driven by Playwright (its own browser download needs an internet connection)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from tests.plant import AndonProcess, create_token, wait_until, write_yaml
+from tests.receiver import Receiver
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
@@ -30,6 +32,7 @@ class WebPlant:
     edge: AndonProcess
     base_url: str
     tokens: dict[str, str]
+    receiver: Receiver
 
     def press(self, station: str) -> None:
         """A worker presses and releases the station's button on the PLC."""
@@ -44,6 +47,37 @@ class WebPlant:
     def wait_healthy(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=2) as client:
             wait_until(lambda: client.get("/healthz").status_code == 200, what="hub healthy")
+
+
+def _escalation(receiver: Receiver, base_url: str) -> dict[str, object]:
+    """Maintenance calls go at once to two people's phones (webhooks on the receiver)."""
+    return {
+        "people": [
+            {
+                "id": "li-wei",
+                "name": "Li Wei",
+                "notify": [f"andon+http://s3cret@{receiver.url}/li-wei"],
+            },
+            {
+                "id": "zhang-min",
+                "name": "Zhang Min",
+                "notify": [f"json://{receiver.url}/zhang-min"],
+            },
+        ],
+        "escalation": {
+            "policies": [
+                {
+                    "id": "maintenance-calls",
+                    "match": {"call_types": ["maintenance"]},
+                    "ack_timeout_s": 3600,
+                    "levels": [{"after_s": 0, "notify": ["person:li-wei", "person:zhang-min"]}],
+                }
+            ],
+            "retry": {"initial_s": 0.2, "cap_s": 1.0, "attempts": 3},
+            "send_timeout_s": 5,
+            "public_url": base_url,
+        },
+    }
 
 
 def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> dict[str, object]:
@@ -93,14 +127,23 @@ def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> 
 
 
 @pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as started:
+        yield started
+
+
+@pytest.fixture
 def web_plant(
-    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+    tmp_path: Path,
+    broker: MosquittoBroker,
+    plc: SimulatedPlc,
+    topic_prefix: str,
+    receiver: Receiver,
 ) -> Iterator[WebPlant]:
     port = free_port()
-    hub_config = write_yaml(
-        tmp_path / "hub.yaml",
-        _hub_settings(broker, topic_prefix, port, tmp_path / "hub.sqlite3"),
-    )
+    base_url = f"http://127.0.0.1:{port}"
+    settings = _hub_settings(broker, topic_prefix, port, tmp_path / "hub.sqlite3")
+    hub_config = write_yaml(tmp_path / "hub.yaml", settings | _escalation(receiver, base_url))
     edge_config = write_yaml(
         tmp_path / "edge.yaml",
         {
@@ -126,7 +169,7 @@ def web_plant(
     tokens["viewer-line2"] = create_token(hub_config, "viewer-line2", "viewer", "line2")
     hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
     edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
-    plant = WebPlant(plc, hub, edge, f"http://127.0.0.1:{port}", tokens)
+    plant = WebPlant(plc, hub, edge, base_url, tokens, receiver)
     try:
         hub.start()
         plant.wait_healthy()

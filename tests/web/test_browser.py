@@ -1,6 +1,7 @@
 """The pages in a real browser against a real plant: a press on the PLC turns the board's
-tile amber, the inbox acknowledges and resolves it, the call page shows how calls like it
-were fixed, the reports show the Pareto, and the board outlives a hub restart.
+tile amber, the inbox acknowledges and resolves it, the call page shows who was told (a
+failed attempt and its retry too) and how calls like it were fixed, the reports show the
+Pareto, and the board outlives a hub restart.
 
 Every wait polls the DOM with a generous timeout: CI machines are noisy, so no duration
 is asserted here (the end-to-end latency is a benchmark's figure)."""
@@ -10,6 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.plant import wait_until
 from tests.web.conftest import WebPlant, new_page, screenshot
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -79,6 +81,7 @@ def test_a_press_turns_the_tile_amber_the_inbox_acknowledges_and_resolves_it(
 
 
 def _next_call_shows_the_last_fix(web_plant: WebPlant, browser: Browser, board: Page) -> None:
+    web_plant.receiver.fail("/zhang-min", 1)  # her phone's service is down for one attempt
     web_plant.press("st10")
     board.wait_for_selector(_tile(board, "st10", "raised"))
     with web_plant.api() as api:
@@ -92,7 +95,33 @@ def _next_call_shows_the_last_fix(web_plant: WebPlant, browser: Browser, board: 
     call.wait_for_selector("#recent .fix")
     expect(call.locator("#recent")).to_contain_text("changed the press-fit insert")
     expect(call.locator("#frequent")).to_contain_text("Tool worn")
+    _call_page_shows_its_notifications(web_plant, call, newest["id"])
     screenshot(call, "call")
+    call.goto(f"{web_plant.base_url}/calls/{newest['id']}?lang=zh")
+    expect(call.locator("#notifications h2")).to_have_text("通知记录")
+    expect(call.locator('#notifications tr[data-status="failed"]')).to_contain_text("发送失败")
+    expect(call.locator('#notifications tr[data-attempt="2"]')).to_contain_text("已发送")
+
+
+def _call_page_shows_its_notifications(web_plant: WebPlant, call: Page, call_id: int) -> None:
+    """Level 0 reached Li Wei at once, and Zhang Min on her second attempt."""
+    wait_until(lambda: len(web_plant.receiver.on("/zhang-min")) >= 1, what="the retry")
+    received = web_plant.receiver.on("/li-wei")
+    assert [r.json()["call_id"] for r in received].count(call_id) == 1
+    call.reload()
+    rows = call.locator("#notifications tr.notification")
+    expect(rows).to_have_count(3)
+    li_wei = call.locator('#notifications tr[data-status="sent"]', has_text="Li Wei")
+    expect(li_wei).to_contain_text("andon+http://")
+    expect(li_wei).not_to_contain_text("s3cret")  # the webhook's secret is redacted
+    failed = call.locator('#notifications tr[data-status="failed"][data-attempt="1"]')
+    expect(failed).to_contain_text("Zhang Min")
+    expect(failed).to_contain_text("Failed")
+    expect(failed).to_contain_text("500")
+    retried = call.locator('#notifications tr[data-status="sent"][data-attempt="2"]')
+    expect(retried).to_contain_text("Zhang Min")
+    expect(call.locator("#no-notifications")).to_be_hidden()
+    expect(call.locator('#timeline tr[data-action="escalated"]')).to_contain_text("Escalated")
 
 
 def _reports_show_the_pareto_of_these_calls(web_plant: WebPlant, browser: Browser) -> None:

@@ -175,6 +175,7 @@ const Andon = (() => {
   }
   function callTypeName(id) { return (names.call_types[id] || {}).name || id; }
   function reasonName(id) { return names.reason_codes[id] || id; }
+  function personName(id) { return names.people[id] || id; }
 
   function element(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
@@ -189,6 +190,6 @@ const Andon = (() => {
 
   return {
     data, t, api, apiJson, stream, onSignIn, setStatus, duration, localTime,
-    lineName, stationName, callTypeName, reasonName, element, Unauthorized,
+    lineName, stationName, callTypeName, reasonName, personName, element, Unauthorized,
   };
 })();

@@ -1,4 +1,4 @@
-// One call: what, where, when, its timeline, and how calls like it were fixed.
+// One call: what, where, when, its timeline, who was told, and how calls like it were fixed.
 "use strict";
 
 (() => {
@@ -49,6 +49,7 @@
       return row;
     });
     document.querySelector("#timeline tbody").replaceChildren(...rows);
+    await loadNotifications();
     const fixes = await apiJson(`/api/calls/${id}/suggestions`);
     document.getElementById("frequent").replaceChildren(...fixes.most_frequent.map((fix) =>
       element("li", { class: "fix", text: `${Andon.reasonName(fix.reason_code)} × ${fix.calls} (${localTime(fix.last_resolved_at)})` })));
@@ -59,6 +60,26 @@
       return element("li", { class: "fix", "data-call": fix.call_id, text });
     }));
     document.getElementById("no-fixes").hidden = fixes.most_recent.length > 0;
+  }
+
+  // The delivery log, every attempt in order; the channel comes redacted from the API.
+  async function loadNotifications() {
+    const log = await apiJson(`/api/calls/${id}/notifications`);
+    const rows = log.notifications.map((attempt) => {
+      const row = element("tr", {
+        class: "notification", "data-level": attempt.level, "data-status": attempt.status,
+        "data-attempt": attempt.attempt,
+      });
+      const when = attempt.finished_at || attempt.started_at || attempt.created_at;
+      const person = attempt.person ? Andon.personName(attempt.person) : attempt.via;
+      for (const text of [localTime(when), attempt.level, person, attempt.channel, attempt.attempt,
+        t(`notification_${attempt.status}`), attempt.error]) {
+        row.append(element("td", { text: text ?? "–" }));
+      }
+      return row;
+    });
+    document.querySelector("#notifications tbody").replaceChildren(...rows);
+    document.getElementById("no-notifications").hidden = rows.length > 0;
   }
 
   Andon.onSignIn(load);
