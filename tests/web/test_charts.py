@@ -125,6 +125,7 @@ def _stored(plant: WebPlant, count: int) -> None:
         )
 
 
+@pytest.mark.browser
 def test_a_planted_violation_shows_on_the_chart_with_its_test_number(
     web_plant: WebPlant, gauge: Gauge, browser: Browser
 ) -> None:
@@ -158,6 +159,7 @@ def test_a_planted_violation_shows_on_the_chart_with_its_test_number(
     page.context.close()
 
 
+@pytest.mark.browser
 def test_a_chart_with_no_points_says_so(web_plant: WebPlant, browser: Browser) -> None:
     page = new_page(browser, width=1280, height=900)
     page.goto(f"{web_plant.base_url}/charts/unknown?token={web_plant.tokens['viewer']}")
