@@ -86,6 +86,7 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/devices", Permission.READ),
     ("GET", "/api/characteristics", Permission.READ),
     ("GET", "/api/characteristics/{name}/points", Permission.READ),
+    ("GET", "/api/characteristics/{name}/events", Permission.READ),
     ("GET", "/api/quality/counts", Permission.READ),
     ("POST", "/api/admin/reload", Permission.RELOAD),
     ("GET", "/api/admin/config", Permission.RELOAD),

@@ -16,6 +16,7 @@ from hub.api import (
     anomalies,
     board,
     calls,
+    chart_events,
     knowledge,
     measurements,
     notifications,
@@ -67,6 +68,7 @@ ROUTERS = (
     notifications,
     acknowledge_links,
     measurements,
+    chart_events,
 )
 
 

@@ -1,5 +1,6 @@
-"""The hub's web pages: the andon board, the responder's inbox, a call's page and the
-reports, server-rendered with Jinja2 and a little of our own JavaScript.
+"""The hub's web pages: the andon board, the responder's inbox, a call's page, the
+engineer's control charts and the reports, server-rendered with Jinja2 and a little of
+our own JavaScript.
 
 Pages hold labels and the plant's names only; every figure and call comes from the API
 with the browser's token (docs/access.md), so a page never needs a build step, a CDN or
@@ -14,7 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hub.web import board, calls, reports
+from hub.web import board, calls, charts, reports
 
 STATIC = Path(__file__).parent / "static"
 
@@ -24,4 +25,5 @@ def add_pages(app: FastAPI) -> None:
     app.include_router(board.router)
     app.include_router(calls.router)
     app.include_router(reports.router)
+    app.include_router(charts.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

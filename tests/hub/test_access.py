@@ -28,7 +28,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 
 # Streams never end, and httpx's ASGI transport reads a whole body: the board's stream is
 # walked with every role against a real server in tests/web/test_board_stream.py.
-STREAMS = {"/api/board/events"}
+STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 
 def _url(path: str, call_id: int) -> str:

@@ -21,7 +21,10 @@ from tests.hub.conftest import HubUnderTest
 pytestmark = pytest.mark.asyncio
 
 ROOT = Path(__file__).parents[2]
-PAGES = ["/board", "/board/line1", "/inbox", "/inbox?call=7", "/calls/7", "/reports"]
+PAGES = [
+    "/board", "/board/line1", "/inbox", "/inbox?call=7", "/calls/7", "/reports", "/charts",
+    "/charts/bore",
+]  # fmt: skip
 
 
 def _script_data(html: str) -> dict[str, Any]:
@@ -41,6 +44,17 @@ async def test_every_page_loads_without_a_token_and_holds_no_calls(
     assert response.headers["content-type"].startswith("text/html")
     assert "/static/andon.js" in response.text
     assert "first_event_id" not in response.text  # calls come from the API, with a token
+
+
+async def test_a_characteristic_name_in_the_address_is_shown_as_text(hub: HubUnderTest) -> None:
+    async with hub.client() as anonymous:
+        response = await anonymous.get('/charts/"><img src=x onerror=alert(1)>')
+    assert response.status_code == 200
+    # Inside the JSON data block it is inert (and "</" is escaped there); elsewhere, text.
+    data_end = response.text.index("</script>")
+    assert "<img src=x" not in response.text[data_end:]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in response.text
+    assert _script_data(response.text)["characteristic"] == '"><img src=x onerror=alert(1)>'
 
 
 async def test_the_language_follows_the_browser_and_the_switch_sticks(hub: HubUnderTest) -> None:

@@ -1,0 +1,106 @@
+"""/api/characteristics/{name}/events: a characteristic's new SPC points as server-sent
+events, for the live control chart.
+
+Points come from ``app.state.measurements`` (hub/measurement_news.py) as the measurement
+process stores them; the stream sends each point of the characteristic on the lines the
+token may read, and a comment every few seconds so a proxy or a dead hub is noticed (then
+the token is looked up again, as the board's stream does). A listener that falls behind
+loses the oldest messages, never the hub's memory: the chart reads the stored points
+again when it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from contract.wire import MeasurementEvent
+from hub.access import Permission
+from hub.api.auth import Principal, allowed
+from hub.api.board import KEEPALIVE_S, _token_active
+from hub.measurement_news import MeasurementNews
+
+router = APIRouter(tags=["measurements"])
+
+# A chart page needs the newest points, not all of a flood: a small queue per page.
+LISTENER_SIZE = 200
+
+
+@router.get("/api/characteristics/{name}/events", response_class=StreamingResponse)
+async def point_events(
+    request: Request,
+    name: Annotated[str, Path(min_length=1, max_length=64)],
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    line: Annotated[str | None, Query(max_length=64)] = None,
+    station: Annotated[str | None, Query(max_length=64)] = None,
+) -> StreamingResponse:
+    """``event: point`` with each new point of the characteristic (the fields of
+    ``GET /api/characteristics/{name}/points`` less ``id`` and ``received_at``)."""
+    if line is not None:
+        who.check_line(line)
+    wanted = _Filter(name=name, line=line, station=station, lines=who.lines)
+    return StreamingResponse(
+        _events(request, wanted),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Filter:
+    """Which points of a measurement message a stream sends."""
+
+    name: str
+    line: str | None
+    station: str | None
+    lines: tuple[str, ...]  # the token's lines; empty: every line
+
+    def points(self, event: MeasurementEvent) -> list[dict[str, Any]]:
+        if self.line is not None and event.line != self.line:
+            return []
+        if self.lines and event.line not in self.lines:
+            return []
+        found = []
+        for point in event.payload.points:
+            if point.characteristic != self.name:
+                continue
+            if self.station is not None and point.station != self.station:
+                continue
+            found.append(_point(event, point.model_dump(mode="json")))
+        return found
+
+
+def _point(event: MeasurementEvent, point: dict[str, Any]) -> dict[str, Any]:
+    part = point.pop("part", None) or {}
+    return {
+        **point,
+        "area": event.area,
+        "line": event.line,
+        "edge_id": event.edge_id,
+        "part_serial": part.get("serial"),
+        "part_lot": part.get("lot"),
+        "at": event.ts.isoformat(),
+    }
+
+
+async def _events(request: Request, wanted: _Filter) -> AsyncIterator[str]:
+    news: MeasurementNews = request.app.state.measurements
+    with news.listen(size=LISTENER_SIZE) as listener:
+        yield "event: open\ndata: {}\n\n"
+        while not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(listener.get(), KEEPALIVE_S)
+            except TimeoutError:
+                if not await _token_active(request):
+                    return
+                yield ": keepalive\n\n"
+                continue
+            for point in wanted.points(event):
+                yield f"event: point\ndata: {json.dumps(point, ensure_ascii=False)}\n\n"
