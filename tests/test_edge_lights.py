@@ -111,7 +111,12 @@ def test_a_call_open_at_its_line_stop_deadline_stops_the_line_and_its_timeline_s
 ) -> None:
     with Receiver() as receiver:
         level = {"after_s": 0, "notify": [f"json://{receiver.url}/team"]}
-        policy = {"id": "stop-late", "line_stop_after_s": 1, "levels": [level]}
+        policy = {
+            "id": "stop-late",
+            "ack_timeout_s": 300,
+            "line_stop_after_s": 1,
+            "levels": [level],
+        }
         plant_of = contextlib.contextmanager(run_plant)
         database = f"sqlite:///{tmp_path / 'hub.db'}"
         with plant_of(
