@@ -128,7 +128,7 @@ async def test_a_full_queue_drops_and_counts_per_source() -> None:
     news = MeasurementNews(asyncio.get_running_loop())
     tasks = [asyncio.create_task(s.run(exporter.offer)) for s in measurement_sources(news, metrics)]
     try:
-        await until(lambda: news.listening and len(news._listeners) == 2)
+        await until(lambda: news.listening)  # both tasks reached their listen() together
         now = datetime.now(UTC)
         six = [{"station": "st10", "name": f"m{n}", "value": n} for n in range(6)]
         news.announce(measurement_event(1, at=now, readings=six, points=[]))
