@@ -36,6 +36,7 @@ from hub.metrics import HubMetrics
 from hub.store import Store
 from hub.subscriber import Subscriber
 from hub.timeseries import timeseries_export
+from hub.timeseries_measurements import measurement_sources
 from hub.web import add_pages
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,10 @@ async def _hub_services(
     measuring.start()
     live.on_change(measuring.use_config)
     try:
-        async with timeseries_export(config, changes=changes, store=store, metrics=metrics):
+        exports = measurement_sources(news, metrics)
+        async with timeseries_export(
+            config, changes=changes, store=store, metrics=metrics, more_sources=exports
+        ):
             yield
     finally:
         await stop_task(lights_task, lambda: None)

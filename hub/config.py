@@ -95,7 +95,7 @@ class ApiConfig(Strict):
 
 class TimeseriesConfig(Strict):
     """A database with the InfluxDB v2 write API (InfluxDB 2.x/3.x, VictoriaMetrics)
-    that the hub copies call events (and later measurements and SPC points) to."""
+    that the hub copies call events, measurements and SPC points to."""
 
     url: str = Field(description="e.g. http://victoriametrics.lan:8428 or https://influx.lan:8086")
     org: str = "andon"

@@ -1,7 +1,7 @@
 """Copy the hub's data to a time-series database through the InfluxDB v2 write API.
 
 InfluxDB 2.x and 3.x and VictoriaMetrics accept it. Sources (one small adapter each:
-call events now; measurements and SPC points when the hub has them) turn what happens in
+call events here; readings and SPC points in ``hub.timeseries_measurements``) turn what happens in
 the hub into line protocol and ``offer`` it; one writer task sends batches. Ingest never
 waits for the database: the queue is bounded, and what does not fit is dropped and
 counted (``andon_hub_timeseries_dropped_total``). A batch the database did not take is
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -243,13 +243,20 @@ def _bound(source: PointSource, emit: Emit) -> Callable[[], Coroutine[Any, Any, 
 
 @contextlib.asynccontextmanager
 async def timeseries_export(
-    config: HubConfig, *, changes: CallChanges, store: Store, metrics: HubMetrics
+    config: HubConfig,
+    *,
+    changes: CallChanges,
+    store: Store,
+    metrics: HubMetrics,
+    more_sources: Sequence[PointSource] = (),
 ) -> AsyncIterator[None]:
-    """The hub's export for the block's duration, if its file has a ``timeseries`` section."""
+    """The hub's export for the block's duration, if its file has a ``timeseries`` section:
+    call events and ``more_sources``."""
     if config.timeseries is None:
         yield
         return
     exporter = TimeseriesExporter(settings=config.timeseries, metrics=metrics)
     sources: list[PointSource] = [CallEventSource(changes=changes, store=store, now=utc_now)]
+    sources += more_sources
     async with exporting(exporter, sources):
         yield

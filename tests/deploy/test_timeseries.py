@@ -1,6 +1,6 @@
 """The hub's time-series export against a real VictoriaMetrics, read back through its
 export API: call events with their durations, a bounded queue whose drops are counted,
-retries while the database is away."""
+retries while the database is away, and every query of the Grafana dashboard."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ from andon.victoria_metrics import VictoriaMetrics
 from hub.access import Role
 from hub.app import create_app
 from hub.config import TimeseriesConfig, load_hub_config
+from hub.measurement_news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter, line_protocol
+from tests.deploy.measurement_messages import measurement_event
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
 
@@ -120,7 +122,14 @@ async def test_a_full_queue_drops_and_counts_and_a_database_that_was_away_gets_t
 
 DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "dashboards" / "andon.json"
 # What Grafana puts in for its macros and an "All" selection of the variables.
-GRAFANA_MACROS = {"$__interval": "1m", "$__range": "1h", "$line": ".*", "$call_type": ".*"}
+GRAFANA_MACROS = {
+    "$__interval": "1m",
+    "$__range": "1h",
+    "$line": ".*",
+    "$call_type": ".*",
+    "$characteristic": ".*",
+    "$measurement": ".*",
+}
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
@@ -160,16 +169,26 @@ async def test_every_dashboard_query_returns_series(
         where = {"area": "assembly", "line": "line1", "station": "st20", "call_type": "help"}
         mistaken = (await api.post("/api/calls", json=where)).json()
         await api.post(f"/api/calls/{mistaken['id']}/cancel", json={"reason": "pressed by mistake"})
+    # What the measurement process reports after storing an edge's message, here through
+    # the hub's own fan-out (the path through Mosquitto is test_timeseries_measurements').
+    news: MeasurementNews = hub.app.state.measurements
+    news.announce(measurement_event(1, at=datetime.now(UTC)))
     # Two calls through raised, acknowledged, arrived and resolved; one raised and cancelled.
     await eventually(victoria, "andon_call_count", 4 + 4 + 2)
+    await eventually(victoria, "andon_spc_value", 2)
+    await eventually(victoria, "andon_measurement_text_count", 1)
     queries = dashboard_queries()
-    assert len(queries) >= 7
+    assert len(queries) >= 7 + 4 + 4
     empty = [name for name, expr in queries if not grafana_query(victoria, expr)]
     assert empty == []
     # The dashboard's line variable: label_values(andon_call_count, line).
     url = f"{victoria.url}/api/v1/label/line/values"
     answer = await asyncio.to_thread(httpx.get, url, params={"match[]": "andon_call_count"})
     assert answer.json()["data"] == ["line1", "line2"]
+    # The characteristic variable: label_values(andon_spc_value, characteristic).
+    url = f"{victoria.url}/api/v1/label/characteristic/values"
+    answer = await asyncio.to_thread(httpx.get, url, params={"match[]": "andon_spc_value"})
+    assert answer.json()["data"] == ["bore", "flatness"]
 
 
 def test_a_dashboard_query_for_a_series_that_is_not_there_comes_back_empty(
