@@ -17,6 +17,7 @@ from pathlib import Path
 
 from andon.broker import MosquittoBroker
 from andon.demo_plant import NotificationReceiver, drift_force, respond, watch_lights
+from andon.demo_serial import PtyPair, players, serial_devices
 from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import utc_now
@@ -50,8 +51,15 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
         # The hub file's notification URLs name the receiver through this variable.
         os.environ["DEMO_RECEIVER"] = receiver.address
         plcs = [stack.enter_context(SimulatedPlc()) for _ in edges]
+        ptys = {
+            device: stack.enter_context(PtyPair(DEMO_STATE / "serial", device))
+            for edge in edges
+            for device in serial_devices(edge)
+        }
         hub_config = _local_hub(hub_config, broker, api_port)
-        edges = [_local_edge(edge, broker, plc) for edge, plc in zip(edges, plcs, strict=True)]
+        edges = [
+            _local_edge(edge, broker, plc, ptys) for edge, plc in zip(edges, plcs, strict=True)
+        ]
         tokens = await asyncio.to_thread(_demo_tokens, hub_config)
         server = hub_server(hub_config, config_path=DEMO_CONFIG / "hub.yaml")
         server.stop_on_signals()
@@ -61,15 +69,9 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
             asyncio.create_task(agent.run(), name=f"demo-{edge.edge_id}")
             for agent, edge in zip(agents, edges, strict=True)
         ]
-        api_url = f"http://127.0.0.1:{api_port}"
-        scenario = [
-            asyncio.create_task(_operator(plcs, edges, press_every_s), name="demo-operator"),
-            asyncio.create_task(respond(api_url, tokens["responder"]), name="demo-responders"),
-            asyncio.create_task(
-                watch_lights(list(zip(plcs, edges, strict=True))), name="demo-lights"
-            ),
-            asyncio.create_task(drift_force(plcs[0]), name="demo-drift"),
-        ]
+        scenario = _scenario(
+            plcs, edges, ptys=ptys, api_port=api_port, tokens=tokens, press_every_s=press_every_s
+        )
         for task in (*agent_tasks, *scenario):
             task.add_done_callback(lambda done: _stop_if_failed(done, server.request_stop))
         try:
@@ -85,6 +87,29 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
                 await stop_task(task, agent.stop)
         log.info("demo stopping: simulated PLCs, receiver and broker")
     log.info("demo stopped")
+
+
+def _scenario(
+    plcs: list[SimulatedPlc],
+    edges: list[EdgeConfig],
+    *,
+    ptys: dict[str, PtyPair],
+    api_port: int,
+    tokens: dict[str, str],
+    press_every_s: float,
+) -> list[asyncio.Task[None]]:
+    """The people and the process around the product: operators, responders, the press."""
+    api_url = f"http://127.0.0.1:{api_port}"
+    parts = {
+        "demo-operator": _operator(plcs, edges, press_every_s),
+        "demo-responders": respond(api_url, tokens["responder"]),
+        "demo-lights": watch_lights(list(zip(plcs, edges, strict=True))),
+        "demo-drift": drift_force(plcs[0]),
+    }
+    for edge in edges:
+        for number, player in enumerate(players(edge, ptys, press_every_s)):
+            parts[f"demo-serial-{edge.edge_id}-{number}"] = player
+    return [asyncio.create_task(part, name=name) for name, part in parts.items()]
 
 
 def _print_welcome(
@@ -140,9 +165,15 @@ def _local_hub(hub: HubConfig, broker: MosquittoBroker, api_port: int) -> HubCon
     )
 
 
-def _local_edge(edge: EdgeConfig, broker: MosquittoBroker, plc: SimulatedPlc) -> EdgeConfig:
+def _local_edge(
+    edge: EdgeConfig, broker: MosquittoBroker, plc: SimulatedPlc, ptys: dict[str, PtyPair]
+) -> EdgeConfig:
+    """The edge file with the demo's own broker, PLC, serial ports and outbox."""
     devices = [
-        device.model_copy(update={"host": plc.host, "port": plc.port}) for device in edge.devices
+        device.model_copy(update={"port": str(ptys[device.id].port)})
+        if device.id in ptys
+        else device.model_copy(update={"host": plc.host, "port": plc.port})
+        for device in edge.devices
     ]
     outbox = DEMO_STATE / f"{edge.edge_id}-outbox.sqlite3"
     return edge.model_copy(

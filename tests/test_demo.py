@@ -29,6 +29,11 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
+def _command(pid: int) -> str:
+    path = Path(f"/proc/{pid}/comm")
+    return path.read_text().strip() if path.exists() else ""
+
+
 def _running(pid: int) -> bool:
     status = Path(f"/proc/{pid}/status")
     if not status.exists():
@@ -155,7 +160,7 @@ def test_demo_plant_raises_calls_prints_a_token_per_role_and_ctrl_c_stops_everyt
 def test_sigterm_stops_the_demo_within_seconds_after_its_broker_died(demo: Demo) -> None:
     wait_until(demo.tokens, timeout=30, what="the demo running")
     wait_until(lambda: "press at station" in demo.output(), timeout=30, what="a press")
-    (broker_pid,) = _children(demo.process.pid)
+    (broker_pid,) = [pid for pid in _children(demo.process.pid) if _command(pid) == "mosquitto"]
     os.kill(broker_pid, signal.SIGKILL)
     wait_until(lambda: "broker connection lost" in demo.output(), what="the loss noticed")
     demo.process.send_signal(signal.SIGTERM)
@@ -212,6 +217,29 @@ def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_resp
         ).json()["calls"]
     }
     assert lines == {"line1", "line2"}
+
+    def calls_at(station: str) -> list[dict[str, object]]:
+        found: list[dict[str, object]] = httpx.get(
+            f"http://127.0.0.1:{demo.port}/api/calls",
+            params={"station": station},
+            headers=viewer,
+            timeout=5,
+        ).json()["calls"]
+        return found
+
+    # st50's help button is only on the serial box, on its pty pair.
+    wait_until(
+        lambda: [c for c in calls_at("st50") if c["call_type"] == "help"],
+        timeout=60,
+        what="a call from the serial button box",
+    )
+    # The scanner at st40 feeds serial numbers: a later call there carries the part.
+    scanned = wait_until(
+        lambda: [c for c in calls_at("st40") if str(c["part_serial"] or "").startswith("SN")],
+        timeout=60,
+        what="a call at st40 with the scanned serial",
+    )
+    assert demo.printed(f"scanner at st40: {scanned[0]['part_serial']}")
     os.killpg(demo.process.pid, signal.SIGINT)
     assert demo.wait(timeout=30) == 0, demo.output()
 
