@@ -1,4 +1,5 @@
-"""The demo plant: a broker, a simulated PLC, the hub, one edge agent and a scripted operator.
+"""The demo plant: a broker, the hub, two lines (an edge agent and a simulated PLC each),
+a notification receiver and a scenario: an operator, responders and a drifting process.
 
 Everything runs on loopback and stops on Ctrl-C, the broker and the PLC included.
 """
@@ -9,11 +10,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from andon.broker import MosquittoBroker
+from andon.demo_plant import NotificationReceiver, drift_force, respond, watch_lights
+from andon.demo_serial import PtyPair, players, serial_devices
 from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import utc_now
@@ -33,42 +37,100 @@ DEMO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "demo"
 DEMO_STATE = Path("var/demo")
 
 
+EDGE_FILES = ("edge-line1.yaml", "edge-line2.yaml")
+
+
 async def run_demo(*, api_port: int, press_every_s: float) -> None:
     hub_config = load_hub_config(DEMO_CONFIG / "hub.yaml")
-    edge_config = load_edge_config(DEMO_CONFIG / "edge-line1.yaml")
+    edges = [load_edge_config(DEMO_CONFIG / name) for name in EDGE_FILES]
     # Every run starts with an empty plant: no calls, tokens or queued messages of the last.
     shutil.rmtree(DEMO_STATE, ignore_errors=True)
-    with MosquittoBroker(DEMO_STATE / "mosquitto") as broker, SimulatedPlc() as plc:
-        hub_config, edge_config = _local_settings(hub_config, edge_config, broker, plc, api_port)
+    with contextlib.ExitStack() as stack:
+        broker = stack.enter_context(MosquittoBroker(DEMO_STATE / "mosquitto"))
+        receiver = stack.enter_context(NotificationReceiver())
+        # The hub file's notification URLs name the receiver through this variable.
+        os.environ["DEMO_RECEIVER"] = receiver.address
+        plcs = [stack.enter_context(SimulatedPlc()) for _ in edges]
+        ptys = {
+            device: stack.enter_context(PtyPair(DEMO_STATE / "serial", device))
+            for edge in edges
+            for device in serial_devices(edge)
+        }
+        hub_config = _local_hub(hub_config, broker, api_port)
+        edges = [
+            _local_edge(edge, broker, plc, ptys) for edge, plc in zip(edges, plcs, strict=True)
+        ]
         tokens = await asyncio.to_thread(_demo_tokens, hub_config)
         server = hub_server(hub_config, config_path=DEMO_CONFIG / "hub.yaml")
         server.stop_on_signals()
-        print(f"demo plant running: broker 127.0.0.1:{broker.port}, PLC 127.0.0.1:{plc.port}")
-        print(
-            f"calls: http://127.0.0.1:{api_port}/api/calls   API docs: "
-            f"http://127.0.0.1:{api_port}/docs   (Ctrl-C stops everything)"
+        _print_welcome(broker, plcs, receiver, api_port, tokens)
+        agents = [EdgeAgent(edge) for edge in edges]
+        agent_tasks = [
+            asyncio.create_task(agent.run(), name=f"demo-{edge.edge_id}")
+            for agent, edge in zip(agents, edges, strict=True)
+        ]
+        scenario = _scenario(
+            plcs, edges, ptys=ptys, api_port=api_port, tokens=tokens, press_every_s=press_every_s
         )
-        print("API tokens, one per role (send as 'Authorization: Bearer TOKEN'):")
-        for role, token in tokens.items():
-            print(f"  {role:<10} {token}")
-        agent = EdgeAgent(edge_config)
-        edge_task = asyncio.create_task(agent.run(), name="demo-edge")
-        operator = asyncio.create_task(
-            _operator(plc, edge_config, press_every_s), name="demo-operator"
-        )
-        for task in (edge_task, operator):
+        for task in (*agent_tasks, *scenario):
             task.add_done_callback(lambda done: _stop_if_failed(done, server.request_stop))
         try:
-            # Ctrl-C stops the hub first; then the agent and the operator, then the PLC
-            # and the broker as the with-blocks close. Each stop is bounded, so the demo
-            # ends within seconds whatever state the broker or the PLC are in.
+            # Ctrl-C stops the hub first; then the scenario and the agents, then the PLCs,
+            # the receiver and the broker as the exit stack closes. Each stop is bounded,
+            # so the demo ends within seconds whatever state the broker or the PLCs are in.
             await server.serve()
         finally:
-            await stop_task(operator, operator.cancel)
-            # The agent's own stop never waits on a device call; it flushes its outbox.
-            await stop_task(edge_task, agent.stop)
-        log.info("demo stopping: simulated PLC and broker")
+            for task in scenario:
+                await stop_task(task, task.cancel)
+            # An agent's own stop never waits on a device call; it flushes its outbox.
+            for agent, task in zip(agents, agent_tasks, strict=True):
+                await stop_task(task, agent.stop)
+        log.info("demo stopping: simulated PLCs, receiver and broker")
     log.info("demo stopped")
+
+
+def _scenario(
+    plcs: list[SimulatedPlc],
+    edges: list[EdgeConfig],
+    *,
+    ptys: dict[str, PtyPair],
+    api_port: int,
+    tokens: dict[str, str],
+    press_every_s: float,
+) -> list[asyncio.Task[None]]:
+    """The people and the process around the product: operators, responders, the press."""
+    api_url = f"http://127.0.0.1:{api_port}"
+    parts = {
+        "demo-operator": _operator(plcs, edges, press_every_s),
+        "demo-responders": respond(api_url, tokens["responder"]),
+        "demo-lights": watch_lights(list(zip(plcs, edges, strict=True))),
+        "demo-drift": drift_force(plcs[0]),
+    }
+    for edge in edges:
+        for number, player in enumerate(players(edge, ptys, press_every_s)):
+            parts[f"demo-serial-{edge.edge_id}-{number}"] = player
+    return [asyncio.create_task(part, name=name) for name, part in parts.items()]
+
+
+def _print_welcome(
+    broker: MosquittoBroker,
+    plcs: list[SimulatedPlc],
+    receiver: NotificationReceiver,
+    api_port: int,
+    tokens: dict[str, str],
+) -> None:
+    base = f"http://127.0.0.1:{api_port}"
+    ports = ", ".join(f"127.0.0.1:{plc.port}" for plc in plcs)
+    print(f"demo plant running: broker 127.0.0.1:{broker.port}, PLCs {ports}")
+    print(f"notifications go to the receiver on {receiver.address}; each is printed here")
+    print(f"board:   {base}/board")
+    print(f"inbox:   {base}/inbox")
+    print(f"charts:  {base}/charts")
+    print(f"reports: {base}/reports")
+    print(f"calls: {base}/api/calls   API docs: {base}/docs   (Ctrl-C stops everything)")
+    print("API tokens, one per role (send as 'Authorization: Bearer TOKEN'; pages: log in):")
+    for role, token in tokens.items():
+        print(f"  {role:<10} {token}")
 
 
 def _stop_if_failed(task: asyncio.Task[None], stop: Callable[[], None]) -> None:
@@ -93,36 +155,49 @@ def _demo_tokens(hub: HubConfig) -> dict[str, str]:
     return made
 
 
-def _local_settings(
-    hub: HubConfig, edge: EdgeConfig, broker: MosquittoBroker, plc: SimulatedPlc, api_port: int
-) -> tuple[HubConfig, EdgeConfig]:
-    broker_config = BrokerConfig(
-        host=broker.host, port=broker.port, topic_prefix=hub.broker.topic_prefix
-    )
-    hub = hub.model_copy(
+def _local_hub(hub: HubConfig, broker: MosquittoBroker, api_port: int) -> HubConfig:
+    return hub.model_copy(
         update={
-            "broker": broker_config,
+            "broker": _broker_config(broker, hub.broker.topic_prefix),
             "api": hub.api.model_copy(update={"port": api_port}),
             "storage": hub.storage.model_copy(update={"path": DEMO_STATE / "hub.sqlite3"}),
         }
     )
+
+
+def _local_edge(
+    edge: EdgeConfig, broker: MosquittoBroker, plc: SimulatedPlc, ptys: dict[str, PtyPair]
+) -> EdgeConfig:
+    """The edge file with the demo's own broker, PLC, serial ports and outbox."""
     devices = [
-        device.model_copy(update={"host": plc.host, "port": plc.port}) for device in edge.devices
+        device.model_copy(update={"port": str(ptys[device.id].port)})
+        if device.id in ptys
+        else device.model_copy(update={"host": plc.host, "port": plc.port})
+        for device in edge.devices
     ]
-    edge = edge.model_copy(
+    outbox = DEMO_STATE / f"{edge.edge_id}-outbox.sqlite3"
+    return edge.model_copy(
         update={
-            "broker": broker_config,
+            "broker": _broker_config(broker, edge.broker.topic_prefix),
             "devices": devices,
-            "outbox": edge.outbox.model_copy(update={"path": DEMO_STATE / "edge-outbox.sqlite3"}),
+            "outbox": edge.outbox.model_copy(update={"path": outbox}),
         }
     )
-    return hub, edge
 
 
-async def _operator(plc: SimulatedPlc, edge: EdgeConfig, every_s: float) -> None:
-    """Press the line's buttons in turn, as a worker would: hold for half a second."""
-    wired = [(b, b.address) for b in edge.buttons if b.address is not None]
-    for button, address in itertools.cycle(wired):
+def _broker_config(broker: MosquittoBroker, prefix: str) -> BrokerConfig:
+    return BrokerConfig(host=broker.host, port=broker.port, topic_prefix=prefix)
+
+
+async def _operator(plcs: list[SimulatedPlc], edges: list[EdgeConfig], every_s: float) -> None:
+    """Press the lines' buttons in turn, as workers would: hold for half a second."""
+    wired = [
+        (plc, b, b.address)
+        for plc, edge in zip(plcs, edges, strict=True)
+        for b in edge.buttons
+        if b.address is not None
+    ]
+    for plc, button, address in itertools.cycle(wired):
         await asyncio.sleep(every_s)
         log.info("operator presses %s at station %s", button.call_type, button.station)
         await asyncio.to_thread(plc.set_coil, address, True)

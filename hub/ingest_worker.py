@@ -23,6 +23,7 @@ from hub.config import HubConfig
 from hub.database import database_url, open_engine
 from hub.ingest import BatchReport, Ingest, Rejection
 from hub.store import Store
+from hub.worker_signals import ignore_sigint, sigint_blocked
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,8 @@ class IngestWorker:
                 name="andon-hub-ingest",
                 daemon=True,
             )
-            process.start()
+            with sigint_blocked():
+                process.start()
             child.close()
             self._process, self._conn = process, parent
         return self._conn
@@ -119,6 +121,8 @@ class IngestWorker:
 
 def serve(conn: Connection, settings: dict[str, Any], log_level: int) -> None:
     """The worker's loop: batches in, reports out, until the pipe closes."""
+    # The hub stops its worker by closing the pipe once the batch in hand is done.
+    ignore_sigint()
     logging.basicConfig(level=log_level or logging.INFO, format=LOG_FORMAT)
     config = [HubConfig.model_validate(settings)]
     engine = open_engine(database_url(config[0].storage))

@@ -30,6 +30,7 @@ from hub.measurement_store import MeasurementStore
 from hub.measurement_subscriber import MeasurementSubscriber, MeasurementTally
 from hub.metrics import HubMetrics
 from hub.store import Store
+from hub.worker_signals import ignore_sigint, sigint_blocked
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,8 @@ class MeasurementWorker:
                 name="andon-hub-measurements",
                 daemon=True,
             )
-            process.start()
+            with sigint_blocked():
+                process.start()
             # Niced from here, at once, rather than once its imports are done.
             if process.pid is not None:
                 with contextlib.suppress(OSError):
@@ -126,6 +128,7 @@ class MeasurementWorker:
 
 def serve(conn: Connection, settings: dict[str, Any], log_level: int) -> None:
     """The measurement process: subscribe, store, report, until the pipe closes."""
+    ignore_sigint()  # the hub stops it, Ctrl-C or not
     logging.basicConfig(level=log_level or logging.INFO, format=LOG_FORMAT)
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(_serve(conn, HubConfig.model_validate(settings)))

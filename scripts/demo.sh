@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the demo plant: broker, simulated PLC, hub and one edge agent. Ctrl-C stops it all.
+# Run the demo plant: broker, hub, two lines with their edge agents and simulated PLCs, a
+# serial button box and scanner, a notification receiver and a scenario. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh

@@ -1,4 +1,5 @@
-"""The README's first command: the demo plant raises calls, and any stop stops all of it."""
+"""The README's first command: the demo plant raises calls on two lines, notifies, lights the
+stations' towers on their PLCs, responds to some calls, and any stop stops all of it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pymodbus.client import ModbusTcpClient
 
 from contract.netutil import free_port
 from tests.plant import wait_until
@@ -25,6 +27,11 @@ ROLES = ("viewer", "station", "responder", "engineer", "admin")
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _command(pid: int) -> str:
+    path = Path(f"/proc/{pid}/comm")
+    return path.read_text().strip() if path.exists() else ""
 
 
 def _running(pid: int) -> bool:
@@ -43,6 +50,8 @@ class Demo:
         self.process = subprocess.Popen(
             [*_ANDON, "demo", "--port", str(self.port), "--press-every", "0.5"],
             cwd=cwd,
+            # Its own process group, so a test can send it a terminal's Ctrl-C.
+            start_new_session=True,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -73,6 +82,16 @@ class Demo:
             if len(parts) == 2 and parts[0] in ROLES and parts[1].startswith("andon_"):
                 found[parts[0]] = parts[1]
         return found if len(found) == len(ROLES) else {}
+
+    def plc_ports(self) -> list[int]:
+        """The simulated PLCs' ports, line 1's first, once the demo printed them."""
+        for line in self.lines:
+            if line.startswith("demo plant running:"):
+                return [int(part.rsplit(":", 1)[1]) for part in line.split("PLCs ")[1].split(", ")]
+        return []
+
+    def printed(self, start: str) -> list[str]:
+        return [line for line in self.lines if line.startswith(start)]
 
     def finish(self) -> None:
         """Kill what is left (the broker runs in its own session) and close the pipe."""
@@ -107,10 +126,15 @@ def test_demo_plant_raises_calls_prints_a_token_per_role_and_ctrl_c_stops_everyt
     base = f"http://127.0.0.1:{demo.port}"
     with httpx.Client(base_url=base, timeout=5) as api:
         viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+        # The demo's responders leave the calls whose id is a multiple of three alone.
         calls = wait_until(
-            lambda: api.get("/api/calls", headers=viewer).json()["calls"],
+            lambda: [
+                call
+                for call in api.get("/api/calls", headers=viewer).json()["calls"]
+                if call["id"] % 3 == 0 and call["state"] == "raised"
+            ],
             timeout=30,
-            what="a demo call",
+            what="a demo call left to escalate",
         )
         assert calls[0]["site"] == "demo-plant"
         assert api.get("/api/calls").status_code == 401
@@ -123,12 +147,12 @@ def test_demo_plant_raises_calls_prints_a_token_per_role_and_ctrl_c_stops_everyt
         assert api.get("/api/audit", headers=admin).json()["entries"]
         assert api.get("/docs").status_code == 200
         assert api.get("/openapi.json").json()["info"]["title"] == "Andon hub"
-    broker_pid = _children(demo.process.pid)
-    assert broker_pid, "the demo runs Mosquitto as a child process"
+    children = _children(demo.process.pid)
+    assert children, "the demo runs Mosquitto (and the hub's workers) as child processes"
     demo.process.send_signal(signal.SIGINT)
     assert demo.wait(timeout=30) == 0, demo.output()
     assert "demo stopped" in demo.output()
-    assert not any(_running(pid) for pid in broker_pid)
+    assert not any(_running(pid) for pid in children), "a child of the demo is left behind"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{base}/healthz", timeout=2)
 
@@ -136,10 +160,100 @@ def test_demo_plant_raises_calls_prints_a_token_per_role_and_ctrl_c_stops_everyt
 def test_sigterm_stops_the_demo_within_seconds_after_its_broker_died(demo: Demo) -> None:
     wait_until(demo.tokens, timeout=30, what="the demo running")
     wait_until(lambda: "press at station" in demo.output(), timeout=30, what="a press")
-    (broker_pid,) = _children(demo.process.pid)
+    (broker_pid,) = [pid for pid in _children(demo.process.pid) if _command(pid) == "mosquitto"]
     os.kill(broker_pid, signal.SIGKILL)
     wait_until(lambda: "broker connection lost" in demo.output(), what="the loss noticed")
     demo.process.send_signal(signal.SIGTERM)
     # "Within a few seconds": a generous bound for a loaded machine, not a timing claim.
     assert demo.wait(timeout=15) == 0, demo.output()
     assert "demo stopped" in demo.output()
+
+
+def _amber(port: int, coil: int) -> bool:
+    """The amber lamp's coil, read over Modbus as a plant integrator's tool would."""
+    client = ModbusTcpClient("127.0.0.1", port=port, timeout=2)
+    try:
+        if not client.connect():  # type: ignore[no-untyped-call]  # pymodbus: untyped
+            return False
+        reply = client.read_coils(coil, count=1, device_id=1)
+        return not reply.isError() and bool(reply.bits[0])
+    finally:
+        client.close()  # type: ignore[no-untyped-call]  # pymodbus: untyped
+
+
+def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_responded_to(
+    demo: Demo,
+) -> None:
+    tokens = wait_until(demo.tokens, timeout=30, what="the demo's tokens")
+    line1, line2 = wait_until(demo.plc_ports, what="the PLCs' ports")
+    for page in ("board", "inbox", "charts", "reports"):
+        assert demo.printed(f"{page}:")[0].endswith(f"127.0.0.1:{demo.port}/{page}")
+    # st10's amber lamp is coil 101 on line 1's PLC, st40's on line 2's: lit by the hub's
+    # light command for a call nobody acknowledged yet.
+    wait_until(lambda: _amber(line1, 101), timeout=30, what="st10's amber lamp on its PLC")
+    wait_until(lambda: _amber(line2, 101), timeout=30, what="st40's amber lamp on its PLC")
+    assert demo.printed("light at line1/st10: amber")
+    told = wait_until(lambda: demo.printed("notification for "), timeout=30, what="a notice")
+    assert "call at" in told[0], told[0]
+    assert "/ack/" in told[0], told[0]
+    viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+
+    def resolved() -> list[dict[str, object]]:
+        calls = httpx.get(
+            f"http://127.0.0.1:{demo.port}/api/calls",
+            params={"state": "resolved"},
+            headers=viewer,
+            timeout=5,
+        ).json()["calls"]
+        return [call for call in calls if call["acknowledged_by"] == "demo-responder"]
+
+    done = wait_until(resolved, timeout=60, what="a call the responders resolved")
+    assert done[0]["reason_code"] in {"jam-cleared", "material-restocked", "adjusted", "other"}
+    assert done[0]["note"] == "demo"
+    lines = {
+        c["line"]
+        for c in httpx.get(
+            f"http://127.0.0.1:{demo.port}/api/calls", headers=viewer, timeout=5
+        ).json()["calls"]
+    }
+    assert lines == {"line1", "line2"}
+
+    def calls_at(station: str) -> list[dict[str, object]]:
+        found: list[dict[str, object]] = httpx.get(
+            f"http://127.0.0.1:{demo.port}/api/calls",
+            params={"station": station},
+            headers=viewer,
+            timeout=5,
+        ).json()["calls"]
+        return found
+
+    # st50's help button is only on the serial box, on its pty pair.
+    wait_until(
+        lambda: [c for c in calls_at("st50") if c["call_type"] == "help"],
+        timeout=60,
+        what="a call from the serial button box",
+    )
+    # The scanner at st40 feeds serial numbers: a later call there carries the part.
+    scanned = wait_until(
+        lambda: [c for c in calls_at("st40") if str(c["part_serial"] or "").startswith("SN")],
+        timeout=60,
+        what="a call at st40 with the scanned serial",
+    )
+    assert demo.printed(f"scanner at st40: {scanned[0]['part_serial']}")
+    os.killpg(demo.process.pid, signal.SIGINT)
+    assert demo.wait(timeout=30) == 0, demo.output()
+
+
+def test_ctrl_c_in_a_terminal_stops_the_demo_without_a_traceback_from_the_ingest_worker(
+    demo: Demo,
+) -> None:
+    """A terminal's Ctrl-C reaches the whole process group, the hub's ingest worker too:
+    it used to die mid-batch with a KeyboardInterrupt instead of being stopped by the hub."""
+    wait_until(demo.tokens, timeout=30, what="the demo running")
+    wait_until(lambda: demo.printed("notification for "), timeout=30, what="calls ingested")
+    children = _children(demo.process.pid)
+    os.killpg(demo.process.pid, signal.SIGINT)
+    assert demo.wait(timeout=30) == 0, demo.output()
+    assert "Traceback" not in demo.output(), demo.output()
+    assert "demo stopped" in demo.output()
+    assert not any(_running(pid) for pid in children)

@@ -1,0 +1,144 @@
+"""What happens in the demo plant besides the product: a receiver, responders, lights, drift.
+
+The receiver stands in for the phones: it takes the hub's ``json://`` notifications on
+loopback and prints each one on a line. The responders use the API with the responder's
+token, as the inbox does: they take some calls through acknowledge, arrive and resolve
+and leave the others to escalate. The light watcher prints each tower light the hub's
+commands set on a simulated PLC, and the drift feeds the press-fit force until the SPC
+rules fire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from andon.plc_sim import SimulatedPlc
+from edge.config import EdgeConfig
+from rules.registers import ValueType
+
+log = logging.getLogger(__name__)
+
+# The demo's reason for each call type, as a responder would pick it when resolving.
+REASONS = {"maintenance": "jam-cleared", "material": "material-restocked", "quality": "adjusted"}
+FORCE_REGISTER = 200
+LIGHT_NAMES = ("red", "amber", "blue", "green", "flashing", "buzzer")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            message: dict[str, Any] = json.loads(body)
+        except ValueError:
+            message = {"message": body.decode(errors="replace")}
+        # The message starts with the title again: the message alone says it all.
+        text = str(message.get("message") or message.get("title", "")).replace("\n", " | ")
+        print(f"notification for {self.path.strip('/')}: {text}", flush=True)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """The notification line is the whole log of a request."""
+
+
+class NotificationReceiver:
+    """An HTTP server on loopback that prints every notification it is sent."""
+
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.host, self.port = "127.0.0.1", self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="demo-receiver", daemon=True
+        )
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+async def watch_lights(plcs: list[tuple[SimulatedPlc, EdgeConfig]]) -> None:
+    """Print each station's tower light whenever the outputs on its PLC change."""
+    shown: dict[str, str] = {}
+    while True:
+        for plc, edge in plcs:
+            for light in edge.lights:
+                lit = [
+                    name
+                    for name in LIGHT_NAMES
+                    if name in light.outputs
+                    and await asyncio.to_thread(plc.coil, light.outputs[name])
+                ]
+                now = " ".join(lit) or "off"
+                if shown.get(light.station, "off") != now:
+                    print(f"light at {edge.line}/{light.station}: {now}", flush=True)
+                shown[light.station] = now
+        await asyncio.sleep(0.2)
+
+
+async def respond(api_url: str, token: str, *, every_s: float = 3.0) -> None:
+    """Take two calls in three from raised to resolved, a step a pass; those whose id is a
+    multiple of three are left to escalate."""
+    headers = {"Authorization": f"Bearer {token}"}
+    steps = {"raised": "acknowledge", "acknowledged": "arrive", "arrived": "resolve"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=10) as api:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                page = await api.get("/api/calls", params={"order": "desc", "limit": 100})
+                page.raise_for_status()
+            except httpx.HTTPError as error:
+                log.warning("responders could not read the calls: %s", error)
+                continue
+            for call in page.json()["calls"]:
+                step = steps.get(call["state"])
+                if step is None or call["id"] % 3 == 0:
+                    continue
+                body = {"reason_code": REASONS.get(call["call_type"], "other"), "note": "demo"}
+                done = await api.post(
+                    f"/api/calls/{call['id']}/{step}", json=body if step == "resolve" else None
+                )
+                print(
+                    f"responder: {step} call {call['id']} at {call['station']}"
+                    f" ({call['call_type']}): HTTP {done.status_code}",
+                    flush=True,
+                )
+
+
+async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5, steady: int = 60) -> None:
+    """Press-fit force in control for ``steady`` parts (the SPC limits are set from the
+    first of them), then creeping up a little with every part until the rules fire."""
+    noise = random.Random(7)  # the same demo every time
+    part = 0
+    while True:
+        drift = max(0, part - steady) * 0.004
+        value = 2.2 + drift + noise.gauss(0, 0.03)
+        await asyncio.to_thread(
+            plc.set_value, "holding_register", FORCE_REGISTER, value, ValueType.FLOAT32
+        )
+        if part == steady:
+            print("scenario: the press-fit force starts to drift upwards", flush=True)
+        part += 1
+        await asyncio.sleep(every_s)
