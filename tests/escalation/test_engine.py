@@ -152,8 +152,16 @@ async def test_line_stop_after_s_commands_the_line_stop_on_the_calls_timeline(
             announce(hub, hub.press())
             call_id = hub.store_calls()[0].id
             await until(lambda: hub.store.get_call(call_id).line_stop_at, what="line stop")
-            seen = [heard.get_nowait() for _ in range(heard.qsize())]
-        assert ("line_stop", call_id) in [(c.action, c.call_id) for c in seen]
+            seen: list[tuple[str, int]] = []
+
+            def announced() -> bool:
+                # The change is announced after the commit, on the event loop's next turn.
+                while not heard.empty():
+                    change = heard.get_nowait()
+                    seen.append((change.action, change.call_id))
+                return ("line_stop", call_id) in seen
+
+            await until(announced, what="the line stop announced")
         call = hub.store.get_call(call_id)
         assert call.line_stop_at is not None
         assert call.received_at is not None
