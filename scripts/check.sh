@@ -8,4 +8,5 @@ ruff check .
 ruff format --check .
 mypy --strict .
 lint-imports
-pytest "$@"
+# Three workers: the tests mostly wait on real brokers, PLCs and processes, not the CPU.
+pytest -n "${ANDON_TEST_WORKERS:-3}" "$@"

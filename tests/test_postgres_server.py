@@ -89,9 +89,10 @@ def test_the_server_never_runs_as_root(postgres: PostgresServer) -> None:
     try:
         with engine.connect() as connection:
             backend_pid = connection.scalar(sa.text("SELECT pg_backend_pid()"))
+            # Read while connected: the backend process ends with its connection.
+            status = Path(f"/proc/{backend_pid}/status").read_text()
     finally:
         engine.dispose()
-    status = Path(f"/proc/{backend_pid}/status").read_text()
     real_uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
     assert real_uid != 0
     if os.geteuid() != 0:
