@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from andon.processes import stop_process
 from contract.netutil import free_port, wait_for_port
 
 # Mosquitto's default of 1000 silently drops QoS 1 messages queued for an offline
@@ -81,12 +82,7 @@ class MosquittoBroker:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=10)
         if process.stderr is not None:
             process.stderr.close()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from andon.processes import stop_process
 from drivers.serial_frames import ButtonFrame, Frame, HeartbeatFrame, encode
 from edge.config import EdgeConfig
 
@@ -58,12 +59,7 @@ class PtyPair:
     ) -> None:
         if self._socat is None:
             return
-        self._socat.terminate()
-        try:
-            self._socat.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._socat.kill()
-            self._socat.wait()
+        stop_process(self._socat, timeout_s=5)
         self._socat = None
 
 

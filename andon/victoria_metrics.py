@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from andon.processes import stop_process
 from contract.netutil import free_port, wait_for_port
 
 
@@ -60,12 +61,7 @@ class VictoriaMetrics:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=15)
 
     def __enter__(self) -> Self:
         self.start()
