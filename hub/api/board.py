@@ -19,16 +19,15 @@ from fastapi.responses import StreamingResponse
 
 from contract.wire import utc_now
 from hub.access import Permission
-from hub.api.auth import Principal, allowed, bearer_token
+from hub.api.auth import Principal, allowed
+from hub.api.streams import KEEPALIVE_S, event_stream, token_active
 from hub.board import BoardScope, board_snapshot
 from hub.changes import CallChange, CallChanges
 from hub.live_config import LiveConfig
 from hub.store import Store
-from hub.tokens import TokenStore
 
 router = APIRouter(prefix="/api/board", tags=["board"])
 
-KEEPALIVE_S = 5.0
 # Changes within this window after the first are sent as one picture.
 COALESCE_S = 0.05
 Language = Literal["en", "zh"]
@@ -69,11 +68,7 @@ async def board_events(
 ) -> StreamingResponse:
     """``event: board`` with the board's JSON, now and after each change on its lines."""
     scope = _scope(who, line, lang)
-    return StreamingResponse(
-        _events(request, scope),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(_events(request, scope))
 
 
 async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
@@ -84,7 +79,7 @@ async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
             try:
                 change = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
             except TimeoutError:
-                if not await _token_active(request):
+                if not await token_active(request):
                     return  # revoked: the browser reconnects, is refused, and asks for one
                 yield ": keepalive\n\n"
                 continue
@@ -92,12 +87,6 @@ async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
             if not _drain(queue, scope, change):
                 continue
             yield _event(await _snapshot(request, scope))
-
-
-async def _token_active(request: Request) -> bool:
-    token = bearer_token(request.headers.get("authorization"))
-    tokens = TokenStore(request.app.state.store)
-    return token is not None and await asyncio.to_thread(tokens.lookup, token) is not None
 
 
 def _drain(queue: asyncio.Queue[CallChange], scope: BoardScope, first: CallChange) -> bool:

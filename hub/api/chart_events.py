@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from contract.wire import MeasurementEvent
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.board import KEEPALIVE_S, _token_active
+from hub.api.streams import KEEPALIVE_S, event_stream, token_active
 from hub.measurement_news import MeasurementNews
 
 router = APIRouter(tags=["measurements"])
@@ -46,11 +46,7 @@ async def point_events(
     if line is not None:
         who.check_line(line)
     wanted = _Filter(name=name, line=line, station=station, lines=who.lines)
-    return StreamingResponse(
-        _events(request, wanted),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(_events(request, wanted))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +94,7 @@ async def _events(request: Request, wanted: _Filter) -> AsyncIterator[str]:
             try:
                 event = await asyncio.wait_for(listener.get(), KEEPALIVE_S)
             except TimeoutError:
-                if not await _token_active(request):
+                if not await token_active(request):
                     return
                 yield ": keepalive\n\n"
                 continue
