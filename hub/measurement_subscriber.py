@@ -116,7 +116,13 @@ class MeasurementSubscriber:
         config = self.config()
         identifier = f"{config.mqtt_client_id}-measurements"
         async with mqtt_client(config.broker, identifier=identifier, persistent=False) as client:
-            await client.subscribe(self.topics.measurement_filter(config.site), qos=1)
+            # Hubs of one shared group each take a share, as they do of the calls: every
+            # message is stored by one of them, not once by each.
+            share = "" if config.shared_group is None else f"$share/{config.shared_group}/"
+            await client.subscribe(share + self.topics.measurement_filter(config.site), qos=1)
+            log.info(
+                "measurements subscribed at broker %s:%s", config.broker.host, config.broker.port
+            )
             self.connected.set()
             backoff.reset()
             async for message in client.messages:
