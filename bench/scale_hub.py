@@ -63,11 +63,13 @@ class ScaleHub(_HubProcess):
 
 
 def process_tree(pid: int) -> list[int]:
-    children = Path(f"/proc/{pid}/task/{pid}/children")
+    """``pid`` and its descendants. Each thread lists the children it started: the hub
+    starts its workers from threads, so the main thread's list alone would miss them."""
     found = [pid]
-    if children.exists():
-        for child in children.read_text().split():
-            found += process_tree(int(child))
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            for child in children.read_text().split():
+                found += process_tree(int(child))
     return found
 
 
