@@ -22,7 +22,8 @@ What is reported, and from where:
   full), failed to store or rejected; ``measurements_drained_s`` how long after the run
   the hub had accounted for every message.
 - ``hub_rss_mb`` (peak) and ``hub_cpu_percent`` (of one core, over the run): the hub
-  and its ingest and measurement processes; ``simulator_cpu_percent`` the simulator's
+  and its ingest and measurement processes together; ``hub_pss_mb`` their peak
+  proportional memory (shared pages not counted twice); ``simulator_cpu_percent`` the simulator's
   thread; ``load_average`` the machine's one-minute load at the end of the run.
 """
 
@@ -71,6 +72,7 @@ def run_scale_bench(
             fleet.finish()
             run |= _drain(hub, fleet, run)
             run["hub_rss_mb"] = round(watch.peak_rss_mb, 1)
+            run["hub_pss_mb"] = round(watch.peak_pss_mb, 1)
         received = hub.receipts(fleet.pressed())
         counts = hub.counts()
     finally:

@@ -84,18 +84,30 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def rss_mb(pids: list[int]) -> float:
+    """The processes' resident memory, summed (pages they share counted in each)."""
+    return _summed_kb(pids, "status", "VmRSS:") / 1024
+
+
+def pss_mb(pids: list[int]) -> float:
+    """Their proportional memory: each shared page divided among the processes sharing
+    it, so that the sum is what the hub holds (the hub's workers load the same libraries)."""
+    return _summed_kb(pids, "smaps_rollup", "Pss:") / 1024
+
+
+def _summed_kb(pids: list[int], name: str, key: str) -> int:
     total_kb = 0
     for pid in pids:
         with contextlib.suppress(FileNotFoundError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+                if line.startswith(key):
                     total_kb += int(line.split()[1])
-    return total_kb / 1024
+    return total_kb
 
 
 class HubWatch:
     """A thread beside the simulator: when every edge is online at the hub (the end of
-    the connect storm), and the hub's peak memory while the run lasts."""
+    the connect storm), and the hub's peak memory (its processes together) while the
+    run lasts."""
 
     def __init__(self, hub: ScaleHub, edges: int) -> None:
         self.hub = hub
@@ -103,6 +115,7 @@ class HubWatch:
         self.all_online = threading.Event()
         self.online_at = 0.0
         self.peak_rss_mb = 0.0
+        self.peak_pss_mb = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="hub-watch", daemon=True)
 
@@ -119,4 +132,6 @@ class HubWatch:
             if not self.all_online.is_set() and self.hub.online() >= self.edges:
                 self.online_at = time.monotonic()
                 self.all_online.set()
-            self.peak_rss_mb = max(self.peak_rss_mb, rss_mb(self.hub.pids()))
+            pids = self.hub.pids()
+            self.peak_rss_mb = max(self.peak_rss_mb, rss_mb(pids))
+            self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(pids))

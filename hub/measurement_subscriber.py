@@ -34,6 +34,7 @@ from hub.measurement_store import MeasurementStore
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 60.0
+MAX_BYTES_PER_WRITE = 512 * 1024  # of message payloads checked and stored in one go
 Stored = Callable[[list[tuple[MeasurementEvent, bytes]]], None]
 
 
@@ -142,8 +143,12 @@ class MeasurementSubscriber:
     async def _write_forever(self) -> None:
         while True:
             batch = [await self.queue.get()]
-            while not self.queue.empty():
+            size = len(batch[0][1])
+            # Bounded in bytes, not by what waits: a full queue checked at once held some
+            # 200,000 readings as objects, and the process kept that memory afterwards.
+            while not self.queue.empty() and size < MAX_BYTES_PER_WRITE:
                 batch.append(self.queue.get_nowait())
+                size += len(batch[-1][1])
             self.tally.waiting = self.queue.qsize()
             try:
                 stored = await asyncio.to_thread(self.write, batch)
