@@ -141,7 +141,6 @@ class EdgeFleet:
         self.blocks = reading_blocks(stations, self.rng)
         self.selector = selectors.DefaultSelector()
         self.edges = [self._edge(index) for index in range(edges)]
-        self.by_socket: dict[int, SimulatedEdge] = {}
         self.writing: set[int] = set()  # sockets registered for write readiness
         self.tally = FleetTally()
 
@@ -172,12 +171,10 @@ class EdgeFleet:
         self._want_write(edge)
 
     def _on_socket_open(self, client: paho.Client, edge: SimulatedEdge, sock: Any) -> None:
-        self.by_socket[sock.fileno()] = edge
         self.selector.register(sock, selectors.EVENT_READ, edge)
 
     def _on_socket_close(self, client: paho.Client, edge: SimulatedEdge, sock: Any) -> None:
         self.selector.unregister(sock)
-        self.by_socket.pop(sock.fileno(), None)
         self.writing.discard(sock.fileno())
         edge.online = False
 
