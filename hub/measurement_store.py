@@ -4,7 +4,9 @@ counts per station and hour; bounded retention.
 A batch of measurement messages is written in one transaction of its own, never in a
 call's: the call path does not wait for it beyond SQLite's write lock, which each batch
 holds briefly (its size is bounded by rows). Each edge's last applied measurement message
-is kept, so a redelivered message adds no point and counts no part twice.
+is kept, so a redelivered message adds no point and counts no part twice. Hubs that share
+the site's messages (``shared_group``) store one edge's messages in turn, and a message
+that another hub's newer one overtook still has its points stored, once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -33,6 +35,8 @@ from hub.tables import (
 # A sequence number this far below the last one applied means the edge's outbox was
 # replaced (its numbering started again), not a redelivery.
 RESTARTED_SEQ_GAP = 1_000_000
+# The first key of the advisory locks that hold an edge's measurements (PostgreSQL).
+EDGE_LOCK_KIND = 4242
 
 
 @dataclass
@@ -68,6 +72,12 @@ def upsert(
     conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=values), list(rows))
 
 
+def _insert_missing(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the ``rows`` whose primary key is not in ``table`` yet; leave the others."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
+
+
 class MeasurementStore:
     """Writes and prunes measurement rows through the hub's ``Store`` engine."""
 
@@ -86,15 +96,24 @@ class MeasurementStore:
         """Apply new events (in sequence order per edge) in one transaction."""
         result = AppliedBatch()
         with self.store.write() as conn:
-            fresh = _new_events(conn, events, result)
+            _lock_edges(conn, {event.edge_id for event in events})
+            fresh, late = _new_events(conn, events, result)
             rows = [
                 _point_row(event, point, received_at)
                 for event in fresh
                 for point in event.payload.points
             ]
+            late_rows = _unstored_points(conn, late, received_at)
+            result.duplicates += len(late) - len({id(event) for event, _ in late_rows})
+            if rows:
+                upsert(conn, characteristics, _newest_lines(rows))
+            if late_rows:
+                # A late point is not the newest: it names a characteristic's lines only
+                # if nothing newer has.
+                rows += [row for _, row in late_rows]
+                _insert_missing(conn, characteristics, _newest_lines(r for _, r in late_rows))
             if rows:
                 conn.execute(spc_points.insert(), rows)
-                upsert(conn, characteristics, _newest_lines(rows))
             result.points = len(rows)
             result.counter_steps = _count_parts(conn, fresh, config.quality)
             last = {e.edge_id: e for e in fresh}
@@ -106,7 +125,8 @@ class MeasurementStore:
                     for k, e in last.items()
                 ],
             )
-            result.applied = fresh
+            late_applied = {id(event) for event, _ in late_rows}
+            result.applied = fresh + [event for event in late if id(event) in late_applied]
         return result
 
     def prune(self, now: datetime, *, config: MeasurementsConfig) -> int:
@@ -120,10 +140,28 @@ class MeasurementStore:
         return removed
 
 
+def _lock_edges(conn: Connection, edge_ids: set[str]) -> None:
+    """Hold each edge's measurements for this transaction (PostgreSQL: hubs of a shared
+    group store one edge's messages at once, and each must see what the other stored).
+    Taken in one order, so two hubs never wait on each other. SQLite's write lock, held
+    from the transaction's start, already does this."""
+    if conn.dialect.name != "postgresql" or not edge_ids:
+        return
+    conn.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:kind, hashtext(edge_id))"
+            " FROM unnest(CAST(:edge_ids AS text[])) AS edge_id"
+        ),
+        {"kind": EDGE_LOCK_KIND, "edge_ids": sorted(edge_ids)},
+    )
+
+
 def _new_events(
     conn: Connection, events: Sequence[MeasurementEvent], result: AppliedBatch
-) -> list[MeasurementEvent]:
-    """The events not applied before, in order; the rest counted as duplicates."""
+) -> tuple[list[MeasurementEvent], list[MeasurementEvent]]:
+    """The events after each edge's last applied one, in order; and the late ones, at or
+    below it: a redelivery, or, with hubs sharing an edge's messages, one that another
+    hub's newer message overtook."""
     edge_ids = {event.edge_id for event in events}
     last = dict(
         conn.execute(
@@ -132,15 +170,50 @@ def _new_events(
             )
         ).all()
     )
-    fresh = []
+    fresh, late = [], []
+    seen: set[tuple[str, int]] = set()
     for event in sorted(events, key=lambda e: (e.edge_id, e.seq)):
         before = last.get(event.edge_id)
-        if before is not None and before - RESTARTED_SEQ_GAP < event.seq <= before:
-            result.duplicates += 1
-            continue
-        last[event.edge_id] = event.seq
-        fresh.append(event)
-    return fresh
+        if (event.edge_id, event.seq) in seen:
+            result.duplicates += 1  # twice in one batch
+        elif before is not None and before - RESTARTED_SEQ_GAP < event.seq <= before:
+            late.append(event)
+        else:
+            last[event.edge_id] = event.seq
+            fresh.append(event)
+        seen.add((event.edge_id, event.seq))
+    return fresh, late
+
+
+def _unstored_points(
+    conn: Connection, late: Sequence[MeasurementEvent], received_at: datetime
+) -> list[tuple[MeasurementEvent, dict[str, Any]]]:
+    """The points of late events not stored yet, each with its event. A point is its
+    edge's, station's and characteristic's subgroup at one poll cycle. Late readings are
+    not counted: a quality counter is a running total, and the newer reading applied
+    already holds it."""
+    candidates = [(event, point) for event in late for point in event.payload.points]
+    if not candidates:
+        return []
+    stored = {
+        tuple(row)
+        for row in conn.execute(
+            select(
+                spc_points.c.edge_id, spc_points.c.station, spc_points.c.characteristic,
+                spc_points.c.subgroup,
+            ).where(
+                spc_points.c.at.in_({event.ts for event in late}),
+                spc_points.c.edge_id.in_({event.edge_id for event in late}),
+            )
+        )
+    }  # fmt: skip
+    unstored = []
+    for event, point in candidates:
+        key = (event.edge_id, point.station, point.characteristic, point.subgroup)
+        if key not in stored:
+            stored.add(key)
+            unstored.append((event, _point_row(event, point, received_at)))
+    return unstored
 
 
 def _point_row(event: MeasurementEvent, point: Any, received_at: datetime) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from hub.measurement_store import MeasurementStore
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 60.0
+MAX_BYTES_PER_WRITE = 512 * 1024  # of message payloads checked and stored in one go
 Stored = Callable[[list[tuple[MeasurementEvent, bytes]]], None]
 
 
@@ -116,7 +117,13 @@ class MeasurementSubscriber:
         config = self.config()
         identifier = f"{config.mqtt_client_id}-measurements"
         async with mqtt_client(config.broker, identifier=identifier, persistent=False) as client:
-            await client.subscribe(self.topics.measurement_filter(config.site), qos=1)
+            # Hubs of one shared group each take a share, as they do of the calls: every
+            # message is stored by one of them, not once by each.
+            share = "" if config.shared_group is None else f"$share/{config.shared_group}/"
+            await client.subscribe(share + self.topics.measurement_filter(config.site), qos=1)
+            log.info(
+                "measurements subscribed at broker %s:%s", config.broker.host, config.broker.port
+            )
             self.connected.set()
             backoff.reset()
             async for message in client.messages:
@@ -136,8 +143,12 @@ class MeasurementSubscriber:
     async def _write_forever(self) -> None:
         while True:
             batch = [await self.queue.get()]
-            while not self.queue.empty():
+            size = len(batch[0][1])
+            # Bounded in bytes, not by what waits: a full queue checked at once held some
+            # 200,000 readings as objects, and the process kept that memory afterwards.
+            while not self.queue.empty() and size < MAX_BYTES_PER_WRITE:
                 batch.append(self.queue.get_nowait())
+                size += len(batch[-1][1])
             self.tally.waiting = self.queue.qsize()
             try:
                 stored = await asyncio.to_thread(self.write, batch)
