@@ -58,6 +58,13 @@ def _add_e2e_bench(bench_commands: Any) -> None:
         help="the edges' poll interval",
     )  # fmt: skip
     e2e.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    e2e.add_argument(
+        "--no-board", action="store_true", help="no browser: press_to_board_ms is null"
+    )
+    e2e.add_argument(
+        "--trace", type=Path, metavar="FILE",
+        help="write each press's hops (ms from the press) to FILE, a JSON line each",
+    )  # fmt: skip
     e2e.set_defaults(handler=_bench_e2e)
 
 
@@ -160,10 +167,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def _bench_e2e(args: argparse.Namespace) -> int:
     from andon.broker import MosquittoBroker
-    from bench.e2e import run_e2e_bench
+    from bench.e2e import Options, run_e2e_bench
     from bench.e2e_plant import Layout
 
     layout = Layout(lines=args.lines, stations=args.stations, poll_interval_s=args.poll_interval)
+    options = Options(
+        presses=args.presses, rate_per_s=args.rate, board=not args.no_board, trace=args.trace
+    )
     with (
         _terminate_as_interrupt(),
         tempfile.TemporaryDirectory(prefix="andon-bench-e2e-") as directory,
@@ -172,7 +182,7 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     ):
         result = run_e2e_bench(
             broker=broker, database_url=url, workdir=Path(directory), layout=layout,
-            presses=args.presses, rate_per_s=args.rate,
+            options=options,
         )  # fmt: skip
         result["backend"] = args.backend
     print(json.dumps(result))

@@ -14,8 +14,8 @@ Latencies are from the button's coil set on the PLC (``press_to_*_ms``):
 - ``notification``: the receiver has the call's level-0 message.
 - ``light``: the station's amber coil is set on the PLC (the edge's write of the hub's
   light command), seen by polling the coil in-process every millisecond.
-- ``board``: the station's tile turns ``raised`` in the browser (every press is
-  sampled: one board shows every line).
+- ``board``: the station's tile turns ``raised`` in the browser, on a sample: the
+  presses of the first line, whose board (``/board/line01``) the browser shows.
 
 ``lost`` counts the presses that lacked any of a stored call, a notification or a light
 within 15 s (``lost_calls``, ``lost_notifications``, ``lost_lights`` say which).
@@ -23,11 +23,13 @@ within 15 s (``lost_calls``, ``lost_notifications``, ``lost_lights`` say which).
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,17 +38,24 @@ import numpy as np
 from bench.e2e_board import BoardWatch
 from bench.e2e_plant import Broker, Layout, Plant, edge_id, running_plant
 from bench.e2e_presses import Bench, Press, press_at_rate, press_once
-from bench.e2e_usage import Usage
+from bench.e2e_usage import Usage, children
 from bench.e2e_watch import BrokerWatch, CoilWatch, NotificationReceiver, Sightings
 
 BOARD_READY_S = 120.0
 
 
+@dataclass(frozen=True)
+class Options:
+    presses: int
+    rate_per_s: float
+    board: bool = True  # False: no browser (press_to_board_ms is null, with the reason)
+    trace: Path | None = None  # a JSON line per press, with each hop's time, goes here
+
+
 def run_e2e_bench(
-    *, broker: Broker, database_url: str, workdir: Path, layout: Layout, presses: int,
-    rate_per_s: float,
-) -> dict[str, Any]:  # fmt: skip
-    """The pinned keys (and a few more) of ``presses`` presses at ``rate_per_s``."""
+    *, broker: Broker, database_url: str, workdir: Path, layout: Layout, options: Options
+) -> dict[str, Any]:
+    """The pinned keys (and a few more) of ``options.presses`` presses at their rate."""
     sightings = Sightings()
     receiver = NotificationReceiver(sightings)
     watch: BrokerWatch | None = None
@@ -56,7 +65,7 @@ def run_e2e_bench(
             layout, workdir=workdir, broker=broker, database_url=database_url,
             hook=receiver.hook(),
         ) as plant:  # fmt: skip
-            return _measure(plant, sightings, presses=presses, rate_per_s=rate_per_s)
+            return _measure(plant, sightings, options)
     finally:
         sightings.stop()
         if watch is not None:
@@ -64,22 +73,24 @@ def run_e2e_bench(
         receiver.close()
 
 
-def _measure(
-    plant: Plant, sightings: Sightings, *, presses: int, rate_per_s: float
-) -> dict[str, Any]:
-    layout = plant.layout
-    url = f"{plant.base_url}/board?token={plant.tokens['viewer']}"
-    board = BoardWatch(url=url, tiles=layout.lines * layout.stations, sightings=sightings)
-    board.start()
+def _measure(plant: Plant, sightings: Sightings, options: Options) -> dict[str, Any]:
+    layout, presses, rate_per_s = plant.layout, options.presses, options.rate_per_s
+    # One line's board, as the screen over that line shows it: its presses are the sample
+    # (the whole plant's board redrawn 200 tiles at every change, and Chromium's share of
+    # two busy cores slowed every other hop).
+    board_line = layout.line_ids()[0]
+    url = f"{plant.base_url}/board/{board_line}?token={plant.tokens['viewer']}"
+    board = BoardWatch(url=url, line=board_line, tiles=layout.stations, sightings=sightings)
+    before = children(os.getpid())
+    _start_board(board, wanted=options.board)
+    browser = children(os.getpid()) - before  # Playwright's driver, and Chromium under it
     try:
-        board.ready.wait(BOARD_READY_S)
-        if not board.ready.is_set():
-            board.reason = f"the board did not show its tiles within {BOARD_READY_S:.0f} s"
         bench = Bench(plant, sightings, CoilWatch(sightings), board)
         _progress(f"plant running; board: {board.reason or 'watched'}; warming up")
         warm_up = _warm_up(bench)
         _progress(f"pressing: {presses} presses at {rate_per_s:g}/s")
-        usages = {"hub": Usage(plant.hub.pid), "bench": Usage(None)}
+        usages = {"hub": Usage(plant.hub.pid), "bench": Usage()}
+        usages |= {"browser": Usage(*browser)} if browser else {}
         usages |= {line: Usage(edge.pid) for line, edge in plant.edges.items()}
         load_before = os.getloadavg()[0]
         for usage in usages.values():
@@ -92,15 +103,48 @@ def _measure(
     finally:
         sightings.stop()
         board.stop()
+    if options.trace is not None:
+        write_trace(options.trace, warm_up=warm_up, presses=bench.done)
     result = _figures(layout, bench.done, board, rate_per_s=rate_per_s)
     result |= _usage_keys(used)
     result |= {
         "seconds": round(seconds, 1),
+        "board_line": board_line if board.reason is None else None,
         "warmup_presses": len(warm_up),
         "warmup_lost": sum(1 for press in warm_up if _missing(press)),
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     return result
+
+
+def _start_board(board: BoardWatch, *, wanted: bool) -> None:
+    if not wanted:
+        board.reason = "not watched (--no-board)"
+        board.ready.set()
+        return
+    board.start()
+    board.ready.wait(BOARD_READY_S)
+    if not board.ready.is_set():
+        board.reason = f"the board did not show its tiles within {BOARD_READY_S:.0f} s"
+
+
+HOPS = {
+    "publish": "published_at", "call": "stored_at", "light_command": "light_command_at",
+    "light": "light_at", "notification": "notified_at", "board": "board_at",
+}  # fmt: skip
+
+
+def write_trace(path: Path, *, warm_up: list[Press], presses: list[Press]) -> None:
+    """Each press on a line: where, when, and each hop's milliseconds from the press."""
+    with path.open("w") as out:
+        for press in [*warm_up, *presses]:
+            hops = {
+                hop: None if at is None else round((at - press.pressed_at) * 1000, 1)
+                for hop, attribute in HOPS.items()
+                for at in [getattr(press, attribute)]
+            }
+            line = {"line": press.line, "station": press.station, "pressed_at": press.pressed_at}
+            out.write(json.dumps(line | {"warm_up": press in warm_up} | hops) + "\n")
 
 
 def _progress(text: str) -> None:
@@ -184,7 +228,7 @@ def _figures(
 
 
 def _usage_keys(used: dict[str, dict[str, float]]) -> dict[str, Any]:
-    hub, bench = used.pop("hub"), used.pop("bench")
+    hub, bench, browser = used.pop("hub"), used.pop("bench"), used.pop("browser", None)
     edges = [{"edge_id": edge_id(line), "line": line, **usage} for line, usage in used.items()]
     return {
         "hub_cpu_percent": hub["cpu_percent"],
@@ -193,4 +237,5 @@ def _usage_keys(used: dict[str, dict[str, float]]) -> dict[str, Any]:
         "edge_cpu_percent_mean": round(statistics.mean(u["cpu_percent"] for u in used.values()), 1),
         "edge_rss_mb_mean": round(statistics.mean(u["rss_mb"] for u in used.values()), 1),
         "bench_cpu_percent": bench["cpu_percent"],
+        "browser_cpu_percent": None if browser is None else browser["cpu_percent"],
     }

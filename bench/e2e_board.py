@@ -1,12 +1,13 @@
 """The andon board in headless Chromium, watched for tile changes.
 
 Playwright drives Debian's ``chromium`` (never its own browser download). The page is
-``/board`` (every line) as a big screen shows it; a MutationObserver in the page notes
-each tile whose ``data-state`` changed, with ``performance.timeOrigin +
-performance.now()`` (the wall clock in milliseconds, as ``time.time()`` has it: one
-machine), at the moment the page changed it. A thread of its own drives the browser
-(Playwright's sync API belongs to the thread that started it) and collects the notes
-every 50 ms; the collecting adds nothing to the times, which the page took.
+one line's board (``/board/{line}``) as the big screen over that line shows it; a
+MutationObserver in the page notes each tile whose ``data-state`` changed, with
+``performance.timeOrigin + performance.now()`` (the wall clock in milliseconds, as
+``time.time()`` has it: one machine), at the moment the page changed it. A thread of
+its own drives the browser (Playwright's sync API belongs to the thread that started
+it) and collects the notes every 50 ms; the collecting adds nothing to the times, which
+the page took.
 
 If Playwright or Chromium cannot start, ``reason`` says why and the benchmark reports
 ``press_to_board_ms`` as null.
@@ -50,8 +51,9 @@ OBSERVER = """() => {
 class BoardWatch:
     """``start()``, then ``ready`` is set once the board shows ``tiles`` tiles (or failed)."""
 
-    def __init__(self, *, url: str, tiles: int, sightings: Sightings) -> None:
+    def __init__(self, *, url: str, line: str, tiles: int, sightings: Sightings) -> None:
         self.url = url
+        self.line = line
         self.tiles = tiles
         self.sightings = sightings
         self.ready = threading.Event()
@@ -59,16 +61,17 @@ class BoardWatch:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="e2e-board", daemon=True)
 
-    @property
-    def watching(self) -> bool:
-        return self.ready.is_set() and self.reason is None
+    def shows(self, line: str) -> bool:
+        """Whether the board is watched and shows ``line``'s tiles."""
+        return line == self.line and self.ready.is_set() and self.reason is None
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=30)
 
     def _run(self) -> None:
         try:

@@ -119,7 +119,7 @@ def _watch_the_rest(bench: Bench, press: Press, amber: list[float]) -> None:
     press.light_command_at = _first(sightings.light_commands[key], press.pressed_at, "raised")
     call = press.call_id
     press.notified_at = sightings.wait(lambda: sightings.notifications.get(call or -1), deadline)
-    if bench.board.watching:
+    if bench.board.shows(press.line):
         board = sightings.board[key]
         press.board_at = sightings.wait(lambda: _first(board, press.pressed_at, "raised"), deadline)
 
@@ -135,7 +135,7 @@ def _resolve(bench: Bench, api: httpx.Client, press: Press) -> bool:
     deadline = time.monotonic() + TIMEOUT_S
     if sightings.wait(lambda: green[0] if green else None, deadline) is None:
         return False
-    if bench.board.watching:
+    if bench.board.shows(press.line):
         board = sightings.board[key]
         return sightings.wait(lambda: _first(board, resolved_at, "idle"), deadline) is not None
     return True

@@ -10,16 +10,22 @@ from pathlib import Path
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> set[int]:
+    """The direct children of ``pid``, whichever of its threads started them."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(child) for child in (task / "children").read_text().split()}
+        except OSError:  # a thread or process that ended meanwhile
+            continue
+    return found
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants, as they are now."""
     found = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        listed = children.read_text().split()
-    except OSError:  # gone, or a kernel without the file: the process alone
-        return found
-    for child in listed:
-        found += process_tree(int(child))
+    for child in sorted(children(pid)):
+        found += process_tree(child)
     return found
 
 
@@ -49,23 +55,27 @@ def rss_mb(pids: list[int]) -> float:
 
 class Usage:
     """CPU per cent of one core between ``begin()`` and ``end()``, and the RSS at the end,
-    of ``pid`` with its children; ``pid`` None is this process (every thread)."""
+    of the processes ``roots`` with their children; no roots: this process (every thread,
+    not its children)."""
 
-    def __init__(self, pid: int | None) -> None:
-        self.pid = pid
+    def __init__(self, *roots: int) -> None:
+        self.roots = roots
         self._cpu = 0.0
         self._wall = 0.0
 
+    def _pids(self) -> list[int]:
+        return [pid for root in self.roots for pid in process_tree(root)]
+
     def _cpu_now(self) -> float:
-        if self.pid is None:
+        if not self.roots:
             own = resource.getrusage(resource.RUSAGE_SELF)
             return own.ru_utime + own.ru_stime
-        return cpu_seconds(process_tree(self.pid))
+        return cpu_seconds(self._pids())
 
     def begin(self) -> None:
         self._cpu, self._wall = self._cpu_now(), time.monotonic()
 
     def end(self) -> dict[str, float]:
         cpu, wall = self._cpu_now() - self._cpu, time.monotonic() - self._wall
-        rss = rss_mb([os.getpid()] if self.pid is None else process_tree(self.pid))
+        rss = rss_mb(self._pids() if self.roots else [os.getpid()])
         return {"cpu_percent": round(100 * cpu / wall, 1), "rss_mb": round(rss, 1)}

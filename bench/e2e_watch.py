@@ -157,6 +157,7 @@ class CoilWatch:
         self._wanted: dict[int, tuple[SimulatedPlc, int, bool, list[float]]] = {}
         self._next = 0
         self._lock = threading.Lock()
+        self._any = threading.Event()  # something is wanted: idle, the thread only waits
         self.thread = threading.Thread(target=self._poll, name="e2e-coils", daemon=True)
         self.thread.start()
 
@@ -166,10 +167,13 @@ class CoilWatch:
         with self._lock:
             self._next += 1
             self._wanted[self._next] = (plc, address, value, seen)
+            self._any.set()
         return seen
 
     def _poll(self) -> None:
         while not self.sightings.stopping:
+            if not self._any.wait(0.5):
+                continue
             with self._lock:
                 wanted = list(self._wanted.items())
             for key, (plc, address, value, seen) in wanted:
@@ -184,4 +188,6 @@ class CoilWatch:
     def _seen(self, key: int, seen: list[float], at: float) -> None:
         with self._lock:
             del self._wanted[key]
+            if not self._wanted:
+                self._any.clear()
         self.sightings.note(lambda _: seen.append(at))
