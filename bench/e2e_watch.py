@@ -179,6 +179,8 @@ class CoilWatch:
             for key, (plc, address, value, seen) in wanted:
                 try:
                     now = plc.coil(address)
+                except TimeoutError:  # the PLC's thread starved on a busy machine: again
+                    continue
                 except RuntimeError:  # the PLC stopped: the benchmark is ending
                     return
                 if now == value:
