@@ -167,6 +167,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def _bench_e2e(args: argparse.Namespace) -> int:
     from andon.broker import MosquittoBroker
+    from andon.plc_sim import SimulatedPlc
     from bench.e2e import Options, run_e2e_bench
     from bench.e2e_plant import Layout
 
@@ -181,8 +182,8 @@ def _bench_e2e(args: argparse.Namespace) -> int:
         _database(args.backend, Path(directory)) as url,
     ):
         result = run_e2e_bench(
-            broker=broker, database_url=url, workdir=Path(directory), layout=layout,
-            options=options,
+            broker=broker, plcs=lambda coils: SimulatedPlc(size=coils), database_url=url,
+            workdir=Path(directory), layout=layout, options=options,
         )  # fmt: skip
         result["backend"] = args.backend
     print(json.dumps(result))

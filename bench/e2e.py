@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from bench.e2e_board import BoardWatch
-from bench.e2e_plant import Broker, Layout, Plant, edge_id, running_plant
+from bench.e2e_plant import Broker, Layout, Plant, PlcFactory, edge_id, running_plant
 from bench.e2e_presses import Bench, Press, press_at_rate, press_once
 from bench.e2e_usage import Usage, children
 from bench.e2e_watch import BrokerWatch, CoilWatch, NotificationReceiver, Sightings
@@ -53,8 +53,9 @@ class Options:
 
 
 def run_e2e_bench(
-    *, broker: Broker, database_url: str, workdir: Path, layout: Layout, options: Options
-) -> dict[str, Any]:
+    *, broker: Broker, plcs: PlcFactory, database_url: str, workdir: Path, layout: Layout,
+    options: Options,
+) -> dict[str, Any]:  # fmt: skip
     """The pinned keys (and a few more) of ``options.presses`` presses at their rate."""
     sightings = Sightings()
     receiver = NotificationReceiver(sightings)
@@ -62,7 +63,7 @@ def run_e2e_bench(
     try:
         watch = BrokerWatch(broker, sightings)
         with running_plant(
-            layout, workdir=workdir, broker=broker, database_url=database_url,
+            layout, workdir=workdir, broker=broker, plcs=plcs, database_url=database_url,
             hook=receiver.hook(),
         ) as plant:  # fmt: skip
             return _measure(plant, sightings, options)

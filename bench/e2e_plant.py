@@ -5,7 +5,8 @@ Line ``lineNN`` has stations ``st01`` .. ``stSS``; station i's call button is co
 of its line's PLC and its tower light seven coils from ``LIGHT_BASE + 8 (i - 1)`` (red,
 amber, blue, green, flashing, buzzer, line stop). Each PLC is its own pymodbus server
 (its own port and thread) in the benchmark's process, as each line of a plant has its
-own PLC; the benchmark reads their coils in-process.
+own PLC; the benchmark reads their coils in-process. The command hands in how to make
+one (``andon.plc_sim.SimulatedPlc``): a benchmark sits below the entry points.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,8 +24,6 @@ from typing import Any, Protocol
 import httpx
 import yaml
 
-from andon.plc_sim import SimulatedPlc
-from andon.processes import stop_process
 from contract.netutil import free_port
 from contract.wire import utc_now
 from hub.access import Role
@@ -43,6 +42,21 @@ START_TIMEOUT_S = 120.0  # ten Python processes importing at once on a shared ma
 class Broker(Protocol):
     host: str
     port: int
+
+
+class Plc(Protocol):
+    """A running Modbus TCP server whose coils the benchmark sets and reads."""
+
+    host: str
+    port: int
+
+    def set_coil(self, address: int, value: bool) -> None: ...
+
+    def coil(self, address: int) -> bool: ...
+
+
+PlcFactory = Callable[[int], contextlib.AbstractContextManager[Plc]]
+"""A PLC with that many coils, started when its block is entered, stopped at its end."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +109,7 @@ def hub_settings(
 
 
 def edge_settings(
-    layout: Layout, line: str, *, broker: Broker, plc: SimulatedPlc, outbox: Path
+    layout: Layout, line: str, *, broker: Broker, plc: Plc, outbox: Path
 ) -> dict[str, Any]:
     """A call button and a tower light per station of ``line``, on its own PLC."""
     return {
@@ -148,14 +162,20 @@ class ServiceProcess:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is not None:
-            stop_process(process, timeout_s=20)
+        if process is None:
+            return
+        process.terminate()  # the edge drains its outbox, the hub finishes its batch
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
 class Plant:
     layout: Layout
-    plcs: dict[str, SimulatedPlc]
+    plcs: dict[str, Plc]
     hub: ServiceProcess
     edges: dict[str, ServiceProcess]
     base_url: str
@@ -191,14 +211,12 @@ def _tokens(database_url: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_plant(
-    layout: Layout, *, workdir: Path, broker: Broker, database_url: str, hook: str
-) -> Iterator[Plant]:
+    layout: Layout, *, workdir: Path, broker: Broker, plcs: PlcFactory, database_url: str,
+    hook: str,
+) -> Iterator[Plant]:  # fmt: skip
     """Start the PLCs, the hub and an edge per line; stop whatever started, in reverse."""
     with contextlib.ExitStack() as stack:
-        plcs = {
-            line: stack.enter_context(SimulatedPlc(size=layout.coils()))
-            for line in layout.line_ids()
-        }
+        started = {line: stack.enter_context(plcs(layout.coils())) for line in layout.line_ids()}
         port = free_port()
         hub_file = workdir / "hub.yaml"
         settings = hub_settings(
@@ -207,14 +225,14 @@ def running_plant(
         hub_file.write_text(yaml.safe_dump(settings, sort_keys=False))
         hub = ServiceProcess("hub", hub_file)
         edges = {}
-        for line, plc in plcs.items():
+        for line, plc in started.items():
             path = workdir / f"edge-{line}.yaml"
             config = edge_settings(
                 layout, line, broker=broker, plc=plc, outbox=workdir / f"outbox-{line}.sqlite3"
             )
             path.write_text(yaml.safe_dump(config, sort_keys=False))
             edges[line] = ServiceProcess("edge", path)
-        plant = Plant(layout, plcs, hub, edges, f"http://127.0.0.1:{port}")
+        plant = Plant(layout, started, hub, edges, f"http://127.0.0.1:{port}")
         plant.tokens = _tokens(database_url)
         stack.callback(hub.stop)
         hub.start()

@@ -25,8 +25,7 @@ from typing import Any, TypeVar
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.plc_sim import SimulatedPlc
-from bench.e2e_plant import PREFIX, SITE, Broker
+from bench.e2e_plant import PREFIX, SITE, Broker, Plc
 from contract.wire import Confirmation, LightCommand, Topics
 
 T = TypeVar("T")
@@ -154,14 +153,14 @@ class CoilWatch:
 
     def __init__(self, sightings: Sightings) -> None:
         self.sightings = sightings
-        self._wanted: dict[int, tuple[SimulatedPlc, int, bool, list[float]]] = {}
+        self._wanted: dict[int, tuple[Plc, int, bool, list[float]]] = {}
         self._next = 0
         self._lock = threading.Lock()
         self._any = threading.Event()  # something is wanted: idle, the thread only waits
         self.thread = threading.Thread(target=self._poll, name="e2e-coils", daemon=True)
         self.thread.start()
 
-    def expect(self, plc: SimulatedPlc, address: int, value: bool) -> list[float]:
+    def expect(self, plc: Plc, address: int, value: bool) -> list[float]:
         """Start watching for coil ``address`` to read ``value``; the list gets its time."""
         seen: list[float] = []
         with self._lock:
