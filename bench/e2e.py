@@ -90,17 +90,7 @@ def _measure(plant: Plant, sightings: Sightings, options: Options) -> dict[str, 
         _progress(f"plant running; board: {board.reason or 'watched'}; warming up")
         warm_up = _warm_up(bench)
         _progress(f"pressing: {presses} presses at {rate_per_s:g}/s")
-        usages = {"hub": Usage(plant.hub.pid), "bench": Usage()}
-        usages |= {"browser": Usage(*browser)} if browser else {}
-        usages |= {line: Usage(edge.pid) for line, edge in plant.edges.items()}
-        load_before = os.getloadavg()[0]
-        for usage in usages.values():
-            usage.begin()
-        started = time.monotonic()
-        press_at_rate(bench, presses=presses, rate_per_s=rate_per_s)
-        seconds = time.monotonic() - started
-        used = {name: usage.end() for name, usage in usages.items()}
-        plant.check_running()
+        seconds, used, load_before = _press_phase(bench, browser, options)
     finally:
         sightings.stop()
         board.stop()
@@ -116,6 +106,25 @@ def _measure(plant: Plant, sightings: Sightings, options: Options) -> dict[str, 
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     return result
+
+
+def _press_phase(
+    bench: Bench, browser: set[int], options: Options
+) -> tuple[float, dict[str, dict[str, float]], float]:
+    """The counted presses: their seconds, each process's usage, the load before them."""
+    plant = bench.plant
+    usages = {"hub": Usage(plant.hub.pid), "bench": Usage()}
+    usages |= {"browser": Usage(*browser)} if browser else {}
+    usages |= {line: Usage(edge.pid) for line, edge in plant.edges.items()}
+    load_before = os.getloadavg()[0]
+    for usage in usages.values():
+        usage.begin()
+    started = time.monotonic()
+    press_at_rate(bench, presses=options.presses, rate_per_s=options.rate_per_s)
+    seconds = time.monotonic() - started
+    used = {name: usage.end() for name, usage in usages.items()}
+    plant.check_running()
+    return seconds, used, load_before
 
 
 def _start_board(board: BoardWatch, *, wanted: bool) -> None:
@@ -186,7 +195,6 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 def _figures(
     layout: Layout, presses: list[Press], board: BoardWatch, *, rate_per_s: float
 ) -> dict[str, Any]:
-    poll_ms = layout.poll_interval_s * 1000
     result: dict[str, Any] = {
         "lines": layout.lines,
         "stations": layout.stations,
@@ -203,13 +211,21 @@ def _figures(
         result["board_presses"] = len(board_ms)
     else:
         result["press_to_board_reason"] = board.reason
+    return result | _details(layout, presses, result, rate_per_s=rate_per_s)
+
+
+def _details(
+    layout: Layout, presses: list[Press], result: dict[str, Any], *, rate_per_s: float
+) -> dict[str, Any]:
+    """What was lost where, the hops between, the targets and whether they were met."""
+    poll_ms = layout.poll_interval_s * 1000
     targets = {
         "press_to_light_ms.p99": 2 * poll_ms + 50,
         "press_to_notification_ms.p99": poll_ms + 150,
     }
     light_p99 = result["press_to_light_ms"]["p99"]
     notification_p99 = result["press_to_notification_ms"]["p99"]
-    result |= {
+    return {
         "lost_calls": sum(1 for press in presses if press.stored_at is None),
         "lost_notifications": sum(1 for press in presses if press.notified_at is None),
         "lost_lights": sum(1 for press in presses if press.light_at is None),
@@ -225,7 +241,6 @@ def _figures(
         and notification_p99 is not None
         and notification_p99 < targets["press_to_notification_ms.p99"],
     }
-    return result
 
 
 def _usage_keys(used: dict[str, dict[str, float]]) -> dict[str, Any]:
