@@ -1,11 +1,12 @@
-"""``andon bench ingest``, ``andon bench escalation`` and ``andon bench scale``: the
-servers they need, started and stopped here."""
+"""``andon bench ingest``, ``andon bench escalation``, ``andon bench scale`` and ``andon
+bench e2e``: the servers they need, started and stopped here."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,41 @@ def add_ingest_bench(bench_commands: Any) -> None:
     escalation.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     escalation.add_argument("--calls", type=int, default=50, help="one call per station")
     escalation.set_defaults(handler=_bench_escalation)
+    _add_e2e_bench(bench_commands)
+
+
+def _add_e2e_bench(bench_commands: Any) -> None:
+    e2e = bench_commands.add_parser(
+        "e2e", help="presses on simulated PLCs to the stored call, notification, light, board"
+    )
+    e2e.add_argument("--json", action="store_true", help="print JSON (the default)")
+    e2e.add_argument("--lines", type=_positive(int), default=10, help="an edge and a PLC each")
+    e2e.add_argument("--stations", type=_positive(int), default=20, help="stations per line")
+    e2e.add_argument("--rate", type=_positive(float), default=2.0, help="presses/s in all")
+    e2e.add_argument("--presses", type=_positive(int), default=180, help="presses counted")
+    e2e.add_argument(
+        "--poll-interval", type=_positive(float), default=0.1, metavar="SECONDS",
+        help="the edges' poll interval",
+    )  # fmt: skip
+    e2e.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    e2e.add_argument(
+        "--no-board", action="store_true", help="no browser: press_to_board_ms is null"
+    )
+    e2e.add_argument(
+        "--trace", type=Path, metavar="FILE",
+        help="write each press's hops (ms from the press) to FILE, a JSON line each",
+    )  # fmt: skip
+    e2e.set_defaults(handler=_bench_e2e)
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above zero, not {text}")
+        return value
+
+    return parse
 
 
 @contextlib.contextmanager
@@ -111,5 +147,44 @@ def _bench_escalation(args: argparse.Namespace) -> int:
             workdir=Path(directory),
             calls=args.calls,
         )
+    print(json.dumps(result))
+    return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so every process the benchmark started is stopped."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _bench_e2e(args: argparse.Namespace) -> int:
+    from andon.broker import MosquittoBroker
+    from andon.plc_sim import SimulatedPlc
+    from bench.e2e import Options, run_e2e_bench
+    from bench.e2e_plant import Layout
+
+    layout = Layout(lines=args.lines, stations=args.stations, poll_interval_s=args.poll_interval)
+    options = Options(
+        presses=args.presses, rate_per_s=args.rate, board=not args.no_board, trace=args.trace
+    )
+    with (
+        _terminate_as_interrupt(),
+        tempfile.TemporaryDirectory(prefix="andon-bench-e2e-") as directory,
+        MosquittoBroker(Path(directory) / "mosquitto") as broker,
+        _database(args.backend, Path(directory)) as url,
+    ):
+        result = run_e2e_bench(
+            broker=broker, plcs=lambda coils: SimulatedPlc(size=coils), database_url=url,
+            workdir=Path(directory), layout=layout, options=options,
+        )  # fmt: skip
+        result["backend"] = args.backend
     print(json.dumps(result))
     return 0
