@@ -12,8 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from andon.processes import stop_process
 from contract.netutil import free_port, wait_for_port
+from contract.processes import stop_process
 
 # Mosquitto's default of 1000 silently drops QoS 1 messages queued for an offline
 # persistent subscriber (the hub while it restarts): a day of presses must fit.

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from andon.processes import stop_process
+from contract.processes import stop_process
 from drivers.serial_frames import ButtonFrame, Frame, HeartbeatFrame, encode
 from edge.config import EdgeConfig
 

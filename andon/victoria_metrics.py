@@ -12,8 +12,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from andon.processes import stop_process
 from contract.netutil import free_port, wait_for_port
+from contract.processes import stop_process
 
 
 def find_victoria_metrics() -> str:

@@ -38,8 +38,8 @@ import numpy as np
 from bench.e2e_board import BoardWatch
 from bench.e2e_plant import Broker, Layout, Plant, PlcFactory, edge_id, running_plant
 from bench.e2e_presses import Bench, Press, press_at_rate, press_once
-from bench.e2e_usage import Usage, children
 from bench.e2e_watch import BrokerWatch, CoilWatch, NotificationReceiver, Sightings
+from bench.usage import Usage, children
 
 BOARD_READY_S = 120.0
 

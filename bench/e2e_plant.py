@@ -25,6 +25,7 @@ import httpx
 import yaml
 
 from contract.netutil import free_port
+from contract.processes import stop_process
 from contract.wire import utc_now
 from hub.access import Role
 from hub.database import open_engine, upgrade
@@ -164,12 +165,8 @@ class ServiceProcess:
         process, self.process = self.process, None
         if process is None:
             return
-        process.terminate()  # the edge drains its outbox, the hub finishes its batch
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        # SIGTERM first: the edge drains its outbox, the hub finishes its batch.
+        stop_process(process, timeout_s=20)
 
 
 @dataclass

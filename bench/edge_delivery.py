@@ -33,6 +33,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.netutil import free_port
+from contract.processes import stop_process
 from contract.wire import (
     CallPayload,
     Confirmation,
@@ -214,8 +215,7 @@ def run_delivery_benchmark(
     finally:
         for process in (edge, hub):
             if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
+                stop_process(process, timeout_s=30)
         for log in logs:
             log.close()
         listener.close()

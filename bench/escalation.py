@@ -35,6 +35,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.netutil import free_port
+from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
 from hub.config import HubConfig
 from hub.database import open_engine, upgrade
@@ -157,8 +158,7 @@ def run_escalation_bench(
         time.sleep(1.0)  # anything sent twice arrives meanwhile
         bases = _escalation_bases(database_url)
     finally:
-        hub.terminate()
-        hub.wait(timeout=30)
+        stop_process(hub, timeout_s=30)
         log.close()
         receiver.server.shutdown()
     counted = [got for got in receiver.got if got[2]["station"] != WARM_UP]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.netutil import free_port
+from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
 from hub.escalation.system_calls import SYSTEM_AREA
 from hub.subscriber import waiting_messages as _waiting
@@ -270,12 +270,7 @@ class _HubProcess:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout_s=30)
 
     def token(self) -> str:
         done = subprocess.run(

@@ -38,7 +38,8 @@ from typing import Any
 
 from bench.ingest import Broker
 from bench.scale_edges import MEASUREMENTS, EdgeFleet
-from bench.scale_hub import HubWatch, ScaleHub, cpu_seconds
+from bench.scale_hub import HubWatch, ScaleHub
+from bench.usage import cpu_seconds
 
 STORM_TIMEOUT_S = 300.0
 DRAIN_TIMEOUT_S = 120.0

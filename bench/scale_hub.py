@@ -4,8 +4,6 @@ counts from /metrics, its edges' status from its database."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.ingest import Broker, _HubProcess
 from bench.scale_edges import AREA
+from bench.usage import process_tree, pss_mb, rss_mb
 
 MEASUREMENT_OUTCOMES = "andon_hub_measurement_messages"
 SAMPLE_EVERY_S = 0.5
@@ -60,48 +59,6 @@ class ScaleHub(_HubProcess):
                     if sample.name.endswith("_total"):
                         outcomes[sample.labels["outcome"]] = sample.value
         return outcomes
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants. Each thread lists the children it started: the hub
-    starts its workers from threads, so the main thread's list alone would miss them."""
-    found = [pid]
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
-            for child in children.read_text().split():
-                found += process_tree(int(child))
-    return found
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(FileNotFoundError):  # a worker being restarted
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def rss_mb(pids: list[int]) -> float:
-    """The processes' resident memory, summed (pages they share counted in each)."""
-    return _summed_kb(pids, "status", "VmRSS:") / 1024
-
-
-def pss_mb(pids: list[int]) -> float:
-    """Their proportional memory: each shared page divided among the processes sharing
-    it, so that the sum is what the hub holds (the hub's workers load the same libraries)."""
-    return _summed_kb(pids, "smaps_rollup", "Pss:") / 1024
-
-
-def _summed_kb(pids: list[int], name: str, key: str) -> int:
-    total_kb = 0
-    for pid in pids:
-        with contextlib.suppress(FileNotFoundError):
-            for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
-                if line.startswith(key):
-                    total_kb += int(line.split()[1])
-    return total_kb
 
 
 class HubWatch:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.e2e_usage import process_tree
+from bench.usage import process_tree
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 

@@ -1,4 +1,5 @@
-"""Stopping the servers the commands start (broker, time-series database, socat)."""
+"""Stopping a child process: the servers the commands start (broker, time-series
+database, socat) and the services the benchmarks run."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""CPU and memory of a process and its children (the hub's ingest worker), from /proc."""
+"""CPU and memory of processes and their children (the hub and its worker processes, an
+edge agent, the browser), read from /proc, for the benchmarks."""
 
 from __future__ import annotations
 
@@ -41,16 +42,28 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def rss_mb(pids: list[int]) -> float:
+    """The processes' resident memory, summed (pages they share counted in each)."""
+    return _summed_kb(pids, "status", "VmRSS:") / 1024
+
+
+def pss_mb(pids: list[int]) -> float:
+    """Their proportional memory: each shared page divided among the processes sharing
+    it, so that the sum is what they hold together (the hub's workers load the same
+    libraries)."""
+    return _summed_kb(pids, "smaps_rollup", "Pss:") / 1024
+
+
+def _summed_kb(pids: list[int], name: str, key: str) -> int:
     total_kb = 0
     for pid in pids:
         try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
+            text = Path(f"/proc/{pid}/{name}").read_text()
+        except OSError:  # a process that ended meanwhile
             continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
+        for line in text.splitlines():
+            if line.startswith(key):
                 total_kb += int(line.split()[1])
-    return total_kb / 1024
+    return total_kb
 
 
 class Usage:
