@@ -45,6 +45,21 @@ MessageBuilder = Callable[[int], tuple[str, str]]
 _CHUNK = 500
 
 
+@dataclass
+class SentUpto:
+    """The highest sequence number sent of each kind, in outbox order: every message up
+    to it is on its way or settled (0: look from the start)."""
+
+    events: int = 0
+    measurements: int = 0
+
+    def advance(self, entry: OutboxEntry) -> None:
+        if entry.droppable:
+            self.measurements = max(self.measurements, entry.seq)
+        else:
+            self.events = max(self.events, entry.seq)
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     seq: int
@@ -131,21 +146,46 @@ class Outbox:
                 )
             self.dropped += dropped
 
-    def pending(self, limit: int = 100, *, skip: Container[int] = ()) -> list[OutboxEntry]:
+    def pending(
+        self,
+        limit: int = 100,
+        *,
+        skip: Container[int] = (),
+        after: SentUpto | None = None,
+    ) -> list[OutboxEntry]:
         """The next messages to send: events in order, then measurements in order.
 
-        ``skip``: sequence numbers already on their way (they are passed over)."""
-        extra = len(skip) if isinstance(skip, set | frozenset | dict) else 0
+        ``skip``: sequence numbers already on their way (they are passed over).
+        ``after``: how far each kind was sent: only later messages are looked at, so
+        picking the next ones costs the same however many wait for the hub."""
+        if limit <= 0:
+            return []
+        after = after or SentUpto()
+        entries = self._pending_of(0, after.events, limit, skip)
+        if len(entries) < limit:
+            entries += self._pending_of(1, after.measurements, limit - len(entries), skip)
+        return entries
+
+    def _pending_of(
+        self, droppable: int, after: int, limit: int, skip: Container[int]
+    ) -> list[OutboxEntry]:
+        # The rows come one at a time (the cursor steps through them), so passing over
+        # those on their way stops as soon as ``limit`` are found.
         rows = self._db.execute(
-            "SELECT seq, topic, body, droppable FROM pending ORDER BY droppable, seq LIMIT ?",
-            (limit + extra,),
-        ).fetchall()
-        entries = [
-            OutboxEntry(int(seq), str(topic), str(body), bool(may_drop))
-            for seq, topic, body, may_drop in rows
-            if seq not in skip
-        ]
-        return entries[:limit]
+            "SELECT seq, topic, body FROM pending WHERE seq > ? AND droppable = ? ORDER BY seq",
+            (after, droppable),
+        )
+        entries: list[OutboxEntry] = []
+        try:
+            for seq, topic, body in rows:
+                if seq in skip:
+                    continue
+                entries.append(OutboxEntry(int(seq), str(topic), str(body), bool(droppable)))
+                if len(entries) >= limit:
+                    break
+        finally:
+            rows.close()
+        return entries
 
     def mark_sent(self, *seqs: int) -> None:
         """These are settled: forget them (one transaction for all of them)."""
