@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 
 from contract.wire import (
-    AnomalyEvent,
-    AnomalyPayload,
     AnyEvent,
     ArrivalEvent,
     ArrivalPayload,
@@ -38,6 +36,7 @@ from contract.wire import (
     utc_now,
 )
 from drivers import ModbusUnitDriver
+from edge.anomaly_json import anomaly_json
 from edge.config import ButtonConfig, EdgeConfig
 from edge.measurement_batch import MeasurementBatcher
 from edge.measurement_json import ReadingRow
@@ -294,20 +293,21 @@ class Recorder:
         binding, signal = anomaly.binding, anomaly.signal
         source = binding.measurement or binding.defectives or ""
         station = self._station_of(source)
-        payload = AnomalyPayload(
-            characteristic=binding.characteristic,
-            chart=anomaly.chart,
-            measurement=source,
-            tests=list(signal.tests),
-            value=signal.value,
-            center=signal.center,
-            lcl=signal.lcl,
-            ucl=signal.ucl,
-            subgroup=signal.subgroup,
-        )
-        return self._station_event(
-            station, lambda head: AnomalyEvent(**head, kind="anomaly", payload=payload)
-        )
+        cfg = self._config
+        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
+        part = self.parts.get(station)
+
+        def build(seq: int) -> tuple[str, str]:
+            body = anomaly_json(
+                self._head(seq), station=station, part=part,
+                characteristic=binding.characteristic, chart=anomaly.chart,
+                measurement=source, tests=signal.tests, value=signal.value,
+                center=signal.center, lcl=signal.lcl, ucl=signal.ucl,
+                subgroup=signal.subgroup,
+            )  # fmt: skip
+            return topic, body
+
+        return build
 
     def _station_of(self, measurement: str) -> str:
         return self._stations[measurement]
