@@ -3,7 +3,8 @@
 Node-RED polls the same simulated PLC (200 coils and 200 holding registers, every 100 ms,
 one ``modbus-read`` node each), a function node turns rising edges into call events of
 our wire contract and another batches the registers into one measurement message per
-station, and ``mqtt out`` publishes both at QoS 1. There is no SPC in this flow (Node-RED
+cycle on the edge's measurement topic (as the agent does), and ``mqtt out`` publishes
+both at QoS 1. There is no SPC in this flow (Node-RED
 has none), so it does less than the edge agent. Node-RED and the contrib node are not
 dependencies of this project: install them anywhere (``npm install node-red@4
 node-red-contrib-modbus@5.23.3``) and pass the ``node-red`` executable.
@@ -17,6 +18,7 @@ from typing import Any
 
 from bench.edge import STATIONS, Broker, Plc, measure_process
 from contract.netutil import free_port
+from contract.wire import Topics
 
 _EDGES = """
 const prev = context.get('prev') || [];
@@ -44,24 +46,21 @@ flow.set('first_half', msg.payload);
 return null;
 """
 
+# One measurement message per cycle for the whole edge, on the edge's measurement topic
+# (``Topics.measurement``), each reading naming its station: what the agent publishes.
 _MEASUREMENTS = """
 let seq = flow.get('seq') || 0;
 const values = (flow.get('first_half') || []).concat(msg.payload);
-const readings = {};
+const readings = [];
 for (let i = 0; i < values.length; i++) {
-  const station = 'st' + (i % STATIONS);
-  (readings[station] = readings[station] || []).push({name: 'm' + i, value: values[i] * 0.1});
+  readings.push({station: 'st' + (i % STATIONS), name: 'm' + i, value: values[i] * 0.1});
 }
-const out = [];
-for (const station of Object.keys(readings)) {
-  seq += 1;
-  out.push({topic: 'bench/v1/bench/a/l/' + station + '/measurement', payload: JSON.stringify({
-    event_id: 'bench-edge:' + seq, edge_id: 'bench-edge', seq: seq,
-    ts: new Date().toISOString(), site: 'bench', area: 'a', line: 'l', station: station,
-    kind: 'measurement', payload: {readings: readings[station]}})});
-}
+seq += 1;
 flow.set('seq', seq);
-return [out];
+return {topic: 'MEASUREMENT_TOPIC', payload: JSON.stringify({
+  event_id: 'bench-edge:' + seq, edge_id: 'bench-edge', seq: seq,
+  ts: new Date().toISOString(), site: 'bench', area: 'a', line: 'l',
+  kind: 'measurement', payload: {readings: readings}})};
 """
 
 
@@ -81,7 +80,8 @@ def _flow(broker: Broker, plc: Plc, *, buttons: int, measurements: int, rate_ms:
         }  # fmt: skip
 
     def function(node_id: str, body: str) -> dict[str, Any]:
-        code = body.replace("STATIONS", str(STATIONS))
+        topic = Topics("bench").measurement("bench", "bench-edge")
+        code = body.replace("STATIONS", str(STATIONS)).replace("MEASUREMENT_TOPIC", topic)
         return {
             "id": node_id, "type": "function", "z": "tab", "name": f"make {node_id}", "func": code,
             "outputs": 1, "x": 300, "y": 100, "wires": [["publish"]],

@@ -40,7 +40,7 @@ from contract.wire import (
     parse_session_status,
 )
 from edge.config import EdgeConfig
-from edge.outbox import Outbox
+from edge.outbox import Outbox, SentUpto
 from edge.recorder import Recorder
 from edge.station_lights import StationLights
 
@@ -73,6 +73,9 @@ class Delivery:
         self.sent_again = 0
         self._backlog_upto = 0
         self._resend: set[int] = set()
+        # How far the outbox was sent in this session; back to the start whenever
+        # something on its way must go again (``_send_again``).
+        self._sent_upto = SentUpto()
         self._stopping = False
 
     def stop(self) -> None:
@@ -82,7 +85,7 @@ class Delivery:
     @property
     def unsent(self) -> int:
         """Events in the outbox not yet on their way."""
-        return len(self.outbox.pending(1, skip=self.inflight))
+        return len(self.outbox.pending(1, skip=self.inflight, after=self._sent_upto))
 
     async def run(self) -> None:
         cfg = self.config
@@ -156,8 +159,8 @@ class Delivery:
     async def _session(self, client: aiomqtt.Client) -> None:
         # Everything stored until now is backlog; what was on its way goes again.
         self._backlog_upto = self.outbox.last_seq()
-        self._resend |= set(self.inflight)
-        self.inflight.clear()
+        self._send_again(list(self.inflight))
+        self._sent_upto = SentUpto()
         try:
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._send_forever(client), name="edge-send")
@@ -182,7 +185,11 @@ class Delivery:
             self._expire(time.monotonic())
             awaiting_puback = self._settle_published(awaiting_puback)
             room = self.window - len(self.inflight)
-            entries = self.outbox.pending(room, skip=self.inflight) if room > 0 else []
+            entries = (
+                self.outbox.pending(room, skip=self.inflight, after=self._sent_upto)
+                if room > 0
+                else []
+            )
             if not entries:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(0.05 if awaiting_puback else 1.0):
@@ -202,6 +209,7 @@ class Delivery:
                 if info.rc != 0:
                     raise aiomqtt.MqttError(f"publish failed: {paho_mqtt.error_string(info.rc)}")
                 self.inflight[entry.seq] = now
+                self._sent_upto.advance(entry)
                 if entry.droppable:
                     awaiting_puback.append((entry.seq, info))
             self.recorder.published += len(entries)
@@ -228,12 +236,20 @@ class Delivery:
         if not self.hub_online:
             return  # nobody to confirm them: waiting for the hub's rebirth instead
         late = [seq for seq, sent in self.inflight.items() if now - sent > self.confirm_timeout_s]
-        for seq in late:
-            del self.inflight[seq]
-            self._resend.add(seq)
+        self._send_again(late)
         if late:
             log.warning("%d events not confirmed within %g s: sending them again", len(late),
                         self.confirm_timeout_s)  # fmt: skip
+
+    def _send_again(self, seqs: list[int]) -> None:
+        """These were on their way and must go again: look through the outbox from the
+        start once more (they are behind what was sent since)."""
+        if not seqs:
+            return
+        for seq in seqs:
+            del self.inflight[seq]
+        self._resend.update(seqs)
+        self._sent_upto = SentUpto()
 
     # -- receiving ---------------------------------------------------------------------
 
@@ -286,8 +302,7 @@ class Delivery:
         if rebirth:
             log.info("hub online (session %d): publishing this edge's state again", status.session)
             await self._publish_status(client)
-            self._resend |= set(self.inflight)
-            self.inflight.clear()
+            self._send_again(list(self.inflight))
             self.recorder.wakeup.set()
 
     async def _own_status(self, client: aiomqtt.Client, payload: bytes) -> None:

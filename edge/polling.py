@@ -14,58 +14,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from contract.wire import MeasuredValue
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusUnitDriver, Table
-from edge.config import ButtonConfig, MeasurementConfig
 from edge.plan import Read
-from rules.buttons import HoldClassifier
-from rules.registers import ByteOrder, ValueType, decode, scaled
-from rules.signals import DebouncedButton
+from edge.read_decoding import ReadDecoder, Readings, decode_tag, read_decoder
+from edge.tags import AnyTag, ButtonTag, MeasurementTag
+
+__all__ = [
+    "AnyTag", "ButtonTag", "LinkPoller", "MeasurementTag", "PollSink", "ReadFailure",
+    "Readings", "decode_tag",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ButtonTag:
-    """A button, its debounce state, and its short/long state if it has a long press."""
-
-    config: ButtonConfig
-    signal: DebouncedButton
-    hold: HoldClassifier | None = None
-
-    device = property(lambda self: self.config.device)
-    table = property(lambda self: self.config.table)
-    address = property(lambda self: self.config.address)
-    width = 1
-
-
-@dataclass
-class MeasurementTag:
-    """A measurement and the value it last published (for the deadband)."""
-
-    config: MeasurementConfig
-    last_published: MeasuredValue | None = None
-
-    device = property(lambda self: self.config.device)
-    table = property(lambda self: self.config.table)
-    address = property(lambda self: self.config.address)
-    width = property(lambda self: self.config.width)
-
-
-AnyTag = ButtonTag | MeasurementTag
-
-
-@dataclass(frozen=True)
-class Reading:
-    """A measurement read in this cycle: its raw (decoded) and its scaled value."""
-
-    tag: MeasurementTag
-    raw: MeasuredValue
-    value: MeasuredValue
 
 
 @dataclass(frozen=True)
@@ -80,7 +43,10 @@ class ReadFailure:
 class PollSink(Protocol):
     """Where a poller delivers what it read."""
 
-    def button(self, tag: ButtonTag, pressed: bool, now: float) -> None: ...
+    def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
+        """A button's sample: given when its contact changed since the last cycle, or
+        while it is not ``settled`` (a debounce or a long press under way), and at the
+        first read; a button at rest whose contact did not change is left out."""
 
     def device_checked(self, driver: ModbusUnitDriver) -> None: ...
 
@@ -99,12 +65,12 @@ class LinkPoller:
     sink: PollSink
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     cycles: int = 0
-    fresh: list[Reading] = field(default_factory=list)
+    fresh: list[Readings] = field(default_factory=list)
     _refused: set[str] = field(default_factory=set)
-    _slots: dict[int, tuple[Read[AnyTag], list[Slot]]] = field(default_factory=dict)
+    _decoders: dict[int, tuple[Read[AnyTag], ReadDecoder]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._slots = {id(read): (read, _slots(read)) for read in self.reads}
+        self._decoders = {id(read): (read, read_decoder(read)) for read in self.reads}
 
     async def run(self) -> None:
         """Poll until ``stop`` is set or the task is cancelled."""
@@ -177,54 +143,16 @@ class LinkPoller:
 
     def _deliver(self, read: Read[AnyTag], values: Sequence[int]) -> None:
         now = time.monotonic()
-        # A read split up after a refusal is not one of ``reads``: its slots are not kept.
-        slots = self._slots.get(id(read), (read, []))
-        tags = slots[1] if slots[0] is read else _slots(read)
-        button, fresh = self.sink.button, self.fresh
-        for tag, offset, decoder in tags:
-            if isinstance(tag, ButtonTag):
-                button(tag, decoder(values, offset), now)
-            else:
-                raw = decoder(values, offset)
-                config = tag.config
-                fresh.append(Reading(tag, raw, scaled(raw, config.scale, config.offset)))
-
-
-# How one tag's value comes out of the values of its read, at its offset there.
-Decoder = Callable[[Sequence[int], int], Any]
-Slot = tuple[AnyTag, int, Decoder]
-
-
-def _slots(read: Read[AnyTag]) -> list[Slot]:
-    """Each tag of ``read`` with its offset in the read and its decoder, worked out once
-    per read rather than once per tag and cycle (the poll loop's hot path)."""
-    return [(tag, tag.address - read.start, _decoder(tag)) for tag in read.tags]
-
-
-def _decoder(tag: AnyTag) -> Decoder:
-    if isinstance(tag, ButtonTag):
-        bit = tag.config.bit
-        if bit is None:
-            return lambda values, offset: bool(values[offset])
-        return lambda values, offset: bool(values[offset] >> bit & 1)
-    config = tag.config
-    one_word = config.width == 1 and config.byte_order in (ByteOrder.ABCD, ByteOrder.CDAB)
-    if not config.table.is_bits and one_word and config.type is ValueType.UINT16:
-        # What ``decode`` gives for one register read in order, without building bytes.
-        return lambda values, offset: values[offset] & 0xFFFF
-    if not config.table.is_bits and one_word and config.type is ValueType.INT16:
-        return lambda values, offset: ((values[offset] & 0xFFFF) ^ 0x8000) - 0x8000
-    width = config.width
-    return lambda values, offset: decode_tag(config, list(values[offset : offset + width]))
-
-
-def decode_tag(config: MeasurementConfig, words: list[int]) -> MeasuredValue:
-    """The raw value of a measurement from the words (or the one bit) read for it."""
-    if config.table.is_bits:
-        return bool(words[0])
-    if config.type is ValueType.BOOL:
-        return bool(words[0])
-    return decode(words, config.type, config.byte_order)
+        # A read split up after a refusal is not one of ``reads``: its decoder is not kept.
+        kept = self._decoders.get(id(read))
+        decoder = kept[1] if kept is not None and kept[0] is read else read_decoder(read)
+        samples = decoder.button_samples(values)
+        if samples:
+            button = self.sink.button
+            for _, tag, pressed in samples:
+                button(tag, pressed, now)
+            decoder.note_settled(samples)
+        self.fresh += decoder.measurements(values)
 
 
 def _single(read: Read[AnyTag], tag: AnyTag) -> Read[AnyTag]:

@@ -50,18 +50,19 @@ class _Collector:
         del driver
 
     def cycle_done(self, poller: LinkPoller) -> None:
-        for reading in poller.fresh:
-            c = reading.tag.config
-            self.lines.append(
-                {
-                    "name": c.name,
-                    "value": reading.value,
-                    "unit": c.unit,
-                    "station": c.station,
-                    "device": c.device,
-                    "raw": reading.raw,
-                }
-            )
+        for block in poller.fresh:
+            for tag, raw, value in zip(block.tags, block.raws, block.values, strict=True):
+                c = tag.config
+                self.lines.append(
+                    {
+                        "name": c.name,
+                        "value": value,
+                        "unit": c.unit,
+                        "station": c.station,
+                        "device": c.device,
+                        "raw": raw,
+                    }
+                )
 
 
 async def probe(config: EdgeConfig) -> ProbeResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -122,12 +123,13 @@ class _IndividualsGroup:
                 self.ucl.tolist(), strict=True,
             )
         ]  # fmt: skip
+        self._columns = tuple(list(column) for column in zip(*self._fixed, strict=True))
 
     def step(self, fresh: Mapping[str, MeasuredValue], out: SpcCycle) -> None:
-        values = [_number(fresh.get(name)) for name in self.names]
-        if all(value is None for value in values):
+        values = list(map(fresh.get, self.names))
+        if values.count(None) == len(values):
             return
-        x = np.array([np.nan if value is None else value for value in values])
+        x = _numbers(values)
         taken = ~np.isnan(x)
         self.subgroups += taken
         flags = self.tests.update(x)
@@ -135,18 +137,47 @@ class _IndividualsGroup:
         if flags:
             for i in np.flatnonzero(np.logical_or.reduce(list(flags.values()))).tolist():
                 failed[i] = tuple(number for number, flag in sorted(flags.items()) if flag[i])
-        index = np.flatnonzero(taken)
-        for i, subgroup, value in zip(
-            index.tolist(), self.subgroups[index].tolist(), x[index].tolist(), strict=True
-        ):
-            station, name, chart, measurement, center, lcl, ucl = self._fixed[i]
-            tests = failed.get(i, ())
-            out.points.append(
-                (station, name, chart, measurement, subgroup, value, center, lcl, ucl, tests)
-            )
-            if tests:
-                signal = Signal(subgroup, value, center, lcl, ucl, tests)
-                out.anomalies.append(Anomaly(self.bindings[i], chart, signal))
+        if taken.all():
+            # The usual cycle, every member read: the points' tuples built column-wise.
+            tests: list[tuple[int, ...]] = [()] * len(self.names)
+            for i, failed_tests in failed.items():
+                tests[i] = failed_tests
+            stations, names, charts, measurements, centers, lcls, ucls = self._columns
+            out.points += zip(
+                stations, names, charts, measurements, self.subgroups.tolist(), x.tolist(),
+                centers, lcls, ucls, tests, strict=True,
+            )  # fmt: skip
+            index = list(failed)
+        else:
+            index = np.flatnonzero(taken).tolist()
+            subgroups, values = self.subgroups[index].tolist(), x[index].tolist()
+            out.points += map(
+                _point, [self._fixed[i] for i in index], subgroups, values,
+                [failed.get(i, ()) for i in index],
+            )  # fmt: skip
+            index = [i for i in index if i in failed]
+        for i in index:
+            _, _, chart, _, center, lcl, ucl = self._fixed[i]
+            signal = Signal(int(self.subgroups[i]), float(x[i]), center, lcl, ucl, failed[i])
+            out.anomalies.append(Anomaly(self.bindings[i], chart, signal))
+
+
+def _numbers(values: list[MeasuredValue | None]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Readings as numbers, NaN where there is none (no reading, or a text)."""
+    if str not in set(map(type, values)):
+        # None becomes NaN and booleans 0 and 1, as ``_number`` takes them.
+        return np.array(values, dtype=np.float64)
+    return np.array([np.nan if (v := _number(value)) is None else v for value in values])
+
+
+def _point(
+    fixed: tuple[str, str, str, str, float, float, float],
+    subgroup: int,
+    value: float,
+    tests: tuple[int, ...],
+) -> PointRow:
+    station, name, chart, measurement, center, lcl, ucl = fixed
+    return (station, name, chart, measurement, subgroup, value, center, lcl, ucl, tests)
 
 
 def _groupable(binding: SpcBinding, characteristic: Characteristic) -> bool:

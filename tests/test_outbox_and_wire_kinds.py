@@ -70,6 +70,42 @@ def test_an_outbox_from_before_measurements_keeps_its_events(tmp_path: Path) -> 
         outbox.close()
 
 
+def test_measurements_stored_before_sizes_were_kept_count_against_the_quota_as_before(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE pending (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, body TEXT NOT NULL,"
+        " droppable INTEGER NOT NULL DEFAULT 0);"
+        "CREATE TABLE sequence (id INTEGER PRIMARY KEY CHECK (id = 1), last_seq INTEGER NOT NULL);"
+        "INSERT INTO sequence VALUES (1, 2);"
+        "INSERT INTO pending VALUES (1, 't', 'm é 1', 1), (2, 't', 'm é 2', 1);"
+    )
+    db.commit()
+    db.close()
+    outbox = Outbox(path, max_droppable=10, max_droppable_bytes=12)
+    try:
+        assert outbox._droppable == (2, 10)  # characters, as len() counts them
+        outbox.mark_sent(1)
+        assert outbox._droppable == (1, 5)
+        outbox.add_many([], [_message("m2")])  # "m2 3": 4 more, 9 of the 12
+        outbox.add_many([], [_message("m3")])  # 13: over it, the old one goes (its 5)
+        assert [e.seq for e in outbox.pending()] == [3, 4]
+        assert (outbox.dropped, outbox._droppable) == (1, (2, 8))
+        outbox.mark_sent(3, 4)
+        assert outbox._droppable == (0, 0)
+    finally:
+        outbox.close()
+    reopened = Outbox(path)
+    try:
+        assert (reopened.pending(), reopened._droppable) == ([], (0, 0))
+    finally:
+        reopened.close()
+
+
 def _head(seq: int = 1) -> dict[str, object]:
     return {
         "event_id": f"edge-1:{seq}",

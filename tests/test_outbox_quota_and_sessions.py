@@ -14,7 +14,7 @@ from contract.wire import (
     parse_session_status,
     seq_ranges,
 )
-from edge.outbox import MessageBuilder, Outbox
+from edge.outbox import MessageBuilder, Outbox, OutboxEntry, SentUpto
 
 
 def _message(name: str, size: int = 0) -> MessageBuilder:
@@ -73,6 +73,32 @@ def test_events_on_their_way_are_passed_over_and_the_rest_come_in_order(tmp_path
         assert [e.seq for e in outbox.pending(2, skip={1, 2, 3})] == [4]
         assert [e.seq for e in outbox.pending(2, skip={1: 0.0})] == [2, 3]
         assert outbox.last_seq() == 4
+    finally:
+        outbox.close()
+
+
+def test_messages_sent_up_to_the_mark_are_not_looked_at_and_later_ones_come_in_order(
+    tmp_path: Path,
+) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    try:
+        outbox.add_many([_message("a"), _message("b")], [_message("m1")])  # 1, 2; m 3
+        outbox.add_many([_message("c")], [_message("m2")])  # 4; m 5
+        sent = SentUpto()
+        first = outbox.pending(2, after=sent)
+        assert [e.seq for e in first] == [1, 2]
+        for entry in first:
+            sent.advance(entry)
+        # Nothing skipped by sequence number: the mark alone passes over 1 and 2.
+        assert [e.seq for e in outbox.pending(10, after=sent)] == [4, 3, 5]
+        sent.advance(OutboxEntry(4, "t", "b"))
+        sent.advance(OutboxEntry(3, "t", "b", droppable=True))
+        assert [e.seq for e in outbox.pending(10, after=sent)] == [5]
+        outbox.add(_message("d"))  # 6: an event, ahead of the measurement still waiting
+        assert [e.seq for e in outbox.pending(10, after=sent)] == [6, 5]
+        assert outbox.pending(0, after=sent) == []
+        # Back at the start, what is on its way is passed over and the limit still holds.
+        assert [e.seq for e in outbox.pending(2, skip={1, 2, 4})] == [6, 3]
     finally:
         outbox.close()
 
