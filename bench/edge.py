@@ -10,7 +10,6 @@ the agent, plus one hop over loopback). The measurements move (in control) every
 
 from __future__ import annotations
 
-import os
 import random
 import statistics
 import subprocess
@@ -25,10 +24,11 @@ import paho.mqtt.client as paho
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.usage import cpu_seconds, rss_mb
+from contract.processes import stop_process
 from contract.wire import Event, Topics
 
 STATIONS = 20
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Broker(Protocol):
@@ -133,18 +133,6 @@ class _Calls:
         self.client.disconnect()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _wait(predicate: Any, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -195,14 +183,13 @@ def measure_process(
     try:
         mover.start()
         time.sleep(warmup_s)
-        cpu0, wall0 = _cpu_seconds(edge.pid), time.monotonic()
+        cpu0, wall0 = cpu_seconds([edge.pid]), time.monotonic()
         latencies, lost = _press_buttons(plc, calls, buttons, presses, poll_interval_s)
-        cpu1, wall1 = _cpu_seconds(edge.pid), time.monotonic()
-        rss = _rss_mb(edge.pid)
+        cpu1, wall1 = cpu_seconds([edge.pid]), time.monotonic()
+        rss = rss_mb([edge.pid])
     finally:
         stop.set()
-        edge.terminate()
-        edge.wait(timeout=15)
+        stop_process(edge, timeout_s=15)
         log.close()
         calls.close()
     return {
