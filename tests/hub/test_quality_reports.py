@@ -90,13 +90,15 @@ async def _quality(hub: HubUnderTest, role: Role = Role.VIEWER, *lines: str, **p
 
 
 def _station(report: dict[str, Any], station: str) -> dict[str, Any]:
-    (found,) = [s for s in report["stations"] if s["station"] == station]
-    return found
+    found: list[dict[str, Any]] = [s for s in report["stations"] if s["station"] == station]
+    assert len(found) == 1, found
+    return found[0]
 
 
 def _shift(station: dict[str, Any], shift: str | None) -> dict[str, Any]:
-    (found,) = [s["figures"] for s in station["shifts"] if s["shift"] == shift]
-    return found
+    found: list[dict[str, Any]] = [s["figures"] for s in station["shifts"] if s["shift"] == shift]
+    assert len(found) == 1, found
+    return found[0]
 
 
 async def test_rates_per_station_and_shift_come_from_the_counted_parts_through_a_reset(
