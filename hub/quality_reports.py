@@ -23,7 +23,7 @@ import csv
 import io
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -152,6 +152,8 @@ class Weeks:
     this_start: datetime
     this_end: datetime
     last_start: datetime
+    this_week: str  # ISO 8601: 2026-W49
+    last_week: str
 
     @classmethod
     def ending(cls, until: datetime, site_zone: str) -> Weeks:
@@ -161,8 +163,20 @@ class Weeks:
         monday = day - timedelta(days=day.weekday())
         this_start = boundary(monday, time(0, 0), zone)
         next_start = boundary(monday + timedelta(days=7), time(0, 0), zone)
-        last_start = boundary(monday - timedelta(days=7), time(0, 0), zone)
-        return cls(this_start, min(until, next_start), last_start)
+        last_monday = monday - timedelta(days=7)
+        last_start = boundary(last_monday, time(0, 0), zone)
+        return cls(
+            this_start,
+            min(until, next_start),
+            last_start,
+            _iso_week(monday),
+            _iso_week(last_monday),
+        )
+
+
+def _iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def read_buckets(

@@ -193,8 +193,16 @@ async def quality(
     body = {
         "since": period[0].isoformat(),
         "until": period[1].isoformat(),
-        "this_week": {"start": weeks.this_start.isoformat(), "end": weeks.this_end.isoformat()},
-        "last_week": {"start": weeks.last_start.isoformat(), "end": weeks.this_start.isoformat()},
+        "this_week": {
+            "week": weeks.this_week,
+            "start": weeks.this_start.isoformat(),
+            "end": weeks.this_end.isoformat(),
+        },
+        "last_week": {
+            "week": weeks.last_week,
+            "start": weeks.last_start.isoformat(),
+            "end": weeks.this_start.isoformat(),
+        },
         "stations": [_station_body(item, label) for item in stations],
     }
     return JSONResponse(body)

@@ -150,7 +150,10 @@ async def test_the_trend_sets_this_iso_week_against_the_last_in_plant_time(
     edge.read(MONDAY + timedelta(minutes=30), "st10", made=300, bad=5, rework=2)
     edge.read(MONDAY + EARLY, "st10", made=500, bad=6, rework=4)
     report = await _quality(hub)
-    assert report["this_week"] == {"start": MONDAY.isoformat(), "end": THIS_WEEK["until"]}
+    assert report["this_week"] == {
+        "week": "2026-W49", "start": MONDAY.isoformat(), "end": THIS_WEEK["until"],
+    }  # fmt: skip
+    assert report["last_week"]["week"] == "2026-W48"
     assert report["last_week"]["start"] == (MONDAY - timedelta(days=7)).isoformat()
     trend = _station(report, "st10")["trend"]
     last = trend["last_week"]
