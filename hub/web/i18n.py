@@ -62,6 +62,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "most_frequent": {"en": "Most frequent", "zh": "最常见"},
     "most_recent": {"en": "Most recent", "zh": "最近"},
     "no_fixes": {"en": "No earlier fixes here yet.", "zh": "暂无历史解决记录。"},
+    "same_characteristic": {
+        "en": "Fixes of calls on the same characteristic, at any station:",
+        "zh": "同一特性（任意工位）呼叫的解决方法：",
+    },
+    "no_characteristic_fixes": {
+        "en": "No earlier call on this characteristic was fixed yet.",
+        "zh": "该特性暂无历史解决记录。",
+    },
     "times": {"en": "Response times", "zh": "响应时间"},
     "to_acknowledge_s": {"en": "To acknowledge", "zh": "至响应"},
     "to_arrive_s": {"en": "To arrive", "zh": "至到场"},
