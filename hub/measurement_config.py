@@ -8,7 +8,7 @@ measurements:
   retention_days: 30
   quality:
     - {line: line1, station: st10, inspected: parts_made, defective: parts_bad,
-       reworked: parts_reworked, wraps_at: 65536}
+       reworked: parts_reworked, wraps_at: 65536, defective_includes_reworked: false}
 ```
 """
 
@@ -38,6 +38,11 @@ class QualityCounters(Strict):
     defective: str | None = Field(default=None, min_length=1, max_length=64)
     reworked: str | None = Field(default=None, min_length=1, max_length=64)
     wraps_at: int | None = Field(default=None, ge=2)
+    defective_includes_reworked: bool = Field(
+        default=False,
+        description="the defective counter counts the parts sent to rework too (they were "
+        "rejected first); otherwise a part is counted defective or reworked, not both",
+    )
     max_increment: int = Field(
         default=100_000,
         ge=1,

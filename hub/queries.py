@@ -56,6 +56,7 @@ class Call:
     part_serial: str | None
     part_lot: str | None
     line_stop_at: datetime | None
+    characteristic: str | None  # the SPC characteristic it was raised for, if any
 
     def durations(self, now: datetime) -> Durations:
         """From the press; from the hub's receipt if the edge's clock says the press came

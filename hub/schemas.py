@@ -52,6 +52,9 @@ class CallOut(BaseModel):
     line_stop_at: datetime | None = Field(
         description="when escalation commanded the station's line-stop output"
     )
+    characteristic: str | None = Field(
+        default=None, description="the SPC characteristic the call was raised for"
+    )
     durations: DurationsOut
 
 

@@ -231,6 +231,10 @@ class NewCall:
     station: str
     call_type: str
     needs_verification: bool
+    # A call raised for an SPC anomaly: its characteristic and the part it was found on.
+    characteristic: str | None = None
+    part_serial: str | None = None
+    part_lot: str | None = None
 
 
 def _raise_in(

@@ -101,7 +101,10 @@ calls = Table(
     Column("part_lot", String(128)),
     # When escalation commanded the station's line-stop output for this call.
     Column("line_stop_at", UtcDateTime),
+    # The SPC characteristic a call was raised for (migration 0009; null: not an SPC call).
+    Column("characteristic", String(64)),
 )
+Index("calls_characteristic", calls.c.characteristic)
 Index(
     "calls_open",
     *(calls.c[name] for name in ("site", "area", "line", "station", "call_type", "state")),

@@ -1,17 +1,26 @@
-"""/api/anomalies and /api/devices: what the edges report besides calls."""
+"""/api/anomalies and /api/devices: what the edges report besides calls; a call raised
+for an anomaly."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
+from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.calls import call_out
+from hub.batch import Actor
+from hub.changes import CallChange, CallChanges
+from hub.escalation.snapshot import snapshots_from
+from hub.escalation_config import EscalationConfig
+from hub.lifecycle import Source
+from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.schemas import AnomalyOut, AnomalyPage, DeviceOut, DevicePage
-from hub.store import Store
+from hub.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
+from hub.store import NewCall, Store
 from hub.tables import anomalies, devices
 
 router = APIRouter(tags=["edges"])
@@ -50,6 +59,47 @@ def list_anomalies(
     return AnomalyPage(
         anomalies=[AnomalyOut.model_validate(row) for row in page], next_cursor=next_cursor
     )
+
+
+@router.post(
+    "/api/anomalies/{anomaly_id}/call",
+    status_code=201,
+    responses={404: {"description": "no such anomaly"}, 409: {"description": "unknown type"}},
+)
+def raise_anomaly_call(
+    request: Request, anomaly_id: int, who: Annotated[Principal, allowed(Permission.RAISE)]
+) -> CallOut:
+    """Raise a call for an SPC anomaly: of the call type ``escalation.anomaly_call_type``
+    (``quality``) at its station, carrying its characteristic and part, so the call shows
+    how earlier calls on the same characteristic were fixed. A call of that type already
+    open at the station is joined (and keeps what it carries)."""
+    store: Store = request.app.state.store
+    with store.read() as conn:
+        row = conn.execute(select(anomalies).where(anomalies.c.id == anomaly_id)).first()
+    if row is None:
+        raise HTTPException(404, f"no anomaly {anomaly_id}")
+    who.check_line(row.line)
+    config: LiveConfig = request.app.state.config
+    hub = config.current
+    wanted = (hub.escalation or EscalationConfig()).anomaly_call_type
+    call_type = hub.call_type(wanted)
+    if call_type is None:
+        raise HTTPException(409, f"the anomaly call type {wanted!r} is not in the file")
+    if (row.area, row.line, row.station) not in hub.station_keys():
+        raise HTTPException(409, f"no station {row.area}/{row.line}/{row.station} in the file")
+    where = NewCall(
+        site=row.site, area=row.area, line=row.line, station=row.station,
+        call_type=call_type.id, needs_verification=call_type.verify,
+        characteristic=row.characteristic, part_serial=row.part_serial, part_lot=row.part_lot,
+    )  # fmt: skip
+    now = utc_now()
+    call, new = store.raise_call(
+        call=where, actor=Actor(who.name, Source.API), now=now, snapshot_for=snapshots_from(hub)
+    )
+    changes: CallChanges = request.app.state.changes
+    action = "raised" if new else "joined"
+    changes.announce(CallChange(call.id, call.area, call.line, call.station, action))
+    return call_out(call, now)
 
 
 @router.get("/api/devices")

@@ -21,14 +21,16 @@ async def call_suggestions(
     request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> dict[str, Any]:
     """The most frequent reason codes and the most recent fixes (reason, note, part) of
-    resolved calls at the same station and of the same call type."""
+    resolved calls at the same station and of the same call type; for a call raised for
+    an SPC anomaly, also ``same_characteristic``: those of earlier calls on its
+    characteristic at any station of the lines the token may read (null otherwise)."""
     store: Store = request.app.state.store
     try:
         call = await asyncio.to_thread(store.get_call, call_id)
     except CallNotFound:
         raise HTTPException(404, f"no call {call_id}") from None
     who.check_line(call.line)
-    found = await asyncio.to_thread(suggestions, store, call)
+    found = await asyncio.to_thread(lambda: suggestions(store, call, lines=who.lines))
     return {
         "call_id": call.id,
         "station": call.station,

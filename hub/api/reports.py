@@ -1,10 +1,11 @@
 """/api/reports: response figures over a period, overall and by reason code (the Pareto),
-line, station, call type or shift; JSON, or CSV with ``?format=csv``."""
+line, station, call type or shift, and the stations' quality figures by shift with their
+trend week over week; JSON, or CSV with ``?format=csv``."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -17,6 +18,14 @@ from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.config import HubConfig, Named
 from hub.live_config import LiveConfig
+from hub.quality_reports import (
+    StationQuality,
+    TooManyBuckets,
+    Weeks,
+    quality_csv,
+    read_buckets,
+    station_quality,
+)
 from hub.queries import Call
 from hub.reports import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
 from hub.store import Store
@@ -140,3 +149,76 @@ def label_of(config: HubConfig, dimension: str, key: str | None, language: str) 
         return key
     found = next((item for item in named if item.id == key), None)
     return found.label(language) if found is not None else key
+
+
+@router.get("/quality", response_class=JSONResponse)
+async def quality(
+    request: Request,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    since: Annotated[datetime | None, Query(description="hours starting at or after")] = None,
+    until: Annotated[datetime | None, Query(description="hours starting before")] = None,
+    line: Annotated[list[str] | None, Query()] = None,
+    lang: Language = "en",
+    format: Format = "json",  # the query parameter's documented name
+) -> Response:
+    """Defect rate, rework rate and first-pass yield per station, over the period and by
+    shift, from the parts its counters counted; and the trend: the ISO week (plant time)
+    holding the period's end against the week before. Rates run from 0 to 1; ``null``
+    when nothing was inspected or the station has no counter of that kind."""
+    period = _period(since, until)
+    for wanted in line or ():
+        who.check_line(wanted)
+    lines = line or list(who.lines)
+    config: LiveConfig = request.app.state.config
+    hub = config.current
+    weeks = Weeks.ending(period[1], hub.timezone)
+    store: Store = request.app.state.store
+
+    def read() -> list[StationQuality]:
+        in_period = read_buckets(store, start=period[0], end=period[1], lines=lines)
+        in_weeks = read_buckets(store, start=weeks.last_start, end=weeks.this_end, lines=lines)
+        return station_quality(in_period, in_weeks, config=hub, week=weeks)
+
+    try:
+        stations = await asyncio.to_thread(read)
+    except TooManyBuckets as exc:
+        raise HTTPException(422, str(exc)) from None
+
+    def label(dimension: str, key: str | None) -> str:
+        return label_of(hub, dimension, key, lang)
+
+    if format == "csv":
+        return Response(quality_csv(stations, label), media_type="text/csv; charset=utf-8")
+    body = {
+        "since": period[0].isoformat(),
+        "until": period[1].isoformat(),
+        "this_week": {
+            "week": weeks.this_week,
+            "start": weeks.this_start.isoformat(),
+            "end": weeks.this_end.isoformat(),
+        },
+        "last_week": {
+            "week": weeks.last_week,
+            "start": weeks.last_start.isoformat(),
+            "end": weeks.this_start.isoformat(),
+        },
+        "stations": [_station_body(item, label) for item in stations],
+    }
+    return JSONResponse(body)
+
+
+def _station_body(item: StationQuality, label: Callable[[str, str | None], str]) -> dict[str, Any]:
+    shifts = [
+        {"shift": s.shift, "label": label("shift", s.shift), "figures": asdict(s.figures)}
+        for s in item.shifts
+    ]
+    return {
+        "line": item.line,
+        "station": item.station,
+        "label": label("station", f"{item.line}/{item.station}"),
+        "counters": list(item.counters),
+        "figures": asdict(item.figures),
+        "shifts": shifts,
+        "trend": asdict(item.trend),
+    }

@@ -62,6 +62,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "most_frequent": {"en": "Most frequent", "zh": "最常见"},
     "most_recent": {"en": "Most recent", "zh": "最近"},
     "no_fixes": {"en": "No earlier fixes here yet.", "zh": "暂无历史解决记录。"},
+    "same_characteristic": {
+        "en": "Fixes of calls on the same characteristic, at any station:",
+        "zh": "同一特性（任意工位）呼叫的解决方法：",
+    },
+    "no_characteristic_fixes": {
+        "en": "No earlier call on this characteristic was fixed yet.",
+        "zh": "该特性暂无历史解决记录。",
+    },
     "times": {"en": "Response times", "zh": "响应时间"},
     "to_acknowledge_s": {"en": "To acknowledge", "zh": "至响应"},
     "to_arrive_s": {"en": "To arrive", "zh": "至到场"},
@@ -86,6 +94,32 @@ TEXTS: dict[str, dict[str, str]] = {
     "no_calls": {"en": "No calls in this period.", "zh": "该时段没有呼叫。"},
     "resolved_calls": {"en": "Resolved", "zh": "已解决"},
     "language": {"en": "中文", "zh": "English"},
+    "quality_figures": {"en": "Quality by station and shift", "zh": "各工位、班次质量指标"},
+    "quality_definitions": {
+        "en": "From the parts the stations' counters counted. Defect rate = defective / "
+        "inspected; rework rate = reworked / inspected; first-pass yield = parts good the "
+        "first time (inspected − defective − reworked) / inspected. A counter reset is "
+        "counted from 0, not as a loss.",
+        "zh": "根据各工位计数器统计的零件数计算。不良率 = 不良数 / 检验数；返工率 = 返工数 / "
+        "检验数；一次合格率 = 一次合格数（检验数 − 不良数 − 返工数）/ 检验数。计数器清零后从 0 "
+        "重新累计，不计为损失。",
+    },
+    "quality_trend": {"en": "This week against last week", "zh": "本周与上周对比"},
+    "no_counts": {
+        "en": "No parts counted in this period: no station's counters have reached the hub.",
+        "zh": "该时段没有计数数据：尚无工位计数器数据到达。",
+    },
+    "inspected": {"en": "Inspected", "zh": "检验数"},
+    "defective": {"en": "Defective", "zh": "不良数"},
+    "reworked": {"en": "Reworked", "zh": "返工数"},
+    "defect_rate": {"en": "Defect rate", "zh": "不良率"},
+    "rework_rate": {"en": "Rework rate", "zh": "返工率"},
+    "first_pass_yield": {"en": "First-pass yield", "zh": "一次合格率"},
+    "all_shifts": {"en": "All shifts", "zh": "全部班次"},
+    "last_week": {"en": "Last week", "zh": "上周"},
+    "this_week": {"en": "This week", "zh": "本周"},
+    "change": {"en": "Change", "zh": "变化"},
+    "points": {"en": "pt", "zh": "个百分点"},
     "part": {"en": "Part", "zh": "零件"},
     "notifications": {"en": "Notifications", "zh": "通知记录"},
     "no_notifications": {

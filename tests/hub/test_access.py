@@ -32,7 +32,7 @@ STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 
 def _url(path: str, call_id: int) -> str:
-    return path.format(call_id=call_id, name="victim")
+    return path.format(call_id=call_id, name="victim", anomaly_id=call_id)
 
 
 async def test_the_table_names_every_api_route_of_the_app(hub: HubUnderTest) -> None:

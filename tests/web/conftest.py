@@ -1,10 +1,17 @@
 """A small plant for the pages' tests: a real Mosquitto, a simulated PLC, ``andon hub`` and
 ``andon edge`` as processes, tokens per role, maintenance calls escalated to a local HTTP
 receiver standing in for the responders' phones, and headless Chromium from Debian's
-package driven by Playwright (its own browser download needs an internet connection)."""
+package driven by Playwright (its own browser download needs an internet connection).
+
+Parts counters sit in the PLC's holding registers (``COUNTERS``): st10 counts parts made,
+bad and reworked, st20 made and bad; the edge publishes them twice a second.
+
+Screenshots go to a temporary directory, or into docs/screenshots with
+``ANDON_UPDATE_SCREENSHOTS=1`` (so a test run leaves the tracked pictures alone)."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +30,11 @@ from tests.receiver import Receiver
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 COILS = {"st10": 0, "st20": 1}
+# Holding registers of the stations' parts counters (measurements ``<station>_<counter>``).
+COUNTERS = {("st10", "made"): 110, ("st10", "bad"): 111, ("st10", "rework"): 112,
+            ("st20", "made"): 113, ("st20", "bad"): 114}  # fmt: skip
+# Where this run's screenshots go (set once per session by ``screenshot_directory``).
+_SCREENSHOTS_TO: list[Path] = []
 
 
 @dataclass
@@ -40,6 +52,17 @@ class WebPlant:
         time.sleep(0.3)
         self.plc.set_coil(COILS[station], False)
 
+    def count(self, station: str, **values: int) -> None:
+        """The station's PLC counters now read ``values`` (made, bad, rework)."""
+        for name, value in values.items():
+            self.plc.set_register(COUNTERS[(station, name)], value)
+
+    def wait_for_counter_bases(self) -> None:
+        """Until the hub has taken every counter's first reading (0 when the edge starts)
+        as its base: parts counted after that are counted."""
+        with self.api("viewer") as api:
+            wait_until(lambda: readings_counted(api, "first") >= len(COUNTERS), what="bases")
+
     def api(self, role: str = "admin") -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.tokens[role]}"}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=5)
@@ -47,6 +70,14 @@ class WebPlant:
     def wait_healthy(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=2) as client:
             wait_until(lambda: client.get("/healthz").status_code == 200, what="hub healthy")
+
+
+def readings_counted(api: httpx.Client, how: str) -> float:
+    """How many counter readings the hub has counted as ``how`` (its metric)."""
+    for line in api.get("/metrics").text.splitlines():
+        if line.startswith(f'andon_hub_quality_counter_readings_total{{how="{how}"}}'):
+            return float(line.split()[-1])
+    return 0.0
 
 
 def _escalation(receiver: Receiver, base_url: str) -> dict[str, object]:
@@ -92,6 +123,24 @@ def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> 
             {"id": "late", "start": "14:00", "end": "22:00", "names": {"zh": "中班"}},
             {"id": "night", "start": "22:00", "end": "06:00", "names": {"zh": "夜班"}},
         ],
+        "measurements": {
+            "quality": [
+                {
+                    "line": "line1",
+                    "station": "st10",
+                    "inspected": "st10_made",
+                    "defective": "st10_bad",
+                    "reworked": "st10_rework",
+                    "wraps_at": 65536,
+                },
+                {
+                    "line": "line1",
+                    "station": "st20",
+                    "inspected": "st20_made",
+                    "defective": "st20_bad",
+                },
+            ]
+        },
         "call_types": [
             {"id": "maintenance", "name": "Maintenance", "names": {"zh": "设备维修"}},
             {"id": "quality", "name": "Quality", "names": {"zh": "质量"}},
@@ -156,6 +205,19 @@ def web_plant(
             "poll_interval_s": 0.05,
             "debounce_s": 0.05,
             "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
+            "measurements": [
+                {
+                    "device": "plc1",
+                    "station": station,
+                    "name": f"{station}_{name}",
+                    "address": address,
+                    # Every reading, not only changes: the hub's measurement process may
+                    # subscribe after the edge's first reading (measurements are not kept
+                    # for a subscriber that is not there yet).
+                    "every_s": 0.5,
+                }
+                for (station, name), address in COUNTERS.items()
+            ],
             "buttons": [
                 {"device": "plc1", "address": a, "station": s, "call_type": t}
                 for (s, a), t in zip(COILS.items(), ["maintenance", "quality"], strict=True)
@@ -204,7 +266,20 @@ def new_page(browser: Browser, *, width: int, height: int, locale: str = "en-GB"
     return context.new_page()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def screenshot_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/screenshots with ANDON_UPDATE_SCREENSHOTS=1, else a directory of this run."""
+    chosen = (
+        SCREENSHOTS
+        if os.environ.get("ANDON_UPDATE_SCREENSHOTS") == "1"
+        else tmp_path_factory.mktemp("screenshots")
+    )
+    _SCREENSHOTS_TO[:] = [chosen]
+    return chosen
+
+
 def screenshot(page: Page, name: str) -> None:
-    """Keep the page's picture for docs/pages.md."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True, animations="disabled")
+    """Keep the page's picture (for docs/pages.md when asked to update them)."""
+    directory = _SCREENSHOTS_TO[0] if _SCREENSHOTS_TO else SCREENSHOTS
+    directory.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=directory / f"{name}.png", full_page=True, animations="disabled")

@@ -1,7 +1,7 @@
 """The pages in a real browser against a real plant: a press on the PLC turns the board's
 tile amber, the inbox acknowledges and resolves it, the call page shows who was told (a
 failed attempt and its retry too) and how calls like it were fixed, the reports show the
-Pareto, and the board outlives a hub restart.
+Pareto and the parts counted, and the board outlives a hub restart.
 
 Every wait polls the DOM with a generous timeout: CI machines are noisy, so no duration
 is asserted here (the end-to-end latency is a benchmark's figure)."""
@@ -124,7 +124,22 @@ def _call_page_shows_its_notifications(web_plant: WebPlant, call: Page, call_id:
     expect(call.locator('#timeline tr[data-action="escalated"]')).to_contain_text("Escalated")
 
 
+def _count_some_parts(web_plant: WebPlant) -> None:
+    """The counters move, so the reports' quality section has figures to show."""
+    web_plant.wait_for_counter_bases()
+    web_plant.count("st10", made=480, bad=6, rework=9)
+    web_plant.count("st20", made=475, bad=2)
+    with web_plant.api("viewer") as api:
+
+        def counted() -> list[int]:
+            stations = api.get("/api/reports/quality").json()["stations"]
+            return sorted(s["figures"]["inspected"] for s in stations)
+
+        wait_until(lambda: counted() == [475, 480], what="parts counted")
+
+
 def _reports_show_the_pareto_of_these_calls(web_plant: WebPlant, browser: Browser) -> None:
+    _count_some_parts(web_plant)
     reports = new_page(browser, width=1200, height=900)
     reports.goto(f"{web_plant.base_url}/reports?token={web_plant.tokens['viewer']}")
     reports.wait_for_selector("body[data-loaded=true]")
@@ -133,6 +148,10 @@ def _reports_show_the_pareto_of_these_calls(web_plant: WebPlant, browser: Browse
     rows = reports.locator("#by-reason_code tbody tr")
     expect(rows).to_have_count(2)
     expect(reports.locator("#by-station tbody")).to_contain_text("Press-fit")
+    fpy = reports.locator(
+        '#quality-shifts tr[data-station="st10"][data-shift="all"] [data-figure="fpy"]'
+    )
+    expect(fpy).to_have_text(f"{(480 - 6 - 9) / 480 * 100:.1f} %")
     screenshot(reports, "reports")
 
 

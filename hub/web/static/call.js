@@ -28,6 +28,7 @@
       [t("raised_at"), localTime(call.raised_at)],
       [t("acknowledged_by"), call.acknowledged_by],
       [t("part"), [call.part_serial, call.part_lot].filter(Boolean).join(" · ") || null],
+      [t("characteristic"), call.characteristic],
       [t("reason_code"), call.reason_code && Andon.reasonName(call.reason_code)],
       [t("note"), call.note],
     ]);
@@ -51,15 +52,29 @@
     document.querySelector("#timeline tbody").replaceChildren(...rows);
     await loadNotifications();
     const fixes = await apiJson(`/api/calls/${id}/suggestions`);
-    document.getElementById("frequent").replaceChildren(...fixes.most_frequent.map((fix) =>
-      element("li", { class: "fix", text: `${Andon.reasonName(fix.reason_code)} × ${fix.calls} (${localTime(fix.last_resolved_at)})` })));
-    document.getElementById("recent").replaceChildren(...fixes.most_recent.map((fix) => {
-      const part = [fix.part_serial, fix.part_lot].filter(Boolean).join(" · ");
-      const text = [localTime(fix.resolved_at), Andon.reasonName(fix.reason_code), fix.note, fix.resolved_by, part]
-        .filter(Boolean).join(" · ");
-      return element("li", { class: "fix", "data-call": fix.call_id, text });
-    }));
+    showFixes(fixes, "frequent", "recent", false);
     document.getElementById("no-fixes").hidden = fixes.most_recent.length > 0;
+    // A call raised for an SPC anomaly: the fixes of earlier calls on its characteristic,
+    // at any station, each saying where it was.
+    const same = fixes.same_characteristic;
+    document.getElementById("by-characteristic").hidden = !same;
+    if (same) {
+      document.getElementById("characteristic-name").textContent = fixes.characteristic;
+      showFixes(same, "characteristic-frequent", "characteristic-recent", true);
+      document.getElementById("no-characteristic-fixes").hidden = same.most_recent.length > 0;
+    }
+  }
+
+  function showFixes(fixes, frequentId, recentId, withStation) {
+    document.getElementById(frequentId).replaceChildren(...fixes.most_frequent.map((fix) =>
+      element("li", { class: "fix", text: `${Andon.reasonName(fix.reason_code)} × ${fix.calls} (${localTime(fix.last_resolved_at)})` })));
+    document.getElementById(recentId).replaceChildren(...fixes.most_recent.map((fix) => {
+      const part = [fix.part_serial, fix.part_lot].filter(Boolean).join(" · ");
+      const where = withStation ? `${Andon.stationName(fix.line, fix.station)} · ${Andon.lineName(fix.line)}` : null;
+      const text = [localTime(fix.resolved_at), where, Andon.reasonName(fix.reason_code), fix.note, fix.resolved_by, part]
+        .filter(Boolean).join(" · ");
+      return element("li", { class: "fix", "data-call": fix.call_id, "data-station": fix.station, text });
+    }));
   }
 
   // The delivery log, every attempt in order; the channel comes redacted from the API.

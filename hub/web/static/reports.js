@@ -1,5 +1,6 @@
 // Reports: response times and calls by reason (a Pareto chart), line, station, call type
-// and shift over the chosen days; each table downloads as CSV.
+// and shift over the chosen days, and the stations' quality figures (quality.js); each
+// table downloads as CSV.
 "use strict";
 
 (() => {
@@ -93,6 +94,7 @@
           document.querySelector(".empty").hidden = report.rows.length > 0;
         }
       }
+      await AndonQuality.show(query());
       document.body.dataset.loaded = "true";
     } catch (error) {
       if (!(error instanceof Andon.Unauthorized)) Andon.setStatus(error.message);
@@ -100,8 +102,9 @@
   }
 
   async function download(report) {
-    const path = report === "summary" ? "/api/reports/summary" : "/api/reports/calls";
-    const extra = report === "summary" ? { format: "csv" } : { by: report, format: "csv" };
+    const own = report === "summary" || report === "quality";
+    const path = own ? `/api/reports/${report}` : "/api/reports/calls";
+    const extra = own ? { format: "csv" } : { by: report, format: "csv" };
     const response = await api(`${path}?${query(extra)}`);
     const link = element("a", { href: URL.createObjectURL(await response.blob()), download: `andon-${report}.csv` });
     link.click();

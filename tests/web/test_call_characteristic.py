@@ -1,0 +1,97 @@
+"""A call raised for an SPC anomaly shows, on its page in a real browser, how an earlier
+call on the same characteristic was fixed at another station; a call on another
+characteristic says it has none. The anomalies go through Mosquitto as an edge's SPC
+core publishes them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from playwright.sync_api import Browser, expect
+
+from andon.broker import MosquittoBroker
+from contract.wire import AnomalyEvent, Topics, event_json, make_event_id, utc_now
+from tests.plant import wait_until
+from tests.web.conftest import WebPlant, new_page, screenshot
+
+pytestmark = [pytest.mark.system, pytest.mark.browser]
+
+
+class SpcEdge:
+    """An edge's SPC core as the broker sees it: anomaly events on its stations' topics."""
+
+    def __init__(self, plant: WebPlant, broker: MosquittoBroker, prefix: str) -> None:
+        self.plant = plant
+        self.broker = broker
+        self.topics = Topics(prefix)
+        self.seq = 0
+
+    def anomaly(self, station: str, characteristic: str) -> int:
+        """Publish an anomaly on ``characteristic`` at ``station``; its id at the hub."""
+        self.seq += 1
+        event = AnomalyEvent.model_validate(
+            {
+                "event_id": make_event_id("edge-spc", self.seq), "edge_id": "edge-spc",
+                "seq": self.seq, "ts": utc_now(), "kind": "anomaly", "site": "plant1",
+                "area": "assembly", "line": "line1", "station": station,
+                "payload": {
+                    "characteristic": characteristic, "chart": "imr",
+                    "measurement": characteristic, "tests": [1], "value": 10.5,
+                    "center": 10.0, "lcl": 9.7, "ucl": 10.3, "subgroup": self.seq,
+                },
+            }
+        )  # fmt: skip
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"spc-{time.time_ns()}")
+        client.connect(self.broker.host, self.broker.port)
+        client.loop_start()
+        topic = self.topics.event("plant1", "assembly", "line1", station)
+        client.publish(topic, event_json(event), qos=1).wait_for_publish(timeout=5)
+        client.loop_stop()
+        client.disconnect()
+        with self.plant.api("viewer") as api:
+
+            def stored() -> list[dict[str, Any]]:
+                found = api.get("/api/anomalies", params={"station": station}).json()
+                return [a for a in found["anomalies"] if a["event_id"] == event.event_id]
+
+            return int(wait_until(stored, what="the anomaly at the hub")[0]["id"])
+
+    def call_for(self, anomaly_id: int) -> int:
+        with self.plant.api("station") as api:
+            response = api.post(f"/api/anomalies/{anomaly_id}/call")
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+
+def test_a_call_on_a_characteristic_shows_the_fix_made_at_another_station(
+    web_plant: WebPlant, browser: Browser, broker: MosquittoBroker, topic_prefix: str
+) -> None:
+    edge = SpcEdge(web_plant, broker, topic_prefix)
+    first = edge.call_for(edge.anomaly("st10", "bore"))
+    with web_plant.api("responder") as api:
+        resolved = api.post(
+            f"/api/calls/{first}/resolve",
+            json={"reason_code": "tool-worn", "note": "new boring bar insert"},
+        )
+        assert resolved.status_code == 200, resolved.text
+    again = edge.call_for(edge.anomaly("st20", "bore"))
+    other = edge.call_for(edge.anomaly("st30", "flatness"))
+
+    page = new_page(browser, width=1000, height=900)
+    page.goto(f"{web_plant.base_url}/calls/{again}?token={web_plant.tokens['viewer']}")
+    page.wait_for_selector("#characteristic-recent .fix")
+    fix = page.locator('#characteristic-recent .fix[data-station="st10"]')
+    expect(fix).to_contain_text("new boring bar insert")
+    expect(fix).to_contain_text("Press-fit")  # where it was fixed
+    expect(page.locator("#characteristic-name")).to_have_text("bore")
+    expect(page.locator("#characteristic-frequent")).to_contain_text("Tool worn")
+    expect(page.locator("#call")).to_contain_text("bore")
+    screenshot(page, "call-characteristic")
+
+    page.goto(f"{web_plant.base_url}/calls/{other}")
+    expect(page.locator("#no-characteristic-fixes")).to_be_visible()
+    expect(page.locator("#characteristic-recent .fix")).to_have_count(0)
