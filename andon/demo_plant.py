@@ -5,7 +5,8 @@ loopback and prints each one on a line. The responders use the API with the resp
 token, as the inbox does: they take some calls through acknowledge, arrive and resolve
 and leave the others to escalate. The light watcher prints each tower light the hub's
 commands set on a simulated PLC, and the drift feeds the press-fit force until the SPC
-rules fire.
+rules fire, while the press's part counters count the parts it made, rejected and sent to
+rework (the quality figures on /reports).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # The demo's reason for each call type, as a responder would pick it when resolving.
 REASONS = {"maintenance": "jam-cleared", "material": "material-restocked", "quality": "adjusted"}
 FORCE_REGISTER = 200
+# The press's part counters (uint32, two registers each): made, rejected, sent to rework.
+COUNTER_REGISTERS = {"made": 210, "bad": 212, "reworked": 214}
 LIGHT_NAMES = ("red", "amber", "blue", "green", "flashing", "buzzer")
 
 
@@ -129,8 +132,11 @@ async def respond(api_url: str, token: str, *, every_s: float = 3.0) -> None:
 
 async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5, steady: int = 60) -> None:
     """Press-fit force in control for ``steady`` parts (the SPC limits are set from the
-    first of them), then creeping up a little with every part until the rules fire."""
+    first of them), then creeping up a little with every part until the rules fire. Each
+    part is counted; a part is rejected or sent to rework now and then, more often once
+    the force drifts."""
     noise = random.Random(7)  # the same demo every time
+    counts = dict.fromkeys(COUNTER_REGISTERS, 0)
     part = 0
     while True:
         drift = max(0, part - steady) * 0.004
@@ -138,7 +144,19 @@ async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5, steady: int = 
         await asyncio.to_thread(
             plc.set_value, "holding_register", FORCE_REGISTER, value, ValueType.FLOAT32
         )
+        await asyncio.to_thread(_count_part, plc, counts, noise.random() - drift / 10)
         if part == steady:
             print("scenario: the press-fit force starts to drift upwards", flush=True)
         part += 1
         await asyncio.sleep(every_s)
+
+
+def _count_part(plc: SimulatedPlc, counts: dict[str, int], luck: float) -> None:
+    """One part made: rejected when ``luck`` is under 0.02, reworked under 0.06."""
+    counts["made"] += 1
+    if luck < 0.02:
+        counts["bad"] += 1
+    elif luck < 0.06:
+        counts["reworked"] += 1
+    for name, address in COUNTER_REGISTERS.items():
+        plc.set_value("holding_register", address, counts[name], ValueType.UINT32)

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -240,8 +241,27 @@ def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_resp
         what="a call at st40 with the scanned serial",
     )
     assert demo.printed(f"scanner at st40: {scanned[0]['part_serial']}")
+    # The press's part counters reach the reports: st10 has parts counted, and its rates
+    # are those of its counts.
+    quality = wait_until(lambda: _quality_at(demo.port, viewer, "st10"), what="parts at st10")
+    assert quality is not None
+    assert quality["defect_rate"] == quality["defective"] / quality["inspected"]
+    good = quality["inspected"] - quality["defective"] - quality["reworked"]
+    assert quality["first_pass_yield"] == good / quality["inspected"]
     os.killpg(demo.process.pid, signal.SIGINT)
     assert demo.wait(timeout=30) == 0, demo.output()
+
+
+def _quality_at(port: int, headers: dict[str, str], station: str) -> dict[str, Any] | None:
+    """The station's quality figures over the reports' period, once it inspected parts."""
+    answer = httpx.get(
+        f"http://127.0.0.1:{port}/api/reports/quality", headers=headers, timeout=5
+    ).json()
+    for item in answer["stations"]:
+        if item["station"] == station and item["figures"]["inspected"]:
+            figures: dict[str, Any] = item["figures"]
+            return figures
+    return None
 
 
 def test_ctrl_c_in_a_terminal_stops_the_demo_without_a_traceback_from_the_ingest_worker(
