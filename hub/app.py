@@ -126,7 +126,7 @@ async def _hub_services(
     # Measurements on a path (and in a process) of their own; app.state.measurements
     # announces what it stored.
     app.state.measurements = news = MeasurementNews(asyncio.get_running_loop())
-    measuring = MeasurementWorker(config=config, news=news, metrics=metrics)
+    app.state.measuring = measuring = MeasurementWorker(config=config, news=news, metrics=metrics)
     measuring.start()
     live.on_change(measuring.use_config)
     try:

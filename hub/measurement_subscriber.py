@@ -49,12 +49,13 @@ class MeasurementTally:
     points: int = 0
     pruned: int = 0
     waiting: int = 0
+    subscribed: bool = False  # a level, like ``waiting``: subscribed at the broker now
 
     def take(self) -> MeasurementTally:
         """The counts so far, and start again from zero (``waiting`` is a level: kept)."""
         taken = MeasurementTally(
             self.outcomes, self.rejected, self.counter_readings, self.points, self.pruned,
-            self.waiting,
+            self.waiting, self.subscribed,
         )  # fmt: skip
         self.outcomes, self.rejected, self.counter_readings = Counter(), Counter(), Counter()
         self.points = self.pruned = 0
@@ -108,6 +109,7 @@ class MeasurementSubscriber:
                     log.warning("measurement connection lost: %s; reconnecting", exc)
             finally:
                 self.connected.clear()
+                self.tally.subscribed = False
             was_connected = False
             stopping = asyncio.create_task(self._stopping.wait())
             await asyncio.wait({stopping}, timeout=backoff.next_delay())
@@ -125,6 +127,7 @@ class MeasurementSubscriber:
                 "measurements subscribed at broker %s:%s", config.broker.host, config.broker.port
             )
             self.connected.set()
+            self.tally.subscribed = True
             backoff.reset()
             async for message in client.messages:
                 if self._stopping.is_set():

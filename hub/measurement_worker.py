@@ -48,6 +48,8 @@ class MeasurementWorker:
         self.metrics = metrics
         self.own = MeasurementMetrics(metrics.registry)
         self._stopped = threading.Event()
+        # Whether the measurement process is subscribed at the broker (for /healthz).
+        self.subscribed = threading.Event()
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._process: Any = None
@@ -80,6 +82,7 @@ class MeasurementWorker:
             conn = self._spawn()
             with contextlib.suppress(EOFError, OSError):
                 self._relay_from(conn)
+            self.subscribed.clear()
             if not self._stopped.wait(RESTART_AFTER_S):
                 log.error("the measurement process ended; starting it again")
 
@@ -115,6 +118,10 @@ class MeasurementWorker:
 
     def _count(self, tally: MeasurementTally) -> None:
         own = self.own
+        if tally.subscribed:
+            self.subscribed.set()
+        else:
+            self.subscribed.clear()
         for outcome, count in tally.outcomes.items():
             own.received.labels(outcome).inc(count)
         for reason, count in tally.rejected.items():

@@ -114,6 +114,9 @@ class EdgePage(BaseModel):
 class Health(BaseModel):
     status: str = Field(description="ok, or failing (HTTP 503) with the reasons")
     broker_connected: bool
+    measurements_subscribed: bool = Field(
+        description="the measurement process is subscribed at the broker (its own connection)"
+    )
     database_ok: bool
     problems: list[str]
     config_reload_ok: bool

@@ -16,6 +16,7 @@ from contract.secrets import SecretMissing, resolve_secrets
 from hub.access import Permission
 from hub.api.auth import Principal, allowed, bearer_token
 from hub.live_config import LiveConfig
+from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import EdgeOut, EdgePage, Health
@@ -30,12 +31,17 @@ router = APIRouter(tags=["system"])
 def healthz(request: Request) -> JSONResponse:
     """ok (200), or failing (503) with what is wrong, for a watchdog or a load balancer."""
     subscriber: Subscriber = request.app.state.subscriber
+    measuring: MeasurementWorker = request.app.state.measuring
     store: Store = request.app.state.store
     config: LiveConfig = request.app.state.config
     problems = []
     broker_connected = subscriber.connected.is_set()
     if not broker_connected:
         problems.append("not connected to the MQTT broker")
+    # Until then the edges' measurements find no subscriber and the broker drops them.
+    measurements_subscribed = measuring.subscribed.is_set()
+    if not measurements_subscribed:
+        problems.append("measurements not subscribed at the MQTT broker")
     try:
         store.ping()
         database_ok = True
@@ -45,6 +51,7 @@ def healthz(request: Request) -> JSONResponse:
     health = Health(
         status="failing" if problems else "ok",
         broker_connected=broker_connected,
+        measurements_subscribed=measurements_subscribed,
         database_ok=database_ok,
         problems=problems,
         config_reload_ok=config.status.ok,

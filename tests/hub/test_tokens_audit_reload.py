@@ -138,7 +138,11 @@ async def test_health_is_503_with_the_reason_when_the_broker_or_database_is_gone
         ):
             response = await client.get("/healthz")
             assert response.status_code == 503
-            assert response.json()["problems"] == ["not connected to the MQTT broker"]
+            assert response.json()["problems"] == [
+                "not connected to the MQTT broker",
+                "measurements not subscribed at the MQTT broker",
+            ]
+            assert response.json()["measurements_subscribed"] is False
             assert response.json()["database_ok"] is True
             server.stop()
             down = (await client.get("/healthz")).json()
