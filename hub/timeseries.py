@@ -16,14 +16,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import urllib3
-from influxdb_client.client.influxdb_client import InfluxDBClient
-from influxdb_client.client.write.point import Point
-from influxdb_client.client.write_api import SYNCHRONOUS, WriteApi
-from influxdb_client.domain.write_precision import WritePrecision
-from influxdb_client.rest import ApiException
 
 from contract.backoff import Backoff
 from contract.secrets import resolve_secrets
@@ -35,10 +30,17 @@ from hub.metrics import HubMetrics
 from hub.queries import Call
 from hub.store import CallNotFound, Store
 
+# influxdb-client is imported where it is used: it brings numpy and some 40 MB with it,
+# which a hub that exports nothing should not carry.
+if TYPE_CHECKING:
+    from influxdb_client.client.write_api import WriteApi
+    from influxdb_client.domain.write_precision import WritePrecision
+
 log = logging.getLogger(__name__)
 
-# WritePrecision's constants are plain strings, its methods are annotated with the class.
-MILLISECONDS: WritePrecision = WritePrecision.MS  # type: ignore[assignment]
+# WritePrecision's constants are plain strings (this is WritePrecision.MS); its methods
+# are annotated with the class.
+MILLISECONDS = cast("WritePrecision", "ms")
 
 Emit = Callable[[str, Iterable[str]], None]
 """How a source hands over points: its name and their line protocol."""
@@ -77,6 +79,9 @@ class TimeseriesExporter:
 
     async def run(self) -> None:
         """Write batches until cancelled."""
+        from influxdb_client.client.influxdb_client import InfluxDBClient
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
         settings = self.settings
         token = None if settings.token is None else resolve_secrets(settings.token)
         client = InfluxDBClient(
@@ -113,6 +118,8 @@ class TimeseriesExporter:
         return batch
 
     async def _write(self, writer: WriteApi, batch: list[str]) -> None:
+        from influxdb_client.rest import ApiException
+
         backoff = Backoff(initial=0.5, cap=30.0)
         while True:
             try:
@@ -160,6 +167,8 @@ def line_protocol(
     measurement: str, *, tags: dict[str, str], fields: dict[str, float | int], at: datetime
 ) -> str:
     """One point as line protocol, escaped by influxdb-client (its Point is untyped)."""
+    from influxdb_client.client.write.point import Point
+
     point = Point(measurement)  # type: ignore[no-untyped-call]
     for key, value in tags.items():
         point.tag(key, value)  # type: ignore[no-untyped-call]
