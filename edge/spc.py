@@ -9,6 +9,7 @@ failed a test is also an anomaly (an event of its own).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -41,9 +42,13 @@ class SpcCycle:
 
 
 def _number(value: MeasuredValue | None) -> float | None:
+    """A reading as a number to chart; None for none, a text, or a float register
+    holding NaN or infinity (a sensor fault or an unset value, not a measurement: charted,
+    it would fire test 1 and go out as an anomaly no one can read)."""
     if value is None or isinstance(value, str):
         return None
-    return float(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
 class _Feed:
@@ -163,10 +168,13 @@ class _IndividualsGroup:
 
 
 def _numbers(values: list[MeasuredValue | None]) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Readings as numbers, NaN where there is none (no reading, or a text)."""
+    """Readings as numbers, NaN where there is none (no reading, a text, or not finite:
+    as ``_number`` takes them)."""
     if str not in set(map(type, values)):
         # None becomes NaN and booleans 0 and 1, as ``_number`` takes them.
-        return np.array(values, dtype=np.float64)
+        x = np.array(values, dtype=np.float64)
+        x[np.isinf(x)] = np.nan
+        return x
     return np.array([np.nan if (v := _number(value)) is None else v for value in values])
 
 

@@ -4,6 +4,7 @@ on a real broker, with the test that failed and the serial of the part."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,29 @@ def test_individuals_charts_read_together_flag_what_they_flag_one_by_one() -> No
             }
     assert found["together"] == found["one"]
     assert {name for name, _, _ in found["one"]} >= {"c1", "c3"}  # the drifting ones
+
+
+@pytest.mark.parametrize("read_together", [True, False])
+def test_a_float_register_holding_infinity_or_nan_is_not_charted_and_raises_no_anomaly(
+    read_together: bool,
+) -> None:
+    """A bug found in review: an infinite reading fired test 1, and its anomaly went out
+    with a null value, which the hub refuses, so it was lost after all."""
+    rules = RuleFile(
+        characteristics=[Characteristic(id="bore", chart="imr", center=10.0, sigma=0.1)]
+    )
+    spc = SpcConfig(
+        rule_file=Path("unused.yaml"),
+        characteristics=[SpcBinding(characteristic="bore", measurement="bore_mm")],
+    )
+    together = {"bore_mm": "plc1 holding_register 0.1"} if read_together else None
+    monitor = SpcMonitor(spc, rules, together)
+    for value in (10.0, math.inf, -math.inf, math.nan, 10.05):
+        cycle = monitor.cycle({"bore_mm": value}, {"bore_mm": value})
+        assert not cycle.anomalies, value
+        assert [point[5] for point in cycle.points] == ([value] if math.isfinite(value) else [])
+    # A real reading beyond the limits still fires test 1.
+    assert monitor.cycle({"bore_mm": 11.0}, {"bore_mm": 11.0}).anomalies
 
 
 @pytest.mark.system
