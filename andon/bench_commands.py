@@ -10,7 +10,10 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from andon.broker import MosquittoBroker
 
 
 def add_ingest_bench(bench_commands: Any) -> None:
@@ -89,40 +92,46 @@ def _database(backend: str, workdir: Path) -> Iterator[str]:
         yield server.url
 
 
-def _bench_ingest(args: argparse.Namespace) -> int:
+@contextlib.contextmanager
+def _servers(
+    backend: str, *, prefix: str = "andon-bench-"
+) -> Iterator[tuple[Path, MosquittoBroker, str]]:
+    """A working directory, a Mosquitto and the hub's database in it, for one run; all
+    stopped and removed afterwards."""
     from andon.broker import MosquittoBroker
-    from bench.ingest import Broker, run_ingest_bench
 
     with (
-        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
+        tempfile.TemporaryDirectory(prefix=prefix) as directory,
         MosquittoBroker(Path(directory) / "mosquitto") as broker,
-        _database(args.backend, Path(directory)) as url,
+        _database(backend, Path(directory)) as url,
     ):
+        yield Path(directory), broker, url
+
+
+def _bench_ingest(args: argparse.Namespace) -> int:
+    from bench.ingest import Broker, run_ingest_bench
+
+    with _servers(args.backend) as (workdir, broker, url):
         result = run_ingest_bench(
             broker=Broker(broker.host, broker.port),
             database_url=url,
             backend=args.backend,
             events=args.events,
-            workdir=Path(directory),
+            workdir=workdir,
         )
     print(json.dumps(result))
     return 0
 
 
 def _bench_scale(args: argparse.Namespace) -> int:
-    from andon.broker import MosquittoBroker
     from bench.ingest import Broker
     from bench.scale import run_scale_bench
 
-    with (
-        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
-        MosquittoBroker(Path(directory) / "mosquitto") as broker,
-        _database(args.backend, Path(directory)) as url,
-    ):
+    with _servers(args.backend) as (workdir, broker, url):
         result = run_scale_bench(
             broker=Broker(broker.host, broker.port),
             database_url=url,
-            workdir=Path(directory),
+            workdir=workdir,
             edges=args.edges,
             stations=args.stations,
             duration_s=args.duration,
@@ -133,18 +142,13 @@ def _bench_scale(args: argparse.Namespace) -> int:
 
 
 def _bench_escalation(args: argparse.Namespace) -> int:
-    from andon.broker import MosquittoBroker
     from bench.escalation import Broker, run_escalation_bench
 
-    with (
-        tempfile.TemporaryDirectory(prefix="andon-bench-") as directory,
-        MosquittoBroker(Path(directory) / "mosquitto") as broker,
-        _database(args.backend, Path(directory)) as url,
-    ):
+    with _servers(args.backend) as (workdir, broker, url):
         result = run_escalation_bench(
             broker=Broker(broker.host, broker.port),
             database_url=url,
-            workdir=Path(directory),
+            workdir=workdir,
             calls=args.calls,
         )
     print(json.dumps(result))
@@ -166,7 +170,6 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _bench_e2e(args: argparse.Namespace) -> int:
-    from andon.broker import MosquittoBroker
     from andon.plc_sim import SimulatedPlc
     from bench.e2e import Options, run_e2e_bench
     from bench.e2e_plant import Layout
@@ -177,13 +180,11 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     )
     with (
         _terminate_as_interrupt(),
-        tempfile.TemporaryDirectory(prefix="andon-bench-e2e-") as directory,
-        MosquittoBroker(Path(directory) / "mosquitto") as broker,
-        _database(args.backend, Path(directory)) as url,
+        _servers(args.backend, prefix="andon-bench-e2e-") as (workdir, broker, url),
     ):
         result = run_e2e_bench(
             broker=broker, plcs=lambda coils: SimulatedPlc(size=coils), database_url=url,
-            workdir=Path(directory), layout=layout, options=options,
+            workdir=workdir, layout=layout, options=options,
         )  # fmt: skip
         result["backend"] = args.backend
     print(json.dumps(result))
