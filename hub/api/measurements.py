@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from sqlalchemy import select
+from sqlalchemy import Select, Table, select
 
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
@@ -40,13 +40,7 @@ def list_characteristics(
     query = select(characteristics).order_by(
         characteristics.c.characteristic, characteristics.c.line, characteristics.c.station
     )
-    if line is not None:
-        who.check_line(line)
-        query = query.where(characteristics.c.line == line)
-    if station is not None:
-        query = query.where(characteristics.c.station == station)
-    if who.lines:
-        query = query.where(characteristics.c.line.in_(who.lines))
+    query = _at_place(query, characteristics, who=who, line=line, station=station)
     store: Store = request.app.state.store
     with store.read() as conn:
         rows = [CharacteristicOut.model_validate(dict(r)) for r in conn.execute(query).mappings()]
@@ -67,13 +61,7 @@ def list_points(
 ) -> SpcPointPage:
     """A characteristic's points, oldest first, a page at a time (``next_cursor``)."""
     query = select(spc_points).where(spc_points.c.characteristic == name)
-    if line is not None:
-        who.check_line(line)
-        query = query.where(spc_points.c.line == line)
-    if station is not None:
-        query = query.where(spc_points.c.station == station)
-    if who.lines:
-        query = query.where(spc_points.c.line.in_(who.lines))
+    query = _at_place(query, spc_points, who=who, line=line, station=station)
     if since is not None:
         query = query.where(spc_points.c.at >= _aware(since, "since"))
     if cursor is not None:
@@ -104,13 +92,7 @@ def quality_count_buckets(
         raise HTTPException(422, "'to' must be after 'from'")
     table = quality_counts
     query = select(table).where(table.c.hour >= start, table.c.hour < end)
-    if line is not None:
-        who.check_line(line)
-        query = query.where(table.c.line == line)
-    if station is not None:
-        query = query.where(table.c.station == station)
-    if who.lines:
-        query = query.where(table.c.line.in_(who.lines))
+    query = _at_place(query, table, who=who, line=line, station=station)
     query = query.order_by(table.c.line, table.c.station, table.c.hour).limit(MAX_BUCKETS + 1)
     store: Store = request.app.state.store
     with store.read() as conn:
@@ -118,6 +100,21 @@ def quality_count_buckets(
     if len(rows) > MAX_BUCKETS:
         raise HTTPException(422, f"more than {MAX_BUCKETS} buckets: ask for a shorter period")
     return QualityCounts(counts=[QualityCountOut.model_validate(row) for row in rows])
+
+
+def _at_place(
+    query: Select[Any], table: Table, *, who: Principal, line: str | None, station: str | None
+) -> Select[Any]:
+    """``query`` narrowed to a line and station when asked, and always to the token's lines
+    (a token bound to other lines asking for one is refused)."""
+    if line is not None:
+        who.check_line(line)
+        query = query.where(table.c.line == line)
+    if station is not None:
+        query = query.where(table.c.station == station)
+    if who.lines:
+        query = query.where(table.c.line.in_(who.lines))
+    return query
 
 
 def _aware(moment: datetime, name: str) -> datetime:
