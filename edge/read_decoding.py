@@ -34,14 +34,21 @@ Decoder = Callable[[Sequence[int], int], Any]
 ButtonSample = tuple[int, ButtonTag, bool]
 
 
+# A reading's (station, name, unit), the parts that stay the same every cycle.
+ReadingKey = tuple[str, str, str | None]
+
+
 @dataclass
 class Readings:
     """The measurements one read gave in this cycle: their tags, raw (decoded) values
-    and scaled values, in the same order."""
+    and scaled values, in the same order. ``whole``: the tags' names and reading keys
+    when every value is to be published as it is (finite numbers, and no tag with a
+    deadband), so the recorder takes the block without looking at each tag."""
 
     tags: list[MeasurementTag]
     raws: list[MeasuredValue]
     values: list[MeasuredValue]
+    whole: tuple[list[str], list[ReadingKey]] | None = None
 
 
 @dataclass
@@ -57,6 +64,8 @@ class _Words:
     # Which of them keep their raw integer (scale 1, offset 0: a counter stays whole).
     whole: list[int]
     all_whole: bool
+    # The names and reading keys, when no tag has a deadband (``Readings.whole``).
+    published: tuple[list[str], list[ReadingKey]] | None
 
     def decode(self, values: Sequence[int]) -> Readings:
         words = np.asarray(values, dtype=np.int64)[self.offsets] & 0xFFFF
@@ -64,11 +73,14 @@ class _Words:
         raw = np.where(self.signed, (words ^ 0x8000) - 0x8000, words)
         raws: list[MeasuredValue] = raw.tolist()
         if self.all_whole:
-            return Readings(self.tags, raws, raws)
-        scaled_values: list[MeasuredValue] = (raw * self.scale + self.offset).tolist()
+            return Readings(self.tags, raws, raws, self.published)
+        scaled = raw * self.scale + self.offset
+        scaled_values: list[MeasuredValue] = scaled.tolist()
         for i in self.whole:
             scaled_values[i] = raws[i]
-        return Readings(self.tags, raws, scaled_values)
+        # A scale or offset can overflow to infinity, which is not published.
+        published = self.published if np.isfinite(scaled).all() else None
+        return Readings(self.tags, raws, scaled_values, published)
 
 
 @dataclass
@@ -166,6 +178,11 @@ def _words(members: list[tuple[MeasurementTag, int]]) -> _Words:
         offset=np.array([c.offset for c in configs], dtype=np.float64),
         whole=whole,
         all_whole=len(whole) == len(configs),
+        published=(
+            None
+            if any(c.deadband is not None for c in configs)
+            else ([c.name for c in configs], [(c.station, c.name, c.unit) for c in configs])
+        ),
     )
 
 

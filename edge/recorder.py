@@ -238,6 +238,14 @@ class Recorder:
         fresh: dict[str, MeasuredValue] = {}
         readings: list[ReadingRow] = []
         for block in poller.fresh:
+            if block.whole is not None:
+                names, keys = block.whole
+                fresh.update(zip(names, block.values, strict=True))
+                readings += [
+                    (station, name, value, unit)
+                    for (station, name, unit), value in zip(keys, block.values, strict=True)
+                ]
+                continue
             for tag, value in zip(block.tags, block.values, strict=True):
                 config = tag.config
                 fresh[config.name] = value
@@ -254,7 +262,7 @@ class Recorder:
         measurements = self.measurements.add(poller.name, readings, charted.points, self.parts)
         if events or measurements:
             # One transaction: the anomalies as events, the measurements behind every call.
-            self.outbox.add_many(events, measurements)
+            self.outbox.add_many(events, measurements, derived=True)
             self.wakeup.set()
         if events:
             self.anomalies += len(events)

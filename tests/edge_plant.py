@@ -79,11 +79,14 @@ class EdgePlant:
             light[name] == value for name, value in flags.items()
         )
 
-    def outbox_pending(self) -> list[int]:
-        """Sequence numbers still in the edge's outbox (read beside the running edge)."""
+    def outbox_events(self) -> list[int]:
+        """Sequence numbers of the events still in the edge's outbox (read beside the
+        running edge). Not its measurement messages: the newest one the broker has stays
+        there until the next poll cycle's write."""
         db = sqlite3.connect(f"file:{self.outbox_path}?mode=ro", uri=True)
         try:
-            return [int(seq) for (seq,) in db.execute("SELECT seq FROM pending ORDER BY seq")]
+            rows = db.execute("SELECT seq FROM pending WHERE droppable = 0 ORDER BY seq")
+            return [int(seq) for (seq,) in rows]
         finally:
             db.close()
 

@@ -79,7 +79,7 @@ def test_broker_stopped_for_30_s_during_a_burst_every_call_arrives_once_in_order
     # Per-edge order: the hub opened the calls in the order the edge numbered them.
     by_id = sorted(calls, key=lambda c: c["id"])
     assert [_seq(c) for c in by_id] == sorted(_seq(c) for c in calls)
-    wait_until(lambda: plant.outbox_pending() == [], timeout=30, what="outbox confirmed")
+    wait_until(lambda: plant.outbox_events() == [], timeout=30, what="outbox confirmed")
     assert "events wait in the outbox" in plant.edge.log()
 
 
@@ -114,7 +114,7 @@ def test_hub_killed_between_the_pubacks_and_its_commit_the_event_still_arrives(
         blocker.exec_driver_sql("BEGIN EXCLUSIVE")  # the hub's commit cannot happen
         plant.press(3)
         time.sleep(1.0)  # the broker acknowledged the publish long ago
-        assert plant.outbox_pending() != [], "the outbox must wait for the hub, not the broker"
+        assert plant.outbox_events() != [], "the outbox must wait for the hub, not the broker"
         plant.hub.stop(signal.SIGKILL)
         # The broker is replaced too: nothing it had queued for the hub survives.
         plant.broker.stop()
@@ -125,7 +125,7 @@ def test_hub_killed_between_the_pubacks_and_its_commit_the_event_still_arrives(
     plant.hub.start()
     (call,) = wait_until(plant.calls, timeout=40, what="the call, sent again by the edge")
     assert (call["station"], call["presses"]) == ("st3", 1)
-    wait_until(lambda: plant.outbox_pending() == [], timeout=30, what="outbox confirmed")
+    wait_until(lambda: plant.outbox_events() == [], timeout=30, what="outbox confirmed")
     assert "publishing this edge's state again" in plant.edge.log()
 
 

@@ -18,7 +18,7 @@ from edge.measurement_json import PointRow, ReadingRow, measurement_json
 
 VALUES: list[MeasuredValue] = [
     1000.1000000000001, 0.1, 1e16, 1e-7, -0.0, 12.0, 3, -7, 2**70, True, False,
-    "", "P-123", 'quote " and \\ and\nnewline', "é ü 中", "\x00\x1f",
+    "", "P-123", "1,5", "[2]", 'quote " and \\ and\nnewline', "é ü 中", "\x00\x1f",
 ]  # fmt: skip
 
 
@@ -46,6 +46,8 @@ def test_measurement_json_is_the_models_json(part: PartRef | None, unit: str | N
     points: list[PointRow] = [
         ("st1", "bore", "imr", "m0", 7, 1000.1000000000001, 1000.0, 970.0, 1030.0, ()),
         ("st2", "rejects", "p", "bad", 2**40, 1e-7, 0.02, 0.0, 0.062, (1, 5)),
+        ("st2", "offset", "imr", "m1", 8, -0.0, -0.0, -1e-300, 1e300, (2,)),
+        ("st2", "offset", "imr", "m1", 9, 0.0, 0.0, -1e-300, 1e300, (2,)),
     ]
     parts = {} if part is None else {"st1": part}
     model = MeasurementEvent.model_validate(

@@ -53,6 +53,40 @@ def test_the_byte_quota_counts_what_is_still_waiting_after_a_restart(tmp_path: P
         outbox.close()
 
 
+def test_a_measurement_the_broker_has_goes_with_the_next_write_or_once_more_after_a_crash(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "o.sqlite3"
+    outbox = Outbox(path, max_droppable_bytes=10_000)
+    outbox.add_many([_message("call")], [_message("m", 1000), _message("m", 1000)])  # 1; 2, 3
+    outbox.forget_with_next_write(2)
+    # No longer offered, from the start either, though not deleted yet.
+    assert [entry.seq for entry in outbox.pending(10)] == [1, 3]
+    # The agent dies before its next write (no close): the message is still there, sent
+    # once more.
+    del outbox
+    outbox = Outbox(path, max_droppable_bytes=10_000)
+    assert [entry.seq for entry in outbox.pending(10)] == [1, 2, 3]
+    outbox.forget_with_next_write(2, 3)
+    outbox.add_many([], [_message("m", 1000)])  # 4, in the transaction that deletes 2 and 3
+    del outbox
+    outbox = Outbox(path, max_droppable_bytes=2500)
+    try:
+        # The quota counts only what is left (4 and 5), so nothing is dropped.
+        outbox.add_many([], [_message("m", 1000)])
+        assert [entry.seq for entry in outbox.pending(10)] == [1, 4, 5]
+        assert outbox.dropped == 0
+        outbox.forget_with_next_write(4)
+        assert outbox.pending_count() == 2
+    finally:
+        outbox.close()
+    outbox = Outbox(path)
+    try:
+        assert [entry.seq for entry in outbox.pending(10)] == [1, 5]  # close forgot 4
+    finally:
+        outbox.close()
+
+
 def test_session_numbers_increase_at_every_connect_across_restarts(tmp_path: Path) -> None:
     path = tmp_path / "o.sqlite3"
     outbox = Outbox(path)
