@@ -118,6 +118,7 @@ class Outbox:
         # Settled, to be deleted in the next transaction (``forget_with_next_write``).
         self._forgotten: set[int] = set()
         self._synced_at = -DERIVED_SYNC_S  # when a transaction last waited for the disk
+        self.unsynced = False  # derived messages committed since then
         newest = dict(
             self._db.execute("SELECT droppable, MAX(seq) FROM pending GROUP BY droppable")
         )
@@ -143,9 +144,9 @@ class Outbox:
         survives a power cut, except for ``derived`` messages (what a poll cycle's readings
         gave: its anomalies and measurements), which wait for it at most once every
         ``DERIVED_SYNC_S``. In between they survive the agent's crash, as any commit in
-        SQLite's write-ahead log does, and the next wait (a call's, or a second later)
-        syncs them too: ten syncs a second were a fifth of the outbox's CPU, and wear on a
-        line PC's flash disk."""
+        SQLite's write-ahead log does, and the next wait (a call's, the next cycle's a
+        second later, or ``sync_if_due``'s) syncs them too: ten syncs a second were a
+        fifth of the outbox's CPU, and wear on a line PC's flash disk."""
         now = time.monotonic()
         sync = not derived or now - self._synced_at >= DERIVED_SYNC_S
         if not sync:
@@ -156,8 +157,21 @@ class Outbox:
             if not sync:
                 self._db.execute("PRAGMA synchronous=FULL")
         if sync:
-            self._synced_at = now
+            self._synced_at, self.unsynced = now, False
+        else:
+            self.unsynced = True
         return [entry.seq for entry in stored]
+
+    def sync_if_due(self) -> None:
+        """Put derived messages committed without waiting for the disk on it, once they
+        are ``DERIVED_SYNC_S`` old (the poll loop asks every cycle, written or not)."""
+        now = time.monotonic()
+        if not self.unsynced or now - self._synced_at < DERIVED_SYNC_S:
+            return
+        with self._db:  # synchronous=FULL: syncs the write-ahead log, earlier commits too
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE sequence SET last_seq = last_seq")
+        self._synced_at, self.unsynced = now, False
 
     def _store(
         self, events: list[MessageBuilder], droppable: list[MessageBuilder]

@@ -233,6 +233,7 @@ class Recorder:
         self.wakeup.set()
 
     def cycle_done(self, poller: LinkPoller) -> None:
+        self.outbox.sync_if_due()
         if not poller.fresh:
             return
         fresh: dict[str, MeasuredValue] = {}

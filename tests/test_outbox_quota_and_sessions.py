@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from contract.wire import (
     parse_session_status,
     seq_ranges,
 )
-from edge.outbox import MessageBuilder, Outbox, OutboxEntry, SentUpto
+from edge.outbox import DERIVED_SYNC_S, MessageBuilder, Outbox, OutboxEntry, SentUpto
 
 
 def _message(name: str, size: int = 0) -> MessageBuilder:
@@ -166,3 +167,28 @@ def test_a_replayed_body_is_flagged_historical_and_still_a_valid_event() -> None
     event = parse_any_event(as_historical(body))
     assert event.historical is True
     assert parse_any_event(body).historical is None
+
+
+def test_derived_messages_wait_for_the_disk_at_most_once_a_second_and_calls_always(
+    tmp_path: Path,
+) -> None:
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    try:
+        outbox.add_many([_message("anomaly")], [_message("m")], derived=True)
+        assert not outbox.unsynced  # the first one waits: nothing was synced before
+        outbox.add_many([_message("anomaly")], [_message("m")], derived=True)
+        assert outbox.unsynced
+        outbox.sync_if_due()
+        assert outbox.unsynced  # not a second old yet
+        outbox.add(_message("call"))
+        assert not outbox.unsynced  # a call waits for the disk, and the log before it with it
+        outbox.add_many([], [_message("m")], derived=True)
+        assert outbox.unsynced
+        time.sleep(DERIVED_SYNC_S)
+        outbox.sync_if_due()
+        assert not outbox.unsynced
+        outbox.add_many([], [_message("m")], derived=True)
+        assert outbox.unsynced  # the log was synced just now: this one waits for the next
+        assert [entry.seq for entry in outbox.pending(10)] == [1, 3, 5, 2, 4, 6, 7]
+    finally:
+        outbox.close()
