@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from edge.outbox import OutboxEntry
 
 MAX_ENTRIES = 2_000
-MAX_CHARS = 16 << 20
+# Bounds what an outage can add to the agent's memory: about 40 measurement messages.
+MAX_CHARS = 2 << 20
 
 
 @dataclass
