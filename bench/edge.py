@@ -84,13 +84,14 @@ def _edge_config(
             | {"scale": 0.1, "station": f"st{i % STATIONS}"}
             for i in range(measurements)
         ],
-        "spc": {
+    }
+    if measurements:  # a rule file holds at least one characteristic
+        config["spc"] = {
             "rule_file": "rules.yaml",
             "characteristics": [
                 {"characteristic": f"c{i}", "measurement": f"m{i}"} for i in range(measurements)
             ],
-        },
-    }
+        }
     path = folder / "edge.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -183,6 +184,10 @@ def measure_process(
     try:
         mover.start()
         time.sleep(warmup_s)
+        if edge.poll() is not None:  # a configuration it refused, say: no presses to time
+            log.close()
+            tail = (folder / "edge.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"the agent exited ({edge.returncode}) before the presses:\n{tail}")
         cpu0, wall0 = cpu_seconds([edge.pid]), time.monotonic()
         latencies, lost = _press_buttons(plc, calls, buttons, presses, poll_interval_s)
         cpu1, wall1 = cpu_seconds([edge.pid]), time.monotonic()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from tests.plant import ANDON
 
@@ -31,3 +35,37 @@ def test_bench_edge_prints_the_pinned_keys_and_loses_nothing() -> None:
         assert 0 < report[key]["p50"] <= report[key]["p99"]
     assert report["replay_events"] == 10_000
     assert report["replay_events_per_s"] > 0
+
+
+def test_bench_edge_without_measurements_runs_the_buttons_alone() -> None:
+    # It once wrote an SPC section with no characteristic, which the agent refused, and
+    # then timed 100 presses nobody read (5 s each) before saying they were all lost.
+    small = ["--buttons", "8", "--measurements", "0", "--presses", "3", "--warmup", "1"]
+    result = subprocess.run(
+        [*ANDON, "bench", "edge", "--json", "--no-delivery", *small],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["tags"], report["events"], report["lost"]) == (8, 3, 0)
+    assert report["measurement_messages"] == 0
+
+
+def test_an_agent_that_exits_at_start_fails_the_benchmark_at_once(tmp_path: Path) -> None:
+    from andon.broker import MosquittoBroker
+    from andon.plc_sim import SimulatedPlc
+    from bench.edge import measure_process
+
+    with (
+        MosquittoBroker(tmp_path / "mosquitto") as broker,
+        SimulatedPlc(size=16) as plc,
+        pytest.raises(RuntimeError, match="exited \\(3\\) before the presses"),
+    ):
+        measure_process(
+            [sys.executable, "-c", "import sys; print('bad config'); sys.exit(3)"],
+            tmp_path, broker, plc, buttons=8, measurements=0, poll_interval_s=0.1,
+            presses=50, warmup_s=1.0,
+        )  # fmt: skip
