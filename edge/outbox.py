@@ -13,7 +13,7 @@ arrivals, anomalies, faults and status events are never dropped, whatever their 
 
 A measurement message the broker has is forgotten in the next transaction the outbox
 writes anyway (``forget_with_next_write``), not in one of its own: ten times a second
-that transaction was a third of what the outbox cost. Should the agent die in between,
+that transaction was a quarter of what the outbox cost. Should the agent die in between,
 the message goes once more after the restart, and the hub recognises it.
 """
 
