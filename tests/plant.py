@@ -17,6 +17,10 @@ import yaml
 T = TypeVar("T")
 
 ANDON = [sys.executable, "-m", "andon.cli"]
+# How long a hub may take to answer /healthz with 200: it starts its measurement process
+# and subscribes it, and on PostgreSQL runs its migrations first; with three test
+# workers on a 2-core CI machine that once took more than 15 s.
+HUB_START_S = 60.0
 
 
 def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:

@@ -29,7 +29,7 @@ from hub.queries import CallFilter
 from hub.store import Store
 from hub.tables import notifications
 from tests.escalation.conftest import escalation_settings
-from tests.plant import AndonProcess, wait_until, write_yaml
+from tests.plant import HUB_START_S, AndonProcess, wait_until, write_yaml
 from tests.receiver import Receiver
 
 pytestmark = pytest.mark.system
@@ -83,7 +83,7 @@ def test_hub_killed_mid_policy_sends_what_was_due_once_and_nothing_that_stopped_
     healthy = lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200  # noqa: E731
     try:
         hub.start()
-        wait_until(healthy, what="hub up")
+        wait_until(healthy, timeout=HUB_START_S, what="hub up")
         _publish(broker, Topics(topic_prefix), 1, "st10")  # call A: escalates on
         _publish(broker, Topics(topic_prefix), 2, "st20")  # call B: resolved while down
         wait_until(lambda: len(receiver.on("/li-wei")) == 2, what="both level-0 messages")
@@ -130,7 +130,7 @@ def test_a_send_cut_off_by_a_kill_is_resolved_on_restart_with_the_same_idempoten
     receiver.hold("/li-wei", 8.0)  # the phone gets it; the hub dies before hearing back
     try:
         hub.start()
-        wait_until(healthy, what="hub up")
+        wait_until(healthy, timeout=HUB_START_S, what="hub up")
         _publish(broker, Topics(topic_prefix), 1, "st10")
         wait_until(lambda: receiver.on("/li-wei"), what="the first attempt")
         hub.stop(signal.SIGKILL)
