@@ -110,24 +110,28 @@ async def respond(api_url: str, token: str, *, every_s: float = 3.0) -> None:
         while True:
             await asyncio.sleep(every_s)
             try:
-                page = await api.get("/api/calls", params={"order": "desc", "limit": 100})
-                page.raise_for_status()
+                await _respond_once(api, steps)
             except httpx.HTTPError as error:
-                log.warning("responders could not read the calls: %s", error)
-                continue
-            for call in page.json()["calls"]:
-                step = steps.get(call["state"])
-                if step is None or call["id"] % 3 == 0:
-                    continue
-                body = {"reason_code": REASONS.get(call["call_type"], "other"), "note": "demo"}
-                done = await api.post(
-                    f"/api/calls/{call['id']}/{step}", json=body if step == "resolve" else None
-                )
-                print(
-                    f"responder: {step} call {call['id']} at {call['station']}"
-                    f" ({call['call_type']}): HTTP {done.status_code}",
-                    flush=True,
-                )
+                # The hub restarting, or stopping at a Ctrl-C: try again at the next pass.
+                log.warning("responders could not reach the hub: %s", error)
+
+
+async def _respond_once(api: httpx.AsyncClient, steps: dict[str, str]) -> None:
+    page = await api.get("/api/calls", params={"order": "desc", "limit": 100})
+    page.raise_for_status()
+    for call in page.json()["calls"]:
+        step = steps.get(call["state"])
+        if step is None or call["id"] % 3 == 0:
+            continue
+        body = {"reason_code": REASONS.get(call["call_type"], "other"), "note": "demo"}
+        done = await api.post(
+            f"/api/calls/{call['id']}/{step}", json=body if step == "resolve" else None
+        )
+        print(
+            f"responder: {step} call {call['id']} at {call['station']}"
+            f" ({call['call_type']}): HTTP {done.status_code}",
+            flush=True,
+        )
 
 
 async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5, steady: int = 60) -> None:
