@@ -275,6 +275,13 @@ class Delivery:
                     self.lights.hub_command(station, LightCommand.model_validate_json(payload))
             except (ValidationError, ValueError) as exc:
                 log.warning("ignored a message on %s: %s", topic, str(exc).splitlines()[0])
+            # A publish above (our status, at a rebirth) awaits its PUBACK in aiomqtt's
+            # ``asyncio.wait_for``, which on Python 3.11 can swallow a cancel that lands as
+            # the PUBACK arrives; the session's task group would then wait for this task
+            # for ever, as it cancels its tasks only once.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
 
     def _confirmation(self, confirmation: Confirmation) -> None:
         seqs = confirmation.seqs()
