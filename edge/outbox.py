@@ -178,9 +178,10 @@ class Outbox:
     ) -> list[OutboxEntry]:
         rows = [(build, 0) for build in events] + [(build, 1) for build in droppable]
         stored: list[OutboxEntry] = []
+        dropped: list[int] = []
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            deleted = self._delete_forgotten()
+            self._delete_forgotten()
             count, size = self._droppable
             (last,) = self._db.execute("SELECT last_seq FROM sequence").fetchone()
             seq = int(last)
@@ -198,8 +199,8 @@ class Outbox:
             self._db.execute("UPDATE sequence SET last_seq = ?", (seq,))
             self._droppable = (count, size)
             if droppable:
-                deleted += self._enforce_quota()
-        self._recent.deleted(deleted)
+                dropped = self._enforce_quota()
+        self._recent.deleted(dropped)
         self._recent.stored(stored)
         return stored
 
@@ -284,15 +285,14 @@ class Outbox:
         log is synced as a whole. That sync was half the CPU of settling a message."""
         if not seqs and not self._forgotten:
             return
-        self._forgotten.update(seqs)
+        self.forget_with_next_write(*seqs)
         self._db.execute("PRAGMA synchronous=NORMAL")
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                deleted = self._delete_forgotten()
+                self._delete_forgotten()
         finally:
             self._db.execute("PRAGMA synchronous=FULL")
-        self._recent.deleted(deleted)
 
     def forget_with_next_write(self, *seqs: int) -> None:
         """These are settled: no longer sent, and deleted in the next transaction (of
@@ -300,11 +300,10 @@ class Outbox:
         self._forgotten.update(seqs)
         self._recent.deleted(seqs)
 
-    def _delete_forgotten(self) -> list[int]:
-        """Delete the settled messages, inside the caller's transaction; their sequence
-        numbers."""
+    def _delete_forgotten(self) -> None:
+        """Delete the settled messages, inside the caller's transaction."""
         if not self._forgotten:
-            return []
+            return
         seqs = sorted(self._forgotten)
         count, size = self._droppable
         for start in range(0, len(seqs), _CHUNK):
@@ -320,7 +319,6 @@ class Outbox:
                     count, size = count - 1, size - int(length)
         self._droppable = (count, size)
         self._forgotten.clear()
-        return seqs
 
     def next_session(self) -> int:
         """A session number larger than every one before it (one per broker connect)."""

@@ -68,7 +68,7 @@ class RecentMessages:
             kind.chars = chars
 
     def deleted(self, seqs: Iterable[int]) -> None:
-        """These were deleted (settled, or dropped over the quota): never hand them out."""
+        """These are settled or were dropped over the quota: never hand them out."""
         seqs = list(seqs)
         for kind in self._kinds.values():
             if kind.entries:
