@@ -41,14 +41,14 @@ ReadingKey = tuple[str, str, str | None]
 @dataclass
 class Readings:
     """The measurements one read gave in this cycle: their tags, raw (decoded) values
-    and scaled values, in the same order. ``whole``: the tags' names and reading keys
+    and scaled values, in the same order. ``published``: the tags' names and reading keys
     when every value is to be published as it is (finite numbers, and no tag with a
     deadband), so the recorder takes the block without looking at each tag."""
 
     tags: list[MeasurementTag]
     raws: list[MeasuredValue]
     values: list[MeasuredValue]
-    whole: tuple[list[str], list[ReadingKey]] | None = None
+    published: tuple[list[str], list[ReadingKey]] | None = None
 
 
 @dataclass
@@ -64,7 +64,7 @@ class _Words:
     # Which of them keep their raw integer (scale 1, offset 0: a counter stays whole).
     whole: list[int]
     all_whole: bool
-    # The names and reading keys, when no tag has a deadband (``Readings.whole``).
+    # The names and reading keys, when no tag has a deadband (``Readings.published``).
     published: tuple[list[str], list[ReadingKey]] | None
 
     def decode(self, values: Sequence[int]) -> Readings:

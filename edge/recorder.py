@@ -239,8 +239,8 @@ class Recorder:
         fresh: dict[str, MeasuredValue] = {}
         readings: list[ReadingRow] = []
         for block in poller.fresh:
-            if block.whole is not None:
-                names, keys = block.whole
+            if block.published is not None:
+                names, keys = block.published
                 fresh.update(zip(names, block.values, strict=True))
                 readings += [
                     (station, name, value, unit)
