@@ -185,7 +185,6 @@ def measure_process(
         mover.start()
         time.sleep(warmup_s)
         if edge.poll() is not None:  # a configuration it refused, say: no presses to time
-            log.close()
             tail = (folder / "edge.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"the agent exited ({edge.returncode}) before the presses:\n{tail}")
         cpu0, wall0 = cpu_seconds([edge.pid]), time.monotonic()

@@ -6,24 +6,32 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.plant import ANDON
 
 
-def test_bench_edge_prints_the_pinned_keys_and_loses_nothing() -> None:
-    small = ["--buttons", "8", "--measurements", "8", "--presses", "4", "--warmup", "1",
-             "--delivery-presses", "3"]  # fmt: skip
+def _bench_edge(*args: str) -> dict[str, Any]:
+    """The report of ``andon bench edge --json`` with ``args``; it must exit 0."""
     result = subprocess.run(
-        [*ANDON, "bench", "edge", "--json", *small],
+        [*ANDON, "bench", "edge", "--json", *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_bench_edge_prints_the_pinned_keys_and_loses_nothing() -> None:
+    report = _bench_edge(
+        "--buttons", "8", "--measurements", "8", "--presses", "4", "--warmup", "1",
+        "--delivery-presses", "3",
+    )  # fmt: skip
     pinned = {"poll_interval_ms", "tags", "events", "lost", "press_to_publish_ms", "rss_mb"}
     assert pinned | {"cpu_percent"} <= set(report)
     assert set(report["press_to_publish_ms"]) == {"p50", "p99"}
@@ -40,16 +48,9 @@ def test_bench_edge_prints_the_pinned_keys_and_loses_nothing() -> None:
 def test_bench_edge_without_measurements_runs_the_buttons_alone() -> None:
     # It once wrote an SPC section with no characteristic, which the agent refused, and
     # then timed 100 presses nobody read (5 s each) before saying they were all lost.
-    small = ["--buttons", "8", "--measurements", "0", "--presses", "3", "--warmup", "1"]
-    result = subprocess.run(
-        [*ANDON, "bench", "edge", "--json", "--no-delivery", *small],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    report = _bench_edge(
+        "--no-delivery", "--buttons", "8", "--measurements", "0", "--presses", "3", "--warmup", "1"
     )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
     assert (report["tags"], report["events"], report["lost"]) == (8, 3, 0)
     assert report["measurement_messages"] == 0
 
