@@ -24,7 +24,7 @@ from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from contract.wire import Topics
 from hub.escalation.system_calls import SYSTEM_AREA
-from tests.plant import HUB_START_S, AndonProcess, create_token, wait_until, write_yaml
+from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 STATIONS = 20
 OUTPUTS = ["red", "amber", "blue", "green", "flashing", "buzzer", "line_stop"]
@@ -177,9 +177,7 @@ def run_plant(
             timeout=5,
             headers={"Authorization": f"Bearer {token}"},
         ) as api:
-            wait_until(
-                lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what="hub up"
-            )
+            wait_hub_healthy(api)
             edge.start()
             plant = EdgePlant(
                 tmp_path, broker, plc, hub, edge, api, Topics(prefix),

@@ -40,6 +40,11 @@ def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "co
     raise AssertionError(f"timed out waiting for {what}; last seen: {last!r}")
 
 
+def wait_hub_healthy(api: httpx.Client, *, what: str = "hub up") -> None:
+    """Until the hub behind ``api`` (a client with its base URL) answers /healthz with 200."""
+    wait_until(lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what=what)
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -24,7 +24,7 @@ from edge.spc import SpcMonitor
 from edge.spc_config import SpcBinding, SpcConfig
 from rules.registers import ValueType
 from rules.spc.rulefile import Characteristic, RuleFile
-from tests.plant import HUB_START_S, AndonProcess, create_token, wait_until, write_yaml
+from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 
 def _edge_yaml(tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, prefix: str) -> Path:
@@ -223,9 +223,7 @@ def test_the_anomaly_reaches_the_hub_with_its_test_and_the_part_serial(
     try:
         hub.start()
         with httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers=headers) as api:
-            wait_until(
-                lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what="hub up"
-            )
+            wait_hub_healthy(api)
             edge.start()
             wait_until(lambda: "connected to broker" in edge.log(), what="edge up")
             time.sleep(1.0)  # the part counter read before the first part

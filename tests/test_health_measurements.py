@@ -19,7 +19,7 @@ from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import Topics, make_event_id, utc_now
 from edge.measurement_json import measurement_json
-from tests.plant import HUB_START_S, AndonProcess, wait_until, write_yaml
+from tests.plant import AndonProcess, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system
 
@@ -57,11 +57,7 @@ def test_a_measurement_published_as_soon_as_the_hub_is_healthy_is_stored(
     try:
         hub.start()
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as api:
-            wait_until(
-                lambda: api.get("/healthz").status_code == 200,
-                timeout=HUB_START_S,
-                what="hub healthy",
-            )
+            wait_hub_healthy(api, what="hub healthy")
             assert api.get("/healthz").json()["measurements_subscribed"] is True
             head = {
                 "event_id": make_event_id("edge-1", 1), "edge_id": "edge-1", "seq": 1,

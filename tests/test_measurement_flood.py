@@ -20,7 +20,7 @@ from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
 from edge.measurement_json import PointRow, ReadingRow, measurement_json
-from tests.plant import HUB_START_S, AndonProcess, wait_until, write_yaml
+from tests.plant import AndonProcess, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system
 
@@ -92,9 +92,7 @@ def hub(
     process.start()
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as api:
-            wait_until(
-                lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what="hub up"
-            )
+            wait_hub_healthy(api)
             wait_until(lambda: "andon_hub_broker_connected 1.0" in api.get("/metrics").text)
             yield api
     finally:

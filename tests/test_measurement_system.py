@@ -17,7 +17,7 @@ from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from rules.registers import ValueType
-from tests.plant import HUB_START_S, AndonProcess, create_token, wait_until, write_yaml
+from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system
 
@@ -112,9 +112,7 @@ def line(
     try:
         hub.start()
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as api:
-            wait_until(
-                lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what="hub up"
-            )
+            wait_hub_healthy(api)
             edge.start()
             yield Line(plc, api, edge)
     finally:

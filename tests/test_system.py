@@ -27,7 +27,7 @@ from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
-from tests.plant import HUB_START_S, AndonProcess, create_token, wait_until, write_yaml
+from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system
 
@@ -139,9 +139,7 @@ def plant(
         with httpx.Client(
             base_url=f"http://127.0.0.1:{api_port}", timeout=5, headers=headers
         ) as api:
-            wait_until(
-                lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what="hub up"
-            )
+            wait_hub_healthy(api)
             edge.start()
             topics = Topics(topic_prefix)
             yield Plant(broker, plc, hub, edge, api, topics, database_url)

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
-from tests.plant import HUB_START_S, AndonProcess, create_token, wait_until, write_yaml
+from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 from tests.receiver import Receiver
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -69,11 +69,7 @@ class WebPlant:
 
     def wait_healthy(self) -> None:
         with httpx.Client(base_url=self.base_url, timeout=2) as client:
-            wait_until(
-                lambda: client.get("/healthz").status_code == 200,
-                timeout=HUB_START_S,
-                what="hub healthy",
-            )
+            wait_hub_healthy(client, what="hub healthy")
 
 
 def readings_counted(api: httpx.Client, how: str) -> float:
