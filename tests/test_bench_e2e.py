@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -70,9 +69,10 @@ def _trace_has_every_press_in_order(trace: Path, *, presses: int, warm_up: int) 
     sample = [row for row in rows if row["line"] == "line01" and not row["warm_up"]]
     assert sample
     assert all(row["board"] is not None and row["board"] > 0 for row in sample)
-    # The board's sample against the same presses' stored calls (the tile follows the commit).
-    calls = statistics.median(row["call"] for row in sample)
-    assert calls <= statistics.median(row["board"] for row in sample)
+    # The tile follows the call's commit, so each press's event was published before it.
+    # (Not the hub's confirmation, ``call``: that follows the commit too, on another path,
+    # and the two raced: medians 209.4 and 208.5 ms in one run.)
+    assert all(row["publish"] <= row["board"] for row in sample), sample
 
 
 def test_ctrl_c_stops_every_process_the_benchmark_started() -> None:
