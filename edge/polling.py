@@ -20,6 +20,7 @@ from typing import Protocol
 
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusUnitDriver, Table
 from edge.plan import Read
+from edge.poll_timing import LateCycles
 from edge.read_decoding import ReadDecoder, Readings, decode_tag, read_decoder
 from edge.tags import AnyTag, ButtonTag, MeasurementTag
 
@@ -68,14 +69,19 @@ class LinkPoller:
     fresh: list[Readings] = field(default_factory=list)
     _refused: set[str] = field(default_factory=set)
     _decoders: dict[int, tuple[Read[AnyTag], ReadDecoder]] = field(default_factory=dict)
+    late: LateCycles = field(init=False)
 
     def __post_init__(self) -> None:
         self._decoders = {id(read): (read, read_decoder(read)) for read in self.reads}
+        self.late = LateCycles(self.name, self.interval_s)
 
     async def run(self) -> None:
         """Poll until ``stop`` is set or the task is cancelled."""
+        due = time.monotonic()
         while not self.stop.is_set():
             started = time.monotonic()
+            self.late.started(due, started)
+            due = started + self.interval_s
             for read in self.reads:
                 if read.next_at <= started:
                     read.next_at = started + read.every_s

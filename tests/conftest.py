@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,22 @@ import pytest
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
 from andon.postgres import PostgresServer
+from tests.plant import STARTED
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report ends with the logs of the andon processes it started, so a
+    failure on a CI machine says what the hub and the edge saw."""
+    report: pytest.TestReport = yield
+    if report.failed:
+        for process in STARTED:
+            report.sections.append((f"log {process.log_path}", process.log_tail()))
+    if report.when == "teardown":
+        STARTED.clear()
+    return report
 
 
 @pytest.fixture

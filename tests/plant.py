@@ -21,6 +21,8 @@ ANDON = [sys.executable, "-m", "andon.cli"]
 # and subscribes it, and on PostgreSQL runs its migrations first; with three test
 # workers on a 2-core CI machine that once took more than 15 s.
 HUB_START_S = 60.0
+# The processes started during the running test, whose logs a failure report shows.
+STARTED: list[AndonProcess] = []
 
 
 def wait_until(probe: Callable[[], T], *, timeout: float = 15.0, what: str = "condition") -> T:
@@ -68,6 +70,7 @@ class AndonProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
+        STARTED.append(self)
 
     def stop(self, sig: int = signal.SIGTERM) -> int | None:
         process, self.process = self.process, None
@@ -83,6 +86,13 @@ class AndonProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The last ``lines`` lines of the log, or why there are none."""
+        try:
+            return "\n".join(self.log().splitlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
 
 
 def create_token(hub_config: Path, name: str, role: str, *lines: str) -> str:

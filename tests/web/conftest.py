@@ -47,10 +47,26 @@ class WebPlant:
     receiver: Receiver
 
     def press(self, station: str) -> None:
-        """A worker presses and releases the station's button on the PLC."""
+        """A worker presses the station's button on the PLC and holds it until the station
+        has an open call (at least 0.3 s), as one does who watches the light.
+
+        A 0.3 s press is seen by an agent polling every 50 ms unless the agent stalls for
+        longer. Once, on a loaded CI machine, a press was never seen; an agent's log now
+        says when its polling was late. Seeing presses is the edge tests' subject, not
+        the pages'."""
         self.plc.set_coil(COILS[station], True)
-        time.sleep(0.3)
-        self.plc.set_coil(COILS[station], False)
+        try:
+            time.sleep(0.3)
+            with self.api("viewer") as api:
+                wait_until(lambda: self._open_calls(api, station), what=f"a call at {station}")
+        finally:
+            self.plc.set_coil(COILS[station], False)
+
+    @staticmethod
+    def _open_calls(api: httpx.Client, station: str) -> list[object]:
+        params = {"station": station, "state": ["raised", "acknowledged", "arrived"]}
+        calls: list[object] = api.get("/api/calls", params=params).json()["calls"]
+        return calls
 
     def count(self, station: str, **values: int) -> None:
         """The station's PLC counters now read ``values`` (made, bad, rework)."""
