@@ -233,7 +233,7 @@ class Recorder:
         self.wakeup.set()
 
     def cycle_done(self, poller: LinkPoller) -> None:
-        self.outbox.sync_if_due()
+        self.outbox.write_due()
         if not poller.fresh:
             return
         fresh: dict[str, MeasuredValue] = {}
