@@ -71,6 +71,23 @@ class Call:
             now=now,
         )
 
+    def durations_at(self, moment: datetime) -> Durations:
+        """The durations as they stood at ``moment``: a step taken later counts as not
+        taken yet (a call read back after it moved on, for an earlier action)."""
+
+        def by_then(at: datetime | None) -> datetime | None:
+            return at if at is not None and at <= moment else None
+
+        start = min(self.raised_at, self.received_at or self.raised_at)
+        return durations(
+            raised_at=start,
+            acknowledged_at=by_then(self.acknowledged_at),
+            arrived_at=by_then(self.arrived_at),
+            resolved_at=by_then(self.resolved_at),
+            cancelled_at=by_then(self.cancelled_at),
+            now=moment,
+        )
+
 
 def call_from_row(row: Mapping[Any, Any]) -> Call:
     values = {name: row[name] for name in Call.__dataclass_fields__}

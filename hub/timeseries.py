@@ -112,7 +112,10 @@ class TimeseriesExporter:
             if remaining <= 0:
                 break
             try:
-                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                # Not asyncio.wait_for: on Python 3.11 it can swallow a cancel that lands
+                # as a point arrives, and the hub's stop then waits here for ever.
+                async with asyncio.timeout(remaining):
+                    batch.append(await self._queue.get())
             except TimeoutError:
                 break
         return batch
@@ -180,9 +183,10 @@ def line_protocol(
 
 def call_point(call: Call, action: str, *, now: datetime) -> str:
     """One call event as line protocol: ``andon_call`` with the call's tags, a count and
-    the durations known at that moment (seconds from the press)."""
+    the durations known at that moment (seconds from the press). The call is read back
+    after the change, so it may have moved on since: what it did later is left out."""
     stamp: datetime = getattr(call, _ACTION_STAMPS.get(action, ""), None) or now
-    durations = call.durations(stamp)
+    durations = call.durations_at(stamp)
     fields: dict[str, float | int] = {"count": 1}
     for name in ("to_acknowledge_s", "to_arrive_s", "to_resolve_s"):
         value = getattr(durations, name)

@@ -77,7 +77,8 @@ async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
         yield _event(await _snapshot(request, scope))
         while not await request.is_disconnected():
             try:
-                change = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+                async with asyncio.timeout(KEEPALIVE_S):  # wait_for can swallow a cancel
+                    change = await queue.get()
             except TimeoutError:
                 if not await token_active(request):
                     return  # revoked: the browser reconnects, is refused, and asks for one

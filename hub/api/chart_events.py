@@ -92,7 +92,8 @@ async def _events(request: Request, wanted: _Filter) -> AsyncIterator[str]:
         yield "event: open\ndata: {}\n\n"
         while not await request.is_disconnected():
             try:
-                event = await asyncio.wait_for(listener.get(), KEEPALIVE_S)
+                async with asyncio.timeout(KEEPALIVE_S):  # wait_for can swallow a cancel
+                    event = await listener.get()
             except TimeoutError:
                 if not await token_active(request):
                     return

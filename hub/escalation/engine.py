@@ -122,8 +122,11 @@ class EscalationEngine:
                     sends.create_task(self._send(row), name=f"notify-{row['id']}")
                 if self._stopping.is_set():
                     return
+                # Not asyncio.wait_for: on Python 3.11 it can swallow a cancel that lands
+                # as the wake-up comes, and the hub's stop could then wait for ever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.tick_s)
+                    async with asyncio.timeout(self.tick_s):
+                        await self._wake.wait()
             raise asyncio.CancelledError  # leave the group: sends in flight are cancelled
 
     # -- one pass ----------------------------------------------------------------------

@@ -21,7 +21,7 @@ from hub.app import create_app
 from hub.config import TimeseriesConfig, load_hub_config
 from hub.measurement_news import MeasurementNews
 from hub.metrics import HubMetrics
-from hub.timeseries import TimeseriesExporter, line_protocol
+from hub.timeseries import TimeseriesExporter, call_point, line_protocol
 from tests.deploy.measurement_messages import measurement_event
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
@@ -90,6 +90,33 @@ async def test_call_events_reach_the_database_with_their_durations(
     assert "andon_hub_timeseries_written_total 3.0" in metrics
 
 
+@pytest.mark.asyncio
+async def test_a_call_read_back_after_it_moved_on_gives_each_action_what_was_known_then(
+    hub: HubUnderTest,
+) -> None:
+    """The export reads a call after its change was announced; by then it may be resolved
+    (on a busy hub the acknowledgement's point once carried the time to resolve)."""
+    where = {"area": "assembly", "line": "line1", "station": "st20", "call_type": "maintenance"}
+    async with hub.client(Role.ADMIN) as api:
+        raised = (await api.post("/api/calls", json=where)).json()
+        await api.post(f"/api/calls/{raised['id']}/acknowledge")
+        await api.post(f"/api/calls/{raised['id']}/resolve", json={"reason_code": "adjusted"})
+    call = hub.store.get_call(raised["id"])
+    assert call.acknowledged_at is not None
+    assert call.resolved_at is not None
+    fields = {
+        action: call_point(call, action, now=call.resolved_at).split(" ")[-2].split(",")
+        for action in ("raised", "acknowledged", "resolved")
+    }
+    assert [field.split("=")[0] for field in fields["raised"]] == ["count"]
+    assert [field.split("=")[0] for field in fields["acknowledged"]] == [
+        "count",
+        "to_acknowledge_s",
+    ]
+    names = [field.split("=")[0] for field in fields["resolved"]]
+    assert names == ["count", "to_acknowledge_s", "to_resolve_s", "unattended_s"]
+
+
 def point(n: int) -> str:
     at = datetime(2026, 1, 5, 6, 0, n, tzinfo=UTC)
     return line_protocol("andon_test", tags={"n": str(n)}, fields={"value": n}, at=at)
@@ -118,6 +145,24 @@ async def test_a_full_queue_drops_and_counts_and_a_database_that_was_away_gets_t
         victoria.stop()
     assert sorted(int(s["metric"]["n"]) for s in series) == [0, 1, 2, 3, 4]
     assert metrics.timeseries_written._value.get() == 5
+
+
+@pytest.mark.asyncio
+async def test_the_writer_stops_when_cancelled_as_a_point_arrives(tmp_path: Path) -> None:
+    """On Python 3.11 ``asyncio.wait_for`` returns a result that is ready when its cancel
+    lands, and forgets the cancel: the hub's stop then waited for ever (once in about ten
+    stops in the tests). The cancel here lands exactly then."""
+    victoria = VictoriaMetrics(tmp_path / "victoria")  # nothing listens: writes would fail
+    settings = TimeseriesConfig(url=victoria.url, flush_interval_s=30, timeout_s=1)
+    exporter = TimeseriesExporter(settings=settings, metrics=HubMetrics())
+    writer = asyncio.create_task(exporter.run())
+    exporter.offer("test", [point(0)])
+    await asyncio.sleep(0.2)  # the writer took it and waits for more to fill its batch
+    exporter.offer("test", [point(1)])
+    writer.cancel()
+    async with asyncio.timeout(10):
+        await asyncio.gather(writer, return_exceptions=True)
+    assert writer.cancelled()
 
 
 DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "dashboards" / "andon.json"
