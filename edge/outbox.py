@@ -185,9 +185,10 @@ class Outbox:
         reserve = derived and end > self._on_disk
         sync = not derived or reserve or now - self._synced_at >= DERIVED_SYNC_S
         if not events and not droppable and not reserve:
-            seqs = self._hold(held, now)
+            entries = self._hold(held, now)
+            self._recent.stored(entries)
             self.write_due()
-            return seqs
+            return [entry.seq for entry in entries]
         # A message stored behind held ones: those are written first, in order.
         due = self._unwritten.take_all() if droppable else self._due(now)
         with self._transaction(sync=sync):
@@ -196,7 +197,7 @@ class Outbox:
             )
         # Taken once committed: a transaction that failed hands out and reserves nothing.
         self._last_seq, self._on_disk = end - len(held), on_disk
-        stored += self._hold_numbered(held, now, first=self._last_seq + 1)
+        stored += self._hold(held, now)
         self._recent.stored(stored)
         return [entry.seq for entry in stored]
 
@@ -217,17 +218,11 @@ class Outbox:
     def _due(self, now: float) -> list[OutboxEntry]:
         return self._unwritten.due(made_by=now - self.write_behind_s)
 
-    def _hold(self, builds: list[MessageBuilder], now: float) -> list[int]:
-        """Number and build ``builds`` (within the reserved block) and hold them."""
-        entries = self._hold_numbered(builds, now, first=self._last_seq + 1)
-        self._recent.stored(entries)
-        return [entry.seq for entry in entries]
-
-    def _hold_numbered(
-        self, builds: list[MessageBuilder], now: float, *, first: int
-    ) -> list[OutboxEntry]:
+    def _hold(self, builds: list[MessageBuilder], now: float) -> list[OutboxEntry]:
+        """Number ``builds`` after the last number handed out (within the reserved block),
+        build them and hold them in memory."""
         entries = []
-        for seq, build in enumerate(builds, first):
+        for seq, build in enumerate(builds, self._last_seq + 1):
             topic, body = build(seq)
             entry = OutboxEntry(seq, topic, body, droppable=True)
             self._unwritten.hold(entry, now)

@@ -7,7 +7,7 @@ while new calls arrive, and every query has a bound.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -78,15 +78,14 @@ class Call:
         def by_then(at: datetime | None) -> datetime | None:
             return at if at is not None and at <= moment else None
 
-        start = min(self.raised_at, self.received_at or self.raised_at)
-        return durations(
-            raised_at=start,
+        then = replace(
+            self,
             acknowledged_at=by_then(self.acknowledged_at),
             arrived_at=by_then(self.arrived_at),
             resolved_at=by_then(self.resolved_at),
             cancelled_at=by_then(self.cancelled_at),
-            now=moment,
         )
+        return then.durations(moment)
 
 
 def call_from_row(row: Mapping[Any, Any]) -> Call:

@@ -44,37 +44,66 @@ class _Sender:
         self.sent = SentUpto()
 
 
+class Twins:
+    """Two outboxes driven through the same steps by their senders; each step checks
+    that both gave the same."""
+
+    def __init__(self, outboxes: list[Outbox], rng: random.Random) -> None:
+        self.outboxes = outboxes
+        self.senders = [_Sender(outbox) for outbox in outboxes]
+        self.rng = rng
+
+    def add(self, most_events: int, **options: bool) -> None:
+        rng = self.rng
+        events = [_message("e", rng.randrange(50)) for _ in range(rng.randrange(most_events + 1))]
+        measurements = [_message("m", rng.randrange(500)) for _ in range(rng.randrange(3))]
+        seqs = [outbox.add_many(events, measurements, **options) for outbox in self.outboxes]
+        assert seqs[0] == seqs[1]
+
+    def send(self, step: int) -> None:
+        limit = self.rng.randrange(1, 12)
+        sent = [[(e.seq, e.body) for e in sender.send(limit)] for sender in self.senders]
+        assert sent[0] == sent[1], f"step {step}"
+
+    def settle(self) -> None:
+        later, state = self.rng.random() < 0.5, self.rng.getstate()
+        for sender in self.senders:
+            self.rng.setstate(state)  # the same choice for both
+            sender.settle(self.rng, later=later)
+
+    def again(self) -> None:
+        for sender in self.senders:
+            sender.again()
+
+    def close(self) -> None:
+        for outbox in self.outboxes:
+            outbox.close()
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_held_messages_come_out_as_sqlite_gives_them(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     # A small quota, so that the oldest measurements are dropped along the way too.
-    outboxes = [
-        Outbox(tmp_path / f"{name}.sqlite3", max_droppable=10, held=held)
-        for name, held in (("memory", 8), ("sqlite", 0))
-    ]
-    senders = [_Sender(outbox) for outbox in outboxes]
+    twins = Twins(
+        [
+            Outbox(tmp_path / f"{name}.sqlite3", max_droppable=10, held=held)
+            for name, held in (("memory", 8), ("sqlite", 0))
+        ],
+        rng,
+    )
+    outboxes = twins.outboxes
     try:
         for step in range(600):
             action = rng.random()
             if action < 0.35:
-                events = [_message("e", rng.randrange(50)) for _ in range(rng.randrange(4))]
-                measurements = [_message("m", rng.randrange(500)) for _ in range(rng.randrange(3))]
-                seqs = [outbox.add_many(events, measurements) for outbox in outboxes]
-                assert seqs[0] == seqs[1]
+                twins.add(most_events=3)
             elif action < 0.75:
-                limit = rng.randrange(1, 12)
-                sent = [[(e.seq, e.body) for e in sender.send(limit)] for sender in senders]
-                assert sent[0] == sent[1], f"step {step}"
+                twins.send(step)
             elif action < 0.92:
-                later, state = rng.random() < 0.5, rng.getstate()
-                for sender in senders:
-                    rng.setstate(state)  # the same choice for both
-                    sender.settle(rng, later=later)
+                twins.settle()
             else:
-                for sender in senders:
-                    sender.again()
+                twins.again()
         assert outboxes[0].dropped == outboxes[1].dropped > 0
         assert outboxes[0].pending_count() == outboxes[1].pending_count()
     finally:
-        for outbox in outboxes:
-            outbox.close()
+        twins.close()

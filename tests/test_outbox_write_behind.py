@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from edge.outbox import RESERVED_SEQS, WRITE_BEHIND_S, MessageBuilder, Outbox
-from tests.test_outbox_recent import _Sender
-
-
-def _message(name: str, size: int = 10) -> MessageBuilder:
-    return lambda seq: (f"topic/{name}", f"{name} {seq} " + "x" * size)
+from edge.outbox import RESERVED_SEQS, WRITE_BEHIND_S, Outbox
+from tests.test_outbox_quota_and_sessions import _message
+from tests.test_outbox_recent import Twins
 
 
 class _Clock:
@@ -147,41 +144,31 @@ def test_a_block_used_up_is_followed_by_the_next_one(tmp_path: Path) -> None:
 def test_held_measurements_come_out_as_those_written_at_once(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
     clock = _Clock()
-    outboxes = [
-        Outbox(tmp_path / f"{name}.sqlite3", write_behind_s=wait, clock=clock)
-        for name, wait in (("behind", WRITE_BEHIND_S), ("at-once", 0.0))
-    ]
-    senders = [_Sender(outbox) for outbox in outboxes]
+    twins = Twins(
+        [
+            Outbox(tmp_path / f"{name}.sqlite3", write_behind_s=wait, clock=clock)
+            for name, wait in (("behind", WRITE_BEHIND_S), ("at-once", 0.0))
+        ],
+        rng,
+    )
+    outboxes = twins.outboxes
     try:
         for step in range(600):
             action = rng.random()
             if action < 0.35:
-                events = [_message("e", rng.randrange(50)) for _ in range(rng.randrange(3))]
-                measurements = [_message("m", rng.randrange(500)) for _ in range(rng.randrange(3))]
-                derived = rng.random() < 0.85
-                seqs = [
-                    outbox.add_many(events, measurements, derived=derived) for outbox in outboxes
-                ]
-                assert seqs[0] == seqs[1]
+                twins.add(most_events=2, derived=rng.random() < 0.85)
             elif action < 0.7:
-                limit = rng.randrange(1, 12)
-                sent = [[(e.seq, e.body) for e in sender.send(limit)] for sender in senders]
-                assert sent[0] == sent[1], f"step {step}"
+                twins.send(step)
             elif action < 0.85:
-                later, state = rng.random() < 0.5, rng.getstate()
-                for sender in senders:
-                    rng.setstate(state)  # the same choice for both
-                    sender.settle(rng, later=later)
+                twins.settle()
             elif action < 0.95:
                 clock.now += rng.uniform(0, WRITE_BEHIND_S)
                 for outbox in outboxes:
                     outbox.write_due()
             else:
-                for sender in senders:
-                    sender.again()
+                twins.again()
         assert outboxes[0].pending_count() == outboxes[1].pending_count()
         assert outboxes[0].dropped == outboxes[1].dropped == 0
     finally:
-        for outbox in outboxes:
-            outbox.close()
+        twins.close()
     assert _on_disk(tmp_path / "behind.sqlite3") == _on_disk(tmp_path / "at-once.sqlite3")
