@@ -55,6 +55,39 @@ def test_bench_edge_without_measurements_runs_the_buttons_alone() -> None:
     assert report["measurement_messages"] == 0
 
 
+def test_a_chattering_station_is_counted_apart_and_the_presses_go_on() -> None:
+    # One button: all twelve presses land on one station within a minute, so the agent
+    # reports chatter at the 11th and drops it and the 12th (by design). The benchmark's
+    # subscriber once took the fault for a call, failed to read it, and stopped counting.
+    report = _bench_edge(
+        "--no-delivery", "--buttons", "1", "--measurements", "0", "--presses", "12",
+        "--warmup", "1",
+    )  # fmt: skip
+    assert (report["events"], report["lost"], report["other_events"]) == (10, 2, 1)
+
+
+def test_presses_go_round_the_stations() -> None:
+    from bench.edge import STATIONS, _press_buttons
+
+    class Plc:
+        def __init__(self) -> None:
+            self.pressed: list[int] = []
+
+        def set_coil(self, address: int, value: bool) -> None:
+            if value:
+                self.pressed.append(address)
+
+    class NobodyListens:
+        def count(self) -> int:
+            return 0
+
+    plc = Plc()
+    _press_buttons(plc, NobodyListens(), 200, 2 * STATIONS, 0.0, wait_s=0.0)  # type: ignore[arg-type]
+    stations = [address % STATIONS for address in plc.pressed]
+    assert stations == list(range(STATIONS)) * 2
+    assert len(set(plc.pressed)) > STATIONS  # random buttons of each, not the same ones
+
+
 def test_an_agent_that_exits_at_start_fails_the_benchmark_at_once(tmp_path: Path) -> None:
     from andon.broker import MosquittoBroker
     from andon.plc_sim import SimulatedPlc
