@@ -68,11 +68,10 @@ def _trace_has_every_press_in_order(trace: Path, *, presses: int, warm_up: int) 
         assert row["publish"] <= row["call"], row
     sample = [row for row in rows if row["line"] == "line01" and not row["warm_up"]]
     assert sample
-    assert all(row["board"] is not None and row["board"] > 0 for row in sample)
-    # The tile follows the call's commit, so each press's event was published before it.
-    # (Not the hub's confirmation, ``call``: that follows the commit too, on another path,
-    # and the two raced: medians 209.4 and 208.5 ms in one run.)
-    assert all(row["publish"] <= row["board"] for row in sample), sample
+    # The tile is not compared with the other hops: each is seen on a path of its own (the
+    # browser's clock and page, the benchmark's subscriber thread), and on a loaded machine
+    # either path can lag the other. The tile turned raised after the press, for every press.
+    assert all(row["board"] is not None and row["board"] > 0 for row in sample), sample
 
 
 def test_ctrl_c_stops_every_process_the_benchmark_started() -> None:
