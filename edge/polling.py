@@ -82,8 +82,13 @@ class LinkPoller:
             started = time.monotonic()
             self.late.started(due, started)
             due = started + self.interval_s
+            # A read due before the middle of this cycle is this cycle's: an event loop's
+            # timer may wake the loop a little before ``due`` (libuv, under uvloop, reads
+            # its clock once per loop iteration), and ``read.next_at <= started`` alone
+            # then left every other cycle without reads.
+            soon = started + self.interval_s / 2
             for read in self.reads:
-                if read.next_at <= started:
+                if read.next_at <= soon:
                     read.next_at = started + read.every_s
                     await self._read(read)
             self.cycles += 1
