@@ -17,9 +17,12 @@ from contract.wire import (
 from edge.measurement_json import PointRow, ReadingRow, measurement_json
 
 VALUES: list[MeasuredValue] = [
-    1000.1000000000001, 0.1, 1e16, 1e-7, -0.0, 12.0, 3, -7, 2**70, True, False,
-    "", "P-123", "1,5", "[2]", 'quote " and \\ and\nnewline', "é ü 中", "\x00\x1f",
+    1000.1000000000001, 0.1, 1e16, 1e-7, 5e-324, 1.7976931348623157e308, -0.0, 12.0, 3, -7,
+    2**64 - 1, -(2**63), True, False, "", "P-123", "1,5", "[2]",
+    'quote " and \\ and\nnewline', "é ü 中", "\x00\x1f", "\u2028 \x7f \U0001f600",
 ]  # fmt: skip
+# An integer beyond 64 bits (orjson refuses it: the payload goes through pydantic-core).
+BIG = [*VALUES, 2**70]
 
 
 def _head() -> dict[str, object]:
@@ -37,11 +40,14 @@ def _head() -> dict[str, object]:
 PARTS = [None, PartRef(), PartRef(serial="SN-1"), PartRef(lot="L7"), PartRef(serial="S", lot="L")]
 
 
+@pytest.mark.parametrize("values", [VALUES, BIG], ids=["64-bit", "bigger"])
 @pytest.mark.parametrize("part", PARTS)
 @pytest.mark.parametrize("unit", [None, "mm", "°C"])
-def test_measurement_json_is_the_models_json(part: PartRef | None, unit: str | None) -> None:
+def test_measurement_json_is_the_models_json(
+    part: PartRef | None, unit: str | None, values: list[MeasuredValue]
+) -> None:
     head = _head()
-    rows: list[ReadingRow] = [("st1", f"m{i}", value, unit) for i, value in enumerate(VALUES)]
+    rows: list[ReadingRow] = [("st1", f"m{i}", value, unit) for i, value in enumerate(values)]
     rows.append(("st2", "no_unit", 1.5, None))
     points: list[PointRow] = [
         ("st1", "bore", "imr", "m0", 7, 1000.1000000000001, 1000.0, 970.0, 1030.0, ()),
