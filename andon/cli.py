@@ -99,7 +99,7 @@ def _run_edge(args: argparse.Namespace) -> int:
 
     from contract.secrets import SecretMissing
     from edge.config import load_edge_config
-    from edge.runner import run_edge
+    from edge.runner import serve_edge
 
     config = load_edge_config(args.config)
     if args.test:
@@ -113,7 +113,7 @@ def _run_edge(args: argparse.Namespace) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
     _setup_logging()
-    asyncio.run(run_edge(config, config_path=args.config))
+    serve_edge(config, config_path=args.config)
     return 0
 
 
