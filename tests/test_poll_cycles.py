@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from andon.plc_sim import SimulatedPlc
-from drivers import ModbusTcpConfig, ModbusUnitDriver, open_devices
+from drivers import ModbusUnitDriver, open_devices
 from edge.config import EdgeConfig
 from edge.polling import ButtonTag, LinkPoller
 from edge.session import build_pollers
@@ -57,8 +57,7 @@ async def _poll(plc: SimulatedPlc) -> tuple[int, int]:
             "buttons": [{"device": "plc1", "address": 0, "station": "st1", "call_type": "help"}],
         }
     )  # fmt: skip
-    devices = [d for d in config.devices if isinstance(d, ModbusTcpConfig)]
-    async with open_devices(devices) as drivers:
+    async with open_devices(config.devices) as drivers:
         (poller,) = build_pollers(config, drivers, Counting())
         before = plc.requests[1]
         await asyncio.wait_for(poller.run(), timeout=30)
