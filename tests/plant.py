@@ -47,6 +47,16 @@ def wait_hub_healthy(api: httpx.Client, *, what: str = "hub up") -> None:
     wait_until(lambda: api.get("/healthz").status_code == 200, timeout=HUB_START_S, what=what)
 
 
+def measurement_messages(metrics: str, outcome: str) -> float:
+    """How many measurement messages a hub counted with ``outcome`` (stored, duplicate,
+    dropped, rejected), from the text of its /metrics; 0 before the first."""
+    name = f'andon_hub_measurement_messages_total{{outcome="{outcome}"}} '
+    for line in metrics.splitlines():
+        if line.startswith(name):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def write_yaml(path: Path, data: dict[str, Any]) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

@@ -19,7 +19,13 @@ from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import Topics, make_event_id, utc_now
 from edge.measurement_json import measurement_json
-from tests.plant import AndonProcess, wait_hub_healthy, wait_until, write_yaml
+from tests.plant import (
+    AndonProcess,
+    measurement_messages,
+    wait_hub_healthy,
+    wait_until,
+    write_yaml,
+)
 
 pytestmark = pytest.mark.system
 
@@ -37,13 +43,6 @@ def _hub_file(tmp_path: Path, broker: MosquittoBroker, prefix: str, port: int) -
             "areas": [{"id": "a", "lines": [{"id": "l", "stations": [{"id": "st10"}]}]}],
         },
     )
-
-
-def _stored(api: httpx.Client) -> float:
-    for line in api.get("/metrics").text.splitlines():
-        if line.startswith('andon_hub_measurement_messages_total{outcome="stored"}'):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def test_a_measurement_published_as_soon_as_the_hub_is_healthy_is_stored(
@@ -66,7 +65,10 @@ def test_a_measurement_published_as_soon_as_the_hub_is_healthy_is_stored(
             body = measurement_json(head, [("st10", "temp", 21.5, "degC")], [], {})
             topic = Topics(topic_prefix).measurement("p", "edge-1")
             client.publish(topic, body, qos=1).wait_for_publish(5)
-            wait_until(lambda: _stored(api) >= 1, what="the measurement stored")
+            wait_until(
+                lambda: measurement_messages(api.get("/metrics").text, "stored") >= 1,
+                what="the measurement stored",
+            )
     finally:
         client.loop_stop()
         client.disconnect()

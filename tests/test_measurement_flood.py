@@ -20,7 +20,13 @@ from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
 from edge.measurement_json import PointRow, ReadingRow, measurement_json
-from tests.plant import AndonProcess, wait_hub_healthy, wait_until, write_yaml
+from tests.plant import (
+    AndonProcess,
+    measurement_messages,
+    wait_hub_healthy,
+    wait_until,
+    write_yaml,
+)
 
 pytestmark = pytest.mark.system
 
@@ -161,14 +167,17 @@ def _round(
     """Calls alone, then beside a flood: each call stored (none lost); the ratio of the
     median lags, flooded over quiet."""
     quiet = _publish_calls(broker, topics, first_seq=first_seq)
-    dropped = _dropped(hub)
+    dropped = measurement_messages(hub.get("/metrics").text, "dropped")
     stop = threading.Event()
     flood = threading.Thread(
         target=_flood, args=(broker, topics, stop, first_seq * 1000), daemon=True
     )
     flood.start()
     try:
-        wait_until(lambda: _dropped(hub) > dropped, what="the queue full")
+        wait_until(
+            lambda: measurement_messages(hub.get("/metrics").text, "dropped") > dropped,
+            what="the queue full",
+        )
         flooded = _publish_calls(broker, topics, first_seq=first_seq + CALLS)
         metrics = hub.get("/metrics").text
     finally:
@@ -182,19 +191,10 @@ def _round(
 
     lags = wait_until(all_stored, what="every call stored")
     assert len(lags) == 2 * CALLS  # none lost
-    stored = [line for line in metrics.splitlines() if 'outcome="stored"' in line]
-    assert stored
-    assert float(stored[0].split()[-1]) > 0
+    assert measurement_messages(metrics, "stored") > 0
     return statistics.median(_lags(database_url, flooded)) / statistics.median(
         _lags(database_url, quiet)
     )
-
-
-def _dropped(hub: httpx.Client) -> float:
-    """Measurement messages the hub dropped so far (its queue was full)."""
-    name = 'andon_hub_measurement_messages_total{outcome="dropped"} '
-    lines = [line for line in hub.get("/metrics").text.splitlines() if line.startswith(name)]
-    return float(lines[0].split()[-1]) if lines else 0.0
 
 
 def test_a_flood_of_measurements_neither_delays_nor_loses_a_call(
@@ -208,7 +208,7 @@ def test_a_flood_of_measurements_neither_delays_nor_loses_a_call(
 
     def measurement_stored() -> bool:
         _flood(broker, topics, once)  # one message, until the hub has subscribed
-        return 'outcome="stored"}' in hub.get("/metrics").text
+        return measurement_messages(hub.get("/metrics").text, "stored") > 0
 
     wait_until(measurement_stored, what="the measurement path up")
     ratios: list[float] = []
