@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate hub and edge YAML files")
     check.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the files alone: read no secret and look up no host name "
+        "(for a plant's files checked on another machine)",
+    )
     check.set_defaults(handler=_check_config)
 
     bench_commands = add_spc_commands(commands)
@@ -130,7 +136,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     from andon.check_config import check_files
 
-    issues = check_files(args.files)
+    issues = check_files(args.files, offline=args.offline)
     for issue in issues:
         print(issue)
     errors = [issue for issue in issues if not issue.warning]
