@@ -129,7 +129,9 @@ class Delivery:
                     raise asyncio.CancelledError from exc
                 if was_connected:
                     log.warning(
-                        "broker connection lost: %s; %d events wait in the outbox",
+                        "no connection to broker %s:%s: %s; %d events wait in the outbox",
+                        cfg.broker.host,
+                        cfg.broker.port,
                         exc,
                         self.outbox.pending_count(),
                     )

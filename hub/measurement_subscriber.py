@@ -106,7 +106,13 @@ class MeasurementSubscriber:
                 await self._session(backoff)
             except aiomqtt.MqttError as exc:
                 if was_connected:
-                    log.warning("measurement connection lost: %s; reconnecting", exc)
+                    broker = self.config().broker
+                    log.warning(
+                        "measurements: no connection to broker %s:%s: %s; reconnecting",
+                        broker.host,
+                        broker.port,
+                        exc,
+                    )
             finally:
                 self.connected.clear()
                 self.tally.subscribed = False

@@ -78,7 +78,13 @@ class Subscriber:
                 log.error("store failed, messages left unacknowledged for redelivery: %s", exc)
             except aiomqtt.MqttError as exc:
                 if was_connected:
-                    log.warning("broker connection lost: %s; reconnecting", exc)
+                    broker = self.config.current.broker
+                    log.warning(
+                        "no connection to broker %s:%s: %s; reconnecting",
+                        broker.host,
+                        broker.port,
+                        exc,
+                    )
             finally:
                 self.connected.clear()
                 self.metrics.broker_connected.set(0)
