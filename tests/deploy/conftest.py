@@ -32,7 +32,11 @@ def hub_file(path: Path) -> Path:
                 {
                     "id": "assembly",
                     "lines": [
-                        {"id": line, "stations": [{"id": s} for s in stations]}
+                        {
+                            "id": line,
+                            "stations": [{"id": s} for s in stations],
+                            "edges": [f"edge-{line}"],
+                        }
                         for line, stations in LINES.items()
                     ],
                 }
