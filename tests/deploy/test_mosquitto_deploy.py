@@ -198,6 +198,20 @@ def test_an_edge_of_another_site_is_refused_and_nothing_is_written(tmp_path: Pat
     assert not (tmp_path / "out").exists()
 
 
+def test_an_edge_its_line_does_not_list_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """Without the list the hub would take any edge's word for the line."""
+    hub = hub_file(tmp_path / "hub.yaml", edges=False)
+    done = run_deploy(hub, [edge_file(tmp_path / "edge.yaml", "line1")], tmp_path / "out")
+    assert done.returncode == 1
+    assert (
+        "edge edge-line1: line assembly/line1 of the hub's file does not list it under edges"
+        in done.stderr
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_two_edges_with_one_user_name_are_refused(tmp_path: Path) -> None:
     hub = hub_file(tmp_path / "hub.yaml")
     edges = [edge_file(tmp_path / f"{line}.yaml", line, username="edge") for line in LINES]
