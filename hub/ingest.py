@@ -212,9 +212,8 @@ class Ingest:
         if edge_of is not None:
             sender = edge_of[1]
         if sender is not None and event.edge_id != sender:
-            return self._reject(
-                Rejection.EDGE_MISMATCH, topic, f"envelope names edge {event.edge_id}"
-            )
+            detail = f"envelope names edge {event.edge_id}, the topic {sender}"
+            return self._reject(Rejection.EDGE_MISMATCH, topic, detail)
         if isinstance(event, DeviceStatusEvent):
             return self._check_device_status(topic, event)
         return self._check_station_event(topic, event, place, sender)
@@ -301,10 +300,11 @@ def not_served(
 ) -> tuple[Rejection, str] | None:
     """Why the edge may not speak for the event's line, or None when it may.
 
-    ``sender`` is the edge the topic proves, None for an old-layout station topic; that
-    one is taken only from the single edge that serves its line, as its envelope says (the
-    only login the broker's ACL lets write it). A line that lists no edges takes any
-    edge's word, as hubs before the list did."""
+    ``sender`` is the edge the topic proves, None for an old-layout station topic, which
+    proves no edge: that one is taken only where the line lists a single edge and the
+    envelope names it (the generated ACL lets no edge write the old layout; on a broker
+    without an ACL any client may write anything anyway). A line that lists no edges
+    takes any edge's word, as hubs before the list did."""
     edges = line_edges.get((event.area, event.line))
     if edges is None:
         return None
