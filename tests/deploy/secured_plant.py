@@ -84,8 +84,11 @@ def hub_settings(broker: dict[str, Any], storage: Path, api_port: int) -> dict[s
         {"id": line, "edges": [f"edge-{line}"], "stations": [{"id": s} for s in stations]}
         for line, stations in STATIONS.items()
     ]
+    # Through $share/ subscriptions, as hubs of a shared group read: the ACL must serve
+    # those too.
     return {
-        "site": SITE, "broker": broker, "storage": {"path": str(storage)},
+        "site": SITE, "client_id": "hub-a", "shared_group": "hubs",
+        "broker": broker, "storage": {"path": str(storage)},
         "api": {"host": "127.0.0.1", "port": api_port},
         "call_types": ["maintenance"], "reason_codes": ["adjusted"],
         "areas": [{"id": AREA, "lines": lines}],
