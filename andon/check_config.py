@@ -125,6 +125,16 @@ def _edge_against_hub(
             )
         ]
     issues = []
+    served = hub.line_edges().get((edge.area, edge.line))
+    if served is not None and edge.edge_id not in served:
+        issues.append(
+            issue_at(
+                edge_doc,
+                ("edge_id",),
+                f"edge {edge.edge_id!r} is not among the edges of line {edge.area}/{edge.line} "
+                f"in {hub_doc.path} ({', '.join(sorted(served))}): the hub refuses its events",
+            )
+        )
     for index, button in enumerate(edge.buttons):
         if (edge.area, edge.line, button.station) not in stations:
             issues.append(

@@ -2,7 +2,10 @@
 
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
-    <prefix>/v1/<site>/<area>/<line>/<station>/event        call, arrival, anomaly events
+    <prefix>/v1/<site>/<area>/<line>/<station>/event/<edge_id>  a station's events (calls,
+                                                            arrivals, anomalies...), by edge
+    <prefix>/v1/<site>/<area>/<line>/<station>/event        the same, from edges before the
+                                                            edge id was in the topic
     <prefix>/v1/<site>/<area>/<line>/<station>/light        retained light command (hub)
     <prefix>/v1/<site>/edge/<edge_id>/measurement           one poll cycle's measurements
     <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
@@ -389,7 +392,14 @@ class Topics:
         self.root = f"{prefix}/{CONTRACT_VERSION}"
 
     def event(self, site: str, area: str, line: str, station: str) -> str:
+        """A station's event topic without the sender: what edges before the edge id was
+        in the topic publish on (the hub takes it only where that is safe)."""
         return f"{self.root}/{site}/{area}/{line}/{station}/event"
+
+    def station_event(self, site: str, area: str, line: str, station: str, edge_id: str) -> str:
+        """A station's event as its edge sends it: the last level is the edge id, which
+        the broker's ACL lets each edge's login write for its own id only."""
+        return f"{self.event(site, area, line, station)}/{edge_id}"
 
     def measurement(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/measurement"
@@ -426,6 +436,9 @@ class Topics:
     def event_filter(self, site: str) -> str:
         return f"{self.root}/{site}/+/+/+/event"
 
+    def station_event_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/+/+/+/event/+"
+
     def edge_status_filter(self, site: str) -> str:
         return f"{self.root}/{site}/edge/+/status"
 
@@ -435,6 +448,14 @@ class Topics:
             re.escape(self.root) + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)/event", topic
         )
         return None if match is None else (match[1], match[2], match[3], match[4])
+
+    def parse_station_event(self, topic: str) -> tuple[str, str, str, str, str] | None:
+        """Return (site, area, line, station, edge_id) of a station event topic that names
+        its edge, or None."""
+        match = re.fullmatch(
+            re.escape(self.root) + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)/event/([^/]+)", topic
+        )
+        return None if match is None else (match[1], match[2], match[3], match[4], match[5])
 
     def parse_edge_event(self, topic: str) -> tuple[str, str] | None:
         """Return (site, edge_id) of an edge's own event topic, or None."""

@@ -287,7 +287,7 @@ class Recorder:
         self, station: str, make: Callable[[dict[str, object]], AnyEvent]
     ) -> MessageBuilder:
         cfg = self._config
-        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
+        topic = self.topics.station_event(cfg.site, cfg.area, cfg.line, station, cfg.edge_id)
         part = self.parts.get(station)
 
         def build(seq: int) -> tuple[str, str]:
@@ -303,7 +303,7 @@ class Recorder:
         source = binding.measurement or binding.defectives or ""
         station = self._station_of(source)
         cfg = self._config
-        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
+        topic = self.topics.station_event(cfg.site, cfg.area, cfg.line, station, cfg.edge_id)
         part = self.parts.get(station)
 
         def build(seq: int) -> tuple[str, str]:

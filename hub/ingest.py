@@ -3,12 +3,17 @@
 Messages that arrive together are validated one by one and the valid ones applied in a
 single transaction (group commit). A rejected message is logged once with its reason
 and counted; it never stops the hub and never holds back the messages beside it.
+
+Who sent a message is what its topic proves (the broker's ACL lets each edge's login
+write only topics with its own edge id, and its own line's), never what its envelope
+says: an envelope that names another edge, or a line its edge does not serve, is
+refused before anything else, and its edge is not told (it may be another edge's).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -53,6 +58,9 @@ class Rejection(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     UNKNOWN_CALL_TYPE = "unknown_call_type"
     UNKNOWN_TOPIC = "unknown_topic"
+    EDGE_MISMATCH = "edge_mismatch"  # the envelope names another edge than the topic
+    LINE_NOT_SERVED = "line_not_served"  # the hub's file does not give the edge that line
+    EDGE_UNPROVEN = "edge_unproven"  # an old-layout topic of a line that several edges serve
     INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
 
 
@@ -63,6 +71,7 @@ _CHANGE_ACTIONS = {
 }
 
 Result = IngestOutcome | Rejection | None  # None: an edge status update
+LineEdges = Mapping[tuple[str, str], frozenset[str]]  # (area, line) -> the edges serving it
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class Ingest:
         self.topics = Topics(config().broker.topic_prefix)
         self._known: tuple[object, set[tuple[str, str, str]], set[str]] = (None, set(), set())
         self._snapshots: tuple[object, SnapshotFor | None] = (None, None)
+        self._edges: tuple[object, LineEdges] = (None, {})
 
     def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> BatchReport:
         """Apply messages in one transaction; one result per message, in order.
@@ -186,39 +196,49 @@ class Ingest:
             except ValueError as exc:
                 return self._reject(Rejection.INVALID, topic, f"edge {exc}")
         edge_of = self.topics.parse_edge_event(topic)
-        where = self.topics.parse_event(topic)
-        if where is None and edge_of is None:
+        place, sender = _station_topic(self.topics, topic)
+        if place is None and edge_of is None:
             return self._reject(Rejection.UNKNOWN_TOPIC, topic, "no such topic in the contract")
         if len(payload) > MAX_PAYLOAD_BYTES:
             return self._reject(
                 Rejection.TOO_LARGE, topic, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
             )
-        adapter: TypeAdapter[Any] = STATION_EVENT if where is not None else DEVICE_STATUS_EVENT
+        adapter: TypeAdapter[Any] = STATION_EVENT if place is not None else DEVICE_STATUS_EVENT
         try:
             event: HubEvent = adapter.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
             return self._reject(kind, topic, _first_error(exc))
+        if edge_of is not None:
+            sender = edge_of[1]
+        if sender is not None and event.edge_id != sender:
+            detail = f"envelope names edge {event.edge_id}, the topic {sender}"
+            return self._reject(Rejection.EDGE_MISMATCH, topic, detail)
         if isinstance(event, DeviceStatusEvent):
-            if (event.site, event.edge_id) != edge_of:
-                return self._reject(
-                    Rejection.TOPIC_MISMATCH, topic, "envelope names another edge", event
-                )
-            if event.site != self.config().site:
-                return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}", event)
-            return event
-        return self._check_station_event(topic, event, where)
+            return self._check_device_status(topic, event)
+        return self._check_station_event(topic, event, place, sender)
+
+    def _check_device_status(self, topic: str, event: DeviceStatusEvent) -> HubEvent | Refused:
+        if event.site != self.config().site:
+            return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}", event)
+        unserved = not_served(self._line_edges(), sender=event.edge_id, event=event)
+        if unserved is not None:
+            return self._reject(unserved[0], topic, unserved[1])
+        return event
 
     def _check_station_event(
         self,
         topic: str,
         event: Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent,
         where: object,
+        sender: str | None,
     ) -> HubEvent | Refused:
+        # Neither refusal names the event to its edge: the envelope's edge is not proven.
         if (event.site, event.area, event.line, event.station) != where:
-            return self._reject(
-                Rejection.TOPIC_MISMATCH, topic, "envelope names another station", event
-            )
+            return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
+        unserved = not_served(self._line_edges(), sender=sender, event=event)
+        if unserved is not None:
+            return self._reject(unserved[0], topic, unserved[1])
         stations, call_types = self._known_names()
         if event.site != self.config().site or (
             (event.area, event.line, event.station) not in stations
@@ -243,6 +263,13 @@ class Ingest:
             self._known = (config, config.station_keys(), set(config.call_type_ids))
         return self._known[1], self._known[2]
 
+    def _line_edges(self) -> LineEdges:
+        """The edges of each line that lists them, built once per reload."""
+        config = self.config()
+        if self._edges[0] is not config:
+            self._edges = (config, config.line_edges())
+        return self._edges[1]
+
     def _snapshot_for(self) -> SnapshotFor:
         """Escalation snapshots under the running configuration (it follows reloads)."""
         config = self.config()
@@ -257,6 +284,38 @@ class Ingest:
     ) -> Refused:
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
         return Refused(reason, event)
+
+
+def _station_topic(topics: Topics, topic: str) -> tuple[object, str | None]:
+    """(site, area, line, station) of a station event topic and the edge it names (None
+    on the old layout, which names none), or (None, None) for another topic."""
+    named = topics.parse_station_event(topic)
+    if named is not None:
+        return named[:4], named[4]
+    return topics.parse_event(topic), None
+
+
+def not_served(
+    line_edges: LineEdges, *, sender: str | None, event: EdgeEnvelope
+) -> tuple[Rejection, str] | None:
+    """Why the edge may not speak for the event's line, or None when it may.
+
+    ``sender`` is the edge the topic proves, None for an old-layout station topic, which
+    proves no edge: that one is taken only where the line lists a single edge and the
+    envelope names it (the generated ACL lets no edge write the old layout; on a broker
+    without an ACL any client may write anything anyway). A line that lists no edges
+    takes any edge's word, as hubs before the list did."""
+    edges = line_edges.get((event.area, event.line))
+    if edges is None:
+        return None
+    claimed = sender if sender is not None else event.edge_id
+    line = f"{event.area}/{event.line}"
+    if claimed not in edges:
+        return Rejection.LINE_NOT_SERVED, f"edge {claimed} does not serve line {line}"
+    if sender is None and len(edges) > 1:
+        detail = f"line {line} has {len(edges)} edges and the topic names none of them"
+        return Rejection.EDGE_UNPROVEN, detail
+    return None
 
 
 def _is_json_error(exc: ValidationError) -> bool:

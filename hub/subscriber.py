@@ -111,9 +111,8 @@ class Subscriber:
             paho.manual_ack_set(True)
             # Hubs of one shared group each get a share of the site's messages.
             share = "" if config.shared_group is None else f"$share/{config.shared_group}/"
-            await client.subscribe(share + topics.event_filter(config.site), qos=1)
-            await client.subscribe(share + topics.edge_status_filter(config.site), qos=1)
-            await client.subscribe(share + topics.edge_event_filter(config.site), qos=1)
+            for topic_filter in subscriptions(topics, config.site):
+                await client.subscribe(share + topic_filter, qos=1)
             log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
             # Online after subscribing: an edge that sees it (re)publishes its state, and
             # what it sends from then on reaches this session.
@@ -151,6 +150,18 @@ class Subscriber:
                             status_topic, _status(EDGE_OFFLINE, session), qos=1, retain=True,
                             timeout=0.5,
                         )  # fmt: skip
+
+
+def subscriptions(topics: Topics, site: str) -> list[str]:
+    """What the hub's call path reads: every station's events, in both layouts (edges
+    before the edge id was in the topic use the old one), and every edge's status and
+    own events. Measurements come on a connection of their own."""
+    return [
+        topics.station_event_filter(site),
+        topics.event_filter(site),
+        topics.edge_status_filter(site),
+        topics.edge_event_filter(site),
+    ]
 
 
 def _status(status: str, session: int) -> str:

@@ -79,7 +79,7 @@ async def test_an_invalid_file_keeps_the_old_configuration_polling_and_a_valid_o
     agent = EdgeAgent(load_edge_config(path), config_path=path)
     topics = Topics(topic_prefix)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         task = asyncio.create_task(agent.run())
         try:
             await agent.polling.wait()

@@ -120,7 +120,7 @@ async def test_a_stop_flushes_the_outbox_first_and_keeps_what_no_hub_confirmed(
     agent = EdgeAgent(config)
     topics = Topics(topic_prefix)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         task = asyncio.create_task(agent.run())
         try:
             async with asyncio.timeout(15):

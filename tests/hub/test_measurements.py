@@ -171,7 +171,7 @@ async def test_malformed_and_mismatched_messages_are_rejected_counted_and_harmle
     )
     assert [event.seq for event, _ in stored] == [1]
     assert writer.tally.rejected == {
-        "malformed": 1, "unknown_station": 1, "invalid": 1, "topic_mismatch": 1
+        "malformed": 1, "unknown_station": 1, "invalid": 1, "edge_mismatch": 1
     }  # fmt: skip
     assert writer.tally.outcomes["rejected"] == 4
     points = await _get(hub, "/api/characteristics/bore/points")
