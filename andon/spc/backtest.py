@@ -39,7 +39,7 @@ def run_backtest(
             )
             continue
         subset = Table(Path(f"{data_path} [{item.id}]"), table.header, rows)
-        result = evaluate_table(_request(item), subset)
+        result = evaluate_table(characteristic_request(item), subset)
         reports.append(_report(item, result, subset, seed))
         charts.append((item.id, result))
     if plot is not None:
@@ -50,7 +50,8 @@ def run_backtest(
     return {"characteristics": reports, "not_in_rule_file": sorted(set(by_id) - known)}
 
 
-def _request(item: Characteristic) -> EvalRequest:
+def characteristic_request(item: Characteristic) -> EvalRequest:
+    """The evaluation of one characteristic as the rule file declares it."""
     return EvalRequest(
         chart=item.chart,
         sigma_method=item.sigma_method,
