@@ -136,6 +136,17 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
+class ReloadRefusal(BaseModel):
+    """A refused reload (HTTPException detail): the running configuration is kept."""
+
+    message: str
+    errors: list[str] = Field(description="each error as FILE:LINE: KEY: what is wrong")
+
+
+class ReloadRefusedOut(BaseModel):
+    detail: ReloadRefusal
+
+
 class ReloadOut(BaseModel):
     ok: bool
     at: datetime | None
