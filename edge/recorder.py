@@ -367,7 +367,8 @@ class AnomalyLog:
 
 
 def _spc_inputs(config: EdgeConfig) -> tuple[object, ...]:
-    """What the SPC state depends on: while it stays the same, a reload keeps the state."""
+    """What the SPC state depends on: while it stays the same, a reload keeps the state.
+    The ``spc`` section compares the contents of its rule file too (``SpcConfig``)."""
     return (config.spc, config.measurements, config.poll_interval_s)
 
 

@@ -85,15 +85,13 @@ class SpcConfig(Strict):
         return self.model_copy(update={"rule_file": config_path.parent / self.rule_file})
 
 
-def check_rule_file(
-    doc: YamlDocument, spc: SpcConfig
-) -> tuple[RuleFile | None, list[ConfigIssue]]:
+def check_rule_file(doc: YamlDocument, spc: SpcConfig) -> tuple[RuleFile | None, list[ConfigIssue]]:
     """The rule file (None if it has errors) and the errors of the rule file itself and
     of bindings that do not fit its charts."""
     try:
         rules = load_model(spc.rule_file, RuleFile)
     except ConfigInvalid as exc:
-        return None, exc.issues
+        return None, sorted(exc.issues, key=lambda issue: issue.line)
     charts = {item.id: item.chart for item in rules.characteristics}
     issues = []
     for index, binding in enumerate(spc.characteristics):

@@ -9,9 +9,9 @@ key, so ``andon check-config`` reports them with their line before anything runs
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.spc.tests import MIN_K, TESTS
 
@@ -155,3 +155,17 @@ class RuleFile(BaseModel):
             for index, item in enumerate(self.characteristics)
             for key, message in item.problems()
         ]
+
+    @classmethod
+    def problems_of_parts(cls, data: Any) -> list[tuple[tuple[str | int, ...], str]]:
+        """``problems()`` of the characteristics that are valid on their own, in a file
+        whose schema failed elsewhere: every error is reported at once."""
+        items = data.get("characteristics") if isinstance(data, dict) else None
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        for index, raw in enumerate(items if isinstance(items, list) else []):
+            try:
+                item = Characteristic.model_validate(raw)
+            except ValidationError:
+                continue  # the schema's errors say what is wrong with it
+            found += [(("characteristics", index, key), text) for key, text in item.problems()]
+        return found
