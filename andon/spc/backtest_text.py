@@ -25,13 +25,14 @@ def backtest_table(runs: Sequence[Backtest], *, data_name: str) -> str:
     header += ["Cp", "Cpk", "Pp", "Ppk"]
     rows = [header]
     for characteristic in _ids(runs):
+        label = characteristic  # on the first of its rows only
         for run in runs:
             item = _item(run, characteristic)
             if item is None:
                 continue
             file_column = [run.rules_path.name] if compared else []
-            first = characteristic if run is runs[0] or not compared else ""
-            rows.append([first, *file_column, *_cells(item, run.alarm_points)])
+            rows.append([label, *file_column, *_cells(item, run.alarm_points)])
+            label = ""
     title = " and ".join(run.rules_path.name for run in runs)
     lines = [f"{title} on {data_name}", "", *_aligned(rows)]
     for run in runs:

@@ -195,6 +195,8 @@ def test_backtest_compares_two_rule_files_on_the_same_history(
         files[rule_set].write_text(
             f"characteristics:\n  - id: torque\n    chart: imr\n    rules: {rule_set}\n"
         )
+    with files["nelson"].open("a") as nelson:  # a characteristic the first file lacks
+        nelson.write("  - id: scrap\n    chart: p\n")
     alone = {}
     for rule_set, path in files.items():
         code, out, _ = _backtest(capsys, "--rules", str(path), "--data", str(history), "--json")
@@ -214,7 +216,11 @@ def test_backtest_compares_two_rule_files_on_the_same_history(
     assert code == 0
     rows = _table_rows(out)
     # The second file's row leaves the characteristic blank: its first cell is the file.
-    assert [rows[0][:2], rows[1][:1]] == [["torque", "western-electric.yaml"], ["nelson.yaml"]]
+    assert [row[:2] for row in rows] == [
+        ["torque", "western-electric.yaml"],
+        ["nelson.yaml", "imr"],
+        ["scrap", "nelson.yaml"],
+    ]
     arls = [float(rows[0][7]), float(rows[1][6])]
     expected = [alone[r]["characteristics"][0]["in_control_arl"]["value"] for r in files]
     assert arls == pytest.approx(expected, abs=0.5)  # rounded to a point above 100
