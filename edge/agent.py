@@ -185,6 +185,8 @@ class EdgeAgent:
     async def _watch_file(self) -> None:
         """Reload when a watched file changes (checked once a second). A file that the
         running configuration starts to name after a reload is watched from then on."""
+        if self.config_path is None:
+            return
         stamps = {path: _stamp(path) for path in self.watched_files()}
         while True:
             await asyncio.sleep(WATCH_EVERY_S)
