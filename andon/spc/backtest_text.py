@@ -8,6 +8,7 @@ the in-control average run length to a point (one decimal below 100). The JSON r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from andon.spc.backtest import Backtest
@@ -20,6 +21,7 @@ def backtest_table(runs: Sequence[Backtest], *, data_name: str) -> str:
     """The table of one backtest, or of several rule files on the same history (two rows
     per characteristic, one per file, side by side)."""
     compared = len(runs) > 1
+    names = _names(runs)
     header = ["characteristic", *(["rule file"] if compared else []), "chart", "points"]
     header += ["alarms", "tests (points)", "first alarm", "in-control ARL"]
     header += ["Cp", "Cpk", "Pp", "Ppk"]
@@ -30,13 +32,13 @@ def backtest_table(runs: Sequence[Backtest], *, data_name: str) -> str:
             item = _item(run, characteristic)
             if item is None:
                 continue
-            file_column = [run.rules_path.name] if compared else []
+            file_column = [names[run.rules_path]] if compared else []
             rows.append([label, *file_column, *_cells(item, run.alarm_points)])
             label = ""
-    title = " and ".join(run.rules_path.name for run in runs)
+    title = " and ".join(names[run.rules_path] for run in runs)
     lines = [f"{title} on {data_name}", "", *_aligned(rows)]
     for run in runs:
-        where = f"{run.rules_path.name}: " if compared else ""
+        where = f"{names[run.rules_path]}: " if compared else ""
         unseen = [item["id"] for item in run.report["characteristics"] if "note" in item]
         if unseen:
             lines.append(f"{where}no rows in the history: {', '.join(unseen)}")
@@ -44,6 +46,14 @@ def backtest_table(runs: Sequence[Backtest], *, data_name: str) -> str:
         if missing:
             lines.append(f"{where}in the history but not in the rule file: {', '.join(missing)}")
     return "\n".join(lines)
+
+
+def _names(runs: Sequence[Backtest]) -> dict[Path, str]:
+    """Each rule file by its name, or by its path as given where two names are the same
+    (``old/rules.yaml`` against ``new/rules.yaml``)."""
+    paths = [run.rules_path for run in runs]
+    short = [path.name for path in paths]
+    return {path: str(path) if short.count(path.name) > 1 else path.name for path in paths}
 
 
 def _ids(runs: Sequence[Backtest]) -> list[str]:

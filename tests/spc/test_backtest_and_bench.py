@@ -227,6 +227,24 @@ def test_backtest_compares_two_rule_files_on_the_same_history(
     assert arls[1] < arls[0]  # the engineer's question: more tests, more false alarms
 
 
+def test_backtest_compare_tells_two_rule_files_of_one_name_apart_by_their_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = [tmp_path / folder / "rules.yaml" for folder in ("old", "new")]
+    for path, rule_set in zip(paths, ("western-electric", "nelson"), strict=True):
+        path.parent.mkdir()
+        path.write_text(
+            f"characteristics:\n  - id: torque\n    chart: imr\n    rules: {rule_set}\n"
+        )
+    code, out, _ = _backtest(
+        capsys, "--rules", str(paths[0]), "--compare", str(paths[1]),
+        "--data", str(_history(tmp_path)),
+    )  # fmt: skip
+    assert code == 0
+    rows = _table_rows(out)
+    assert [rows[0][1], rows[1][0]] == [str(paths[0]), str(paths[1])]
+
+
 def test_backtest_compare_refuses_a_wrong_second_file_with_its_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
