@@ -60,3 +60,14 @@ Id32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 """A count stored in an INTEGER column."""
+
+UINT64_MAX = 2**64 - 1
+
+RegisterInteger = Annotated[int, Field(ge=INT64_MIN, le=UINT64_MAX)]
+"""An integer a device can hold: a signed or unsigned 64-bit register, at most."""
+
+
+def printable(value: str) -> str:
+    """``value`` with each control character replaced by U+FFFD, for text read from a
+    device (a register's bytes are not always text) before it goes on the wire."""
+    return _CONTROL.sub("\ufffd", value)
