@@ -45,5 +45,5 @@ def test_scale_and_offset_apply_to_numbers_only() -> None:
 
 def test_a_string_register_with_control_characters_reads_as_printable_text() -> None:
     # A serial read from a PLC goes on the wire; the hub refuses control characters.
-    registers = encode_string("SN\x1b7\x85", 4)
-    assert decode(registers, ValueType.STRING) == "SN\ufffd7\ufffd"
+    registers = encode_string("SN\x1b7\x85X", 4)
+    assert decode(registers, ValueType.STRING) == "SN\ufffd7\ufffdX"
