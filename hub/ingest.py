@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from contract.wire import (
     DEVICE_STATUS_EVENT,
@@ -38,6 +39,7 @@ from contract.wire import (
 from hub.batch import HubEvent, IngestOutcome
 from hub.changes import CallChange
 from hub.config import HubConfig
+from hub.dead_letters import DeadLetter, describe, keep
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
 from hub.store import Store
@@ -54,6 +56,7 @@ class Rejection(StrEnum):
     UNKNOWN_CALL_TYPE = "unknown_call_type"
     UNKNOWN_TOPIC = "unknown_topic"
     INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
+    SET_ASIDE = "set_aside"  # valid, but the database refused its content
 
 
 _CHANGE_ACTIONS = {
@@ -155,6 +158,24 @@ class Ingest:
         for edge_id, status in statuses:
             if self._apply_status(edge_id, status, received_at):
                 report.changes += self.edge_call(edge_id, status.status, received_at)
+        return report
+
+    def set_aside(self, topic: str, payload: bytes, exc: Exception) -> BatchReport:
+        """Keep a message aside that the database refused alone (or the hub failed on),
+        and reject it to its edge: a redelivery would fail the same way."""
+        checked = self._check(topic, payload)
+        event = checked if isinstance(checked, EdgeEnvelope) else None
+        content = isinstance(exc, SQLAlchemyError)
+        reason = Rejection.SET_ASIDE if content else Rejection.INTERNAL
+        letter = DeadLetter(
+            path="event", topic=topic, payload=payload, reason=reason, detail=describe(exc),
+            at=utc_now(), edge_id=event.edge_id if event else None,
+            seq=event.seq if event else None,
+        )  # fmt: skip
+        keep(self.store.engine, letter)
+        report = BatchReport(results=[reason])
+        if event is not None:
+            report.acks[event.edge_id] = ([], [(event.seq, event.seq)])
         return report
 
     def edge_call(self, edge_id: str, status: str, now: datetime) -> list[CallChange]:
