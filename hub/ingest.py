@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from contract.wire import (
@@ -219,7 +219,7 @@ class Ingest:
             event: HubEvent = adapter.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
-            return self._reject(kind, topic, _first_error(exc))
+            return self._reject(kind, topic, _first_error(exc), _envelope_of(payload))
         if isinstance(event, DeviceStatusEvent):
             if (event.site, event.edge_id) != edge_of:
                 return self._reject(
@@ -278,6 +278,24 @@ class Ingest:
     ) -> Refused:
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
         return Refused(reason, event)
+
+
+class _Envelope(EdgeEnvelope):
+    """An event's envelope alone, whatever the rest of the message holds."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_ENVELOPE: TypeAdapter[_Envelope] = TypeAdapter(_Envelope)
+
+
+def _envelope_of(payload: bytes) -> EdgeEnvelope | None:
+    """The valid envelope of an event whose payload breaks the contract (a NaN, a NUL),
+    so that its edge is told to stop sending it; None if the envelope is broken too."""
+    try:
+        return _ENVELOPE.validate_json(payload)
+    except ValidationError:
+        return None
 
 
 def _is_json_error(exc: ValidationError) -> bool:
