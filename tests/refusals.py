@@ -31,7 +31,7 @@ CONTROL = ['"a\\u0000b"', '"a\\u001bb"']
 LONG_LIST = "[" + ",".join(["1"] * 10_000) + "]"
 _MARK = "__BAD_VALUE__"
 
-FLOATS = NOT_FINITE + [LONG_LIST]
+FLOATS = [*NOT_FINITE, LONG_LIST]
 INTEGERS = [*NOT_FINITE, HUGE, LONG_LIST]
 TEXTS = [*CONTROL, LONG_LIST]
 
@@ -74,7 +74,7 @@ def measurement_payload(characteristic: str = "bore") -> dict[str, Any]:
 def _station_kinds(seq: int) -> dict[str, tuple[dict[str, Any], dict[str, list[str]]]]:
     """Each station kind: a good message, and its fields with the bad values for each."""
     part = {"part": {"serial": "SN-1", "lot": "L1"}}
-    anomaly = {name: FLOATS for name in ("value", "center", "lcl", "ucl")}
+    anomaly = dict.fromkeys(("value", "center", "lcl", "ucl"), FLOATS)
     return {
         "call": (
             station_event(seq, "call", {"call_type": "maintenance"}, **part),

@@ -67,9 +67,7 @@ async def test_every_broken_field_of_every_kind_is_refused_and_named_to_its_edge
     events = [m for m in messages if not m.measurement]
     report = hub.ingest.handle_batch([(m.topic, m.payload) for m in events])
     refused = {m.what: r for m, r in zip(events, report.results, strict=True)}
-    assert all(
-        r in (Rejection.INVALID, Rejection.TOO_LARGE) for r in refused.values()
-    ), refused
+    assert all(r in (Rejection.INVALID, Rejection.TOO_LARGE) for r in refused.values()), refused
     confirmed, rejected = report.acks[EDGE]
     assert confirmed == []
     assert _seqs(rejected) == {m.seq for m in events if m.seq is not None}
@@ -137,9 +135,7 @@ async def test_a_measurement_the_database_refuses_is_set_aside_and_the_others_st
         del body["station"]
         return topic, json.dumps(body).encode()
 
-    subscriber = MeasurementSubscriber(
-        config=lambda: config, store=MeasurementStore(hub.store)
-    )
+    subscriber = MeasurementSubscriber(config=lambda: config, store=MeasurementStore(hub.store))
     stored = await asyncio.to_thread(
         subscriber.write, [message(1, "bore"), message(2, POISON), message(3, "bore")]
     )
