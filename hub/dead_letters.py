@@ -50,6 +50,13 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) or not isinstance(exc, StatementError)
 
 
+def refused_by_database(exc: BaseException) -> bool:
+    """Whether a failure that is no outage is the database's (or its driver's) refusal of
+    a value, reason ``set_aside``, rather than a fault of the hub's own, ``internal``.
+    sqlite3 refuses an integer beyond 64 bits with a bare OverflowError."""
+    return isinstance(exc, SQLAlchemyError | OverflowError)
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """One message set aside, as received, with why."""

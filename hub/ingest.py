@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from contract.wire import (
     DEVICE_STATUS_EVENT,
@@ -39,7 +38,7 @@ from contract.wire import (
 from hub.batch import HubEvent, IngestOutcome
 from hub.changes import CallChange
 from hub.config import HubConfig
-from hub.dead_letters import DeadLetter, describe, keep
+from hub.dead_letters import DeadLetter, describe, keep, refused_by_database
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
 from hub.store import Store
@@ -165,8 +164,7 @@ class Ingest:
         and reject it to its edge: a redelivery would fail the same way."""
         checked = self._check(topic, payload)
         event = checked if isinstance(checked, EdgeEnvelope) else None
-        content = isinstance(exc, SQLAlchemyError)
-        reason = Rejection.SET_ASIDE if content else Rejection.INTERNAL
+        reason = Rejection.SET_ASIDE if refused_by_database(exc) else Rejection.INTERNAL
         letter = DeadLetter(
             path="event", topic=topic, payload=payload, reason=reason, detail=describe(exc),
             at=utc_now(), edge_id=event.edge_id if event else None,

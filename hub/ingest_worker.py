@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.config import HubConfig
 from hub.database import database_url, open_engine
-from hub.dead_letters import describe, is_outage
+from hub.dead_letters import describe, is_outage, refused_by_database
 from hub.ingest import BatchReport, Ingest
 from hub.store import Store
 from hub.worker_signals import ignore_sigint, sigint_blocked
@@ -163,7 +163,7 @@ def _apply_apart(ingest: Ingest, messages: list[tuple[str, bytes]]) -> BatchRepo
         if is_outage(exc):
             raise
         if len(messages) == 1:
-            if not isinstance(exc, SQLAlchemyError):
+            if not refused_by_database(exc):
                 log.exception("the hub could not apply a message on %s", messages[0][0])
             return ingest.set_aside(*messages[0], exc)
         log.warning(

@@ -27,7 +27,7 @@ from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import MeasurementEvent, Topics, utc_now
 from hub.config import HubConfig
-from hub.dead_letters import DeadLetter, describe, is_outage, keep
+from hub.dead_letters import DeadLetter, describe, is_outage, keep, refused_by_database
 from hub.ingest import Rejection
 from hub.measurement_config import MeasurementsConfig
 from hub.measurement_intake import MeasurementCheck
@@ -203,7 +203,10 @@ class MeasurementSubscriber:
                 alone = [self._store_apart([event], sources, config) for event in events]
                 return [event for stored in alone for event in stored]
             topic, payload = sources[id(events[0])]
-            reason = Rejection.SET_ASIDE if isinstance(exc, SQLAlchemyError) else Rejection.INTERNAL
+            refused = refused_by_database(exc)
+            if not refused:
+                log.exception("the hub could not store a measurement message on %s", topic)
+            reason = Rejection.SET_ASIDE if refused else Rejection.INTERNAL
             letter = DeadLetter(
                 path="measurement", topic=topic, payload=payload, reason=reason,
                 detail=describe(exc), at=utc_now(), edge_id=events[0].edge_id, seq=events[0].seq,
