@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 INT32_MAX = 2**31 - 1
+UINT64_MAX = 2**64 - 1  # the largest integer a device register holds
 
 # C0 and C1 control characters, and lone surrogates (which no UTF-8 text can hold).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -46,6 +47,12 @@ def _lines(value: str) -> str:
 Text = Annotated[str, AfterValidator(_one_line)]
 """One line of text: a name, a serial number, a lot, a reason."""
 
+WireText = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
+"""One line of text, as ``Text``, checked inside pydantic-core (its message names the
+pattern, not the character): for the wire, where one measurement message holds hundreds
+of names and a Python call each doubled the time to validate it. Lone surrogates never
+get this far (pydantic-core refuses them as it reads the string)."""
+
 MultilineText = Annotated[str, AfterValidator(_lines)]
 """Text that may have lines and tabs (a note), but no other control character."""
 
@@ -60,3 +67,9 @@ Id32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 """A count stored in an INTEGER column."""
+
+
+def printable(value: str) -> str:
+    """``value`` with each control character replaced by U+FFFD, for text read from a
+    device (a register's bytes are not always text) before it goes on the wire."""
+    return _CONTROL.sub("\ufffd", value)

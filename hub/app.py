@@ -17,6 +17,7 @@ from hub.api import (
     board,
     calls,
     chart_events,
+    dead_letters,
     knowledge,
     measurements,
     notifications,
@@ -70,6 +71,7 @@ ROUTERS = (
     acknowledge_links,
     measurements,
     chart_events,
+    dead_letters,
 )
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from contract.wire import (
     DEVICE_STATUS_EVENT,
@@ -43,6 +43,7 @@ from contract.wire import (
 from hub.batch import HubEvent, IngestOutcome
 from hub.changes import CallChange
 from hub.config import HubConfig
+from hub.dead_letters import DeadLetter, describe, keep, refused_by_database
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
 from hub.store import Store
@@ -62,6 +63,7 @@ class Rejection(StrEnum):
     LINE_NOT_SERVED = "line_not_served"  # the hub's file does not give the edge that line
     EDGE_UNPROVEN = "edge_unproven"  # an old-layout topic of a line that several edges serve
     INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
+    SET_ASIDE = "set_aside"  # valid, but the database refused its content
 
 
 _CHANGE_ACTIONS = {
@@ -167,6 +169,23 @@ class Ingest:
                 report.changes += self.edge_call(edge_id, status.status, received_at)
         return report
 
+    def set_aside(self, topic: str, payload: bytes, exc: Exception) -> BatchReport:
+        """Keep a message aside that the database refused alone (or the hub failed on),
+        and reject it to its edge: a redelivery would fail the same way."""
+        checked = self._check(topic, payload)
+        event = checked if isinstance(checked, EdgeEnvelope) else None
+        reason = Rejection.SET_ASIDE if refused_by_database(exc) else Rejection.INTERNAL
+        letter = DeadLetter(
+            path="event", topic=topic, payload=payload, reason=reason, detail=describe(exc),
+            at=utc_now(), edge_id=event.edge_id if event else None,
+            seq=event.seq if event else None,
+        )  # fmt: skip
+        keep(self.store.engine, letter)
+        report = BatchReport(results=[reason])
+        if event is not None:
+            report.acks[event.edge_id] = ([], [(event.seq, event.seq)])
+        return report
+
     def edge_call(self, edge_id: str, status: str, now: datetime) -> list[CallChange]:
         """The edge's own call: raised when it goes offline, resolved when it is back."""
         with self.store.write() as conn:
@@ -208,7 +227,10 @@ class Ingest:
             event: HubEvent = adapter.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
-            return self._reject(kind, topic, _first_error(exc))
+            if edge_of is not None:
+                sender = edge_of[1]
+            told = self._edge_to_tell(_envelope_of(payload), place, sender)
+            return self._reject(kind, topic, _first_error(exc), told)
         if edge_of is not None:
             sender = edge_of[1]
         if sender is not None and event.edge_id != sender:
@@ -255,6 +277,20 @@ class Ingest:
                 Rejection.UNKNOWN_CALL_TYPE, topic, f"call type {call_type!r}", event
             )
         return event
+
+    def _edge_to_tell(
+        self, envelope: EdgeEnvelope | None, place: object, sender: str | None
+    ) -> EdgeEnvelope | None:
+        """The envelope of a message refused for its payload, when its edge may be told to
+        stop sending it: only the edge the topic proves, for a line it serves, as an event
+        would be taken. A forged envelope must not make another edge drop its events."""
+        if envelope is None or (sender is not None and envelope.edge_id != sender):
+            return None
+        if isinstance(place, tuple) and place[:3] != (envelope.site, envelope.area, envelope.line):
+            return None
+        if not_served(self._line_edges(), sender=sender, event=envelope) is not None:
+            return None
+        return envelope
 
     def _known_names(self) -> tuple[set[tuple[str, str, str]], set[str]]:
         """Stations and call types of the running configuration, built once per reload."""
@@ -316,6 +352,24 @@ def not_served(
         detail = f"line {line} has {len(edges)} edges and the topic names none of them"
         return Rejection.EDGE_UNPROVEN, detail
     return None
+
+
+class _Envelope(EdgeEnvelope):
+    """An event's envelope alone, whatever the rest of the message holds."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_ENVELOPE: TypeAdapter[_Envelope] = TypeAdapter(_Envelope)
+
+
+def _envelope_of(payload: bytes) -> EdgeEnvelope | None:
+    """The valid envelope of an event whose payload breaks the contract (a NaN, a NUL),
+    so that its edge is told to stop sending it; None if the envelope is broken too."""
+    try:
+        return _ENVELOPE.validate_json(payload)
+    except ValidationError:
+        return None
 
 
 def _is_json_error(exc: ValidationError) -> bool:

@@ -119,6 +119,7 @@ class Subscriber:
             await client.publish(status_topic, _status(EDGE_ONLINE, session), qos=1, retain=True)
             self.connected.set()
             self.metrics.broker_connected.set(1)
+            self.metrics.broker_sessions.inc()
             backoff.reset()
             # Committed but not yet acknowledged: acknowledged while the next batch is
             # applied, so that the two overlap, or at once when nothing else waits.
