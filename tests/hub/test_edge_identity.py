@@ -213,3 +213,37 @@ def test_a_line_that_lists_no_edges_takes_any_edges_word(tmp_path: Path) -> None
     assert check(*measurement("edge-anyone", "line2", topic_edge="edge-x")) is (
         Rejection.EDGE_MISMATCH
     )
+
+
+def with_nan_value(message: tuple[str, bytes]) -> tuple[str, bytes]:
+    """The message turned into an anomaly whose value is NaN: the envelope stays valid."""
+    topic, payload = message
+    event = json.loads(payload)
+    event["kind"] = "anomaly"
+    event["payload"] = {
+        "characteristic": "force", "chart": "imr", "measurement": "force", "tests": [1],
+        "value": "NaN", "center": 0.0, "lcl": -1.0, "ucl": 1.0, "subgroup": 1,
+    }  # fmt: skip
+    return topic, json.dumps(event).replace('"NaN"', "NaN").encode()
+
+
+@pytest.mark.asyncio
+async def test_a_bad_payload_under_a_forged_envelope_is_named_to_no_edge(
+    hub: HubUnderTest,
+) -> None:
+    """A payload the contract refuses is named to its edge so that the edge stops sending
+    it; under another edge's envelope that would make the other edge drop its events."""
+    forged = [
+        with_nan_value(call("edge-line2", 7, "line2", "st30", topic_edge="edge-line1")),
+        # The old layout proves no edge where a line has two (it is taken, and named, only
+        # from a line's single edge, as an event would be).
+        with_nan_value(call("edge-a", 8, "line3", "st40", topic_edge=None)),
+        with_nan_value(call("edge-line1", 9, "line2", "st30", topic_edge="edge-line1")),
+    ]
+    report = hub.ingest.handle_batch(forged)
+    assert report.results == [Rejection.INVALID] * 3
+    assert report.acks == {}
+    own = with_nan_value(call("edge-line2", 7, "line2", "st30", topic_edge="edge-line2"))
+    report = hub.ingest.handle_batch([own])
+    assert report.results == [Rejection.INVALID]
+    assert report.acks == {"edge-line2": ([], [(7, 7)])}
