@@ -100,8 +100,13 @@ class ModbusLink:
             try:
                 client = await self._connected_client()
                 self.requests += 1
-                async with asyncio.timeout(deadline_s) as self._in_flight:
-                    return await request(client)
+                async with asyncio.timeout(deadline_s) as in_flight:
+                    self._in_flight = in_flight
+                    try:
+                        return await request(client)
+                    finally:
+                        # Only a timeout that is still running may be rescheduled.
+                        self._in_flight = None
             except (ModbusException, OSError, TimeoutError) as exc:
                 # Anything but an answer leaves the link in doubt (a late reply would
                 # be taken for the next one's): reconnect before the next request.
@@ -110,7 +115,6 @@ class ModbusLink:
                 why = "connection lost" if lost else str(exc) or type(exc).__name__
                 raise DeviceUnavailable(f"{self.name}: {why}") from exc
             finally:
-                self._in_flight = None
                 self._last_done = time.monotonic()
 
     def _on_connection(self, generation: int) -> Callable[[bool], None]:
