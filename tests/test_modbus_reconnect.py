@@ -42,6 +42,7 @@ from drivers import (
     open_devices,
 )
 from drivers.modbus_link import CONNECT_TIMEOUT_S
+from drivers.modbus_unit import SILENT_SHARE
 from edge.config import EdgeConfig
 from edge.polling import ButtonTag, LinkPoller
 from edge.session import build_pollers
@@ -384,3 +385,40 @@ async def test_a_request_whose_connection_closes_fails_at_once() -> None:
     assert len(accepted) == len(tries) > 2
     assert max(took) < SLACK_S
     assert max(b - a for a, b in itertools.pairwise(tries)) < GAP_BOUND_S
+
+
+async def _probes_of_silent_unit(plc: SimulatedPlc, units: tuple[int, ...]) -> int:
+    """Requests silent unit 2 gets in 4 s while every unit of ``units`` (one link) is read
+    each poll interval."""
+    configs = [
+        ModbusTcpConfig(
+            kind="modbus_tcp", id=f"u{unit}", host=plc.host, port=plc.port, unit=unit,
+            timeout_s=0.3,
+        )
+        for unit in units
+    ]  # fmt: skip
+    async with open_devices(configs) as drivers:
+        await drivers["u2"].read(Table.COIL, 0, 1)
+        plc.silent.add(2)
+        before = plc.requests[2]
+        end = time.monotonic() + 4.0
+        while time.monotonic() < end:
+            for driver in drivers.values():
+                with contextlib.suppress(DeviceUnavailable):
+                    await driver.read(Table.COIL, 0, 1)
+            await asyncio.sleep(INTERVAL_S)
+        plc.silent.discard(2)
+        return plc.requests[2] - before
+
+
+@pytest.mark.asyncio
+async def test_a_silent_unit_is_tried_every_second_alone_and_less_often_on_a_shared_link() -> None:
+    with SimulatedPlc(units=(1, 2)) as plc:
+        alone = await _probes_of_silent_unit(plc, (2,))
+        shared = await _probes_of_silent_unit(plc, (1, 2))
+    print(f"silent unit tried {alone} times alone, {shared} times beside another in 4 s")
+    # Alone, a try (0.3 s) at most 0.8 s after the last one began: at least 5 in 4 s.
+    assert alone >= 4.0 / GAP_BOUND_S
+    # Beside unit 1, its tries take at most SILENT_SHARE of the link: 0.3 s every 1.2 s.
+    assert shared * 0.3 <= 4.0 * SILENT_SHARE + 0.3
+    assert shared >= 2
