@@ -80,7 +80,7 @@ class _Listener:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-delivery")
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
-        self.client.subscribe(topics.event_filter(SITE), qos=1)
+        self.client.subscribe(topics.station_event_filter(SITE), qos=1)
         self.client.subscribe(self.ack_topic, qos=1)
         self.client.loop_start()
 
@@ -144,7 +144,7 @@ def _fill_outbox(path: Path, count: int) -> None:
             kind="call", site=SITE, area=AREA, line=LINE, station=station,
             payload=CallPayload(call_type="help"),
         )  # fmt: skip
-        return topics.event(SITE, AREA, LINE, station), event_json(event)
+        return topics.station_event(SITE, AREA, LINE, station, EDGE_ID), event_json(event)
 
     try:
         for start in range(0, count, 1000):
