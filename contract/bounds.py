@@ -9,6 +9,7 @@ integer beyond 64 bits fails there as if the database itself were down.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -60,3 +61,27 @@ Id32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 """A count stored in an INTEGER column."""
+
+
+# Times a query may ask for: wide enough for any plant's history and plans, and far
+# enough from datetime's own ends (years 1 and 9999) that a period or a week computed
+# around them still exists.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
+def _moment(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("times need a time zone (end them with Z or +00:00)")
+    out_of_range = ValueError(f"times must lie from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} (UTC)")
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # beyond year 1 or 9999 in UTC
+        raise out_of_range from None
+    if not EARLIEST <= utc <= LATEST:
+        raise out_of_range
+    return utc
+
+
+Moment = Annotated[datetime, AfterValidator(_moment)]
+"""A time with its zone, within the years a query may ask for; given back in UTC."""

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from contract.wire import utc_now
+from contract.wire import Name, utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import Cursor
 from hub.audit import list_audit
 from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
@@ -40,12 +41,12 @@ def config_status(
 def audit(
     request: Request,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> AuditPage:
     """The audit log, newest first, a page at a time."""
     store: Store = request.app.state.store
-    rows = list_audit(store.engine, after=int(cursor) if cursor else None, limit=limit)
+    rows = list_audit(store.engine, after=cursor, limit=limit)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return AuditPage(
         entries=[AuditEntryOut.model_validate(row) for row in page], next_cursor=next_cursor
@@ -85,7 +86,7 @@ def create_token(
 
 @router.delete("/api/admin/tokens/{name}", status_code=204, responses={404: {}})
 def revoke_token(
-    request: Request, name: str, who: Annotated[Principal, allowed(Permission.TOKENS)]
+    request: Request, name: Name, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> None:
     try:
         TokenStore(request.app.state.store).revoke(name, actor=who.name, now=utc_now())

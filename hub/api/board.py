@@ -14,12 +14,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import Word
 from hub.api.streams import KEEPALIVE_S, event_stream, token_active
 from hub.board import BoardScope, board_snapshot
 from hub.changes import CallChange, CallChanges
@@ -51,7 +52,7 @@ async def _snapshot(request: Request, scope: BoardScope) -> dict[str, Any]:
 async def board(
     request: Request,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query(max_length=64)] = None,
+    line: Word | None = None,
     lang: Language = "en",
 ) -> dict[str, Any]:
     """Tiles (``state``: raised, acknowledged, arrived or idle; ``colour``, ``flashing``,
@@ -63,7 +64,7 @@ async def board(
 async def board_events(
     request: Request,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query(max_length=64)] = None,
+    line: Word | None = None,
     lang: Language = "en",
 ) -> StreamingResponse:
     """``event: board`` with the board's JSON, now and after each change on its lines."""

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from contract.bounds import Id32, Moment
 from contract.wire import utc_now
 from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import MAX_LIST, Cursor, Word
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
 from hub.escalation.snapshot import snapshots_from
@@ -42,23 +44,20 @@ def list_calls(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    state: Annotated[list[CallState] | None, Query()] = None,
-    area: Annotated[list[str] | None, Query()] = None,
-    line: Annotated[list[str] | None, Query()] = None,
-    station: Annotated[list[str] | None, Query()] = None,
-    call_type: Annotated[list[str] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="raised before (ISO 8601)")] = None,
+    state: Annotated[list[CallState] | None, Query(max_length=MAX_LIST)] = None,
+    area: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    station: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    call_type: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    since: Annotated[Moment | None, Query(description="raised at or after (ISO 8601)")] = None,
+    until: Annotated[Moment | None, Query(description="raised before (ISO 8601)")] = None,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> CallPage:
     """Calls, oldest first (``order=desc``: newest first), a page at a time."""
     for wanted in line or ():
         who.check_line(wanted)
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, "since and until need a time zone (end them with Z)")
     query = CallFilter(
         states=state or (),
         areas=area or (),
@@ -67,7 +66,7 @@ def list_calls(
         call_types=call_type or (),
         since=since,
         until=until,
-        after=int(cursor) if cursor is not None else None,
+        after=cursor,
         newest_first=order == "desc",
         limit=limit,
         allowed_lines=who.lines,
@@ -109,7 +108,7 @@ def raise_call(
 
 @router.get("/{call_id}", responses=NOT_FOUND)
 def get_call(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> CallDetailOut:
     """One call with its timeline: every transition, who made it, when and from where."""
     store = _store(request)
@@ -122,14 +121,14 @@ def get_call(
 
 @router.post("/{call_id}/acknowledge", responses={**NOT_FOUND, **REFUSED})
 def acknowledge(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)]
 ) -> CallOut:
     return _transition(request, call_id, "acknowledge", who)
 
 
 @router.post("/{call_id}/arrive", responses={**NOT_FOUND, **REFUSED})
 def arrive(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.ARRIVE)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.ARRIVE)]
 ) -> CallOut:
     return _transition(request, call_id, "arrive", who)
 
@@ -140,7 +139,7 @@ def arrive(
 )
 def resolve(
     request: Request,
-    call_id: int,
+    call_id: Id32,
     body: ResolveIn,
     who: Annotated[Principal, allowed(Permission.RESOLVE)],
 ) -> CallOut:
@@ -156,7 +155,7 @@ def resolve(
 
 @router.post("/{call_id}/verify", responses={**NOT_FOUND, **REFUSED})
 def verify(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.VERIFY)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.VERIFY)]
 ) -> CallOut:
     return _transition(request, call_id, "verify", who)
 
@@ -164,14 +163,14 @@ def verify(
 @router.post("/{call_id}/cancel", responses={**NOT_FOUND, **REFUSED})
 def cancel(
     request: Request,
-    call_id: int,
+    call_id: Id32,
     body: CancelIn,
     who: Annotated[Principal, allowed(Permission.CANCEL)],
 ) -> CallOut:
     return _transition(request, call_id, "cancel", who, {"cancel_reason": body.reason})
 
 
-def _get_visible(store: Store, call_id: int, who: Principal) -> Call:
+def _get_visible(store: Store, call_id: Id32, who: Principal) -> Call:
     try:
         call = store.get_call(call_id)
     except CallNotFound:
@@ -182,7 +181,7 @@ def _get_visible(store: Store, call_id: int, who: Principal) -> Call:
 
 def _transition(
     request: Request,
-    call_id: int,
+    call_id: Id32,
     action: str,
     who: Principal,
     details: dict[str, str | None] | None = None,

@@ -17,12 +17,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 
 from contract.wire import MeasurementEvent
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import Word
 from hub.api.streams import KEEPALIVE_S, event_stream, token_active
 from hub.measurement_news import MeasurementNews
 
@@ -35,11 +36,11 @@ LISTENER_SIZE = 200
 @router.get("/api/characteristics/{name}/events", response_class=StreamingResponse)
 async def point_events(
     request: Request,
-    name: Annotated[str, Path(min_length=1, max_length=64)],
+    name: Annotated[Word, Path(min_length=1)],
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query(max_length=64)] = None,
-    station: Annotated[str | None, Query(max_length=64)] = None,
+    line: Word | None = None,
+    station: Word | None = None,
 ) -> StreamingResponse:
     """``event: point`` with each new point of the characteristic (the fields of
     ``GET /api/characteristics/{name}/points`` less ``id`` and ``received_at``)."""

@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from contract.bounds import Moment
 from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import MAX_LIST, Word
 from hub.config import HubConfig, Named
 from hub.live_config import LiveConfig
 from hub.quality_reports import (
@@ -39,9 +41,6 @@ Format = Literal["json", "csv"]
 
 
 def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, "since and until need a time zone (end them with Z)")
     end = until or utc_now()
     start = since or end - DEFAULT_PERIOD
     if start >= end:
@@ -87,9 +86,9 @@ async def summary(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    since: Annotated[datetime | None, SINCE] = None,
-    until: Annotated[datetime | None, UNTIL] = None,
-    line: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[Moment | None, SINCE] = None,
+    until: Annotated[Moment | None, UNTIL] = None,
+    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:
     """Every call of the period in one row (key ``all``): counts and response times."""
@@ -105,9 +104,9 @@ async def calls_by(
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     by: Dimension,
-    since: Annotated[datetime | None, SINCE] = None,
-    until: Annotated[datetime | None, UNTIL] = None,
-    line: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[Moment | None, SINCE] = None,
+    until: Annotated[Moment | None, UNTIL] = None,
+    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
     lang: Language = "en",
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:
@@ -156,9 +155,9 @@ async def quality(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    since: Annotated[datetime | None, Query(description="hours starting at or after")] = None,
-    until: Annotated[datetime | None, Query(description="hours starting before")] = None,
-    line: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[Moment | None, Query(description="hours starting at or after")] = None,
+    until: Annotated[Moment | None, Query(description="hours starting before")] = None,
+    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
     lang: Language = "en",
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
+from contract.bounds import Text
 from contract.secrets import SecretMissing, resolve_secrets
 from hub.access import Permission
 from hub.api.auth import Principal, allowed, bearer_token
@@ -93,7 +94,7 @@ def _has_metrics_token(request: Request, authorization: str | None) -> bool:
 def list_edges(
     request: Request,
     _who: Annotated[Principal, allowed(Permission.READ)],
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[Text | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> EdgePage:
     """Edge agents and their liveness, by edge id, a page at a time."""

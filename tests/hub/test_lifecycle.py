@@ -76,9 +76,10 @@ async def test_a_transition_the_state_does_not_allow_is_a_409_naming_the_state(
             (await admin.post(f"/api/calls/{call_id}/{step}", json=_body(step))).raise_for_status()
         response = await admin.post(f"/api/calls/{call_id}/{refused}", json=_body(refused))
         assert response.status_code == 409
-        detail = response.json()["detail"]
-        assert detail["state"] == state
-        assert f"call {call_id} is {state}" in detail["message"]
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert (problem["status"], problem["state"]) == (409, state)
+        assert f"call {call_id} is {state}" in problem["detail"]
         assert (await admin.get(f"/api/calls/{call_id}")).json()["state"] == state
 
 

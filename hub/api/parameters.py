@@ -1,0 +1,19 @@
+"""The bounded types of the API's query and path parameters (contract/bounds.py's, sized
+for the hub's columns), so every router refuses the same values the same way (422)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from contract.bounds import INT64_MAX, Text
+
+MAX_LIST = 100
+"""At most this many values of one repeated query parameter (``?line=a&line=b``)."""
+
+Word = Annotated[Text, Field(max_length=64)]
+"""A line, station, area, call type or characteristic as a query asks for it."""
+
+Cursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A page's ``next_cursor`` of a row id: a BIGINT at most."""
