@@ -3,8 +3,9 @@ events.
 
 The stream sends the whole board when it opens and again after every change of a call
 on the board's lines (changes that come together are sent as one picture), and a comment
-every few seconds so a proxy or a dead hub is noticed; then, too, the token is looked up
-again, and a revoked one ends the stream. The browser reconnects by itself.
+every few seconds so a proxy or a dead hub is noticed; the token is looked up again every
+second (hub/api/streams.py), and a revoked one ends the stream. The browser reconnects by
+itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
-from hub.api.streams import KEEPALIVE_S, event_stream, token_active
+from hub.api.streams import KEEPALIVE, event_stream, watched
 from hub.board import BoardScope, board_snapshot
 from hub.changes import CallChange, CallChanges
 from hub.live_config import LiveConfig
@@ -76,14 +77,9 @@ async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
     changes: CallChanges = request.app.state.changes
     with changes.listen() as queue:
         yield _event(await _snapshot(request, scope))
-        while not await request.is_disconnected():
-            try:
-                async with asyncio.timeout(KEEPALIVE_S):  # wait_for can swallow a cancel
-                    change = await queue.get()
-            except TimeoutError:
-                if not await token_active(request):
-                    return  # revoked: the browser reconnects, is refused, and asks for one
-                yield ": keepalive\n\n"
+        async for change in watched(request, queue.get):
+            if change is None:
+                yield KEEPALIVE
                 continue
             await asyncio.sleep(COALESCE_S)
             if not _drain(queue, scope, change):

@@ -3,15 +3,15 @@ events, for the live control chart.
 
 Points come from ``app.state.measurements`` (hub/measurement_news.py) as the measurement
 process stores them; the stream sends each point of the characteristic on the lines the
-token may read, and a comment every few seconds so a proxy or a dead hub is noticed (then
-the token is looked up again, as the board's stream does). A listener that falls behind
+token may read, and a comment every few seconds, whether or not other characteristics'
+points flow, so a proxy or a dead hub is noticed; the token is looked up again every
+second, as on the board's stream (hub/api/streams.py). A listener that falls behind
 loses the oldest messages, never the hub's memory: the chart reads the stored points
 again when it reconnects.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ from contract.wire import MeasurementEvent
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
-from hub.api.streams import KEEPALIVE_S, event_stream, token_active
+from hub.api.streams import KEEPALIVE, event_stream, watched
 from hub.measurement_news import MeasurementNews
 
 router = APIRouter(tags=["measurements"])
@@ -91,14 +91,9 @@ async def _events(request: Request, wanted: _Filter) -> AsyncIterator[str]:
     news: MeasurementNews = request.app.state.measurements
     with news.listen(size=LISTENER_SIZE) as listener:
         yield "event: open\ndata: {}\n\n"
-        while not await request.is_disconnected():
-            try:
-                async with asyncio.timeout(KEEPALIVE_S):  # wait_for can swallow a cancel
-                    event = await listener.get()
-            except TimeoutError:
-                if not await token_active(request):
-                    return
-                yield ": keepalive\n\n"
+        async for event in watched(request, listener.get):
+            if event is None:
+                yield KEEPALIVE
                 continue
             for point in wanted.points(event):
                 yield f"event: point\ndata: {json.dumps(point, ensure_ascii=False)}\n\n"
