@@ -152,7 +152,11 @@ class TokenIn(BaseModel):
 
     name: Name
     role: Role
-    lines: list[Name] = Field(default_factory=list, max_length=MAX_TOKEN_LINES)
+    lines: list[Name] = Field(
+        default_factory=list,
+        max_length=MAX_TOKEN_LINES,
+        description="empty: every line; only viewer, station and responder tokens have lines",
+    )
 
 
 class TokenOut(BaseModel):

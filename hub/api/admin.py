@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from contract.wire import Name, utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.parameters import Cursor
+from hub.api.parameters import BigCursor
 from hub.audit import list_audit
 from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
@@ -41,7 +41,7 @@ def config_status(
 def audit(
     request: Request,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
-    cursor: Cursor | None = None,
+    cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> AuditPage:
     """The audit log, newest first, a page at a time."""
@@ -64,7 +64,11 @@ def list_tokens(
     return [TokenOut.model_validate(t) for t in tokens]
 
 
-@router.post("/api/admin/tokens", status_code=201, responses={409: {"description": "name taken"}})
+@router.post(
+    "/api/admin/tokens",
+    status_code=201,
+    responses={409: {"description": "the name is taken, or the role cannot have lines"}},
+)
 def create_token(
     request: Request, body: TokenIn, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> NewTokenOut:
@@ -77,17 +81,28 @@ def create_token(
     except TokenNameTaken as exc:
         raise HTTPException(409, str(exc)) from None
     except TokenRefused as exc:
-        raise HTTPException(422, str(exc)) from None
+        # Well-formed, but at odds with what the role is (the whole site's): a conflict.
+        raise HTTPException(409, str(exc)) from None
     return NewTokenOut(
         name=body.name, role=body.role, lines=body.lines, created_at=now, revoked_at=None,
         token=token,
     )  # fmt: skip
 
 
-@router.delete("/api/admin/tokens/{name}", status_code=204, responses={404: {}})
+@router.delete(
+    "/api/admin/tokens/{name}",
+    status_code=204,
+    responses={404: {"description": "no active token"}, 409: {"description": "its own token"}},
+)
 def revoke_token(
     request: Request, name: Name, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> None:
+    """Revoke a token: its next request is refused, and its open streams end."""
+    if name == who.name:
+        # The last admin token revoking itself would lock the API's admins out.
+        raise HTTPException(
+            409, "a token cannot revoke itself: use another admin token or andon token revoke"
+        )
     try:
         TokenStore(request.app.state.store).revoke(name, actor=who.name, now=utc_now())
     except TokenNotFound as exc:

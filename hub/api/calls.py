@@ -77,7 +77,12 @@ def list_calls(
     return CallPage(calls=[call_out(call, now) for call in page], next_cursor=next_cursor)
 
 
-@router.post("", status_code=201, responses={409: {"description": "unknown station or type"}})
+# Values of the right shape that the hub's file does not know (it can change at a reload):
+# the request conflicts with the plant's configuration rather than being malformed.
+NOT_CONFIGURED = "not a station, call type or reason code of the hub's file"
+
+
+@router.post("", status_code=201, responses={409: {"description": NOT_CONFIGURED}})
 def raise_call(
     request: Request, body: RaiseIn, who: Annotated[Principal, allowed(Permission.RAISE)]
 ) -> CallOut:
@@ -86,10 +91,10 @@ def raise_call(
     config: LiveConfig = request.app.state.config
     hub = config.current
     if (body.area, body.line, body.station) not in hub.station_keys():
-        raise HTTPException(422, f"no station {body.area}/{body.line}/{body.station}")
+        raise HTTPException(409, f"no station {body.area}/{body.line}/{body.station}")
     call_type = hub.call_type(body.call_type)
     if call_type is None:
-        raise HTTPException(422, f"unknown call type {body.call_type!r}")
+        raise HTTPException(409, f"unknown call type {body.call_type!r}")
     now = utc_now()
     where = NewCall(
         site=hub.site,
@@ -135,7 +140,10 @@ def arrive(
 
 @router.post(
     "/{call_id}/resolve",
-    responses={**NOT_FOUND, **REFUSED, 422: {"description": "unknown reason code"}},
+    responses={
+        **NOT_FOUND,
+        409: {"description": f"{REFUSED[409]['description']}; or {NOT_CONFIGURED}"},
+    },
 )
 def resolve(
     request: Request,
@@ -147,7 +155,7 @@ def resolve(
     codes = config.current.reason_code_ids
     if body.reason_code not in codes:
         raise HTTPException(
-            422, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
+            409, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
         )
     details = {"reason_code": body.reason_code, "note": body.note}
     return _transition(request, call_id, "resolve", who, details)

@@ -7,13 +7,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from contract.bounds import INT64_MAX, Text
+from contract.bounds import INT32_MAX, INT64_MAX, Text
 
 MAX_LIST = 100
 """At most this many values of one repeated query parameter (``?line=a&line=b``)."""
 
-Word = Annotated[Text, Field(max_length=64)]
+Word = Annotated[Text, Field(min_length=1, max_length=64)]
 """A line, station, area, call type or characteristic as a query asks for it."""
 
-Cursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
-"""A page's ``next_cursor`` of a row id: a BIGINT at most."""
+Cursor = Annotated[int, Field(ge=0, le=INT32_MAX)]
+"""A page's ``next_cursor`` of an INTEGER row id (calls, anomalies): PostgreSQL refuses a
+larger number compared with such a column, as if the database had failed."""
+
+BigCursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A page's ``next_cursor`` of a BIGINT row id (the audit log, SPC points)."""

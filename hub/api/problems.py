@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,28 @@ def problem_response(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_TYPE)
 
 
-async def _http_problem(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail
     extensions: dict[str, Any] = {}
     if isinstance(detail, dict):  # {"message": ..., more members}: the members extend it
         extensions = {key: value for key, value in detail.items() if key != "message"}
         detail = detail.get("message", HTTPStatus(exc.status_code).phrase)
-    return problem_response(exc.status_code, str(detail), headers=exc.headers, **extensions)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(exc.status_code, str(detail), headers=headers, **extensions)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on the request's path: routing answers 405 with the
+    methods of the first route on the path only (GET /api/calls, not its POST)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        found = getattr(route, "methods", None)
+        if found and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= found
+    return ", ".join(sorted(methods))
 
 
 async def _validation_problem(_request: Request, exc: Exception) -> JSONResponse:

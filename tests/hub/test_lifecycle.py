@@ -126,7 +126,7 @@ async def test_a_panel_raises_a_call_and_a_second_raise_joins_it(hub: HubUnderTe
         assert again.json()["id"] == first.json()["id"]
         assert again.json()["presses"] == 2
         unknown = await panel.post("/api/calls", json={**body, "station": "st99"})
-        assert unknown.status_code == 422
+        assert unknown.status_code == 409
         timeline = (await panel.get(f"/api/calls/{first.json()['id']}")).json()["timeline"]
     assert [(e["action"], e["actor"], e["source"]) for e in timeline] == [
         ("raised", "station-all", "api")
@@ -143,7 +143,7 @@ async def test_an_unknown_reason_code_is_refused_with_the_known_ones(hub: HubUnd
     call_id = hub.raise_call("st10")
     async with hub.client(Role.RESPONDER) as responder:
         refused = await responder.post(f"/api/calls/{call_id}/resolve", json={"reason_code": "x"})
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert "expected one of: tool-worn, adjusted" in refused.json()["detail"]
 
 
