@@ -14,6 +14,7 @@ without listing its errors by hand.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -23,7 +24,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +80,20 @@ async def _http_problem(request: Request, exc: Exception) -> JSONResponse:
         detail = detail.get("message", HTTPStatus(exc.status_code).phrase)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
-        headers["Allow"] = _allowed_methods(request)
+        headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
     return problem_response(exc.status_code, str(detail), headers=headers, **extensions)
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method of every route on the request's path: routing answers 405 with the
-    methods of the first route on the path only (GET /api/calls, not its POST)."""
-    methods: set[str] = set()
-    for route in request.app.routes:
-        found = getattr(route, "methods", None)
-        if found and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= found
-    return ", ".join(sorted(methods))
+def _allowed_methods(request: Request, routed: str) -> str:
+    """Every documented method on the request's path: routing answers 405 with the
+    methods of the first route on the path only (GET /api/calls, not its POST).
+    ``routed`` (routing's own) stands for a path the document does not have (pages)."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    for template, operations in paths.items():
+        pieces = re.split(r"\{[^}]+\}", template)
+        if re.fullmatch("[^/]+".join(map(re.escape, pieces)), request.url.path):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return routed
 
 
 async def _validation_problem(_request: Request, exc: Exception) -> JSONResponse:
