@@ -201,7 +201,10 @@ devices = Table(
     Column("status", String(16), nullable=False),
     Column("reason", String(256), nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+    # The line of the edge's status event (migration 0010); null before it.
+    Column("line", String(64)),
 )
+Index("devices_line", devices.c.line)
 
 # -- escalation (migration 0005) -------------------------------------------------------
 

@@ -107,12 +107,15 @@ def raise_anomaly_call(
 @router.get("/api/devices")
 def list_devices(
     request: Request,
-    _who: Annotated[Principal, allowed(Permission.READ)],
+    who: Annotated[Principal, allowed(Permission.READ)],
     cursor: Annotated[Text | None, Query(max_length=140)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> DevicePage:
-    """The devices edges poll, as their edges last reported them (edge/device order)."""
+    """The devices edges poll, as their edges last reported them (edge/device order); a
+    token limited to lines reads the devices of those lines' edges."""
     query = select(devices).order_by(devices.c.edge_id, devices.c.device).limit(limit + 1)
+    if who.lines:
+        query = query.where(devices.c.line.in_(who.lines))
     if cursor is not None:
         edge_id, _, device = cursor.partition("/")
         query = query.where(

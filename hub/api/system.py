@@ -93,12 +93,14 @@ def _has_metrics_token(request: Request, authorization: str | None) -> bool:
 @router.get("/api/edges")
 def list_edges(
     request: Request,
-    _who: Annotated[Principal, allowed(Permission.READ)],
+    who: Annotated[Principal, allowed(Permission.READ)],
     cursor: Annotated[Text | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> EdgePage:
-    """Edge agents and their liveness, by edge id, a page at a time."""
+    """Edge agents and their liveness, by edge id, a page at a time. A token limited to
+    lines reads the edges known to serve them: those that reported a device or charted a
+    characteristic on one of its lines."""
     store: Store = request.app.state.store
-    rows = store.list_edges(after=cursor, limit=limit + 1)
+    rows = store.list_edges(after=cursor, limit=limit + 1, lines=who.lines)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["edge_id"]))
     return EdgePage(edges=[EdgeOut.model_validate(row) for row in page], next_cursor=next_cursor)
