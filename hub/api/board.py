@@ -22,7 +22,7 @@ from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
-from hub.api.streams import KEEPALIVE, event_stream, watched
+from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
 from hub.board import BoardScope, board_snapshot
 from hub.changes import CallChange, CallChanges
 from hub.live_config import LiveConfig
@@ -61,7 +61,7 @@ async def board(
     return await _snapshot(request, _scope(who, line, lang))
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=StreamingResponse, responses=EVENT_STREAM)
 async def board_events(
     request: Request,
     who: Annotated[Principal, allowed(Permission.READ)],

@@ -24,7 +24,7 @@ from contract.wire import MeasurementEvent
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
-from hub.api.streams import KEEPALIVE, event_stream, watched
+from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
 from hub.measurement_news import MeasurementNews
 
 router = APIRouter(tags=["measurements"])
@@ -33,7 +33,9 @@ router = APIRouter(tags=["measurements"])
 LISTENER_SIZE = 200
 
 
-@router.get("/api/characteristics/{name}/events", response_class=StreamingResponse)
+@router.get(
+    "/api/characteristics/{name}/events", response_class=StreamingResponse, responses=EVENT_STREAM
+)
 async def point_events(
     request: Request,
     name: Annotated[Word, Path(min_length=1)],

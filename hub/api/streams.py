@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -25,6 +25,14 @@ TOKEN_CHECK_S = 1.0
 KEEPALIVE = ": keepalive\n\n"
 
 T = TypeVar("T")
+
+# A stream route's answer, for the OpenAPI document (``responses=EVENT_STREAM``).
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "server-sent events, until the client leaves or the token is revoked",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def event_stream(events: AsyncIterator[str]) -> StreamingResponse:

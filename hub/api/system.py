@@ -60,7 +60,14 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse(health.model_dump(), status_code=503 if problems else 200)
 
 
-@router.get("/metrics", response_class=Response, responses={403: {"description": "off loopback"}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        403: {"description": "off loopback, without api.metrics_token"},
+    },
+)
 def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
     """Prometheus metrics: open on loopback; elsewhere only with ``api.metrics_token``."""
     if not _is_loopback(request) and not _has_metrics_token(request, authorization):
