@@ -11,7 +11,7 @@ from contract.bounds import Id32, Moment
 from contract.wire import utc_now
 from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
-from hub.api.parameters import MAX_LIST, Cursor, Word
+from hub.api.parameters import MAX_LIST, Cursor, Words
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
 from hub.escalation.snapshot import snapshots_from
@@ -44,11 +44,11 @@ def list_calls(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    state: Annotated[list[CallState] | None, Query(max_length=MAX_LIST)] = None,
-    area: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
-    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
-    station: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
-    call_type: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    state: Annotated[list[CallState], Query(default_factory=list, max_length=MAX_LIST)],
+    area: Words,
+    line: Words,
+    station: Words,
+    call_type: Words,
     since: Annotated[Moment | None, Query(description="raised at or after (ISO 8601)")] = None,
     until: Annotated[Moment | None, Query(description="raised before (ISO 8601)")] = None,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",

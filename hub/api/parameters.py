@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import Field
 
 from contract.bounds import INT32_MAX, INT64_MAX, Text
@@ -21,3 +22,7 @@ larger number compared with such a column, as if the database had failed."""
 
 BigCursor = Annotated[int, Field(ge=0, le=INT64_MAX)]
 """A page's ``next_cursor`` of a BIGINT row id (the audit log, SPC points)."""
+
+Words = Annotated[list[Word], Query(default_factory=list, max_length=MAX_LIST)]
+"""A repeated query parameter (``?line=a&line=b``); none given: empty. A plain array in
+the document (not "array or null"): a fuzzer then knows that ``?line=false`` is a line."""

@@ -17,7 +17,7 @@ from contract.bounds import Moment
 from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.parameters import MAX_LIST, Word
+from hub.api.parameters import Words
 from hub.config import HubConfig, Named
 from hub.live_config import LiveConfig
 from hub.quality_reports import (
@@ -96,7 +96,7 @@ async def summary(
     who: Annotated[Principal, allowed(Permission.READ)],
     since: Annotated[Moment | None, SINCE] = None,
     until: Annotated[Moment | None, UNTIL] = None,
-    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    line: Words,
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:
     """Every call of the period in one row (key ``all``): counts and response times."""
@@ -114,7 +114,7 @@ async def calls_by(
     by: Dimension,
     since: Annotated[Moment | None, SINCE] = None,
     until: Annotated[Moment | None, UNTIL] = None,
-    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    line: Words,
     lang: Language = "en",
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:
@@ -165,7 +165,7 @@ async def quality(
     who: Annotated[Principal, allowed(Permission.READ)],
     since: Annotated[Moment | None, Query(description="hours starting at or after")] = None,
     until: Annotated[Moment | None, Query(description="hours starting before")] = None,
-    line: Annotated[list[Word] | None, Query(max_length=MAX_LIST)] = None,
+    line: Words,
     lang: Language = "en",
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:

@@ -6,7 +6,8 @@ stateful phase that chains operations by the links it infers).
 
 The hub is real (uvicorn on loopback, with a real Mosquitto so /healthz is healthy) and
 is fuzzed with an admin token. ``MAX_EXAMPLES`` keeps both runs within about a minute on
-a CI machine; the seed of a failing run is in its output (``--seed`` replays it).
+a CI machine; ``ANDON_FUZZ_EXAMPLES=200`` fuzzes longer on a developer's. The seed of a
+failing run is in its output (``st run --seed`` replays it).
 
 The two event streams are left out: a stream never ends, so the fuzzer would wait for
 each one until its request timeout. tests/hub/test_api_streams.py and
@@ -16,6 +17,7 @@ dependencies as every other route's.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ from hub.access import Role
 from tests.hub.live import LiveHub, live_hub
 from tests.plant import wait_until
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = int(os.environ.get("ANDON_FUZZ_EXAMPLES", "10"))
 SCHEMATHESIS = Path(sys.executable).parent / "st"
 
 
