@@ -129,7 +129,7 @@ def _bench_scale(args: argparse.Namespace) -> int:
 
     with _servers(args.backend) as (workdir, broker, url):
         result = run_scale_bench(
-            broker=Broker(broker.host, broker.port),
+            broker=Broker(broker.host, broker.port, broker.pid),
             database_url=url,
             workdir=workdir,
             edges=args.edges,

@@ -78,6 +78,11 @@ class MosquittoBroker:
             self.stop()
             raise RuntimeError(f"mosquitto did not start on port {self.port}; see {conf}")
 
+    @property
+    def pid(self) -> int | None:
+        """The broker's process id while it runs (a benchmark reads its CPU)."""
+        return None if self._process is None else self._process.pid
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is None:

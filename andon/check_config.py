@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from andon.check_environment import host_warnings, secret_issues
 from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
@@ -15,11 +16,12 @@ from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
 
 
-def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
+def check_files(paths: Iterable[Path], *, offline: bool = False) -> list[ConfigIssue]:
     """Every error in ``paths``, each file on its own and the edges against their hub.
 
     A file with an ``edge_id`` key is an edge file, one with ``characteristics`` an SPC
-    rule file, any other a hub file."""
+    rule file, any other a hub file. Unless ``offline``, every secret a file references
+    must be readable here, and a host name that does not resolve is a warning."""
     issues: list[ConfigIssue] = []
     hubs: list[tuple[YamlDocument, HubConfig]] = []
     edges: list[tuple[YamlDocument, EdgeConfig]] = []
@@ -36,6 +38,9 @@ def check_files(paths: Iterable[Path]) -> list[ConfigIssue]:
                 validate(doc, RuleFile)
             else:
                 hubs.append((doc, validate(doc, HubConfig)))
+            if not offline:
+                found = secret_issues(doc) + host_warnings(doc)
+                issues.extend(sorted(found, key=lambda issue: issue.line))
         except ConfigInvalid as exc:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
     for hub_doc, hub in hubs:
@@ -120,6 +125,16 @@ def _edge_against_hub(
             )
         ]
     issues = []
+    served = hub.line_edges().get((edge.area, edge.line))
+    if served is not None and edge.edge_id not in served:
+        issues.append(
+            issue_at(
+                edge_doc,
+                ("edge_id",),
+                f"edge {edge.edge_id!r} is not among the edges of line {edge.area}/{edge.line} "
+                f"in {hub_doc.path} ({', '.join(sorted(served))}): the hub refuses its events",
+            )
+        )
     for index, button in enumerate(edge.buttons):
         if (edge.area, edge.line, button.station) not in stations:
             issues.append(

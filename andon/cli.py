@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate hub and edge YAML files")
     check.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the files alone: read no secret and look up no host name "
+        "(for a plant's files checked on another machine)",
+    )
     check.set_defaults(handler=_check_config)
 
     bench_commands = add_spc_commands(commands)
@@ -66,11 +73,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Libraries whose INFO lines (a migration step, each HTTP request, each notification
+# sent, a Modbus reconnect) are nothing a person acts on; their warnings still show.
+LIBRARIES = ("alembic", "apprise", "httpx", "httpcore", "pymodbus", "aiomqtt")
+
+
 def _setup_logging() -> None:
+    """INFO for the product's own loggers, WARNING for the libraries'; ANDON_LOG_LEVEL and
+    ANDON_LIBRARY_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR) ask for more or less."""
+    levels = {"DEBUG", "INFO", "WARNING", "ERROR"}
+    ours = os.environ.get("ANDON_LOG_LEVEL", "INFO").upper()
+    theirs = os.environ.get("ANDON_LIBRARY_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(
-        level=logging.INFO,
+        level=ours if ours in levels else "INFO",
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(theirs if theirs in levels else "WARNING")
+    for variable, value in (("ANDON_LOG_LEVEL", ours), ("ANDON_LIBRARY_LOG_LEVEL", theirs)):
+        if value not in levels:
+            logging.getLogger(__name__).warning(
+                "%s=%s is not one of %s; ignored", variable, value, ", ".join(sorted(levels))
+            )
 
 
 def _run_hub(args: argparse.Namespace) -> int:
@@ -130,7 +154,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     from andon.check_config import check_files
 
-    issues = check_files(args.files)
+    issues = check_files(args.files, offline=args.offline)
     for issue in issues:
         print(issue)
     errors = [issue for issue in issues if not issue.warning]

@@ -123,8 +123,10 @@ def _account(username: str, secrets_dir: Path) -> Account:
 
 
 def _edge_accounts(hub: HubConfig, edges: list[EdgeConfig]) -> list[EdgeAccount]:
-    """Each edge's broker account; a site, prefix or line the hub does not know is refused."""
+    """Each edge's broker account; a site, prefix or line the hub does not know is refused,
+    and so is an edge that its line in the hub's file does not list."""
     lines = {(area.id, line.id) for area in hub.areas for line in area.lines}
+    served = hub.line_edges()
     accounts: list[EdgeAccount] = []
     for edge in edges:
         where = f"edge {edge.edge_id}"
@@ -137,6 +139,13 @@ def _edge_accounts(hub: HubConfig, edges: list[EdgeConfig]) -> list[EdgeAccount]
             )
         if (edge.area, edge.line) not in lines:
             raise DeployProblem(f"{where}: line {edge.area}/{edge.line} is not in the hub's file")
+        # The broker proves to the hub which edge sent an event; the hub must know whom
+        # to believe for the line, or it would take any edge's word for it.
+        if edge.edge_id not in served.get((edge.area, edge.line), ()):
+            raise DeployProblem(
+                f"{where}: line {edge.area}/{edge.line} of the hub's file does not list it "
+                f"under edges (edges: [{edge.edge_id}])"
+            )
         username = edge.broker.username or edge.edge_id
         accounts.append(EdgeAccount(username, edge.edge_id, edge.site, edge.area, edge.line))
     return accounts

@@ -1,10 +1,11 @@
 """Who may read and write which topic on the plant's broker: one table, one ACL file.
 
-Every topic of the wire contract is one row of ``TOPIC_ROWS``: the direction it flows
-and how ``contract.wire.Topics`` builds it. An edge writes the edge-to-hub topics of its
-own line and of its own edge id, and reads the hub-to-edge topics of the same; the hub
-reads everything under its site and writes the hub-to-edge topics of every edge. A new
-topic in the contract is one new row here.
+Every grant is one row of ``GRANTS``: the party (an edge or the hub), read or write, and
+how ``contract.wire.Topics`` builds the topic for that party's scope. An edge writes the
+topics that carry its own edge id (its line's station events among them: the broker is
+what proves to the hub which edge sent an event) and reads the hub's status, its own
+confirmations and status, and its line's lights; the hub reads what the edges write and
+writes its status, the confirmations and the lights. Nothing else is granted to anyone.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from contract.wire import Topics
 
 ANY = "+"
 
 
-class Flow(StrEnum):
-    EDGE_TO_HUB = "edge_to_hub"
-    HUB_TO_EDGE = "hub_to_edge"
+class Party(StrEnum):
+    EDGE = "edge"
+    HUB = "hub"
 
 
 @dataclass(frozen=True)
@@ -30,40 +32,45 @@ class Scope:
     site: str
     area: str = ANY
     line: str = ANY
-    station: str = ANY
     edge: str = ANY
 
 
 @dataclass(frozen=True)
-class TopicRow:
+class Grant:
     name: str
-    flow: Flow
+    party: Party
+    access: Literal["read", "write"]
     build: Callable[[Topics, Scope], str]
 
 
-def _assumed(suffix: str, *, per_station: bool) -> Callable[[Topics, Scope], str]:
-    """A topic another change is adding to the contract: its layout as announced.
-
-    Replace with the ``Topics`` method once contract/wire.py has it."""
-
-    def build(topics: Topics, s: Scope) -> str:
-        if per_station:
-            return f"{topics.root}/{s.site}/{s.area}/{s.line}/{s.station}/{suffix}"
-        return f"{topics.root}/{s.site}/edge/{s.edge}/{suffix}"
-
-    return build
+def _station_events(t: Topics, s: Scope) -> str:
+    return t.station_event(s.site, s.area, s.line, ANY, s.edge)
 
 
-TOPIC_ROWS: tuple[TopicRow, ...] = (
-    TopicRow(
-        "station event", Flow.EDGE_TO_HUB, lambda t, s: t.event(s.site, s.area, s.line, s.station)
-    ),
-    TopicRow("edge event", Flow.EDGE_TO_HUB, lambda t, s: t.edge_event(s.site, s.edge)),
-    TopicRow("edge status", Flow.EDGE_TO_HUB, lambda t, s: t.edge_status(s.site, s.edge)),
-    TopicRow("edge measurements", Flow.EDGE_TO_HUB, lambda t, s: t.measurement(s.site, s.edge)),
-    TopicRow("hub confirmation", Flow.HUB_TO_EDGE, _assumed("ack", per_station=False)),
-    TopicRow("edge command", Flow.HUB_TO_EDGE, _assumed("command", per_station=False)),
-    TopicRow("station light", Flow.HUB_TO_EDGE, _assumed("light", per_station=True)),
+def _lights(t: Topics, s: Scope) -> str:
+    return t.light(s.site, s.area, s.line, ANY)
+
+
+EDGE, HUB = Party.EDGE, Party.HUB
+GRANTS: tuple[Grant, ...] = (
+    Grant("its line's station events", EDGE, "write", _station_events),
+    Grant("its measurements", EDGE, "write", lambda t, s: t.measurement(s.site, s.edge)),
+    Grant("its device events", EDGE, "write", lambda t, s: t.edge_event(s.site, s.edge)),
+    Grant("its status", EDGE, "write", lambda t, s: t.edge_status(s.site, s.edge)),
+    # An edge answers an offline someone left on its status topic: it reads it too.
+    Grant("its status", EDGE, "read", lambda t, s: t.edge_status(s.site, s.edge)),
+    Grant("its confirmations", EDGE, "read", lambda t, s: t.edge_ack(s.site, s.edge)),
+    Grant("the hub's status", EDGE, "read", lambda t, s: t.hub_status(s.site)),
+    Grant("its line's lights", EDGE, "read", _lights),
+    Grant("station events", HUB, "read", _station_events),
+    # Edges before the edge id was in the topic; no edge may write there (see docs).
+    Grant("station events, old layout", HUB, "read", lambda t, s: t.event_filter(s.site)),
+    Grant("edge statuses", HUB, "read", lambda t, s: t.edge_status(s.site, ANY)),
+    Grant("edge device events", HUB, "read", lambda t, s: t.edge_event(s.site, ANY)),
+    Grant("edge measurements", HUB, "read", lambda t, s: t.measurement(s.site, ANY)),
+    Grant("its status", HUB, "write", lambda t, s: t.hub_status(s.site)),
+    Grant("confirmations", HUB, "write", lambda t, s: t.edge_ack(s.site, ANY)),
+    Grant("station lights", HUB, "write", _lights),
 )
 
 
@@ -78,22 +85,24 @@ class EdgeAccount:
     line: str
 
 
+def rules(topics: Topics, party: Party, scope: Scope) -> list[str]:
+    """The ACL lines of one party within ``scope``."""
+    return [
+        f"topic {grant.access} {grant.build(topics, scope)}"
+        for grant in GRANTS
+        if grant.party is party
+    ]
+
+
 def edge_rules(topics: Topics, edge: EdgeAccount) -> list[str]:
     """ACL lines of one edge: its own line's and its own edge id's topics, nothing else."""
     scope = Scope(site=edge.site, area=edge.area, line=edge.line, edge=edge.edge_id)
-    access = {Flow.EDGE_TO_HUB: "write", Flow.HUB_TO_EDGE: "read"}
-    return [f"topic {access[row.flow]} {row.build(topics, scope)}" for row in TOPIC_ROWS]
+    return rules(topics, EDGE, scope)
 
 
 def hub_rules(topics: Topics, site: str) -> list[str]:
-    """ACL lines of the hub: reads its whole site, writes what goes to the edges."""
-    scope = Scope(site=site)
-    writes = [
-        f"topic write {row.build(topics, scope)}"
-        for row in TOPIC_ROWS
-        if row.flow is Flow.HUB_TO_EDGE
-    ]
-    return [f"topic read {topics.root}/{site}/#", *writes]
+    """ACL lines of the hub: what every edge of its site writes, and its own topics."""
+    return rules(topics, HUB, Scope(site=site))
 
 
 def acl_text(*, topics: Topics, site: str, hub_user: str, edges: list[EdgeAccount]) -> str:

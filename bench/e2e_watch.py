@@ -84,7 +84,7 @@ class BrokerWatch:
         self.client.connect(broker.host, broker.port)
         root = self.topics.root
         for topic in (
-            self.topics.event_filter(SITE),
+            self.topics.station_event_filter(SITE),
             self.topics.edge_ack(SITE, "+"),
             f"{root}/{SITE}/+/+/+/light",
         ):
@@ -103,10 +103,10 @@ class BrokerWatch:
             state = LightCommand.model_validate_json(message.payload).state
             key = (parts[-3], parts[-2])
             self.sightings.note(lambda s: s.light_commands[key].append((at, state)))
-        elif parts[-1] == "event":
+        elif (where := self.topics.parse_station_event(message.topic)) is not None:
             body = json.loads(message.payload)
             if body.get("kind") == "call":
-                key, sent = (parts[-3], parts[-2]), (at, body["edge_id"], int(body["seq"]))
+                key, sent = (where[2], where[3]), (at, body["edge_id"], int(body["seq"]))
                 self.sightings.note(lambda s: s.events[key].append(sent))
 
     def close(self) -> None:

@@ -109,7 +109,7 @@ class _Calls:
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-listener")
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
-        self.client.subscribe(topics.event_filter("bench"), qos=1)
+        self.client.subscribe(topics.station_event_filter("bench"), qos=1)
         self.client.subscribe(topics.measurement_filter("bench"), qos=1)
         self.client.loop_start()
 

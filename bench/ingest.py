@@ -54,6 +54,7 @@ ANDON = [sys.executable, "-m", "andon.cli"]
 class Broker:
     host: str
     port: int
+    pid: int | None = None  # the broker's process, where the benchmark reads its CPU
 
 
 def run_ingest_bench(

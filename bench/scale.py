@@ -25,6 +25,11 @@ What is reported, and from where:
   and its ingest and measurement processes together; ``hub_pss_mb`` their peak
   proportional memory (shared pages not counted twice); ``simulator_cpu_percent`` the simulator's
   thread; ``load_average`` the machine's one-minute load at the end of the run.
+- ``broker_cpu_percent`` (of one core, over the run): Mosquitto's, when the benchmark
+  started it. Mosquitto handles every client in one thread, so this figure reaching 100
+  is where one broker stops being enough; ``broker_messages_per_s`` the messages the
+  simulator published per second of the run (measurement messages and calls), each
+  delivered once to the hub.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ def run_scale_bench(
         with HubWatch(hub, edges) as watch:
             storm_s = _storm(fleet, watch)
             _measurements_flowing(hub, fleet)
-            run = _run(hub, fleet, duration_s)
+            run = _run(hub, fleet, duration_s, broker_pid=broker.pid)
             fleet.finish()
             run |= _drain(hub, fleet, run)
             run["hub_rss_mb"] = round(watch.peak_rss_mb, 1)
@@ -117,18 +122,26 @@ def _measurements_flowing(hub: ScaleHub, fleet: EdgeFleet) -> None:
         fleet.run_until(time.monotonic() + 1.0, schedule=False)
 
 
-def _run(hub: ScaleHub, fleet: EdgeFleet, duration_s: float) -> dict[str, Any]:
-    """The measured run: the poll cycles, the hub's CPU and stored measurements over it."""
+def _run(
+    hub: ScaleHub, fleet: EdgeFleet, duration_s: float, *, broker_pid: int | None
+) -> dict[str, Any]:
+    """The measured run: the poll cycles, the hub's and the broker's CPU and the stored
+    measurements over it."""
     pids = hub.pids()
     outcomes = hub.measurement_outcomes()
     before = outcomes.get("stored", 0.0)
     cpu_before = cpu_seconds(pids)
+    broker_pids = [] if broker_pid is None else [broker_pid]
+    broker_before = cpu_seconds(broker_pids)
+    messages_before = fleet.tally.measurement_messages + len(fleet.published())
     start = time.monotonic() + 0.2
     fleet.schedule(start, duration_s)
     fleet.run_until(start, schedule=False)
     fleet.run_until(start + duration_s, schedule=True)
     run_s = time.monotonic() - start
     hub_cpu = cpu_seconds(pids) - cpu_before
+    broker_cpu = cpu_seconds(broker_pids) - broker_before
+    messages = fleet.tally.measurement_messages + len(fleet.published()) - messages_before
     stored = hub.measurement_outcomes().get("stored", 0.0) - before
     per_message = MEASUREMENTS * fleet.stations
     return {
@@ -136,6 +149,8 @@ def _run(hub: ScaleHub, fleet: EdgeFleet, duration_s: float) -> dict[str, Any]:
         "measurements_offered_per_s": round(fleet.tally.readings / run_s, 1),
         "hub_cpu_percent": round(100 * hub_cpu / run_s, 1),
         "simulator_cpu_percent": round(100 * fleet.tally.cpu_s / run_s, 1),
+        "broker_cpu_percent": round(100 * broker_cpu / run_s, 1) if broker_pids else None,
+        "broker_messages_per_s": round(messages / run_s, 1),
         "load_average": round(os.getloadavg()[0], 2),
         "ended": time.monotonic(),
         "outcomes_before": outcomes,

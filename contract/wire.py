@@ -2,7 +2,10 @@
 
 An event travels as JSON on an MQTT topic of an ISA-95-style, versioned namespace::
 
-    <prefix>/v1/<site>/<area>/<line>/<station>/event        call, arrival, anomaly events
+    <prefix>/v1/<site>/<area>/<line>/<station>/event/<edge_id>  a station's events (calls,
+                                                            arrivals, anomalies...), by edge
+    <prefix>/v1/<site>/<area>/<line>/<station>/event        the same, from edges before the
+                                                            edge id was in the topic
     <prefix>/v1/<site>/<area>/<line>/<station>/light        retained light command (hub)
     <prefix>/v1/<site>/edge/<edge_id>/measurement           one poll cycle's measurements
     <prefix>/v1/<site>/edge/<edge_id>/event                 device status events
@@ -28,6 +31,15 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     model_validator,
+)
+
+from contract.bounds import (
+    INT32_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    FiniteFloat,
+    Int64,
+    WireText,
 )
 
 CONTRACT_VERSION = "v1"
@@ -59,8 +71,8 @@ class PartRef(BaseModel):
     """The part at a station when the event happened: its serial number and/or lot."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    serial: str | None = Field(default=None, max_length=128)
-    lot: str | None = Field(default=None, max_length=128)
+    serial: WireText | None = Field(default=None, max_length=128)
+    lot: WireText | None = Field(default=None, max_length=128)
 
 
 class ArrivalPayload(BaseModel):
@@ -84,7 +96,7 @@ class EdgeEnvelope(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_id: str
+    event_id: str = Field(max_length=100)
     edge_id: Name
     seq: int = Field(ge=1, le=MAX_SEQ)
     ts: UtcTimestamp
@@ -126,19 +138,33 @@ class ArrivalEvent(Envelope):
 CallEvent = Event
 
 
+TestNumber = Annotated[int, Field(ge=1, le=8)]
+"""A run rule's number (1 to 8, Nelson's order)."""
+
+
+def _distinct(tests: list[int]) -> list[int]:
+    if len(set(tests)) != len(tests):
+        raise ValueError("each test is named once")
+    return tests
+
+
+TestNumbers = Annotated[list[TestNumber], Field(max_length=8), AfterValidator(_distinct)]
+"""The tests a subgroup failed: distinct numbers, at most the eight there are."""
+
+
 class AnomalyPayload(BaseModel):
     """A control chart test failed on a new subgroup of a characteristic."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    characteristic: str = Field(min_length=1, max_length=64)
-    chart: str = Field(min_length=1, max_length=16)
-    measurement: str = Field(min_length=1, max_length=64)
-    tests: list[int] = Field(min_length=1)
-    value: float
-    center: float
-    lcl: float
-    ucl: float
-    subgroup: int = Field(ge=1, description="1-based number of the subgroup at this edge")
+    characteristic: WireText = Field(min_length=1, max_length=64)
+    chart: WireText = Field(min_length=1, max_length=16)
+    measurement: WireText = Field(min_length=1, max_length=64)
+    tests: TestNumbers = Field(min_length=1)
+    value: FiniteFloat
+    center: FiniteFloat
+    lcl: FiniteFloat
+    ucl: FiniteFloat
+    subgroup: int = Field(ge=1, le=MAX_SEQ, description="1-based subgroup number at this edge")
 
 
 class AnomalyEvent(Envelope):
@@ -151,14 +177,33 @@ class AnomalyEvent(Envelope):
 MeasuredValue = bool | int | float | str
 
 
+def _register_sized(value: MeasuredValue) -> MeasuredValue:
+    # After the union rather than a bounded integer inside it: an integer too large for
+    # a bounded branch would be taken by the float branch (and checking before the union
+    # costs twice as much per reading).
+    if type(value) is int and not INT64_MIN <= value <= UINT64_MAX:
+        raise ValueError(f"an integer reading must fit 64 bits ({INT64_MIN} to {UINT64_MAX})")
+    return value
+
+
+# What a reading may hold on the wire: a 64-bit register's integer, a finite float, text.
+_WireValue = Annotated[
+    bool | int | FiniteFloat | Annotated[WireText, Field(max_length=1024)],
+    AfterValidator(_register_sized),
+]
+# One message holds at most what fits in MAX_PAYLOAD_BYTES; no reading or point is
+# shorter than 32 bytes of JSON.
+MAX_ITEMS = MAX_PAYLOAD_BYTES // 32
+
+
 class MeasurementReading(BaseModel):
     """One measurement's value (after scale and offset), its station and engineering unit."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     station: Name
-    name: str = Field(min_length=1, max_length=64)
-    value: MeasuredValue
-    unit: str | None = Field(default=None, max_length=32)
+    name: WireText = Field(min_length=1, max_length=64)
+    value: _WireValue
+    unit: WireText | None = Field(default=None, max_length=32)
     part: PartRef | None = None
 
 
@@ -168,15 +213,15 @@ class SpcPoint(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     station: Name
-    characteristic: str = Field(min_length=1, max_length=64)
-    chart: str = Field(min_length=1, max_length=16)
-    measurement: str = Field(min_length=1, max_length=64)
+    characteristic: WireText = Field(min_length=1, max_length=64)
+    chart: WireText = Field(min_length=1, max_length=16)
+    measurement: WireText = Field(min_length=1, max_length=64)
     subgroup: int = Field(ge=1, le=MAX_SEQ)
-    value: float
-    center: float
-    lcl: float
-    ucl: float
-    tests: list[Annotated[int, Field(ge=1, le=8)]] = Field(max_length=8)
+    value: FiniteFloat
+    center: FiniteFloat
+    lcl: FiniteFloat
+    ucl: FiniteFloat
+    tests: TestNumbers
     part: PartRef | None = None
 
 
@@ -185,8 +230,8 @@ class MeasurementPayload(BaseModel):
     of every station, and the SPC points those readings closed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    readings: list[MeasurementReading] = Field(default_factory=list)
-    points: list[SpcPoint] = Field(default_factory=list)
+    readings: list[MeasurementReading] = Field(default_factory=list, max_length=MAX_ITEMS)
+    points: list[SpcPoint] = Field(default_factory=list, max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -210,7 +255,7 @@ class DeviceStatusPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     device: Name
     status: Literal["online", "offline"]
-    reason: str = Field(default="", max_length=256)
+    reason: WireText = Field(default="", max_length=256)
 
 
 class DeviceStatusEvent(EdgeEnvelope):
@@ -230,10 +275,10 @@ class FaultPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     fault: Literal["light_mismatch", "chatter"]
     device: Name | None = None
-    detail: str = Field(default="", max_length=256)
-    expected: dict[str, int] | None = None
-    read_back: dict[str, int] | None = None
-    presses: int | None = Field(default=None, ge=1)
+    detail: WireText = Field(default="", max_length=256)
+    expected: dict[Name, Int64] | None = Field(default=None, max_length=16)
+    read_back: dict[Name, Int64] | None = Field(default=None, max_length=16)
+    presses: int | None = Field(default=None, ge=1, le=INT32_MAX)
 
 
 class FaultEvent(Envelope):
@@ -334,7 +379,9 @@ def parse_session_status(payload: bytes | str) -> SessionStatus:
         raise ValueError(f"status {text[:40]!r}: {exc.errors()[0]['msg']}") from exc
 
 
-SeqRange = tuple[int, int]
+# A confirmation names the events of one batch (at most a thousand, so as many ranges).
+MAX_RANGES = 1000
+SeqRange = tuple[Annotated[int, Field(ge=1, le=MAX_SEQ)], Annotated[int, Field(ge=1, le=MAX_SEQ)]]
 
 
 class Confirmation(BaseModel):
@@ -344,8 +391,8 @@ class Confirmation(BaseModel):
     them from its outbox."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    confirmed: list[SeqRange] = Field(default_factory=list)
-    rejected: list[SeqRange] = Field(default_factory=list)
+    confirmed: list[SeqRange] = Field(default_factory=list, max_length=MAX_RANGES)
+    rejected: list[SeqRange] = Field(default_factory=list, max_length=MAX_RANGES)
 
     def seqs(self) -> list[int]:
         """Every sequence number this confirmation settles."""
@@ -389,7 +436,14 @@ class Topics:
         self.root = f"{prefix}/{CONTRACT_VERSION}"
 
     def event(self, site: str, area: str, line: str, station: str) -> str:
+        """A station's event topic without the sender: what edges before the edge id was
+        in the topic publish on (the hub takes it only where that is safe)."""
         return f"{self.root}/{site}/{area}/{line}/{station}/event"
+
+    def station_event(self, site: str, area: str, line: str, station: str, edge_id: str) -> str:
+        """A station's event as its edge sends it: the last level is the edge id, which
+        the broker's ACL lets each edge's login write for its own id only."""
+        return f"{self.event(site, area, line, station)}/{edge_id}"
 
     def measurement(self, site: str, edge_id: str) -> str:
         return f"{self.root}/{site}/edge/{edge_id}/measurement"
@@ -426,6 +480,9 @@ class Topics:
     def event_filter(self, site: str) -> str:
         return f"{self.root}/{site}/+/+/+/event"
 
+    def station_event_filter(self, site: str) -> str:
+        return f"{self.root}/{site}/+/+/+/event/+"
+
     def edge_status_filter(self, site: str) -> str:
         return f"{self.root}/{site}/edge/+/status"
 
@@ -435,6 +492,14 @@ class Topics:
             re.escape(self.root) + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)/event", topic
         )
         return None if match is None else (match[1], match[2], match[3], match[4])
+
+    def parse_station_event(self, topic: str) -> tuple[str, str, str, str, str] | None:
+        """Return (site, area, line, station, edge_id) of a station event topic that names
+        its edge, or None."""
+        match = re.fullmatch(
+            re.escape(self.root) + r"/([^/]+)/([^/]+)/([^/]+)/([^/]+)/event/([^/]+)", topic
+        )
+        return None if match is None else (match[1], match[2], match[3], match[4], match[5])
 
     def parse_edge_event(self, topic: str) -> tuple[str, str] | None:
         """Return (site, edge_id) of an edge's own event topic, or None."""

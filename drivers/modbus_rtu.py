@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -43,7 +43,7 @@ class ModbusRtuDriver(ModbusUnitDriver):
         """The link the units of ``configs`` (one serial port) share."""
         first = configs[0]
 
-        def make_client() -> AsyncModbusSerialClient:
+        def make_client(trace_connect: Callable[[bool], None]) -> AsyncModbusSerialClient:
             return AsyncModbusSerialClient(
                 first.port,
                 framer=FramerType.RTU,
@@ -54,11 +54,13 @@ class ModbusRtuDriver(ModbusUnitDriver):
                 timeout=max(c.timeout_s for c in configs),
                 retries=0,
                 reconnect_delay=0,
+                trace_connect=trace_connect,
             )
 
         return ModbusLink(
             name=first.port,
             make_client=make_client,
             pause_s=max(c.pause_s for c in configs),
-            backoff=link_backoff([c.backoff_cap_s for c in configs], backoff),
+            remind_cap_s=min(c.backoff_cap_s for c in configs),
+            backoff=link_backoff(backoff),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -36,18 +36,20 @@ class ModbusTcpDriver(ModbusUnitDriver):
         """The link the units of ``configs`` (one host and port) share."""
         first = configs[0]
 
-        def make_client() -> AsyncModbusTcpClient:
+        def make_client(trace_connect: Callable[[bool], None]) -> AsyncModbusTcpClient:
             return AsyncModbusTcpClient(
                 first.host,
                 port=first.port,
                 timeout=max(c.timeout_s for c in configs),
                 retries=0,  # retries are ours: busy answers only
-                reconnect_delay=0,  # reconnection is ours, with our backoff
+                reconnect_delay=0,
+                trace_connect=trace_connect,  # reconnection is ours, with our backoff
             )
 
         return ModbusLink(
             name=f"{first.host}:{first.port}",
             make_client=make_client,
             pause_s=max(c.pause_s for c in configs),
-            backoff=link_backoff([c.backoff_cap_s for c in configs], backoff),
+            remind_cap_s=min(c.backoff_cap_s for c in configs),
+            backoff=link_backoff(backoff),
         )

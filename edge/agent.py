@@ -6,7 +6,8 @@ light commands, or the edge's own fallback, drive the stations' lights
 (``edge.station_lights``). ``stop()`` (or cancelling
 ``run()``) stops polling within one device call, then gives the publisher a moment to
 flush the outbox, then closes the devices; ``reload()`` swaps in a new configuration
-file if it is valid and otherwise keeps polling with the old one.
+file (and SPC rule file) if it is valid and otherwise keeps polling with the old one. A
+change to either file reloads the agent by itself within a second.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 FLUSH_ON_STOP_S = 0.5
 CANCEL_ATTEMPTS = 5
 CANCEL_WAIT_S = 0.5
+WATCH_EVERY_S = 1.0
 
 
 class EdgeAgent:
@@ -53,6 +55,7 @@ class EdgeAgent:
             config=config, outbox=self.outbox, recorder=self.recorder, lights=self.lights
         )
         self.reloads = 0
+        self.refused_reloads = 0  # the running configuration is the last good one
         self.polling = asyncio.Event()
         self.listener: SerialListener | None = None
         self._attention = asyncio.Event()
@@ -146,8 +149,14 @@ class EdgeAgent:
         try:
             new = load_edge_config(self.config_path)
         except ConfigInvalid as exc:
-            for issue in exc.issues:
-                log.error("reload refused, keeping the running configuration: %s", issue)
+            # One line for the whole refusal, naming the files, so a log search for the
+            # rule file finds why its change did not take.
+            log.error(
+                "%s: reload refused, keeping the running configuration: %s",
+                _files(self.config_path, self.config),
+                "; ".join(str(issue) for issue in exc.issues),
+            )
+            self.refused_reloads += 1
             return None
         if (new.broker, new.outbox, new.edge_id) != (
             self.config.broker,
@@ -156,7 +165,7 @@ class EdgeAgent:
         ):
             log.warning("broker, outbox and edge_id changes take effect at the next restart")
         self.reloads += 1
-        log.info("reloaded %s", self.config_path)
+        log.info("%s: reloaded", _files(self.config_path, new))
         return new.model_copy(
             update={
                 "broker": self.config.broker,
@@ -165,18 +174,38 @@ class EdgeAgent:
             }
         )
 
+    def watched_files(self) -> list[Path]:
+        """The files whose change reloads the agent: its configuration file and the SPC
+        rule file the running configuration names."""
+        if self.config_path is None:
+            return []
+        spc = self.config.spc
+        return [self.config_path] + ([spc.rule_file] if spc is not None else [])
+
     async def _watch_file(self) -> None:
-        """Reload when the configuration file changes (checked once a second)."""
+        """Reload when a watched file changes (checked once a second). A file that the
+        running configuration starts to name after a reload is watched from then on."""
         if self.config_path is None:
             return
-        seen = _stamp(self.config_path)
+        stamps = {path: _stamp(path) for path in self.watched_files()}
         while True:
-            await asyncio.sleep(1.0)
-            stamp = _stamp(self.config_path)
-            if stamp != seen:
-                seen = stamp
-                log.info("%s changed", self.config_path)
+            await asyncio.sleep(WATCH_EVERY_S)
+            changed = []
+            for path in self.watched_files():
+                stamp = _stamp(path)
+                if path in stamps and stamps[path] != stamp:
+                    changed.append(path)
+                stamps[path] = stamp
+            if changed:
+                log.info("%s changed", ", ".join(map(str, changed)))
                 self.reload()
+
+
+def _files(config_path: Path, config: EdgeConfig) -> str:
+    """The configuration file, and the rule file ``config`` names, for the log."""
+    if config.spc is None:
+        return str(config_path)
+    return f"{config_path} (rule file {config.spc.rule_file})"
 
 
 async def _cancel_for_sure(task: asyncio.Task[None]) -> None:
@@ -192,9 +221,11 @@ async def _cancel_for_sure(task: asyncio.Task[None]) -> None:
     log.error("task %s did not stop", task.get_name())
 
 
-def _stamp(path: Path) -> tuple[float, int] | None:
+def _stamp(path: Path) -> tuple[int, int, int] | None:
     try:
         stat = path.stat()
     except OSError:
         return None
-    return (stat.st_mtime, stat.st_size)
+    # A copy over the file (cp, an editor saving to a new file and renaming it) may keep
+    # its size and land within the clock's tick: the inode number tells it apart.
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)

@@ -330,11 +330,14 @@ def check_edge_document(doc: YamlDocument) -> tuple[EdgeConfig | None, list[Conf
         except ValidationError:
             return None, sorted(issues, key=lambda issue: issue.line)
         if config.spc is not None:
-            issues += check_rule_file(doc, config.spc)
+            issues += check_rule_file(doc, config.spc)[1]
         return None, sorted(issues, key=lambda issue: issue.line)
-    if config.spc is not None:
-        issues = check_rule_file(doc, config.spc)
-    return (None if issues else config), issues
+    if config.spc is None:
+        return config, issues
+    rules, issues = check_rule_file(doc, config.spc)
+    if rules is None or issues:
+        return None, issues
+    return config.model_copy(update={"spc": config.spc.with_rules(rules)}), issues
 
 
 def resolved(config: EdgeConfig, path: Path) -> EdgeConfig:

@@ -129,7 +129,9 @@ class Delivery:
                     raise asyncio.CancelledError from exc
                 if was_connected:
                     log.warning(
-                        "broker connection lost: %s; %d events wait in the outbox",
+                        "no connection to broker %s:%s: %s; %d events wait in the outbox",
+                        cfg.broker.host,
+                        cfg.broker.port,
                         exc,
                         self.outbox.pending_count(),
                     )
@@ -142,11 +144,8 @@ class Delivery:
             await asyncio.sleep(backoff.next_delay())
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
-        cfg, topics = self.config, self.topics
-        await client.subscribe(topics.edge_ack(cfg.site, cfg.edge_id), qos=1)
-        await client.subscribe(topics.hub_status(cfg.site), qos=1)
-        await client.subscribe(topics.edge_status(cfg.site, cfg.edge_id), qos=1)
-        await client.subscribe(topics.light_filter(cfg.site, cfg.area, cfg.line), qos=1)
+        for topic_filter in subscriptions(self.topics, self.config):
+            await client.subscribe(topic_filter, qos=1)
 
     async def _publish_status(self, client: aiomqtt.Client) -> None:
         topic = self.topics.edge_status(self.config.site, self.config.edge_id)
@@ -327,6 +326,17 @@ class Delivery:
     def _hub_gone(self) -> None:
         self.hub_online = False
         self.lights.hub_state(reachable=False)
+
+
+def subscriptions(topics: Topics, cfg: EdgeConfig) -> list[str]:
+    """What an edge reads: the hub's confirmations to it, the hub's status, its own status
+    (to answer a stray offline) and its line's lights."""
+    return [
+        topics.edge_ack(cfg.site, cfg.edge_id),
+        topics.hub_status(cfg.site),
+        topics.edge_status(cfg.site, cfg.edge_id),
+        topics.light_filter(cfg.site, cfg.area, cfg.line),
+    ]
 
 
 def _status(status: str, session: int) -> str:

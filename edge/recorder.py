@@ -287,7 +287,7 @@ class Recorder:
         self, station: str, make: Callable[[dict[str, object]], AnyEvent]
     ) -> MessageBuilder:
         cfg = self._config
-        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
+        topic = self.topics.station_event(cfg.site, cfg.area, cfg.line, station, cfg.edge_id)
         part = self.parts.get(station)
 
         def build(seq: int) -> tuple[str, str]:
@@ -303,7 +303,7 @@ class Recorder:
         source = binding.measurement or binding.defectives or ""
         station = self._station_of(source)
         cfg = self._config
-        topic = self.topics.event(cfg.site, cfg.area, cfg.line, station)
+        topic = self.topics.station_event(cfg.site, cfg.area, cfg.line, station, cfg.edge_id)
         part = self.parts.get(station)
 
         def build(seq: int) -> tuple[str, str]:
@@ -367,7 +367,8 @@ class AnomalyLog:
 
 
 def _spc_inputs(config: EdgeConfig) -> tuple[object, ...]:
-    """What the SPC state depends on: while it stays the same, a reload keeps the state."""
+    """What the SPC state depends on: while it stays the same, a reload keeps the state.
+    The ``spc`` section compares the contents of its rule file too (``SpcConfig``)."""
     return (config.spc, config.measurements, config.poll_interval_s)
 
 

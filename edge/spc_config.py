@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from contract.config.loading import ConfigInvalid, ConfigIssue, Problem, issue_at, load_model
 from contract.config.models import Strict
@@ -61,6 +61,17 @@ class SpcConfig(Strict):
 
     rule_file: Path
     characteristics: list[SpcBinding] = Field(min_length=1)
+    # The rule file as it was read when this section was checked. The agent charts with
+    # that very reading, never a second one (an editor half-way through a save would
+    # hand it a file nobody checked); and two sections compare unequal when their rule
+    # files' contents differ, so a reload of a changed rule file starts new charts.
+    _rules: RuleFile | None = PrivateAttr(default=None)
+
+    def with_rules(self, rules: RuleFile) -> SpcConfig:
+        """This section with its rule file as read and checked."""
+        copy = self.model_copy()
+        copy._rules = rules
+        return copy
 
     def problems(self, measurements: Mapping[str, _Measured]) -> list[Problem]:
         return [
@@ -74,12 +85,13 @@ class SpcConfig(Strict):
         return self.model_copy(update={"rule_file": config_path.parent / self.rule_file})
 
 
-def check_rule_file(doc: YamlDocument, spc: SpcConfig) -> list[ConfigIssue]:
-    """Errors of the rule file itself, and of bindings that do not fit its charts."""
+def check_rule_file(doc: YamlDocument, spc: SpcConfig) -> tuple[RuleFile | None, list[ConfigIssue]]:
+    """The rule file (None if it has errors) and the errors of the rule file itself and
+    of bindings that do not fit its charts."""
     try:
         rules = load_model(spc.rule_file, RuleFile)
     except ConfigInvalid as exc:
-        return exc.issues
+        return None, sorted(exc.issues, key=lambda issue: issue.line)
     charts = {item.id: item.chart for item in rules.characteristics}
     issues = []
     for index, binding in enumerate(spc.characteristics):
@@ -88,7 +100,7 @@ def check_rule_file(doc: YamlDocument, spc: SpcConfig) -> list[ConfigIssue]:
         message = _mismatch(binding, chart, spc.rule_file, list(charts))
         if message:
             issues.append(issue_at(doc, (*where, "characteristic"), message))
-    return issues
+    return rules, issues
 
 
 def _mismatch(binding: SpcBinding, chart: str | None, path: Path, ids: list[str]) -> str:
@@ -116,5 +128,6 @@ def _mismatch(binding: SpcBinding, chart: str | None, path: Path, ids: list[str]
 
 
 def load_rule_file(spc: SpcConfig) -> RuleFile:
-    """The rule file of a checked configuration."""
-    return load_model(spc.rule_file, RuleFile)
+    """The rule file of a checked configuration: as it was read when it was checked, or
+    read now if this section was made without a check."""
+    return spc._rules if spc._rules is not None else load_model(spc.rule_file, RuleFile)

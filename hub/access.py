@@ -93,6 +93,7 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("POST", "/api/admin/reload", Permission.RELOAD),
     ("GET", "/api/admin/config", Permission.RELOAD),
     ("GET", "/api/audit", Permission.AUDIT),
+    ("GET", "/api/dead-letters", Permission.AUDIT),
     ("GET", "/api/admin/tokens", Permission.TOKENS),
     ("POST", "/api/admin/tokens", Permission.TOKENS),
     ("DELETE", "/api/admin/tokens/{name}", Permission.TOKENS),

@@ -19,6 +19,7 @@ from hub.api import (
     board,
     calls,
     chart_events,
+    dead_letters,
     knowledge,
     measurements,
     notifications,
@@ -74,6 +75,7 @@ ROUTERS = (
     acknowledge_links,
     measurements,
     chart_events,
+    dead_letters,
 )
 
 

@@ -44,7 +44,12 @@ class StationConfig(Named):
 
 
 class LineConfig(Named):
+    """A line and its stations; ``edges`` are the ids of the edge agents that speak for
+    it. Listed, the hub takes the line's events and measurements from those edges only
+    (the topic proves which one sent them); left out, from any edge, as hubs before did."""
+
     stations: list[StationConfig] = Field(min_length=1)
+    edges: list[Name] = Field(default_factory=list)
 
 
 class AreaConfig(Named):
@@ -190,6 +195,15 @@ class HubConfig(Strict):
     def line_ids(self) -> set[str]:
         return {line.id for area in self.areas for line in area.lines}
 
+    def line_edges(self) -> dict[tuple[str, str], frozenset[str]]:
+        """(area, line) -> the edges that serve it, for every line that lists them."""
+        return {
+            (area.id, line.id): frozenset(line.edges)
+            for area in self.areas
+            for line in area.lines
+            if line.edges
+        }
+
     def station_keys(self) -> set[tuple[str, str, str]]:
         """Every (area, line, station) of the site."""
         return {
@@ -229,6 +243,13 @@ class HubConfig(Strict):
                         f"duplicate station id {station_ids[s]!r} on line {line.id!r}",
                     )
                     for s in duplicates(station_ids)
+                ]
+                problems += [
+                    (
+                        ("areas", a, "lines", li, "edges", e),
+                        f"edge {line.edges[e]!r} listed twice on line {line.id!r}",
+                    )
+                    for e in duplicates(line.edges)
                 ]
         problems += measurement_problems(
             self.measurements, {(line, station) for _, line, station in self.station_keys()}

@@ -4,11 +4,20 @@ SQLite is the embedded default; ``storage.url`` selects any SQLAlchemy URL, Post
 through psycopg 3. One code path serves both: writes run in ``write()`` transactions,
 which on SQLite take the write lock at BEGIN (``BEGIN IMMEDIATE``) so that two writers
 queue on the busy timeout instead of failing half-way.
+
+The SQLite file holds the API tokens' hashes and the acknowledgement links' signing key
+(hub/escalation/links.py), so it is made readable by the hub's user only, whatever the
+umask: the hub creates it with mode 0600 (in a folder of mode 0700 when it makes the
+folder) before SQLite opens it, and SQLite gives its ``-wal``, ``-shm`` and ``-journal``
+files the database file's mode. A file an older hub left open to others is closed to
+them at the next start.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +37,10 @@ SKELETON_REVISION = "0001"
 # it carried are redelivered): long enough for a backup or a migration to pass.
 LOCK_TIMEOUT_MS = 5_000
 STATEMENT_TIMEOUT_MS = 30_000
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+# The files SQLite keeps beside a database.
+SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def database_url(storage: StorageConfig) -> str:
@@ -64,7 +77,7 @@ def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False})
     database = engine.url.database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        create_private(Path(database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -83,6 +96,37 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
+
+
+def create_private(database: Path) -> None:
+    """``database`` exists and it and its side files are readable by this user only.
+
+    An empty file is a valid SQLite database, so creating it here decides its mode; the
+    mode is then set with chmod, which the umask does not touch."""
+    if not database.parent.exists():
+        database.parent.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        # mkdir's mode passes through the umask, which may also take the owner's bits.
+        database.parent.chmod(PRIVATE_FOLDER)
+    os.close(os.open(database, os.O_RDONLY | os.O_CREAT, PRIVATE_FILE))
+    for path in (database, *(database.with_name(database.name + s) for s in SIDE_FILES)):
+        _close_to_others(path)
+
+
+def _close_to_others(path: Path) -> None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return
+    mode = stat.S_IMODE(found.st_mode)
+    if mode == PRIVATE_FILE:
+        return
+    if hasattr(os, "geteuid") and found.st_uid != os.geteuid():
+        # Another user's file (an operator's choice): ours to use, not to change.
+        log.warning("%s is not the hub's own file; left at mode %o", path, mode)
+        return
+    path.chmod(PRIVATE_FILE)
+    if mode & 0o077:
+        log.warning("%s was open to other users (mode %o): now %o", path, mode, PRIVATE_FILE)
 
 
 # Any fixed number, the same in every hub: the key of the session lock an upgrade holds.

@@ -3,18 +3,23 @@
 Messages that arrive together are validated one by one and the valid ones applied in a
 single transaction (group commit). A rejected message is logged once with its reason
 and counted; it never stops the hub and never holds back the messages beside it.
+
+Who sent a message is what its topic proves (the broker's ACL lets each edge's login
+write only topics with its own edge id, and its own line's), never what its envelope
+says: an envelope that names another edge, or a line its edge does not serve, is
+refused before anything else, and its edge is not told (it may be another edge's).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from contract.wire import (
     DEVICE_STATUS_EVENT,
@@ -38,6 +43,7 @@ from contract.wire import (
 from hub.batch import HubEvent, IngestOutcome
 from hub.changes import CallChange
 from hub.config import HubConfig
+from hub.dead_letters import DeadLetter, describe, keep, refused_by_database
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
 from hub.store import Store
@@ -53,7 +59,11 @@ class Rejection(StrEnum):
     UNKNOWN_STATION = "unknown_station"
     UNKNOWN_CALL_TYPE = "unknown_call_type"
     UNKNOWN_TOPIC = "unknown_topic"
+    EDGE_MISMATCH = "edge_mismatch"  # the envelope names another edge than the topic
+    LINE_NOT_SERVED = "line_not_served"  # the hub's file does not give the edge that line
+    EDGE_UNPROVEN = "edge_unproven"  # an old-layout topic of a line that several edges serve
     INTERNAL = "internal"  # valid as far as we can tell, but the hub failed on it
+    SET_ASIDE = "set_aside"  # valid, but the database refused its content
 
 
 _CHANGE_ACTIONS = {
@@ -63,6 +73,7 @@ _CHANGE_ACTIONS = {
 }
 
 Result = IngestOutcome | Rejection | None  # None: an edge status update
+LineEdges = Mapping[tuple[str, str], frozenset[str]]  # (area, line) -> the edges serving it
 
 
 @dataclass(frozen=True)
@@ -107,6 +118,7 @@ class Ingest:
         self.topics = Topics(config().broker.topic_prefix)
         self._known: tuple[object, set[tuple[str, str, str]], set[str]] = (None, set(), set())
         self._snapshots: tuple[object, SnapshotFor | None] = (None, None)
+        self._edges: tuple[object, LineEdges] = (None, {})
 
     def handle_batch(self, messages: Sequence[tuple[str, bytes]]) -> BatchReport:
         """Apply messages in one transaction; one result per message, in order.
@@ -157,6 +169,23 @@ class Ingest:
                 report.changes += self.edge_call(edge_id, status.status, received_at)
         return report
 
+    def set_aside(self, topic: str, payload: bytes, exc: Exception) -> BatchReport:
+        """Keep a message aside that the database refused alone (or the hub failed on),
+        and reject it to its edge: a redelivery would fail the same way."""
+        checked = self._check(topic, payload)
+        event = checked if isinstance(checked, EdgeEnvelope) else None
+        reason = Rejection.SET_ASIDE if refused_by_database(exc) else Rejection.INTERNAL
+        letter = DeadLetter(
+            path="event", topic=topic, payload=payload, reason=reason, detail=describe(exc),
+            at=utc_now(), edge_id=event.edge_id if event else None,
+            seq=event.seq if event else None,
+        )  # fmt: skip
+        keep(self.store.engine, letter)
+        report = BatchReport(results=[reason])
+        if event is not None:
+            report.acks[event.edge_id] = ([], [(event.seq, event.seq)])
+        return report
+
     def edge_call(self, edge_id: str, status: str, now: datetime) -> list[CallChange]:
         """The edge's own call: raised when it goes offline, resolved when it is back."""
         with self.store.write() as conn:
@@ -186,39 +215,52 @@ class Ingest:
             except ValueError as exc:
                 return self._reject(Rejection.INVALID, topic, f"edge {exc}")
         edge_of = self.topics.parse_edge_event(topic)
-        where = self.topics.parse_event(topic)
-        if where is None and edge_of is None:
+        place, sender = _station_topic(self.topics, topic)
+        if place is None and edge_of is None:
             return self._reject(Rejection.UNKNOWN_TOPIC, topic, "no such topic in the contract")
         if len(payload) > MAX_PAYLOAD_BYTES:
             return self._reject(
                 Rejection.TOO_LARGE, topic, f"{len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}"
             )
-        adapter: TypeAdapter[Any] = STATION_EVENT if where is not None else DEVICE_STATUS_EVENT
+        adapter: TypeAdapter[Any] = STATION_EVENT if place is not None else DEVICE_STATUS_EVENT
         try:
             event: HubEvent = adapter.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
-            return self._reject(kind, topic, _first_error(exc))
+            if edge_of is not None:
+                sender = edge_of[1]
+            told = self._edge_to_tell(_envelope_of(payload), place, sender)
+            return self._reject(kind, topic, _first_error(exc), told)
+        if edge_of is not None:
+            sender = edge_of[1]
+        if sender is not None and event.edge_id != sender:
+            detail = f"envelope names edge {event.edge_id}, the topic {sender}"
+            return self._reject(Rejection.EDGE_MISMATCH, topic, detail)
         if isinstance(event, DeviceStatusEvent):
-            if (event.site, event.edge_id) != edge_of:
-                return self._reject(
-                    Rejection.TOPIC_MISMATCH, topic, "envelope names another edge", event
-                )
-            if event.site != self.config().site:
-                return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}", event)
-            return event
-        return self._check_station_event(topic, event, where)
+            return self._check_device_status(topic, event)
+        return self._check_station_event(topic, event, place, sender)
+
+    def _check_device_status(self, topic: str, event: DeviceStatusEvent) -> HubEvent | Refused:
+        if event.site != self.config().site:
+            return self._reject(Rejection.UNKNOWN_STATION, topic, f"site {event.site}", event)
+        unserved = not_served(self._line_edges(), sender=event.edge_id, event=event)
+        if unserved is not None:
+            return self._reject(unserved[0], topic, unserved[1])
+        return event
 
     def _check_station_event(
         self,
         topic: str,
         event: Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent,
         where: object,
+        sender: str | None,
     ) -> HubEvent | Refused:
+        # Neither refusal names the event to its edge: the envelope's edge is not proven.
         if (event.site, event.area, event.line, event.station) != where:
-            return self._reject(
-                Rejection.TOPIC_MISMATCH, topic, "envelope names another station", event
-            )
+            return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
+        unserved = not_served(self._line_edges(), sender=sender, event=event)
+        if unserved is not None:
+            return self._reject(unserved[0], topic, unserved[1])
         stations, call_types = self._known_names()
         if event.site != self.config().site or (
             (event.area, event.line, event.station) not in stations
@@ -236,12 +278,33 @@ class Ingest:
             )
         return event
 
+    def _edge_to_tell(
+        self, envelope: EdgeEnvelope | None, place: object, sender: str | None
+    ) -> EdgeEnvelope | None:
+        """The envelope of a message refused for its payload, when its edge may be told to
+        stop sending it: only the edge the topic proves, for a line it serves, as an event
+        would be taken. A forged envelope must not make another edge drop its events."""
+        if envelope is None or (sender is not None and envelope.edge_id != sender):
+            return None
+        if isinstance(place, tuple) and place[:3] != (envelope.site, envelope.area, envelope.line):
+            return None
+        if not_served(self._line_edges(), sender=sender, event=envelope) is not None:
+            return None
+        return envelope
+
     def _known_names(self) -> tuple[set[tuple[str, str, str]], set[str]]:
         """Stations and call types of the running configuration, built once per reload."""
         config = self.config()
         if self._known[0] is not config:
             self._known = (config, config.station_keys(), set(config.call_type_ids))
         return self._known[1], self._known[2]
+
+    def _line_edges(self) -> LineEdges:
+        """The edges of each line that lists them, built once per reload."""
+        config = self.config()
+        if self._edges[0] is not config:
+            self._edges = (config, config.line_edges())
+        return self._edges[1]
 
     def _snapshot_for(self) -> SnapshotFor:
         """Escalation snapshots under the running configuration (it follows reloads)."""
@@ -257,6 +320,56 @@ class Ingest:
     ) -> Refused:
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
         return Refused(reason, event)
+
+
+def _station_topic(topics: Topics, topic: str) -> tuple[object, str | None]:
+    """(site, area, line, station) of a station event topic and the edge it names (None
+    on the old layout, which names none), or (None, None) for another topic."""
+    named = topics.parse_station_event(topic)
+    if named is not None:
+        return named[:4], named[4]
+    return topics.parse_event(topic), None
+
+
+def not_served(
+    line_edges: LineEdges, *, sender: str | None, event: EdgeEnvelope
+) -> tuple[Rejection, str] | None:
+    """Why the edge may not speak for the event's line, or None when it may.
+
+    ``sender`` is the edge the topic proves, None for an old-layout station topic, which
+    proves no edge: that one is taken only where the line lists a single edge and the
+    envelope names it (the generated ACL lets no edge write the old layout; on a broker
+    without an ACL any client may write anything anyway). A line that lists no edges
+    takes any edge's word, as hubs before the list did."""
+    edges = line_edges.get((event.area, event.line))
+    if edges is None:
+        return None
+    claimed = sender if sender is not None else event.edge_id
+    line = f"{event.area}/{event.line}"
+    if claimed not in edges:
+        return Rejection.LINE_NOT_SERVED, f"edge {claimed} does not serve line {line}"
+    if sender is None and len(edges) > 1:
+        detail = f"line {line} has {len(edges)} edges and the topic names none of them"
+        return Rejection.EDGE_UNPROVEN, detail
+    return None
+
+
+class _Envelope(EdgeEnvelope):
+    """An event's envelope alone, whatever the rest of the message holds."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_ENVELOPE: TypeAdapter[_Envelope] = TypeAdapter(_Envelope)
+
+
+def _envelope_of(payload: bytes) -> EdgeEnvelope | None:
+    """The valid envelope of an event whose payload breaks the contract (a NaN, a NUL),
+    so that its edge is told to stop sending it; None if the envelope is broken too."""
+    try:
+        return _ENVELOPE.validate_json(payload)
+    except ValidationError:
+        return None
 
 
 def _is_json_error(exc: ValidationError) -> bool:

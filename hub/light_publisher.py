@@ -66,7 +66,13 @@ class LightPublisher:
                             stations = {(c.area, c.line, c.station) for c in [first, *more]}
                             await self._publish(client, stations)
                 except aiomqtt.MqttError as exc:
-                    log.warning("light commands: broker connection lost: %s", exc)
+                    broker = self.config.current.broker
+                    log.warning(
+                        "light commands: no connection to broker %s:%s: %s",
+                        broker.host,
+                        broker.port,
+                        exc,
+                    )
                     await asyncio.sleep(backoff.next_delay())
 
     async def _publish(self, client: aiomqtt.Client, stations: Iterable[StationKey]) -> None:

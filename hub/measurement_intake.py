@@ -1,7 +1,8 @@
 """Measurement messages checked before they are stored, and the metrics of their path.
 
 Each message is checked against the wire contract and the site's configuration as call
-events are (the same rejection reasons, counted in ``andon_hub_messages_rejected``);
+events are (the same rejection reasons, counted in ``andon_hub_messages_rejected``): its
+topic proves the edge, which must be the envelope's and serve the envelope's line;
 what passes is applied in batches by ``MeasurementStore``.
 """
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from contract.wire import MAX_PAYLOAD_BYTES, MEASUREMENT_EVENT, MeasurementEvent, Topics
 from hub.config import HubConfig
-from hub.ingest import Rejection
+from hub.ingest import LineEdges, Rejection, not_served
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class MeasurementCheck:
         self.config = config
         self.topics = Topics(config().broker.topic_prefix)
         self._known: tuple[object, dict[tuple[str, str], set[str]]] = (None, {})
+        self._edges: tuple[object, LineEdges] = (None, {})
 
     def __call__(self, topic: str, payload: bytes) -> MeasurementEvent | Rejection:
         """The valid event in a message, or why not (logged once)."""
@@ -73,8 +75,14 @@ class MeasurementCheck:
             error = exc.errors()[0]
             where = ".".join(str(part) for part in error["loc"]) or "payload"
             return _reject(reason, topic, f"{where}: {error['msg']}")
+        # The topic proves the edge (the broker lets each login write its own only).
         if (event.site, event.edge_id) != edge_of:
-            return _reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another edge")
+            return _reject(
+                Rejection.EDGE_MISMATCH, topic, f"envelope names edge {event.site}/{event.edge_id}"
+            )
+        unserved = not_served(self._line_edges(), sender=event.edge_id, event=event)
+        if unserved is not None:
+            return _reject(unserved[0], topic, unserved[1])
         stations = self._stations().get((event.area, event.line))
         if event.site != self.config().site or stations is None:
             where = f"{event.site}/{event.area}/{event.line}"
@@ -87,6 +95,13 @@ class MeasurementCheck:
                 Rejection.UNKNOWN_STATION, topic, f"no station {unknown} on {event.line}"
             )
         return event
+
+    def _line_edges(self) -> LineEdges:
+        """The edges of each line that lists them, built once per configuration."""
+        config = self.config()
+        if self._edges[0] is not config:
+            self._edges = (config, config.line_edges())
+        return self._edges[1]
 
     def _stations(self) -> dict[tuple[str, str], set[str]]:
         """(area, line) -> its stations, built once per configuration."""

@@ -27,7 +27,9 @@ from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import MeasurementEvent, Topics, utc_now
 from hub.config import HubConfig
+from hub.dead_letters import DeadLetter, describe, is_outage, keep, refused_by_database
 from hub.ingest import Rejection
+from hub.measurement_config import MeasurementsConfig
 from hub.measurement_intake import MeasurementCheck
 from hub.measurement_store import MeasurementStore
 
@@ -106,7 +108,13 @@ class MeasurementSubscriber:
                 await self._session(backoff)
             except aiomqtt.MqttError as exc:
                 if was_connected:
-                    log.warning("measurement connection lost: %s; reconnecting", exc)
+                    broker = self.config().broker
+                    log.warning(
+                        "measurements: no connection to broker %s:%s: %s; reconnecting",
+                        broker.host,
+                        broker.port,
+                        exc,
+                    )
             finally:
                 self.connected.clear()
                 self.tally.subscribed = False
@@ -168,7 +176,7 @@ class MeasurementSubscriber:
         (each event with its message's payload)."""
         config = self.config().measurements
         valid: list[MeasurementEvent] = []
-        payloads: dict[int, bytes] = {}
+        sources: dict[int, tuple[str, bytes]] = {}
         for topic, payload in messages:
             checked = self.check(topic, payload)
             if isinstance(checked, Rejection):
@@ -176,24 +184,60 @@ class MeasurementSubscriber:
                 self.tally.outcomes["rejected"] += 1
             else:
                 valid.append(checked)
-                payloads[id(checked)] = payload
+                sources[id(checked)] = (topic, payload)
         stored: list[tuple[MeasurementEvent, bytes]] = []
         for chunk in _chunks(valid, config.max_rows_per_transaction):
-            started = time.monotonic()
-            applied = self.store.apply(chunk, utc_now(), config=config)
-            if self.store.shares_write_lock:
-                # SQLite has one write lock for the whole file, and a call's transaction
-                # waiting for it polls with growing sleeps: without a pause, one batch after
-                # the next could keep it waiting for seconds. Half the time, at least, is
-                # the call path's.
-                time.sleep(time.monotonic() - started)
-            self.tally.outcomes["stored"] += len(applied.applied)
-            self.tally.outcomes["duplicate"] += applied.duplicates
-            self.tally.points += applied.points
-            self.tally.counter_readings.update(step.how for step in applied.counter_steps)
-            stored += [(event, payloads[id(event)]) for event in applied.applied]
+            applied = self._store_apart(chunk, sources, config)
+            stored += [(event, sources[id(event)][1]) for event in applied]
         self._maybe_prune(utc_now())
         return stored
+
+    def _store_apart(
+        self,
+        events: list[MeasurementEvent],
+        sources: dict[int, tuple[str, bytes]],
+        config: MeasurementsConfig,
+    ) -> list[MeasurementEvent]:
+        """Store ``events`` in one transaction; if the database refuses one's content,
+        each alone, and the one it still refuses is set aside. Raises on an outage."""
+        try:
+            return self._store(events, config)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            if len(events) > 1:
+                alone = [self._store_apart([event], sources, config) for event in events]
+                return [event for stored in alone for event in stored]
+            topic, payload = sources[id(events[0])]
+            refused = refused_by_database(exc)
+            if not refused:
+                log.exception("the hub could not store a measurement message on %s", topic)
+            reason = Rejection.SET_ASIDE if refused else Rejection.INTERNAL
+            letter = DeadLetter(
+                path="measurement", topic=topic, payload=payload, reason=reason,
+                detail=describe(exc), at=utc_now(), edge_id=events[0].edge_id, seq=events[0].seq,
+            )  # fmt: skip
+            keep(self.store.store.engine, letter)
+            self.tally.rejected[str(reason)] += 1
+            self.tally.outcomes["set_aside"] += 1
+            return []
+
+    def _store(
+        self, events: list[MeasurementEvent], config: MeasurementsConfig
+    ) -> list[MeasurementEvent]:
+        started = time.monotonic()
+        applied = self.store.apply(events, utc_now(), config=config)
+        if self.store.shares_write_lock:
+            # SQLite has one write lock for the whole file, and a call's transaction
+            # waiting for it polls with growing sleeps: without a pause, one batch after
+            # the next could keep it waiting for seconds. Half the time, at least, is
+            # the call path's.
+            time.sleep(time.monotonic() - started)
+        self.tally.outcomes["stored"] += len(applied.applied)
+        self.tally.outcomes["duplicate"] += applied.duplicates
+        self.tally.points += applied.points
+        self.tally.counter_readings.update(step.how for step in applied.counter_steps)
+        return applied.applied
 
     def _maybe_prune(self, now: datetime) -> None:
         if now.timestamp() - self._last_prune < PRUNE_EVERY_S:

@@ -79,6 +79,12 @@ class HubMetrics:
         self.broker_connected = Gauge(
             "andon_hub_broker_connected", "1 while the hub is subscribed at the broker.", registry=r
         )
+        self.broker_sessions = Counter(
+            "andon_hub_broker_sessions",
+            "MQTT sessions the hub's call subscriber opened: one per connect, so a reconnect"
+            " adds one.",
+            registry=r,
+        )
         self.config_reload_ok = Gauge(
             "andon_hub_config_last_reload_ok",
             "1 if the last configuration reload succeeded (or none was tried), else 0.",

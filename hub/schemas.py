@@ -137,6 +137,26 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
+class DeadLetterOut(BaseModel):
+    """A message ingest set aside: valid by the contract, refused by the database."""
+
+    id: int
+    at: datetime = Field(description="when the hub set it aside")
+    path: str = Field(description="event (calls, anomalies, faults...) or measurement")
+    topic: str = Field(description="control characters written as escapes")
+    edge_id: str | None
+    seq: int | None
+    reason: str = Field(description="set_aside (the database refused it) or internal")
+    detail: str = Field(description="what the database (or the hub) said")
+    payload_size: int = Field(description="bytes received")
+    payload_base64: str = Field(description="the payload as received (its first 64 KiB)")
+
+
+class DeadLetterPage(BaseModel):
+    letters: list[DeadLetterOut]
+    next_cursor: str | None
+
+
 class ReloadOut(BaseModel):
     ok: bool
     at: datetime | None

@@ -78,7 +78,13 @@ class Subscriber:
                 log.error("store failed, messages left unacknowledged for redelivery: %s", exc)
             except aiomqtt.MqttError as exc:
                 if was_connected:
-                    log.warning("broker connection lost: %s; reconnecting", exc)
+                    broker = self.config.current.broker
+                    log.warning(
+                        "no connection to broker %s:%s: %s; reconnecting",
+                        broker.host,
+                        broker.port,
+                        exc,
+                    )
             finally:
                 self.connected.clear()
                 self.metrics.broker_connected.set(0)
@@ -105,15 +111,15 @@ class Subscriber:
             paho.manual_ack_set(True)
             # Hubs of one shared group each get a share of the site's messages.
             share = "" if config.shared_group is None else f"$share/{config.shared_group}/"
-            await client.subscribe(share + topics.event_filter(config.site), qos=1)
-            await client.subscribe(share + topics.edge_status_filter(config.site), qos=1)
-            await client.subscribe(share + topics.edge_event_filter(config.site), qos=1)
+            for topic_filter in subscriptions(topics, config.site):
+                await client.subscribe(share + topic_filter, qos=1)
             log.info("subscribed at broker %s:%s", config.broker.host, config.broker.port)
             # Online after subscribing: an edge that sees it (re)publishes its state, and
             # what it sends from then on reaches this session.
             await client.publish(status_topic, _status(EDGE_ONLINE, session), qos=1, retain=True)
             self.connected.set()
             self.metrics.broker_connected.set(1)
+            self.metrics.broker_sessions.inc()
             backoff.reset()
             # Committed but not yet acknowledged: acknowledged while the next batch is
             # applied, so that the two overlap, or at once when nothing else waits.
@@ -145,6 +151,18 @@ class Subscriber:
                             status_topic, _status(EDGE_OFFLINE, session), qos=1, retain=True,
                             timeout=0.5,
                         )  # fmt: skip
+
+
+def subscriptions(topics: Topics, site: str) -> list[str]:
+    """What the hub's call path reads: every station's events, in both layouts (edges
+    before the edge id was in the topic use the old one), and every edge's status and
+    own events. Measurements come on a connection of their own."""
+    return [
+        topics.station_event_filter(site),
+        topics.event_filter(site),
+        topics.edge_status_filter(site),
+        topics.edge_event_filter(site),
+    ]
 
 
 def _status(status: str, session: int) -> str:

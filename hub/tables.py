@@ -201,7 +201,7 @@ devices = Table(
     Column("status", String(16), nullable=False),
     Column("reason", String(256), nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
-    # The line of the edge's status event (migration 0010); null before it.
+    # The line of the edge's status event (migration 0011); null before it.
     Column("line", String(64)),
 )
 Index("devices_line", devices.c.line)
@@ -362,4 +362,22 @@ quality_counts = Table(
     Column("inspected", BigInteger, nullable=False),
     Column("defective", BigInteger, nullable=False),
     Column("reworked", BigInteger, nullable=False),
+)
+
+# -- messages set aside (migration 0011) -----------------------------------------------
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("path", String(16), nullable=False),  # event or measurement
+    Column("topic", String(512), nullable=False),  # control characters escaped
+    Column("edge_id", String(64)),  # from the envelope, when it was valid
+    Column("seq", BigInteger),
+    Column("reason", String(32), nullable=False),  # set_aside, internal
+    Column("detail", String(1000), nullable=False),  # what the database said
+    Column("payload_size", Integer, nullable=False),
+    # The message as received, base64: it may hold any byte, NUL included.
+    Column("payload_base64", Text, nullable=False),
 )

@@ -13,6 +13,8 @@ import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
+from contract.bounds import printable
+
 
 class ValueType(StrEnum):
     BOOL = "bool"
@@ -88,12 +90,15 @@ def decode(
     """The raw value of ``registers`` read as ``value_type`` in byte order ``order``.
 
     A string keeps its characters in register order (two per register, the high byte
-    first unless the order swaps bytes) and ends at the first NUL."""
+    first unless the order swaps bytes) and ends at the first NUL; other control
+    characters read as U+FFFD."""
     if value_type is ValueType.STRING:
         raw = b"".join(struct.pack(">H", word & 0xFFFF) for word in registers)
         if order in (ByteOrder.DCBA, ByteOrder.BADC):
             raw = _swap_bytes(raw)
-        return raw.split(b"\0", 1)[0].decode("latin-1").rstrip()
+        # A register's bytes are not always text: a control character would make the
+        # hub refuse the reading, or the call that carries it as a part's serial.
+        return printable(raw.split(b"\0", 1)[0].decode("latin-1").rstrip())
     spec = TYPES[value_type]
     if len(registers) != spec.registers:
         raise ValueError(f"{value_type} takes {spec.registers} registers, not {len(registers)}")

@@ -2,7 +2,7 @@
 # Everything CI checks: lint, types, and the whole test suite against real parts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --dev
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .

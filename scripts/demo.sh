@@ -3,5 +3,5 @@
 # serial button box and scanner, a notification receiver and a scenario. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh --demo
 exec .venv/bin/andon demo "$@"

@@ -86,3 +86,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'hub.sqlite'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` (minutes of waiting) go first: on several workers they then
+    run beside the rest of the suite instead of stretching its end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)

@@ -65,9 +65,12 @@ def write_yaml(path: Path, data: dict[str, Any]) -> Path:
 class AndonProcess:
     """``andon <command> --config FILE`` as a child process with its log in a file."""
 
-    def __init__(self, command: str, config: Path, log_path: Path) -> None:
+    def __init__(
+        self, command: str, config: Path, log_path: Path, *, umask: int | None = None
+    ) -> None:
         self.args = [*ANDON, command, "--config", str(config)]
         self.log_path = log_path
+        self.umask = -1 if umask is None else umask  # -1: Popen keeps the test's own
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -78,6 +81,7 @@ class AndonProcess:
             stderr=subprocess.STDOUT,
             cwd=self.log_path.parent,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            umask=self.umask,
         )
         log.close()
         STARTED.append(self)

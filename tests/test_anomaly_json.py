@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
 
 from contract.wire import AnomalyEvent, PartRef, event_json, parse_any_event, utc_now
 from edge.anomaly_json import anomaly_json
@@ -13,9 +14,10 @@ PARTS = [None, PartRef(), PartRef(serial="SN-1"), PartRef(lot="L7"), PartRef(ser
 NUMBERS = [
     (1040.1000000000001, 1000.0, 970.0, 1030.0),
     (1e16, 1e-7, -0.0, 12.0),
-    (math.nan, 0.02, 0.0, 0.062),  # NaN and infinities go out as null, as the model has it
-    (math.inf, -math.inf, 3.0, 4.0),
 ]
+# The SPC core charts no NaN or infinity; were one to slip through, it goes out as null
+# and the hub refuses the event (the model refuses it too).
+NOT_FINITE = [(math.nan, 0.02, 0.0, 0.062), (math.inf, -math.inf, 3.0, 4.0)]
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -41,8 +43,30 @@ def test_anomaly_json_is_the_models_json(
     )  # fmt: skip
     built = anomaly_json(head, station="st10", part=part, tests=tests, **fields)  # type: ignore[arg-type]
     assert built == event_json(model)
-    if all(math.isfinite(n) for n in numbers):  # null is no float: the hub refuses those
-        assert parse_any_event(built.encode()) == model
+    assert parse_any_event(built.encode()) == model
+
+
+@pytest.mark.parametrize("numbers", NOT_FINITE)
+def test_an_anomaly_that_is_not_finite_is_refused_by_model_and_hub(
+    numbers: tuple[float, float, float, float],
+) -> None:
+    head = {
+        "event_id": "edge-1:42", "edge_id": "edge-1", "seq": 42, "ts": utc_now(),
+        "site": "s1", "area": "a1", "line": "l1",
+    }  # fmt: skip
+    value, center, lcl, ucl = numbers
+    fields = {
+        "characteristic": "bore", "chart": "imr", "measurement": "bore_diameter",
+        "value": value, "center": center, "lcl": lcl, "ucl": ucl, "subgroup": 2,
+    }  # fmt: skip
+    built = anomaly_json(head, station="st10", part=None, tests=(1,), **fields)  # type: ignore[arg-type]
+    assert '"value":null' in built or '"center":null' in built
+    with pytest.raises(ValidationError, match="payload"):
+        parse_any_event(built.encode())
+    with pytest.raises(ValidationError, match="finite"):
+        AnomalyEvent.model_validate(
+            {**head, "station": "st10", "kind": "anomaly", "payload": {**fields, "tests": [1]}}
+        )
 
 
 def test_whole_numbers_from_a_counter_chart_go_out_as_the_model_writes_them() -> None:

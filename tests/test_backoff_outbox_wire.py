@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from contract.backoff import Backoff
+from contract.backoff import REMIND_FIRST_S, RETRY_WITHIN_S, Backoff, Outage, Report
 from contract.wire import Event, Topics, make_event_id
 from edge.outbox import Outbox
 
@@ -22,6 +23,33 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
     assert len(set(delays)) == len(delays)
     backoff.reset()
     assert backoff.next_delay() <= 1.0
+
+
+def test_an_outage_is_tried_within_a_second_however_long_and_reminded_ever_less_often() -> None:
+    outage = Outage(remind_cap_s=30.0, tries=None)
+    reports: list[tuple[float, Report]] = []
+    now, tries = 0.0, 0
+    while now < 600:  # ten minutes of failed tries, each taking 0.3 s
+        assert outage.may_try(now)
+        report = outage.failed(started=now, now=now + 0.3)
+        tries += 1
+        if report is not None:
+            reports.append((now, report))
+        gap = outage.retry_at - now
+        assert 0 < gap <= RETRY_WITHIN_S
+        assert not outage.may_try(outage.retry_at - 0.001)
+        now = max(outage.retry_at, now + 0.3)
+    assert outage.tries == tries
+    assert reports[0] == (0.0, Report.DOWN)
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(reports)]
+    # Reminders from REMIND_FIRST_S doubling to the cap, whatever the tries' pace (each
+    # comes with the first try after it is due).
+    for i, gap in enumerate(gaps):
+        expected = min(REMIND_FIRST_S * 2**i, 30.0)
+        assert expected <= gap < expected + RETRY_WITHIN_S + 0.3
+    assert outage.succeeded() is True
+    assert (outage.up, outage.tries) == (True, 0)
+    assert outage.succeeded() is False
 
 
 def test_outbox_keeps_pending_events_and_sequence_across_restarts(tmp_path: Path) -> None:

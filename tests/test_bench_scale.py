@@ -15,6 +15,7 @@ PINNED = {
 EXTRA = {
     "simulator_behind_ms", "measurements_offered_per_s", "measurements_dropped",
     "measurements_drained_s", "simulator_cpu_percent", "load_average", "hub_pss_mb",
+    "broker_cpu_percent", "broker_messages_per_s",
 }  # fmt: skip
 
 
@@ -42,3 +43,8 @@ def test_bench_scale_prints_the_pinned_keys_and_loses_nothing() -> None:
     assert result["measurements_dropped"] == 0
     assert 0 < result["hub_pss_mb"] <= result["hub_rss_mb"]
     assert result["call_lag_ms"]["p50"] <= result["call_lag_ms"]["p99"]
+    # The broker's CPU was read (at this load it may round to nothing), and every edge
+    # published a message a second.
+    assert isinstance(result["broker_cpu_percent"], float)
+    assert result["broker_cpu_percent"] >= 0
+    assert result["broker_messages_per_s"] >= 10

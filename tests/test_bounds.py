@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from contract.bounds import INT64_MAX, FiniteFloat, Id32, Int64, MultilineText, Text
+from contract.bounds import INT64_MAX, FiniteFloat, Id32, Int64, MultilineText, Text, WireText
 
 TEXT: TypeAdapter[str] = TypeAdapter(Text)
 LINES: TypeAdapter[str] = TypeAdapter(MultilineText)
+WIRE: TypeAdapter[str] = TypeAdapter(WireText)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,20 @@ def test_integers_fit_their_columns() -> None:
     for adapter, bad in [(Int64, INT64_MAX + 1), (Int64, 10**30), (Id32, 2**31), (Id32, 0)]:
         with pytest.raises(ValidationError):
             TypeAdapter(adapter).validate_python(bad)
+
+
+@pytest.mark.parametrize(
+    "bad", ["a\x00b", "\x1b[31m", "tab\there", "line\nbreak", "\x85", "\x7f", "\x9f"]
+)
+def test_wire_text_refuses_what_text_refuses(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        TEXT.validate_python(bad)
+    with pytest.raises(ValidationError, match="pattern"):
+        WIRE.validate_json(json.dumps(bad))
+
+
+def test_wire_text_keeps_what_people_write_and_refuses_a_lone_surrogate() -> None:
+    for good in ["St10 press-fit", "主轴过载", "O'Brien & <Sons>", "\u2028 \U0001f600", "\xa0"]:
+        assert WIRE.validate_json(json.dumps(good)) == good
+    with pytest.raises(ValidationError):
+        WIRE.validate_json(b'"a\\ud800b"')

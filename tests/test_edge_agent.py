@@ -70,7 +70,7 @@ async def test_a_wrongly_wired_button_is_reported_once_and_its_neighbours_still_
     topics = Topics(topic_prefix)
     caplog.set_level(logging.INFO)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         agent = asyncio.create_task(EdgeAgent(config).run())
         try:
             await asyncio.sleep(0.5)

@@ -60,7 +60,7 @@ async def _events(
     topics = Topics(prefix)
     received: list[dict[str, Any]] = []
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         task = asyncio.create_task(agent.run())
         try:
             async with asyncio.timeout(15):

@@ -79,7 +79,7 @@ async def test_an_invalid_file_keeps_the_old_configuration_polling_and_a_valid_o
     agent = EdgeAgent(load_edge_config(path), config_path=path)
     topics = Topics(topic_prefix)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         task = asyncio.create_task(agent.run())
         try:
             await agent.polling.wait()
@@ -91,6 +91,7 @@ async def test_an_invalid_file_keeps_the_old_configuration_polling_and_a_valid_o
                 what="the refusal logged",
             )
             assert agent.polling.is_set()
+            assert (agent.reloads, agent.refused_reloads) == (0, 1)
             first = await _press_and_receive(plc, listener, 0)
             assert first.station == "st10"
             # A valid file, noticed by the file watcher alone: the button moved.
@@ -105,6 +106,7 @@ async def test_an_invalid_file_keeps_the_old_configuration_polling_and_a_valid_o
             agent.stop()
             await asyncio.wait_for(task, timeout=10)
     refusals = [r.getMessage() for r in caplog.records if "reload refused" in r.getMessage()]
+    assert len(refusals) == 1  # one line with every error
     assert any("edge.yaml:5: poll_interval_s:" in line for line in refusals), refusals
     assert any("edge.yaml:7: devices[0].prot: unknown key" in line for line in refusals), refusals
     assert second.seq == first.seq + 1  # one outbox and one sequence across the reload

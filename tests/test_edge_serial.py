@@ -104,7 +104,7 @@ async def test_serial_presses_and_scans_reach_the_broker_around_garbage(
     agent = EdgeAgent(config)
     topics = Topics(topic_prefix)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         task = asyncio.create_task(agent.run())
         try:
             await agent.polling.wait()

@@ -73,7 +73,7 @@ async def test_a_drifting_measurement_raises_an_anomaly_with_the_test_and_the_pa
     config = load_edge_config(_edge_yaml(tmp_path, broker, plc, topic_prefix))
     topics = Topics(topic_prefix)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         agent = EdgeAgent(config)
         task = asyncio.create_task(agent.run())
         try:

@@ -24,7 +24,6 @@ from pymodbus.pdu import ModbusPDU
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
-from contract.backoff import Backoff
 from contract.config.models import BrokerConfig
 from contract.wire import Topics
 from drivers import ModbusLink, ModbusTcpConfig, ModbusTcpDriver, Table
@@ -120,7 +119,7 @@ async def test_a_stop_flushes_the_outbox_first_and_keeps_what_no_hub_confirmed(
     agent = EdgeAgent(config)
     topics = Topics(topic_prefix)
     async with aiomqtt.Client(broker.host, broker.port) as listener:
-        await listener.subscribe(topics.event("p", "a", "l", "+"), qos=1)
+        await listener.subscribe(topics.station_event("p", "a", "l", "+", "+"), qos=1)
         task = asyncio.create_task(agent.run())
         try:
             async with asyncio.timeout(15):
@@ -195,16 +194,17 @@ async def test_a_cancel_that_pymodbus_swallows_still_stops_the_poller(
 
     link = ModbusLink(
         name="plc1",
-        make_client=lambda: AsyncModbusTcpClient(
+        make_client=lambda trace_connect: AsyncModbusTcpClient(
             plc.host,
             port=plc.port,
             timeout=1,
             retries=0,
             reconnect_delay=0,
             trace_pdu=cancel_as_the_response_arrives,
+            trace_connect=trace_connect,
         ),
         pause_s=0,
-        backoff=Backoff(),
+        remind_cap_s=30,
     )
     outbox = Outbox(tmp_path / "swallow.sqlite3")
     try:

@@ -41,3 +41,9 @@ def test_scale_and_offset_apply_to_numbers_only() -> None:
     assert scaled(7, 1.0, 0.0) == 7
     assert scaled(True, 10.0, 1.0) is True
     assert scaled("AB", 2.0, 0.0) == "AB"
+
+
+def test_a_string_register_with_control_characters_reads_as_printable_text() -> None:
+    # A serial read from a PLC goes on the wire; the hub refuses control characters.
+    registers = encode_string("SN\x1b7\x85X", 4)
+    assert decode(registers, ValueType.STRING) == "SN\ufffd7\ufffdX"

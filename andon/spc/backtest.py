@@ -7,6 +7,7 @@ optionally a ``timestamp`` column that the report quotes for the first and last 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,41 @@ from rules.spc.rulefile import Characteristic, RuleFile
 from rules.spc.tests import RuleSet
 
 
+@dataclass(frozen=True)
+class Backtest:
+    """One rule file run on a history: ``report`` is the JSON report (its keys are pinned:
+    other tools read them); ``alarm_points`` counts, per characteristic, the points any
+    test flagged (a point two tests flag is one alarm)."""
+
+    rules_path: Path
+    report: dict[str, Any]
+    alarm_points: dict[str, int]
+
+
 def run_backtest(
     rules_path: Path, data_path: Path, *, plot: Path | None, seed: int
 ) -> dict[str, Any]:
+    """The JSON report of ``rules_path`` run on the history in ``data_path``."""
+    return backtest(rules_path, read_history(data_path), plot=plot, seed=seed).report
+
+
+def read_history(data_path: Path) -> Table:
+    """The history file, checked for its ``characteristic`` column."""
+    table = read_table(data_path)
+    table.require("characteristic")
+    return table
+
+
+def backtest(rules_path: Path, table: Table, *, plot: Path | None, seed: int) -> Backtest:
+    """Replay ``table`` through the rule file; InputError if either is wrong."""
     try:
         rule_file = load_model(rules_path, RuleFile)
     except ConfigInvalid as exc:
         raise InputError(str(exc)) from None
-    table = read_table(data_path)
-    table.require("characteristic")
     by_id: dict[str, list[dict[str, str]]] = {}
     for row in table.rows:
         by_id.setdefault((row.get("characteristic") or "").strip(), []).append(row)
-    reports, charts = [], []
+    reports, charts, alarm_points = [], [], {}
     for item in rule_file.characteristics:
         rows = by_id.get(item.id, [])
         if not rows:
@@ -38,19 +61,27 @@ def run_backtest(
                 {"id": item.id, "chart": item.chart, "points": 0, "note": "no rows in the history"}
             )
             continue
-        subset = Table(Path(f"{data_path} [{item.id}]"), table.header, rows)
-        result = evaluate_table(_request(item), subset)
+        subset = Table(Path(f"{table.path} [{item.id}]"), table.header, rows)
+        result = evaluate_table(characteristic_request(item), subset)
         reports.append(_report(item, result, subset, seed))
+        alarm_points[item.id] = len(_alarmed(result["violations"]))
         charts.append((item.id, result))
     if plot is not None:
         from andon.spc.plot import plot_charts
 
         plot_charts(charts, plot)
     known = {item.id for item in rule_file.characteristics}
-    return {"characteristics": reports, "not_in_rule_file": sorted(set(by_id) - known)}
+    report = {"characteristics": reports, "not_in_rule_file": sorted(set(by_id) - known)}
+    return Backtest(rules_path, report, alarm_points)
 
 
-def _request(item: Characteristic) -> EvalRequest:
+def _alarmed(violations: dict[str, list[int]]) -> list[int]:
+    """The points any test flagged, in order."""
+    return sorted({i for indices in violations.values() for i in indices})
+
+
+def characteristic_request(item: Characteristic) -> EvalRequest:
+    """The evaluation of one characteristic as the rule file declares it."""
     return EvalRequest(
         chart=item.chart,
         sigma_method=item.sigma_method,
@@ -70,7 +101,7 @@ def _report(
     item: Characteristic, result: dict[str, Any], table: Table, seed: int
 ) -> dict[str, Any]:
     violations: dict[str, list[int]] = result["violations"]
-    alarmed = sorted({i for indices in violations.values() for i in indices})
+    alarmed = _alarmed(violations)
     rule_set = RuleSet.preset(item.rules, nsigmas=item.nsigmas, overrides=item.tests)
     arl = in_control_arl(rule_set, seed=seed)
     report: dict[str, Any] = {

@@ -46,6 +46,13 @@ def add_spc_commands(commands: Any) -> Any:
     bt.add_argument("--data", required=True, type=Path, metavar="HISTORY.csv")
     bt.add_argument("--plot", type=Path, metavar="OUT.png")
     bt.add_argument("--seed", type=int, default=1, help="seed of the ARL simulation")
+    bt.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OTHER.yaml",
+        help="a second rule file, run on the same history and shown beside the first",
+    )
+    bt.add_argument("--json", action="store_true", help="print the report as JSON")
     bt.set_defaults(handler=_spc_backtest)
 
     bench = commands.add_parser("bench", help="benchmarks that print JSON")
@@ -123,13 +130,27 @@ def _summary(result: dict[str, Any]) -> str:
 
 
 def _spc_backtest(args: argparse.Namespace) -> int:
-    from andon.spc.backtest import run_backtest
+    from andon.spc.backtest import backtest, read_history
+    from andon.spc.backtest_text import backtest_table
 
     try:
-        report = run_backtest(args.rules, args.data, plot=args.plot, seed=args.seed)
+        history = read_history(args.data)
+        runs = [backtest(args.rules, history, plot=args.plot, seed=args.seed)]
+        if args.compare is not None:
+            runs.append(backtest(args.compare, history, plot=None, seed=args.seed))
     except ValueError as exc:
         return _fail(str(exc))
-    print(json.dumps(report, indent=2, allow_nan=False))
+    if not args.json:
+        print(backtest_table(runs, data_name=args.data.name))
+    elif args.compare is None:
+        print(json.dumps(runs[0].report, indent=2, allow_nan=False))
+    else:
+        # Each file's report under the option that named it, with the file's name.
+        both = {
+            key: {"file": str(run.rules_path), **run.report}
+            for key, run in zip(("rules", "compare"), runs, strict=True)
+        }
+        print(json.dumps(both, indent=2, allow_nan=False))
     return 0
 
 

@@ -75,9 +75,15 @@ def validate_document(doc: YamlDocument, model: type[ModelT]) -> ModelT:
     try:
         config = model.model_validate(doc.data)
     except ValidationError as exc:
-        raise ConfigInvalid(
-            [_issue_from_pydantic(doc, model, error) for error in exc.errors()]
-        ) from None
+        issues = [_issue_from_pydantic(doc, model, error) for error in exc.errors()]
+        # A model may cross-check the parts that are valid alone (a rule file's
+        # characteristics), so one schema error does not hide the others' mistakes.
+        of_parts = getattr(model, "problems_of_parts", None)
+        problems = list(of_parts(doc.data)) if callable(of_parts) else []
+        if problems:
+            issues += [issue_at(doc, key_path, message) for key_path, message in problems]
+            issues.sort(key=lambda issue: issue.line)
+        raise ConfigInvalid(issues) from None
     problems = _cross_check(config)
     if problems:
         raise ConfigInvalid([issue_at(doc, key_path, message) for key_path, message in problems])

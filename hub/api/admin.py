@@ -13,18 +13,33 @@ from hub.api.parameters import BigCursor
 from hub.audit import list_audit
 from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
+from hub.schemas import (
+    AuditEntryOut,
+    AuditPage,
+    NewTokenOut,
+    ReloadOut,
+    TokenIn,
+    TokenOut,
+)
 from hub.store import Store
 from hub.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 
 router = APIRouter(tags=["admin"])
 
 
-@router.post("/api/admin/reload")
+@router.post(
+    "/api/admin/reload",
+    responses={
+        422: {"description": "the file has errors (in config_errors): the running one is kept"}
+    },
+)
 def reload(request: Request, who: Annotated[Principal, allowed(Permission.RELOAD)]) -> ReloadOut:
     """Re-read the hub's YAML file; an invalid file keeps the running configuration."""
     config: LiveConfig = request.app.state.config
     status = config.reload(actor=who.name, now=utc_now())
+    if not status.ok:
+        message = "the configuration file has errors; the running configuration is kept"
+        raise HTTPException(422, detail={"message": message, "config_errors": status.errors})
     return ReloadOut(ok=status.ok, at=status.at, errors=status.errors)
 
 

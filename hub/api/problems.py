@@ -51,6 +51,10 @@ class Problem(BaseModel):
         default=None, description="each refused value (422 of a parameter or a body)"
     )
     state: str | None = Field(default=None, description="the call's state (409 of a transition)")
+    config_errors: list[str] | None = Field(
+        default=None,
+        description="a refused reload's errors, each as FILE:LINE: KEY: what is wrong (422)",
+    )
 
 
 def problem_response(

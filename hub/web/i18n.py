@@ -39,6 +39,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "sign_in": {"en": "Sign in", "zh": "登录"},
     "sign_out": {"en": "Sign out", "zh": "退出"},
     "token_refused": {"en": "This token was refused.", "zh": "令牌无效。"},
+    "token_switch": {
+        "en": "This link carries a different access token from the one this browser uses. "
+        "Switch to the link's token?",
+        "zh": "此链接携带的访问令牌与本浏览器正在使用的不同。是否切换为链接中的令牌？",
+    },
+    "token_switch_yes": {"en": "Switch to the link's token", "zh": "切换为链接中的令牌"},
+    "token_switch_no": {"en": "Keep the current token", "zh": "保留当前令牌"},
     "acknowledge": {"en": "Acknowledge", "zh": "响应"},
     "arrive": {"en": "Arrived", "zh": "到场"},
     "resolve": {"en": "Resolve", "zh": "解决"},

@@ -23,6 +23,17 @@ ENVIRONMENT = Environment(
 )
 # The language switch's choice lasts a year: a wall board keeps it across restarts.
 COOKIE_AGE_S = 365 * 24 * 3600
+# Characters that could end or change a <script> block however a name is spelled
+# ("</script>", "<!--<script" which makes the real end tag part of the block, "]]>"),
+# written as JSON's \u escapes: JSON.parse reads back the same name.
+_SCRIPT_ESCAPES = str.maketrans(
+    {char: f"\\u{ord(char):04x}" for char in ("<", ">", "&", "\u2028", "\u2029")}
+)
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON safe inside ``<script type="application/json">``."""
+    return json.dumps(value, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
 
 
 def plant_names(config: HubConfig, language: str) -> dict[str, Any]:
@@ -63,7 +74,7 @@ def page(request: Request, template: str, **context: Any) -> HTMLResponse:
         t=words,
         other_language=other,
         site=config.site,
-        data=json.dumps(script_data, ensure_ascii=False).replace("</", "<\\/"),
+        data=script_json(script_data),
         **context,
     )
     response = HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -20,7 +20,8 @@ SITE = "plant1"
 LINES = {"line1": ["st10", "st20"], "line2": ["st30"]}
 
 
-def hub_file(path: Path) -> Path:
+def hub_file(path: Path, *, edges: bool = True) -> Path:
+    """The site's hub file; each line lists its edge (``edge-<line>``) unless not ``edges``."""
     return write_yaml(
         path,
         {
@@ -32,7 +33,11 @@ def hub_file(path: Path) -> Path:
                 {
                     "id": "assembly",
                     "lines": [
-                        {"id": line, "stations": [{"id": s} for s in stations]}
+                        {
+                            "id": line,
+                            "stations": [{"id": s} for s in stations],
+                            "edges": [f"edge-{line}"] if edges else [],
+                        }
                         for line, stations in LINES.items()
                     ],
                 }

@@ -53,18 +53,22 @@ async def publish_in_order(client: aiomqtt.Client, *topics: str) -> None:
 
 
 @pytest.mark.asyncio
-async def test_an_edge_cannot_publish_a_call_for_another_line(
+async def test_an_edge_cannot_publish_a_call_for_another_line_or_edge(
     secured_broker: SecuredBroker,
 ) -> None:
-    foreign = TOPICS.event(SITE, "assembly", "line2", "st30")
-    own = TOPICS.event(SITE, "assembly", "line1", "st10")
+    forbidden = [
+        TOPICS.station_event(SITE, "assembly", "line2", "st30", "edge-line1"),
+        TOPICS.station_event(SITE, "assembly", "line1", "st10", "edge-line2"),
+        TOPICS.event(SITE, "assembly", "line1", "st10"),  # the old layout names no edge
+    ]
+    own = TOPICS.station_event(SITE, "assembly", "line1", "st10", "edge-line1")
     async with (
         connected(secured_broker, "hub") as hub,
         connected(secured_broker, "edge-line1") as edge,
     ):
         await hub.subscribe(f"{ROOT}/#", qos=1)
-        # One client's messages arrive in order: had the first passed, it came before the second.
-        await publish_in_order(edge, foreign, own)
+        # One client's messages arrive in order: had one passed, it came before the last.
+        await publish_in_order(edge, *forbidden, own)
         assert await seen_until(hub, own) == [own]
 
 
@@ -82,17 +86,19 @@ async def test_an_edge_cannot_forge_another_edges_status(secured_broker: Secured
 
 
 @pytest.mark.asyncio
-async def test_an_edge_reads_only_its_own_commands(secured_broker: SecuredBroker) -> None:
-    others = [f"{ROOT}/edge/edge-line2/command", f"{ROOT}/assembly/line2/st30/light"]
-    own = [f"{ROOT}/edge/edge-line1/command", f"{ROOT}/assembly/line1/st10/light"]
+async def test_an_edge_reads_only_its_own_confirmations_and_lights(
+    secured_broker: SecuredBroker,
+) -> None:
+    others = [TOPICS.edge_ack(SITE, "edge-line2"), TOPICS.light(SITE, "assembly", "line2", "st30")]
+    own = [TOPICS.edge_ack(SITE, "edge-line1"), TOPICS.light(SITE, "assembly", "line1", "st10")]
     async with (
         connected(secured_broker, "hub") as hub,
         connected(secured_broker, "edge-line1") as edge,
     ):
-        for topic in [*others, f"{ROOT}/edge/+/command", f"{ROOT}/#"]:
+        for topic in [*others, TOPICS.edge_ack(SITE, "+"), f"{ROOT}/#"]:
             await edge.subscribe(topic, qos=1)
         await edge.subscribe(own[0], qos=1)
-        await edge.subscribe(f"{ROOT}/assembly/line1/+/light", qos=1)
+        await edge.subscribe(TOPICS.light_filter(SITE, "assembly", "line1"), qos=1)
         await publish_in_order(hub, *others, *own)
         received = await seen_until(edge, own[-1])
     assert received == own
@@ -137,7 +143,7 @@ async def test_an_edge_connects_over_tls_with_its_password_file(
         password=f"{{file:{secret}}}",
         ca_file=secured_broker.ca,
     )
-    own = TOPICS.event(SITE, "assembly", "line1", "st20")
+    own = TOPICS.station_event(SITE, "assembly", "line1", "st20", "edge-line1")
     async with (
         connected(secured_broker, "hub") as hub,
         mqtt_client(config, identifier="edge-line1", persistent=False) as edge,
@@ -189,6 +195,20 @@ def test_an_edge_of_another_site_is_refused_and_nothing_is_written(tmp_path: Pat
     done = run_deploy(hub, [stranger], tmp_path / "out")
     assert done.returncode == 1
     assert "edge edge-line1 is of site 'plant9', the hub of 'plant1'" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_edge_its_line_does_not_list_is_refused_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """Without the list the hub would take any edge's word for the line."""
+    hub = hub_file(tmp_path / "hub.yaml", edges=False)
+    done = run_deploy(hub, [edge_file(tmp_path / "edge.yaml", "line1")], tmp_path / "out")
+    assert done.returncode == 1
+    assert (
+        "edge edge-line1: line assembly/line1 of the hub's file does not list it under edges"
+        in done.stderr
+    )
     assert not (tmp_path / "out").exists()
 
 

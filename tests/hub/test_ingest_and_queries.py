@@ -247,4 +247,4 @@ async def test_a_device_an_edge_reports_offline_is_listed_until_it_is_back(
         (device,) = (await viewer.get("/api/devices")).json()["devices"]
         assert device["status"] == "online"
     wrong_edge = (hub.ingest.topics.edge_event("plant1", "other"), status(3, "offline")[1])
-    assert hub.ingest_presses(wrong_edge) == [Rejection.TOPIC_MISMATCH]
+    assert hub.ingest_presses(wrong_edge) == [Rejection.EDGE_MISMATCH]

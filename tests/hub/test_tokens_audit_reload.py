@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -92,10 +93,13 @@ async def test_an_invalid_reload_keeps_the_running_configuration_and_says_why(
     settings = yaml.safe_load(hub.config_path.read_text())
     hub.config_path.write_text(hub.config_path.read_text().replace("reason_codes:", "reason_code:"))
     async with hub.client(Role.ENGINEER) as engineer:
-        failed = (await engineer.post("/api/admin/reload")).json()
-        assert failed["ok"] is False
-        assert any("reason_code: unknown key" in e for e in failed["errors"])
-        assert (await engineer.get("/api/admin/config")).json()["errors"] == failed["errors"]
+        refused = await engineer.post("/api/admin/reload")
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        errors = refused.json()["config_errors"]
+        assert any("reason_code: unknown key" in e for e in errors)
+        status = (await engineer.get("/api/admin/config")).json()
+        assert (status["ok"], status["errors"]) == (False, errors)
         metrics = hub.app.state.metrics.render().decode()
         assert "andon_hub_config_last_reload_ok 0.0" in metrics
         # Still running the old file: st20 is a station, help a call type.
@@ -105,7 +109,8 @@ async def test_an_invalid_reload_keeps_the_running_configuration_and_says_why(
         settings["areas"][0]["lines"][0]["stations"] = [{"id": "st10"}, {"id": "st11"}]
         settings["call_types"] = ["maintenance", "quality"]
         write_yaml(hub.config_path, settings)
-        assert (await engineer.post("/api/admin/reload")).json()["ok"] is True
+        reloaded = await engineer.post("/api/admin/reload")
+        assert (reloaded.status_code, reloaded.json()["ok"]) == (200, True)
         assert "andon_hub_config_last_reload_ok 1.0" in hub.app.state.metrics.render().decode()
     assert hub.raise_call("st11") > 0
     async with hub.client(Role.RESPONDER) as responder:
@@ -118,6 +123,19 @@ async def test_an_invalid_reload_keeps_the_running_configuration_and_says_why(
         actions = [e["action"] for e in (await admin.get("/api/audit")).json()["entries"]]
     assert actions.count("config.reloaded") == 1
     assert actions.count("config.reload_failed") == 1
+
+
+@pytest.mark.asyncio
+async def test_the_refused_reload_is_documented_with_its_errors(hub: HubUnderTest) -> None:
+    document = hub.app.openapi()
+    schemas = document["components"]["schemas"]
+
+    def named(reference: dict[str, str]) -> Any:
+        return schemas[reference["$ref"].rsplit("/", 1)[-1]]
+
+    answers = document["paths"]["/api/admin/reload"]["post"]["responses"]
+    refused = named(answers["422"]["content"]["application/problem+json"]["schema"])
+    assert refused["properties"]["config_errors"]["anyOf"][0]["items"] == {"type": "string"}
 
 
 @pytest.mark.asyncio

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
@@ -276,10 +276,39 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+# Every Content-Security-Policy violation a page of the running test met; a test fails
+# at its end when there is one (``no_policy_violations``).
+VIOLATIONS: list[str] = []
+# Said on the console by the page itself, so a violation Chromium does not log is seen too.
+_REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) => {
+  const blocked = event.blockedURI || "inline";
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${blocked}`);
+});"""
+
+
 def new_page(browser: Browser, *, width: int, height: int, locale: str = "en-GB") -> Page:
     context = browser.new_context(viewport={"width": width, "height": height}, locale=locale)
     context.set_default_timeout(15_000)
-    return context.new_page()
+    context.add_init_script(_REPORT_VIOLATIONS)
+    page = context.new_page()
+    page.on("console", _note_violation)
+    return page
+
+
+def _note_violation(message: ConsoleMessage) -> None:
+    if message.type == "error" and (
+        message.text.startswith("CSP violation") or "Content Security Policy" in message.text
+    ):
+        VIOLATIONS.append(message.text)
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations() -> Iterator[None]:
+    """The pages run under the hub's Content-Security-Policy without breaking it."""
+    VIOLATIONS.clear()
+    yield
+    found, VIOLATIONS[:] = list(VIOLATIONS), []
+    assert found == [], "Content-Security-Policy violations"
 
 
 @pytest.fixture(scope="session", autouse=True)

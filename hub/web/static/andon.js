@@ -7,16 +7,38 @@ const Andon = (() => {
   const KEY = "andon_token";
   const listeners = [];
 
+  const token = () => localStorage.getItem(KEY);
+  const offered = tokenFromLink();
+
   // A wall board opened as /board?token=... keeps the token and drops it from the
-  // address bar, so it is not left on screen or in the history.
-  const url = new URL(window.location.href);
-  if (url.searchParams.has("token")) {
-    localStorage.setItem(KEY, url.searchParams.get("token"));
+  // address bar, so it is not left on screen, in the history or in a Referer. A link
+  // never replaces a token this browser already keeps: someone else's link (a phishing
+  // one too) would sign the screen in as them. The page asks first (offerToken).
+  function tokenFromLink() {
+    const url = new URL(window.location.href);
+    if (!url.searchParams.has("token")) return null;
+    const linked = url.searchParams.get("token").trim();
     url.searchParams.delete("token");
     history.replaceState(null, "", url.pathname + url.search + url.hash);
+    if (!linked || linked === token()) return null;
+    if (!token()) {
+      localStorage.setItem(KEY, linked);
+      return null;
+    }
+    return linked;
   }
 
-  const token = () => localStorage.getItem(KEY);
+  function offerToken(linked) {
+    const prompt = document.getElementById("token-switch");
+    prompt.hidden = false;
+    document.getElementById("token-switch-yes").addEventListener("click", () => {
+      localStorage.setItem(KEY, linked);
+      window.location.reload(); // every stream and list starts again with the new token
+    });
+    document.getElementById("token-switch-no").addEventListener("click", () => {
+      prompt.hidden = true;
+    });
+  }
   const t = (key) => data.texts[key] || key;
 
   function setStatus(text) {
@@ -133,6 +155,7 @@ const Andon = (() => {
   }
 
   document.addEventListener("DOMContentLoaded", () => {
+    if (offered) offerToken(offered);
     const form = document.getElementById("login");
     form.addEventListener("submit", (event) => {
       event.preventDefault();
