@@ -9,9 +9,10 @@ integer beyond 64 bits fails there as if the database itself were down.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
@@ -44,7 +45,13 @@ def _lines(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_one_line)]
+# The same rules as JSON Schema patterns, so an API's documents say what it refuses.
+_TEXT_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+_LINES_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+
+Text = Annotated[
+    str, AfterValidator(_one_line), Field(json_schema_extra={"pattern": _TEXT_PATTERN})
+]
 """One line of text: a name, a serial number, a lot, a reason."""
 
 WireText = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
@@ -53,7 +60,9 @@ pattern, not the character): for the wire, where one measurement message holds h
 of names and a Python call each doubled the time to validate it. Lone surrogates never
 get this far (pydantic-core refuses them as it reads the string)."""
 
-MultilineText = Annotated[str, AfterValidator(_lines)]
+MultilineText = Annotated[
+    str, AfterValidator(_lines), Field(json_schema_extra={"pattern": _LINES_PATTERN})
+]
 """Text that may have lines and tabs (a note), but no other control character."""
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -67,6 +76,43 @@ Id32 = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 Count32 = Annotated[int, Field(ge=0, le=INT32_MAX)]
 """A count stored in an INTEGER column."""
+
+
+# Times a query may ask for: the years 1970 to 2999 as written, wide enough for any
+# plant's history and plans, and far enough from datetime's own ends (years 1 and 9999)
+# that a period or a week computed around them still exists. The document says it by a
+# pattern on the text; the year as written decides, and a time zone cannot move a time
+# out of the range by more than a day.
+_YEARS = "^(19[7-9][0-9]|2[0-9]{3})-"
+_ISO_TIME = re.compile(r"(19[7-9][0-9]|2[0-9]{3})-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _iso_text(value: object) -> object:
+    """Only ISO 8601 text of those years (or a datetime) is a time here: pydantic alone
+    would also read a number as seconds since 1970, which the documented format does not
+    allow."""
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    if not isinstance(value, str) or not _ISO_TIME.match(value):
+        raise ValueError(
+            "expected an ISO 8601 time of the years 1970 to 2999, such as 2026-03-01T06:00:00Z"
+        )
+    return value
+
+
+def _moment(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("times need a time zone (end them with Z or +00:00)")
+    return value.astimezone(UTC)
+
+
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_moment),
+    Field(json_schema_extra={"pattern": _YEARS}),
+]
+"""A time with its zone, in the years a query may ask for; given back in UTC."""
 
 
 def printable(value: str) -> str:

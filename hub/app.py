@@ -7,8 +7,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from hub.api import (
     acknowledge_links,
@@ -24,6 +26,8 @@ from hub.api import (
     reports,
     system,
 )
+from hub.api.gate import ApiGate
+from hub.api.problems import add_problem_handlers, document_problems
 from hub.changes import CallChanges
 from hub.config import HubConfig
 from hub.database import database_url, open_engine, upgrade
@@ -94,7 +98,24 @@ def create_app(config: HubConfig, *, config_path: Path | None = None) -> FastAPI
     for resource in ROUTERS:
         app.include_router(resource.router)
     add_pages(app)
+    add_problem_handlers(app)
+    # Before routing: a body is never read for a request without a token, nor past the limit.
+    app.add_middleware(ApiGate, max_body_bytes=config.api.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every route's error answers as problems (made once)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+        )
+        app.openapi_schema = document_problems(schema)
+    return app.openapi_schema
 
 
 @contextlib.asynccontextmanager

@@ -347,6 +347,7 @@ def apply_events(
             device = event.payload
             batch.devices[(event.edge_id, device.device)] = {
                 "status": device.status, "reason": device.reason, "changed_at": event.ts,
+                "line": event.line,
             }  # fmt: skip
             outcome = IngestOutcome.DEVICE_STATUS
         seen[event.event_id] = call_id

@@ -96,6 +96,12 @@ class ApiConfig(Strict):
         default=None,
         description="bearer token that lets a scraper off loopback read /metrics",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="a request body larger than this is refused (413) before it is read",
+    )
 
 
 class TimeseriesConfig(Strict):

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.bounds import MultilineText, Text
 from contract.wire import Name
 from hub.access import Role
 from hub.lifecycle import CallState
@@ -90,14 +91,14 @@ class RaiseIn(BaseModel):
 class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason_code: str = Field(description="one of the hub's configured reason codes")
-    note: str | None = Field(default=None, max_length=2000)
+    reason_code: Text = Field(max_length=64, description="one of the hub's reason codes")
+    note: MultilineText | None = Field(default=None, max_length=2000)
 
 
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class EdgeOut(BaseModel):
@@ -136,17 +137,6 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
-class ReloadRefusal(BaseModel):
-    """A refused reload (HTTPException detail): the running configuration is kept."""
-
-    message: str
-    errors: list[str] = Field(description="each error as FILE:LINE: KEY: what is wrong")
-
-
-class ReloadRefusedOut(BaseModel):
-    detail: ReloadRefusal
-
-
 class DeadLetterOut(BaseModel):
     """A message ingest set aside: valid by the contract, refused by the database."""
 
@@ -173,12 +163,20 @@ class ReloadOut(BaseModel):
     errors: list[str]
 
 
+# A token's lines are checked on every request: a plant has tens of lines, not thousands.
+MAX_TOKEN_LINES = 100
+
+
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
     role: Role
-    lines: list[Name] = Field(default_factory=list)
+    lines: list[Name] = Field(
+        default_factory=list,
+        max_length=MAX_TOKEN_LINES,
+        description="empty: every line; only viewer, station and responder tokens have lines",
+    )
 
 
 class TokenOut(BaseModel):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, text, union, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -31,7 +31,7 @@ from hub.batch import (
 from hub.escalation.rows import escalation_row, insert_escalations, on_transition
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState
 from hub.queries import Call, CallFilter, TimelineEntry, call_from_row
-from hub.tables import call_events, calls, edges
+from hub.tables import call_events, calls, characteristics, devices, edges
 
 
 class CallNotFound(LookupError):
@@ -213,10 +213,20 @@ class Store:
             conn.execute(update(edges).where(edges.c.edge_id == edge_id).values(values))
             return bool(status != row.status)
 
-    def list_edges(self, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    def list_edges(
+        self, *, after: str | None, limit: int, lines: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Edges by id; with ``lines``, only those known to serve one of them (a device
+        or a characteristic there): the edges' status messages name no line."""
         query = select(edges).order_by(edges.c.edge_id).limit(limit)
         if after is not None:
             query = query.where(edges.c.edge_id > after)
+        if lines:
+            on_lines = union(
+                select(devices.c.edge_id).where(devices.c.line.in_(lines)),
+                select(characteristics.c.edge_id).where(characteristics.c.line.in_(lines)),
+            )
+            query = query.where(edges.c.edge_id.in_(on_lines))
         with self.read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

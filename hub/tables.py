@@ -201,7 +201,10 @@ devices = Table(
     Column("status", String(16), nullable=False),
     Column("reason", String(256), nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
+    # The line of the edge's status event (migration 0011); null before it.
+    Column("line", String(64)),
 )
+Index("devices_line", devices.c.line)
 
 # -- escalation (migration 0005) -------------------------------------------------------
 
@@ -361,7 +364,7 @@ quality_counts = Table(
     Column("reworked", BigInteger, nullable=False),
 )
 
-# -- messages set aside (migration 0010) -----------------------------------------------
+# -- messages set aside (migration 0011) -----------------------------------------------
 
 dead_letters = Table(
     "dead_letters",

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from contract.wire import utc_now
+from contract.wire import Name, utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import BigCursor
 from hub.audit import list_audit
 from hub.live_config import LiveConfig
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
@@ -17,8 +18,6 @@ from hub.schemas import (
     AuditPage,
     NewTokenOut,
     ReloadOut,
-    ReloadRefusal,
-    ReloadRefusedOut,
     TokenIn,
     TokenOut,
 )
@@ -31,10 +30,7 @@ router = APIRouter(tags=["admin"])
 @router.post(
     "/api/admin/reload",
     responses={
-        422: {
-            "model": ReloadRefusedOut,
-            "description": "the file has errors (each in errors): the running one is kept",
-        }
+        422: {"description": "the file has errors (in config_errors): the running one is kept"}
     },
 )
 def reload(request: Request, who: Annotated[Principal, allowed(Permission.RELOAD)]) -> ReloadOut:
@@ -43,8 +39,7 @@ def reload(request: Request, who: Annotated[Principal, allowed(Permission.RELOAD
     status = config.reload(actor=who.name, now=utc_now())
     if not status.ok:
         message = "the configuration file has errors; the running configuration is kept"
-        refusal = ReloadRefusal(message=message, errors=status.errors)
-        raise HTTPException(422, detail=refusal.model_dump())
+        raise HTTPException(422, detail={"message": message, "config_errors": status.errors})
     return ReloadOut(ok=status.ok, at=status.at, errors=status.errors)
 
 
@@ -61,12 +56,12 @@ def config_status(
 def audit(
     request: Request,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> AuditPage:
     """The audit log, newest first, a page at a time."""
     store: Store = request.app.state.store
-    rows = list_audit(store.engine, after=int(cursor) if cursor else None, limit=limit)
+    rows = list_audit(store.engine, after=cursor, limit=limit)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return AuditPage(
         entries=[AuditEntryOut.model_validate(row) for row in page], next_cursor=next_cursor
@@ -84,7 +79,11 @@ def list_tokens(
     return [TokenOut.model_validate(t) for t in tokens]
 
 
-@router.post("/api/admin/tokens", status_code=201, responses={409: {"description": "name taken"}})
+@router.post(
+    "/api/admin/tokens",
+    status_code=201,
+    responses={409: {"description": "the name is taken, or the role cannot have lines"}},
+)
 def create_token(
     request: Request, body: TokenIn, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> NewTokenOut:
@@ -97,17 +96,28 @@ def create_token(
     except TokenNameTaken as exc:
         raise HTTPException(409, str(exc)) from None
     except TokenRefused as exc:
-        raise HTTPException(422, str(exc)) from None
+        # Well-formed, but at odds with what the role is (the whole site's): a conflict.
+        raise HTTPException(409, str(exc)) from None
     return NewTokenOut(
         name=body.name, role=body.role, lines=body.lines, created_at=now, revoked_at=None,
         token=token,
     )  # fmt: skip
 
 
-@router.delete("/api/admin/tokens/{name}", status_code=204, responses={404: {}})
+@router.delete(
+    "/api/admin/tokens/{name}",
+    status_code=204,
+    responses={404: {"description": "no active token"}, 409: {"description": "its own token"}},
+)
 def revoke_token(
-    request: Request, name: str, who: Annotated[Principal, allowed(Permission.TOKENS)]
+    request: Request, name: Name, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> None:
+    """Revoke a token: its next request is refused, and its open streams end."""
+    if name == who.name:
+        # The last admin token revoking itself would lock the API's admins out.
+        raise HTTPException(
+            409, "a token cannot revoke itself: use another admin token or andon token revoke"
+        )
     try:
         TokenStore(request.app.state.store).revoke(name, actor=who.name, now=utc_now())
     except TokenNotFound as exc:

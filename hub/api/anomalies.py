@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
+from contract.bounds import Id32, Text
 from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.calls import call_out
+from hub.api.parameters import Cursor, Word
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
 from hub.escalation.snapshot import snapshots_from
@@ -31,10 +33,10 @@ def list_anomalies(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query()] = None,
-    station: Annotated[str | None, Query()] = None,
-    characteristic: Annotated[str | None, Query()] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    line: Word | None = None,
+    station: Word | None = None,
+    characteristic: Word | None = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> AnomalyPage:
     """SPC anomalies from the edges, newest first, a page at a time."""
@@ -51,7 +53,7 @@ def list_anomalies(
     if who.lines:
         query = query.where(anomalies.c.line.in_(who.lines))
     if cursor is not None:
-        query = query.where(anomalies.c.id < int(cursor))
+        query = query.where(anomalies.c.id < cursor)
     store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
@@ -67,7 +69,7 @@ def list_anomalies(
     responses={404: {"description": "no such anomaly"}, 409: {"description": "unknown type"}},
 )
 def raise_anomaly_call(
-    request: Request, anomaly_id: int, who: Annotated[Principal, allowed(Permission.RAISE)]
+    request: Request, anomaly_id: Id32, who: Annotated[Principal, allowed(Permission.RAISE)]
 ) -> CallOut:
     """Raise a call for an SPC anomaly: of the call type ``escalation.anomaly_call_type``
     (``quality``) at its station, carrying its characteristic and part, so the call shows
@@ -105,12 +107,15 @@ def raise_anomaly_call(
 @router.get("/api/devices")
 def list_devices(
     request: Request,
-    _who: Annotated[Principal, allowed(Permission.READ)],
-    cursor: Annotated[str | None, Query(max_length=140)] = None,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    cursor: Annotated[Text | None, Query(max_length=140)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> DevicePage:
-    """The devices edges poll, as their edges last reported them (edge/device order)."""
+    """The devices edges poll, as their edges last reported them (edge/device order); a
+    token limited to lines reads the devices of those lines' edges."""
     query = select(devices).order_by(devices.c.edge_id, devices.c.device).limit(limit + 1)
+    if who.lines:
+        query = query.where(devices.c.line.in_(who.lines))
     if cursor is not None:
         edge_id, _, device = cursor.partition("/")
         query = query.where(

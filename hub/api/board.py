@@ -3,8 +3,9 @@ events.
 
 The stream sends the whole board when it opens and again after every change of a call
 on the board's lines (changes that come together are sent as one picture), and a comment
-every few seconds so a proxy or a dead hub is noticed; then, too, the token is looked up
-again, and a revoked one ends the stream. The browser reconnects by itself.
+every few seconds so a proxy or a dead hub is noticed; the token is looked up again every
+second (hub/api/streams.py), and a revoked one ends the stream. The browser reconnects by
+itself.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.streams import KEEPALIVE_S, event_stream, token_active
+from hub.api.parameters import Word
+from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
 from hub.board import BoardScope, board_snapshot
 from hub.changes import CallChange, CallChanges
 from hub.live_config import LiveConfig
@@ -51,7 +53,7 @@ async def _snapshot(request: Request, scope: BoardScope) -> dict[str, Any]:
 async def board(
     request: Request,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query(max_length=64)] = None,
+    line: Word | None = None,
     lang: Language = "en",
 ) -> dict[str, Any]:
     """Tiles (``state``: raised, acknowledged, arrived or idle; ``colour``, ``flashing``,
@@ -59,11 +61,11 @@ async def board(
     return await _snapshot(request, _scope(who, line, lang))
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get("/events", response_class=StreamingResponse, responses=EVENT_STREAM)
 async def board_events(
     request: Request,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query(max_length=64)] = None,
+    line: Word | None = None,
     lang: Language = "en",
 ) -> StreamingResponse:
     """``event: board`` with the board's JSON, now and after each change on its lines."""
@@ -75,14 +77,9 @@ async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
     changes: CallChanges = request.app.state.changes
     with changes.listen() as queue:
         yield _event(await _snapshot(request, scope))
-        while not await request.is_disconnected():
-            try:
-                async with asyncio.timeout(KEEPALIVE_S):  # wait_for can swallow a cancel
-                    change = await queue.get()
-            except TimeoutError:
-                if not await token_active(request):
-                    return  # revoked: the browser reconnects, is refused, and asks for one
-                yield ": keepalive\n\n"
+        async for change in watched(request, queue.get):
+            if change is None:
+                yield KEEPALIVE
                 continue
             await asyncio.sleep(COALESCE_S)
             if not _drain(queue, scope, change):

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from contract.bounds import Id32, Moment
 from contract.wire import utc_now
 from hub.access import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import MAX_LIST, Cursor, Words
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
 from hub.escalation.snapshot import snapshots_from
@@ -42,23 +44,20 @@ def list_calls(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    state: Annotated[list[CallState] | None, Query()] = None,
-    area: Annotated[list[str] | None, Query()] = None,
-    line: Annotated[list[str] | None, Query()] = None,
-    station: Annotated[list[str] | None, Query()] = None,
-    call_type: Annotated[list[str] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="raised at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="raised before (ISO 8601)")] = None,
+    state: Annotated[list[CallState], Query(default_factory=list, max_length=MAX_LIST)],
+    area: Words,
+    line: Words,
+    station: Words,
+    call_type: Words,
+    since: Annotated[Moment | None, Query(description="raised at or after (ISO 8601)")] = None,
+    until: Annotated[Moment | None, Query(description="raised before (ISO 8601)")] = None,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    cursor: Cursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> CallPage:
     """Calls, oldest first (``order=desc``: newest first), a page at a time."""
     for wanted in line or ():
         who.check_line(wanted)
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, "since and until need a time zone (end them with Z)")
     query = CallFilter(
         states=state or (),
         areas=area or (),
@@ -67,7 +66,7 @@ def list_calls(
         call_types=call_type or (),
         since=since,
         until=until,
-        after=int(cursor) if cursor is not None else None,
+        after=cursor,
         newest_first=order == "desc",
         limit=limit,
         allowed_lines=who.lines,
@@ -78,7 +77,12 @@ def list_calls(
     return CallPage(calls=[call_out(call, now) for call in page], next_cursor=next_cursor)
 
 
-@router.post("", status_code=201, responses={409: {"description": "unknown station or type"}})
+# Values of the right shape that the hub's file does not know (it can change at a reload):
+# the request conflicts with the plant's configuration rather than being malformed.
+NOT_CONFIGURED = "not a station, call type or reason code of the hub's file"
+
+
+@router.post("", status_code=201, responses={409: {"description": NOT_CONFIGURED}})
 def raise_call(
     request: Request, body: RaiseIn, who: Annotated[Principal, allowed(Permission.RAISE)]
 ) -> CallOut:
@@ -87,10 +91,10 @@ def raise_call(
     config: LiveConfig = request.app.state.config
     hub = config.current
     if (body.area, body.line, body.station) not in hub.station_keys():
-        raise HTTPException(422, f"no station {body.area}/{body.line}/{body.station}")
+        raise HTTPException(409, f"no station {body.area}/{body.line}/{body.station}")
     call_type = hub.call_type(body.call_type)
     if call_type is None:
-        raise HTTPException(422, f"unknown call type {body.call_type!r}")
+        raise HTTPException(409, f"unknown call type {body.call_type!r}")
     now = utc_now()
     where = NewCall(
         site=hub.site,
@@ -109,7 +113,7 @@ def raise_call(
 
 @router.get("/{call_id}", responses=NOT_FOUND)
 def get_call(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> CallDetailOut:
     """One call with its timeline: every transition, who made it, when and from where."""
     store = _store(request)
@@ -122,25 +126,28 @@ def get_call(
 
 @router.post("/{call_id}/acknowledge", responses={**NOT_FOUND, **REFUSED})
 def acknowledge(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)]
 ) -> CallOut:
     return _transition(request, call_id, "acknowledge", who)
 
 
 @router.post("/{call_id}/arrive", responses={**NOT_FOUND, **REFUSED})
 def arrive(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.ARRIVE)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.ARRIVE)]
 ) -> CallOut:
     return _transition(request, call_id, "arrive", who)
 
 
 @router.post(
     "/{call_id}/resolve",
-    responses={**NOT_FOUND, **REFUSED, 422: {"description": "unknown reason code"}},
+    responses={
+        **NOT_FOUND,
+        409: {"description": f"{REFUSED[409]['description']}; or {NOT_CONFIGURED}"},
+    },
 )
 def resolve(
     request: Request,
-    call_id: int,
+    call_id: Id32,
     body: ResolveIn,
     who: Annotated[Principal, allowed(Permission.RESOLVE)],
 ) -> CallOut:
@@ -148,7 +155,7 @@ def resolve(
     codes = config.current.reason_code_ids
     if body.reason_code not in codes:
         raise HTTPException(
-            422, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
+            409, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
         )
     details = {"reason_code": body.reason_code, "note": body.note}
     return _transition(request, call_id, "resolve", who, details)
@@ -156,7 +163,7 @@ def resolve(
 
 @router.post("/{call_id}/verify", responses={**NOT_FOUND, **REFUSED})
 def verify(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.VERIFY)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.VERIFY)]
 ) -> CallOut:
     return _transition(request, call_id, "verify", who)
 
@@ -164,14 +171,14 @@ def verify(
 @router.post("/{call_id}/cancel", responses={**NOT_FOUND, **REFUSED})
 def cancel(
     request: Request,
-    call_id: int,
+    call_id: Id32,
     body: CancelIn,
     who: Annotated[Principal, allowed(Permission.CANCEL)],
 ) -> CallOut:
     return _transition(request, call_id, "cancel", who, {"cancel_reason": body.reason})
 
 
-def _get_visible(store: Store, call_id: int, who: Principal) -> Call:
+def _get_visible(store: Store, call_id: Id32, who: Principal) -> Call:
     try:
         call = store.get_call(call_id)
     except CallNotFound:
@@ -182,7 +189,7 @@ def _get_visible(store: Store, call_id: int, who: Principal) -> Call:
 
 def _transition(
     request: Request,
-    call_id: int,
+    call_id: Id32,
     action: str,
     who: Principal,
     details: dict[str, str | None] | None = None,

@@ -3,27 +3,28 @@ events, for the live control chart.
 
 Points come from ``app.state.measurements`` (hub/measurement_news.py) as the measurement
 process stores them; the stream sends each point of the characteristic on the lines the
-token may read, and a comment every few seconds so a proxy or a dead hub is noticed (then
-the token is looked up again, as the board's stream does). A listener that falls behind
+token may read, and a comment every few seconds, whether or not other characteristics'
+points flow, so a proxy or a dead hub is noticed; the token is looked up again every
+second, as on the board's stream (hub/api/streams.py). A listener that falls behind
 loses the oldest messages, never the hub's memory: the chart reads the stored points
 again when it reconnects.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 
 from contract.wire import MeasurementEvent
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.streams import KEEPALIVE_S, event_stream, token_active
+from hub.api.parameters import Word
+from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
 from hub.measurement_news import MeasurementNews
 
 router = APIRouter(tags=["measurements"])
@@ -32,14 +33,16 @@ router = APIRouter(tags=["measurements"])
 LISTENER_SIZE = 200
 
 
-@router.get("/api/characteristics/{name}/events", response_class=StreamingResponse)
+@router.get(
+    "/api/characteristics/{name}/events", response_class=StreamingResponse, responses=EVENT_STREAM
+)
 async def point_events(
     request: Request,
-    name: Annotated[str, Path(min_length=1, max_length=64)],
+    name: Annotated[Word, Path(min_length=1)],
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query(max_length=64)] = None,
-    station: Annotated[str | None, Query(max_length=64)] = None,
+    line: Word | None = None,
+    station: Word | None = None,
 ) -> StreamingResponse:
     """``event: point`` with each new point of the characteristic (the fields of
     ``GET /api/characteristics/{name}/points`` less ``id`` and ``received_at``)."""
@@ -90,14 +93,9 @@ async def _events(request: Request, wanted: _Filter) -> AsyncIterator[str]:
     news: MeasurementNews = request.app.state.measurements
     with news.listen(size=LISTENER_SIZE) as listener:
         yield "event: open\ndata: {}\n\n"
-        while not await request.is_disconnected():
-            try:
-                async with asyncio.timeout(KEEPALIVE_S):  # wait_for can swallow a cancel
-                    event = await listener.get()
-            except TimeoutError:
-                if not await token_active(request):
-                    return
-                yield ": keepalive\n\n"
+        async for event in watched(request, listener.get):
+            if event is None:
+                yield KEEPALIVE
                 continue
             for point in wanted.points(event):
                 yield f"event: point\ndata: {json.dumps(point, ensure_ascii=False)}\n\n"

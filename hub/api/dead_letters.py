@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import BigCursor
 from hub.dead_letters import list_dead_letters
 from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import DeadLetterOut, DeadLetterPage
@@ -24,12 +25,12 @@ router = APIRouter(tags=["admin"])
 def dead_letters(
     request: Request,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> DeadLetterPage:
     """Messages set aside, newest first, a page at a time."""
     store: Store = request.app.state.store
-    rows = list_dead_letters(store.engine, after=int(cursor) if cursor else None, limit=limit)
+    rows = list_dead_letters(store.engine, after=cursor, limit=limit)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return DeadLetterPage(
         letters=[DeadLetterOut.model_validate(row) for row in page], next_cursor=next_cursor

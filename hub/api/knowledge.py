@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 
+from contract.bounds import Id32
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.knowledge import suggestions
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/calls", tags=["calls"])
 
 @router.get("/{call_id}/suggestions", responses={404: {"description": "no such call"}})
 async def call_suggestions(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> dict[str, Any]:
     """The most frequent reason codes and the most recent fixes (reason, note, part) of
     resolved calls at the same station and of the same call type; for a call raised for

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import Select, Table, select
 
+from contract.bounds import Moment
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import BigCursor, Word
 from hub.measurement_schemas import (
     CharacteristicList,
     CharacteristicOut,
@@ -33,8 +34,8 @@ def list_characteristics(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query()] = None,
-    station: Annotated[str | None, Query()] = None,
+    line: Word | None = None,
+    station: Word | None = None,
 ) -> CharacteristicList:
     """Every characteristic the edges chart, per station, with its newest lines."""
     query = select(characteristics).order_by(
@@ -50,22 +51,22 @@ def list_characteristics(
 @router.get("/api/characteristics/{name}/points")
 def list_points(
     request: Request,
-    name: Annotated[str, Path(min_length=1, max_length=64)],
+    name: Annotated[Word, Path(min_length=1)],
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    line: Annotated[str | None, Query()] = None,
-    station: Annotated[str | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="points of cycles at or after")] = None,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,19}$")] = None,
+    line: Word | None = None,
+    station: Word | None = None,
+    since: Annotated[Moment | None, Query(description="points of cycles at or after")] = None,
+    cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> SpcPointPage:
     """A characteristic's points, oldest first, a page at a time (``next_cursor``)."""
     query = select(spc_points).where(spc_points.c.characteristic == name)
     query = _at_place(query, spc_points, who=who, line=line, station=station)
     if since is not None:
-        query = query.where(spc_points.c.at >= _aware(since, "since"))
+        query = query.where(spc_points.c.at >= since)
     if cursor is not None:
-        query = query.where(spc_points.c.id > int(cursor))
+        query = query.where(spc_points.c.id > cursor)
     query = query.order_by(spc_points.c.id).limit(limit + 1)
     store: Store = request.app.state.store
     with store.read() as conn:
@@ -81,15 +82,12 @@ def quality_count_buckets(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    start: Annotated[datetime, Query(alias="from", description="hours starting at or after")],
-    end: Annotated[datetime, Query(alias="to", description="hours starting before")],
-    line: Annotated[str | None, Query()] = None,
-    station: Annotated[str | None, Query()] = None,
+    start: Annotated[Moment, Query(alias="from", description="hours starting at or after")],
+    end: Annotated[Moment, Query(alias="to", description="hours starting before")],
+    line: Word | None = None,
+    station: Word | None = None,
 ) -> QualityCounts:
     """Parts inspected, defective and reworked per station and hour (UTC)."""
-    start, end = _aware(start, "from"), _aware(end, "to")
-    if end <= start:
-        raise HTTPException(422, "'to' must be after 'from'")
     table = quality_counts
     query = select(table).where(table.c.hour >= start, table.c.hour < end)
     query = _at_place(query, table, who=who, line=line, station=station)
@@ -115,9 +113,3 @@ def _at_place(
     if who.lines:
         query = query.where(table.c.line.in_(who.lines))
     return query
-
-
-def _aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None:
-        raise HTTPException(422, f"'{name}' needs a time zone (end it with Z or +00:00)")
-    return moment

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request
 
+from contract.bounds import Id32
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.escalation import deliveries
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/calls", tags=["calls"])
 
 @router.get("/{call_id}/notifications", responses={404: {"description": "no such call"}})
 def call_notifications(
-    request: Request, call_id: int, who: Annotated[Principal, allowed(Permission.READ)]
+    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> NotificationPage:
     """Who was told about the call, through which channel (redacted), and what happened."""
     store: Store = request.app.state.store

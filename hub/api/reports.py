@@ -13,9 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from contract.bounds import Moment
 from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.parameters import Words
 from hub.config import HubConfig, Named
 from hub.live_config import LiveConfig
 from hub.quality_reports import (
@@ -39,13 +41,10 @@ Format = Literal["json", "csv"]
 
 
 def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, "since and until need a time zone (end them with Z)")
     end = until or utc_now()
     start = since or end - DEFAULT_PERIOD
-    if start >= end:
-        raise HTTPException(422, "since must be before until")
+    # A period that ends before it starts holds nothing, as SQL's [since, until) would say:
+    # no rule the document can state (it describes each parameter alone) refuses it.
     return start, end
 
 
@@ -78,18 +77,26 @@ def _answer(
     return JSONResponse(body)
 
 
+# ``format=csv`` answers CSV: both answers are documented.
+CSV_OR_JSON: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "JSON, or CSV with ``format=csv``",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
 SINCE = Query(description="calls raised at or after (ISO 8601); default: a week before until")
 UNTIL = Query(description="calls raised before (ISO 8601); default: now")
 
 
-@router.get("/summary", response_class=JSONResponse)
+@router.get("/summary", response_class=JSONResponse, responses=CSV_OR_JSON)
 async def summary(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    since: Annotated[datetime | None, SINCE] = None,
-    until: Annotated[datetime | None, UNTIL] = None,
-    line: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[Moment | None, SINCE] = None,
+    until: Annotated[Moment | None, UNTIL] = None,
+    line: Words,
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:
     """Every call of the period in one row (key ``all``): counts and response times."""
@@ -99,15 +106,15 @@ async def summary(
     return _answer(rows, period, format, {})
 
 
-@router.get("/calls", response_class=JSONResponse)
+@router.get("/calls", response_class=JSONResponse, responses=CSV_OR_JSON)
 async def calls_by(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     by: Dimension,
-    since: Annotated[datetime | None, SINCE] = None,
-    until: Annotated[datetime | None, UNTIL] = None,
-    line: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[Moment | None, SINCE] = None,
+    until: Annotated[Moment | None, UNTIL] = None,
+    line: Words,
     lang: Language = "en",
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:
@@ -151,14 +158,14 @@ def label_of(config: HubConfig, dimension: str, key: str | None, language: str) 
     return found.label(language) if found is not None else key
 
 
-@router.get("/quality", response_class=JSONResponse)
+@router.get("/quality", response_class=JSONResponse, responses=CSV_OR_JSON)
 async def quality(
     request: Request,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
-    since: Annotated[datetime | None, Query(description="hours starting at or after")] = None,
-    until: Annotated[datetime | None, Query(description="hours starting before")] = None,
-    line: Annotated[list[str] | None, Query()] = None,
+    since: Annotated[Moment | None, Query(description="hours starting at or after")] = None,
+    until: Annotated[Moment | None, Query(description="hours starting before")] = None,
+    line: Words,
     lang: Language = "en",
     format: Format = "json",  # the query parameter's documented name
 ) -> Response:

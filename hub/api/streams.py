@@ -1,10 +1,18 @@
-"""What the hub's server-sent event streams share: the keepalive period, the response
-headers, and the token check each stream repeats while it is open."""
+"""What the hub's server-sent event streams share: the response headers, and the loop
+that keeps a stream honest while it is open.
+
+``watched`` waits for a stream's next item, and meanwhile, on its own clock whether or
+not items flow: looks the request's token up again every ``TOKEN_CHECK_S`` (a revoked
+token's streams end within that, plus one lookup), and asks for a keepalive comment every
+``KEEPALIVE_S`` (a proxy or the browser notices a dead hub; a chart of a quiet
+characteristic gets one while others' points flow past it).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
@@ -12,9 +20,19 @@ from fastapi.responses import StreamingResponse
 from hub.api.auth import bearer_token
 from hub.tokens import TokenStore
 
-# A comment this often lets a proxy or the browser notice a dead hub; the token is
-# looked up again at the same moments, so a revoked one ends its streams.
 KEEPALIVE_S = 5.0
+TOKEN_CHECK_S = 1.0
+KEEPALIVE = ": keepalive\n\n"
+
+T = TypeVar("T")
+
+# A stream route's answer, for the OpenAPI document (``responses=EVENT_STREAM``).
+EVENT_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "server-sent events, until the client leaves or the token is revoked",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
 
 
 def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
@@ -31,3 +49,29 @@ async def token_active(request: Request) -> bool:
     token = bearer_token(request.headers.get("authorization"))
     tokens = TokenStore(request.app.state.store)
     return token is not None and await asyncio.to_thread(tokens.lookup, token) is not None
+
+
+async def watched(
+    request: Request, next_item: Callable[[], Awaitable[T]]
+) -> AsyncIterator[T | None]:
+    """Each item of ``next_item()``, and None when a keepalive is due; ends when the client
+    has gone or the token was revoked."""
+    loop = asyncio.get_running_loop()
+    check_at = loop.time() + TOKEN_CHECK_S
+    keepalive_at = loop.time() + KEEPALIVE_S
+    while not await request.is_disconnected():
+        now = loop.time()
+        if now >= check_at:
+            if not await token_active(request):
+                return  # revoked: the browser reconnects, is refused, and asks for a token
+            check_at = loop.time() + TOKEN_CHECK_S
+        if now >= keepalive_at:
+            keepalive_at = now + KEEPALIVE_S
+            yield None
+        try:
+            # asyncio.timeout, not wait_for: wait_for can swallow a cancel
+            async with asyncio.timeout_at(min(check_at, keepalive_at)):
+                item = await next_item()
+        except TimeoutError:
+            continue
+        yield item

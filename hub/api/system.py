@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
+from contract.bounds import Text
 from contract.secrets import SecretMissing, resolve_secrets
 from hub.access import Permission
 from hub.api.auth import Principal, allowed, bearer_token
@@ -59,7 +60,14 @@ def healthz(request: Request) -> JSONResponse:
     return JSONResponse(health.model_dump(), status_code=503 if problems else 200)
 
 
-@router.get("/metrics", response_class=Response, responses={403: {"description": "off loopback"}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        403: {"description": "off loopback, without api.metrics_token"},
+    },
+)
 def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
     """Prometheus metrics: open on loopback; elsewhere only with ``api.metrics_token``."""
     if not _is_loopback(request) and not _has_metrics_token(request, authorization):
@@ -92,12 +100,14 @@ def _has_metrics_token(request: Request, authorization: str | None) -> bool:
 @router.get("/api/edges")
 def list_edges(
     request: Request,
-    _who: Annotated[Principal, allowed(Permission.READ)],
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    cursor: Annotated[Text | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> EdgePage:
-    """Edge agents and their liveness, by edge id, a page at a time."""
+    """Edge agents and their liveness, by edge id, a page at a time. A token limited to
+    lines reads the edges known to serve them: those that reported a device or charted a
+    characteristic on one of its lines."""
     store: Store = request.app.state.store
-    rows = store.list_edges(after=cursor, limit=limit + 1)
+    rows = store.list_edges(after=cursor, limit=limit + 1, lines=who.lines)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["edge_id"]))
     return EdgePage(edges=[EdgeOut.model_validate(row) for row in page], next_cursor=next_cursor)

@@ -65,7 +65,9 @@ def read_token(key: bytes, token: str, *, now: datetime) -> AckLink:
     """The link's content, or LinkRefused when it is tampered with or expired."""
     body, _, signature = token.partition(".")
     expected = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
-    if not signature or not hmac.compare_digest(signature, expected):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    given = signature.encode("utf-8", "surrogatepass")
+    if not signature or not hmac.compare_digest(given, expected.encode()):
         raise LinkRefused("tampered", "This link is not valid: it was changed or cut short.")
     payload = json.loads(_unb64(body))
     link = AckLink(

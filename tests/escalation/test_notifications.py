@@ -161,6 +161,28 @@ async def test_a_tampered_acknowledgement_link_is_refused(
     assert esc_hub.store.get_call(call_id).state is CallState.RAISED
 
 
+async def test_an_ack_link_with_a_non_ascii_or_malformed_signature_is_refused_not_a_500(
+    esc_hub: HubUnderTest, receiver: Receiver
+) -> None:
+    announce(esc_hub, esc_hub.press())
+    (message,) = await received(receiver, 1)
+    body, _, signature = _link(message.json()["text"]).removeprefix("/ack/").partition(".")
+    attempts = [
+        f"/ack/{body}.{signature[:-1]}é",
+        f"/ack/{body}.\u2603\u2603",
+        f"/ack/{body}.%ED%A0%80",  # a lone surrogate, percent-encoded
+        f"/ack/{body}.%00",
+        "/ack/é.é",
+        f"/ack/{body}.{signature}.{signature}",
+    ]
+    async with esc_hub.client() as client:
+        for attempt in attempts:
+            for method in ("GET", "POST"):
+                response = await client.request(method, attempt)
+                assert response.status_code in (403, 404), (method, attempt, response.text)
+    assert esc_hub.store_calls()[0].state is CallState.RAISED
+
+
 async def test_an_expired_acknowledgement_link_is_refused(
     tmp_path: Path, database_url: str, receiver: Receiver
 ) -> None:

@@ -76,9 +76,10 @@ async def test_a_transition_the_state_does_not_allow_is_a_409_naming_the_state(
             (await admin.post(f"/api/calls/{call_id}/{step}", json=_body(step))).raise_for_status()
         response = await admin.post(f"/api/calls/{call_id}/{refused}", json=_body(refused))
         assert response.status_code == 409
-        detail = response.json()["detail"]
-        assert detail["state"] == state
-        assert f"call {call_id} is {state}" in detail["message"]
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert (problem["status"], problem["state"]) == (409, state)
+        assert f"call {call_id} is {state}" in problem["detail"]
         assert (await admin.get(f"/api/calls/{call_id}")).json()["state"] == state
 
 
@@ -125,7 +126,7 @@ async def test_a_panel_raises_a_call_and_a_second_raise_joins_it(hub: HubUnderTe
         assert again.json()["id"] == first.json()["id"]
         assert again.json()["presses"] == 2
         unknown = await panel.post("/api/calls", json={**body, "station": "st99"})
-        assert unknown.status_code == 422
+        assert unknown.status_code == 409
         timeline = (await panel.get(f"/api/calls/{first.json()['id']}")).json()["timeline"]
     assert [(e["action"], e["actor"], e["source"]) for e in timeline] == [
         ("raised", "station-all", "api")
@@ -142,7 +143,7 @@ async def test_an_unknown_reason_code_is_refused_with_the_known_ones(hub: HubUnd
     call_id = hub.raise_call("st10")
     async with hub.client(Role.RESPONDER) as responder:
         refused = await responder.post(f"/api/calls/{call_id}/resolve", json={"reason_code": "x"})
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert "expected one of: tool-worn, adjusted" in refused.json()["detail"]
 
 

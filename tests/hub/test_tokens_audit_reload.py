@@ -95,7 +95,8 @@ async def test_an_invalid_reload_keeps_the_running_configuration_and_says_why(
     async with hub.client(Role.ENGINEER) as engineer:
         refused = await engineer.post("/api/admin/reload")
         assert refused.status_code == 422
-        errors = refused.json()["detail"]["errors"]
+        assert refused.headers["content-type"] == "application/problem+json"
+        errors = refused.json()["config_errors"]
         assert any("reason_code: unknown key" in e for e in errors)
         status = (await engineer.get("/api/admin/config")).json()
         assert (status["ok"], status["errors"]) == (False, errors)
@@ -133,9 +134,8 @@ async def test_the_refused_reload_is_documented_with_its_errors(hub: HubUnderTes
         return schemas[reference["$ref"].rsplit("/", 1)[-1]]
 
     answers = document["paths"]["/api/admin/reload"]["post"]["responses"]
-    refused = named(answers["422"]["content"]["application/json"]["schema"])
-    detail = named(refused["properties"]["detail"])
-    assert detail["properties"]["errors"]["items"] == {"type": "string"}
+    refused = named(answers["422"]["content"]["application/problem+json"]["schema"])
+    assert refused["properties"]["config_errors"]["anyOf"][0]["items"] == {"type": "string"}
 
 
 @pytest.mark.asyncio

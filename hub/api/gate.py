@@ -1,0 +1,113 @@
+"""The API's door, in front of routing: a request under /api without a valid token, or
+with a body larger than ``api.max_body_bytes``, is refused before its body is read.
+
+FastAPI reads a route's body before it runs the route's dependencies, so the token check
+of hub/api/auth.py alone would let anyone make the hub read (and parse) a body. Here the
+token is looked up from the headers alone, and what was found rides on to the route in
+the request's state (``hub.api.auth.TOKEN_STATE``), so the route does not look it up again.
+
+A body announced larger than the limit (``Content-Length``) is refused at once; a body
+sent in chunks is counted as it comes, and refused when it passes the limit. The body is
+then handed to the app as it was received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.api.auth import TOKEN_STATE, bearer_token
+from hub.api.problems import problem_response
+from hub.tokens import TokenStore
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+_API_PREFIX = "/api/"  # every route here needs a token (hub/access.py)
+
+
+class ApiGate:
+    """Pure ASGI middleware: authentication and the body limit, before the body is read."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value for key, value in scope["headers"]}
+        if scope["path"].startswith(_API_PREFIX) and not await _authenticate(scope, headers):
+            await _refuse(scope, receive, send, 401, "a valid API token is needed")
+            return
+        if _announced_length(headers) > self.max_body_bytes:
+            await _refuse(scope, receive, send, 413, self._too_large())
+            return
+        body = await self._read_body(receive)
+        if body is None:
+            await _refuse(scope, receive, send, 413, self._too_large())
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _too_large(self) -> str:
+        return f"the body is larger than {self.max_body_bytes} bytes (api.max_body_bytes)"
+
+    async def _read_body(self, receive: Receive) -> list[Message] | None:
+        """The body's messages, or None when they pass the limit (reading stops there)."""
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            size += len(message.get("body", b""))
+            if size > self.max_body_bytes:
+                return None
+            if not message.get("more_body", False):
+                return messages
+
+
+def _announced_length(headers: dict[str, bytes]) -> int:
+    try:
+        return int(headers.get("content-length", b"0"))
+    except ValueError:
+        return 0  # not a number: the server refuses it, or the body is counted
+
+
+async def _authenticate(scope: Scope, headers: dict[str, bytes]) -> bool:
+    """Whether the request carries an active token; the token's record goes to its state."""
+    authorization = headers.get("authorization")
+    text = None if authorization is None else authorization.decode("latin-1")
+    token = bearer_token(text)
+    store = getattr(scope["app"].state, "store", None)
+    if token is None or store is None:
+        return False
+    info = await anyio.to_thread.run_sync(TokenStore(store).lookup, token)
+    if info is None:
+        return False
+    state: MutableMapping[str, Any] = scope.setdefault("state", {})
+    state[TOKEN_STATE] = info
+    return True
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, detail: str) -> None:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    # The client may still be sending a body nobody reads: ask it not to reuse the line.
+    headers["Connection"] = "close"
+    await problem_response(status, detail, headers=headers)(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that gives the body already read, then what the client sends next
+    (its disconnect)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
