@@ -138,7 +138,8 @@ def test_the_ack_links_page_names_the_call_in_the_persons_language(
     call_id = floor.raise_call(FEW, "st01", "maintenance")
     english_browser = _phone(browser, "en")
     # Li Wei reads Chinese (the hub's file says so), whatever the browser asks for.
-    english_browser.goto(floor.ack_url("li-wei", call_id))
+    li_wei_url = floor.ack_url("li-wei", call_id)
+    english_browser.goto(li_wei_url)
     expect(english_browser.locator("h1")).to_have_text(TEXTS["ack_confirm_title"]["zh"])
     assert _facts(english_browser) == {
         "station": "压装", "line": "一号线", "call-type": "设备维修",
@@ -148,6 +149,9 @@ def test_the_ack_links_page_names_the_call_in_the_persons_language(
     assert (button.bounding_box() or {"height": 0})["height"] >= 56  # a thumb's target
     assert button.evaluate("node => getComputedStyle(node).backgroundColor") == "rgb(31, 95, 209)"
     screenshot(english_browser, "ack-link")
+    english_browser.locator("#language").click()  # the page's own switch wins
+    expect(english_browser.locator("h1")).to_have_text(TEXTS["ack_confirm_title"]["en"])
+    assert english_browser.url == f"{li_wei_url}?lang=en"
 
     # Sam has no language of his own: his browser's decides.
     sam_url = floor.ack_url("sam", call_id)

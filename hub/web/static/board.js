@@ -99,6 +99,8 @@
 
   setInterval(tick, 1000);
   window.addEventListener("resize", fit);
+  // "Connection lost, reconnecting…" above the board moves the tiles down: fit again.
+  new ResizeObserver(() => fit()).observe(document.getElementById("status"));
   const query = new URLSearchParams({ lang: Andon.data.lang });
   if (line) query.set("line", line);
   Andon.stream(`/api/board/events?${query}`, (name, board) => {
