@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -118,7 +119,7 @@ class SeenOutside:
     counted: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """What one device's outage looked like."""
 
@@ -213,7 +214,7 @@ async def _come_back(
     start: Callable[[], Plc], tries: Tries, sink: Recording, device: str, station: str
 ) -> Outcome:
     """Start the device again and press its button; the outcome once the press is seen
-    (its tries while away are filled in by the caller)."""
+    (but its tries while away, which the caller knows)."""
     plc = await asyncio.to_thread(start)
     back, connects = time.monotonic(), tries.link.connects
     await asyncio.to_thread(plc.set_coil, BUTTON, True)
@@ -267,8 +268,7 @@ async def tcp_outage(
         outcome = await _come_back(start, tries, sink, "plc", "st-tcp")
     finally:
         await asyncio.to_thread(plc.stop)
-    outcome.tries, outcome.outside = tries.within(away, outcome.back), outside
-    return outcome
+    return dataclasses.replace(outcome, tries=tries.within(away, outcome.back), outside=outside)
 
 
 async def rtu_outage(
@@ -285,8 +285,7 @@ async def rtu_outage(
         outcome = await _come_back(device.start, tries, sink, "rtu", "st-rtu")
     finally:
         await asyncio.to_thread(device.stop)
-    outcome.tries = tries.within(away, outcome.back)
-    return outcome
+    return dataclasses.replace(outcome, tries=tries.within(away, outcome.back))
 
 
 @contextlib.asynccontextmanager
