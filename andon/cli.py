@@ -14,6 +14,7 @@ from andon.bench_commands import add_ingest_bench
 from andon.deploy_mosquitto import add_deploy_commands
 from andon.edge_bench_command import add_edge_bench
 from andon.escalation_commands import add_escalation_commands
+from andon.reconnect_bench_command import add_reconnect_bench
 from andon.spc.commands import add_spc_commands
 from contract.config.loading import ConfigInvalid
 
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     bench_commands = add_spc_commands(commands)
     add_ingest_bench(bench_commands)
     add_edge_bench(bench_commands)
+    add_reconnect_bench(bench_commands)
     add_admin_commands(commands)
     add_escalation_commands(commands)
     add_deploy_commands(commands)

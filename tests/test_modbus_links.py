@@ -13,6 +13,7 @@ import pytest
 
 from andon.broker import MosquittoBroker
 from andon.plc_sim import SimulatedPlc
+from bench.ptys import pty_pair
 from contract.backoff import Backoff
 from contract.config.models import BrokerConfig
 from contract.wire import DeviceStatusEvent, Topics, parse_any_event
@@ -28,7 +29,6 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, MeasurementConfig, OutboxConfig
 from edge.plan import plan_reads
 from edge.polling import MeasurementTag
-from tests.ptys import pty_pair
 
 
 def _rate(plc: SimulatedPlc, unit: int, seconds: float) -> float:

@@ -1,4 +1,5 @@
-"""A pty pair from socat: two serial devices joined back to back, for serial-line tests."""
+"""A pty pair from socat: two serial devices joined back to back, for the serial-line
+tests and the reconnect benchmark (an RTU PLC switched off and on)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 @contextmanager
 def pty_pair(folder: Path) -> Iterator[tuple[str, str]]:
-    """Two linked pty paths; socat is stopped on exit, even if the test failed."""
+    """Two linked pty paths; socat is stopped on exit, even if the block failed."""
     a, b = folder / "tty-a", folder / "tty-b"
     socat = subprocess.Popen(
         ["socat", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
