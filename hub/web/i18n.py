@@ -173,6 +173,7 @@ TEXTS: dict[str, dict[str, str]] = {
     # Chart axes and anomaly actions (charts, reports).
     "unit": {"en": "Unit", "zh": "单位"},
     "raise_call": {"en": "Raise a call", "zh": "发起呼叫"},
+    "outside_shifts": {"en": "Outside shifts", "zh": "班次以外"},
 }
 
 

@@ -5,7 +5,8 @@
 "use strict";
 
 (() => {
-  const { t, element, apiJson, localTime, lineName, stationName } = Andon;
+  const { t, element, apiJson, lineName, stationName } = Andon;
+  const localTime = Andon.dateTime; // the one date format of every page
   const SHOWN = 100; // points on the chart: a shift or so of a fast characteristic
   const PAGES = 20; // pages of stored points read when the page opens
   const name = document.getElementById("characteristic").dataset.characteristic;

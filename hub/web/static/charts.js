@@ -3,7 +3,8 @@
 "use strict";
 
 (() => {
-  const { t, element, apiJson, localTime, lineName, stationName } = Andon;
+  const { t, element, apiJson, lineName, stationName } = Andon;
+  const localTime = Andon.dateTime; // the one date format of every page
   const DAY_MS = 86400000;
   const number = (value) => (value === null || value === undefined ? "–" : Number(value).toPrecision(6).replace(/\.?0+$/, ""));
 
