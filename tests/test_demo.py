@@ -264,6 +264,7 @@ def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_resp
     assert demo.wait(timeout=30) == 0, demo.output()
 
 
+@pytest.mark.timeout(400)  # the scenario's own pace: a minute of parts before the correction
 def test_the_press_fit_force_drifts_out_of_control_and_the_correction_stops_the_anomalies(
     demo: Demo,
 ) -> None:
@@ -273,7 +274,7 @@ def test_the_press_fit_force_drifts_out_of_control_and_the_correction_stops_the_
     def anomalies() -> int:
         answer = httpx.get(
             f"http://127.0.0.1:{demo.port}/api/anomalies",
-            params={"station": "st10", "limit": 1000},
+            params={"characteristic": "press-fit-force", "limit": 1000},
             headers=viewer,
             timeout=5,
         ).json()
