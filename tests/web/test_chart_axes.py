@@ -65,7 +65,7 @@ def test_the_axes_carry_values_with_the_unit_and_labels_thin_out_when_many_point
         failing = subgroup % 4 != 0
         value = (10.45 if subgroup % 2 else 9.55) if failing else 10.0
         tests = (1, 5) if failing else ()
-        point = bore(subgroup, value, *tests) | {"unit": "mm"}
+        point = bore(subgroup, value, *tests)
         gauge.send([point], at=start + timedelta(minutes=subgroup))
     _stored(web_plant, count)
     page = new_page(browser, width=1280, height=900)
@@ -101,12 +101,18 @@ def test_a_few_points_near_the_limits_keep_every_label_apart(
     start = utc_now() - timedelta(minutes=10)
     for subgroup, value in enumerate([10.0, 10.1, 9.9, 60.0], start=1):
         tests = (1,) if value > 10.3 else ()
-        gauge.send([bore(subgroup, value, *tests)], at=start + timedelta(minutes=subgroup))
+        point = bore(subgroup, value, *tests)
+        del point["unit"]  # as an edge from before units were sent
+        gauge.send([point], at=start + timedelta(minutes=subgroup))
     _stored(web_plant, 4)
     page = new_page(browser, width=1280, height=900, locale="zh-CN")
     page.goto(f"{web_plant.base_url}/charts/bore?lang=zh&token={web_plant.tokens['engineer']}")
     expect(page.locator("svg.spc .point")).to_have_count(4)
     expect(page.locator("svg.spc .y-title")).to_have_text("bore_mm")  # no unit was sent
+    # Times in the browser's locale (zh-CN here), as every date on the pages.
+    first = (start + timedelta(minutes=1)).isoformat()
+    written = page.evaluate("(iso) => new Date(iso).toLocaleString()", first)
+    expect(page.locator("svg.spc .time-label").first).to_have_text(written)
     _assert_labels_apart_and_inside(page)
     page.context.close()
 

@@ -78,9 +78,6 @@ const AndonQuality = (() => {
     return [element("thead", {}, head), element("tbody", {}, ...rows)];
   }
 
-  // "2026-W49 (30/11/2026 – 06/12/2026)": the week's days in the pages' one date format.
-  const week = (w) => `${w.week} (${Andon.date(w.start)} – ${Andon.date(new Date(Date.parse(w.end) - 1).toISOString())})`;
-
   async function show(params) {
     const report = await apiJson(`/api/reports/quality?${params}`);
     const none = report.stations.length === 0;
@@ -90,7 +87,7 @@ const AndonQuality = (() => {
     document.getElementById("quality-trend").replaceChildren(...trendTable(report.stations));
     // ISO weeks on the plant's wall clock, as the hub counted them.
     document.getElementById("quality-weeks").textContent =
-      `${t("last_week")}: ${week(report.last_week)} · ${t("this_week")}: ${week(report.this_week)}`;
+      `${t("last_week")}: ${report.last_week.week} · ${t("this_week")}: ${report.this_week.week}`;
   }
 
   return { show };
