@@ -67,10 +67,14 @@ Target = Annotated[str, AfterValidator(_target)]
 
 
 class PersonConfig(Strict):
-    """Someone who can be told, and the channels (notification URLs) that reach them."""
+    """Someone who can be told, and the channels (notification URLs) that reach them.
+
+    ``language`` is the one their acknowledgement link's page speaks (else their
+    browser's)."""
 
     id: Name
     name: str | None = None
+    language: Literal["en", "zh"] | None = None
     notify: list[Annotated[str, AfterValidator(_url)]] = Field(min_length=1)
 
 

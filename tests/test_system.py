@@ -200,8 +200,9 @@ def test_presses_join_the_open_call_and_a_press_after_resolve_opens_a_new_one(
     acked = plant.api.post(f"/api/calls/{call_id}/acknowledge")
     assert acked.json()["state"] == "acknowledged"
     assert plant.api.post(f"/api/calls/{call_id}/acknowledge").status_code == 409
+    # A well-formed reason code the hub's file does not know: 409 (docs/access.md).
     refused = plant.api.post(f"/api/calls/{call_id}/resolve", json={"reason_code": "nope"})
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     resolved = plant.api.post(
         f"/api/calls/{call_id}/resolve", json={"reason_code": "tool-worn", "note": "replaced"}
     )

@@ -3,11 +3,10 @@
 ``GET`` shows what the link does and a button; only ``POST`` (the button) acknowledges,
 so a chat app that previews the link cannot acknowledge the call by looking at it. A
 tampered, expired or used link, or a call past acknowledging, gets a page saying so.
+The page itself (names, language, looks) is hub/web/ack_page.py.
 """
 
 from __future__ import annotations
-
-import html
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -20,24 +19,25 @@ from hub.escalation.links import AckLink, LinkRefused, link_key, read_token, use
 from hub.lifecycle import CallState, Source
 from hub.store import CallNotFound, Store, TransitionRefused
 from hub.tables import ack_links_used
+from hub.web.ack_page import LinkPage, link_page
 
 router = APIRouter(tags=["acknowledgement links"], include_in_schema=False)
 
 REFUSED_STATUS = {"tampered": 403, "expired": 410, "used": 410}
 
 
-def _page(title: str, text: str, *, status: int = 200, form: str = "") -> HTMLResponse:
-    body = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title></head><body>"
-        f"<h1>{html.escape(title)}</h1><p data-ack-status='{status}'>{html.escape(text)}</p>"
-        f"{form}</body></html>"
+def _refused(exc: LinkRefused, person: str | None = None) -> LinkPage:
+    expired = exc.expires_at and {"time": f"{exc.expires_at:%Y-%m-%d %H:%M}"}
+    return LinkPage(
+        "ack_refused_title",
+        f"ack_{exc.reason}",
+        status=REFUSED_STATUS[exc.reason],
+        person=person,
+        values=expired or {},
     )
-    return HTMLResponse(body, status_code=status)
 
 
-def _read(request: Request, token: str) -> AckLink | HTMLResponse:
+def _read(request: Request, token: str) -> AckLink | LinkPage:
     store: Store = request.app.state.store
     now = utc_now()
     try:
@@ -47,39 +47,46 @@ def _read(request: Request, token: str) -> AckLink | HTMLResponse:
                 select(ack_links_used.c.used_at).where(ack_links_used.c.nonce == link.nonce)
             ).scalar()
         if used is not None:
-            raise LinkRefused("used", "This link was already used.")
+            return _refused(LinkRefused("used", "This link was already used."), link.person)
     except LinkRefused as exc:
-        return _page("Link refused", str(exc), status=REFUSED_STATUS[exc.reason])
+        return _refused(exc)
     except (ValueError, KeyError):  # not even shaped like a token
-        return _page("Link refused", "This link is not valid.", status=403)
+        return LinkPage("ack_refused_title", "ack_invalid", status=403)
     return link
+
+
+def _no_call(link: AckLink) -> LinkPage:
+    return LinkPage(
+        "ack_refused_title", "ack_no_call", status=404, person=link.person,
+        values={"id": link.call_id},
+    )  # fmt: skip
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
 def show_link(request: Request, token: str) -> HTMLResponse:
     link = _read(request, token)
-    if isinstance(link, HTMLResponse):
-        return link
+    if isinstance(link, LinkPage):
+        return link_page(request, link)
     store: Store = request.app.state.store
     try:
         call = store.get_call(link.call_id)
     except CallNotFound:
-        return _page("Link refused", f"Call {link.call_id} does not exist.", status=404)
-    what = f"{call.call_type} call at {call.station}, {call.line} (call {call.id})"
+        return link_page(request, _no_call(link))
     if call.state is not CallState.RAISED:
-        return _page("Nothing to acknowledge", f"The {what} is {call.state}.", status=409)
-    form = (
-        f"<form method='post' action='/ack/{html.escape(token)}'>"
-        "<button type='submit' data-ack='confirm'>Acknowledge</button></form>"
-    )
-    return _page("Acknowledge this call?", f"Acknowledge the {what} as {link.person}.", form=form)
+        nothing = LinkPage("ack_nothing_title", "ack_nothing_text", 409, link.person, call)
+        return link_page(request, nothing)
+    confirm = LinkPage(
+        "ack_confirm_title", "ack_confirm_text", person=link.person, call=call,
+        confirm=f"/ack/{token}",  # the page escapes it
+    )  # fmt: skip
+    return link_page(request, confirm)
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
 def use_link(request: Request, token: str) -> HTMLResponse:
     link = _read(request, token)
-    if isinstance(link, HTMLResponse):
-        return link
+    if isinstance(link, LinkPage):
+        return link_page(request, link)
     store: Store = request.app.state.store
     now = utc_now()
     try:
@@ -88,11 +95,14 @@ def use_link(request: Request, token: str) -> HTMLResponse:
             also=lambda conn: use_once(conn, link, now),
         )  # fmt: skip
     except CallNotFound:
-        return _page("Link refused", f"Call {link.call_id} does not exist.", status=404)
-    except TransitionRefused as exc:
-        return _page("Nothing to acknowledge", str(exc), status=409)
+        return link_page(request, _no_call(link))
+    except TransitionRefused:
+        current = store.get_call(link.call_id)
+        nothing = LinkPage("ack_nothing_title", "ack_nothing_text", 409, link.person, current)
+        return link_page(request, nothing)
     except LinkRefused as exc:
-        return _page("Link refused", str(exc), status=REFUSED_STATUS[exc.reason])
+        return link_page(request, _refused(exc, link.person))
     changes: CallChanges = request.app.state.changes
     changes.announce(CallChange(call.id, call.area, call.line, call.station, call.state))
-    return _page("Acknowledged", f"Call {call.id} is acknowledged by {link.person}.")
+    done = LinkPage("ack_done_title", "ack_done_text", person=link.person, call=call)
+    return link_page(request, done)

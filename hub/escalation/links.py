@@ -26,11 +26,13 @@ LINK_KEY = "ack_link_key"
 
 
 class LinkRefused(ValueError):
-    """The link is not valid: ``reason`` is tampered, expired or used."""
+    """The link is not valid: ``reason`` is tampered, expired or used; an expired link
+    says when (``expires_at``), so a page can tell it in the person's language."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, expires_at: datetime | None = None) -> None:
         super().__init__(message)
         self.reason = reason
+        self.expires_at = expires_at
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,11 @@ def read_token(key: bytes, token: str, *, now: datetime) -> AckLink:
         expires_at=datetime.fromtimestamp(int(payload["e"]), UTC),
     )
     if now >= link.expires_at:
-        raise LinkRefused("expired", f"This link expired at {link.expires_at:%Y-%m-%d %H:%M} UTC.")
+        raise LinkRefused(
+            "expired",
+            f"This link expired at {link.expires_at:%Y-%m-%d %H:%M} UTC.",
+            expires_at=link.expires_at,
+        )
     return link
 
 

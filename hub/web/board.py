@@ -1,4 +1,8 @@
-"""/board and /board/{line}: the andon board for a big screen."""
+"""/board and /board/{line}: the andon board for a big screen.
+
+``?kiosk=1`` runs it as a wall screen: no menu, so no "Sign out" and no links away;
+the token it was opened with stays in the browser (docs/pages.md).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,13 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/board", response_class=HTMLResponse)
-def board_page(request: Request) -> HTMLResponse:
-    return page(request, "board.html", line=None, title_key="board")
+def board_page(request: Request, kiosk: bool = False) -> HTMLResponse:
+    return page(request, "board.html", line=None, kiosk=kiosk, title_key="board")
 
 
 @router.get("/board/{line}", response_class=HTMLResponse)
-def line_board_page(request: Request, line: str) -> HTMLResponse:
+def line_board_page(request: Request, line: str, kiosk: bool = False) -> HTMLResponse:
     live: LiveConfig = request.app.state.config
     if line not in live.current.line_ids():
         raise HTTPException(404, f"no line {line!r} in this site")
-    return page(request, "board.html", line=line, title_key="board")
+    return page(request, "board.html", line=line, kiosk=kiosk, title_key="board")

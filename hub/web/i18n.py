@@ -166,6 +166,46 @@ TEXTS: dict[str, dict[str, str]] = {
     "value": {"en": "Value", "zh": "值"},
     "points_shown": {"en": "Points shown", "zh": "显示点数"},
     "live": {"en": "Live", "zh": "实时"},
+    "menu": {"en": "Menu", "zh": "菜单"},
+    "choose_reason": {"en": "Choose a reason…", "zh": "请选择原因…"},
+    "done_acknowledge": {
+        "en": "You acknowledged this call: you are on the way.",
+        "zh": "您已响应此呼叫，请前往工位。",
+    },
+    "done_arrive": {
+        "en": "You are at the station: resolve the call when it is fixed.",
+        "zh": "您已到场，处理完毕后请点击解决。",
+    },
+    "more_calls_one": {"en": "+{n} more call here", "zh": "另有 {n} 个呼叫"},
+    "more_calls": {"en": "+{n} more calls here", "zh": "另有 {n} 个呼叫"},
+    "ack_confirm_title": {"en": "Acknowledge this call?", "zh": "响应此呼叫？"},
+    "ack_confirm_text": {
+        "en": "Acknowledge this call as {person}: the others are no longer asked.",
+        "zh": "以 {person} 的身份响应此呼叫，系统将不再通知其他人。",
+    },
+    "ack_done_title": {"en": "Acknowledged", "zh": "已响应"},
+    "ack_done_text": {
+        "en": "{person} acknowledged this call: you are expected at the station.",
+        "zh": "{person} 已响应此呼叫，请前往工位。",
+    },
+    "ack_refused_title": {"en": "Link refused", "zh": "链接无效"},
+    "ack_nothing_title": {"en": "Nothing to acknowledge", "zh": "无需响应"},
+    "ack_nothing_text": {
+        "en": "This call is no longer waiting: {state}.",
+        "zh": "此呼叫已不在等待响应：{state}。",
+    },
+    "ack_used": {"en": "This link was already used.", "zh": "此链接已使用过。"},
+    "ack_tampered": {
+        "en": "This link is not valid: it was changed or cut short.",
+        "zh": "此链接无效：链接被修改或不完整。",
+    },
+    "ack_invalid": {"en": "This link is not valid.", "zh": "此链接无效。"},
+    "ack_expired": {
+        "en": "This link expired at {time} UTC.",
+        "zh": "此链接已于 {time} UTC 过期。",
+    },
+    "ack_no_call": {"en": "Call {id} does not exist.", "zh": "呼叫 {id} 不存在。"},
+    "ack_as": {"en": "As", "zh": "响应人"},
     "rules_note": {
         "en": "The edge's rule file decides; these are the settings its points carry.",
         "zh": "判异规则由边缘端规则文件决定；此处显示数据点携带的设置。",

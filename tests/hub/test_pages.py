@@ -112,6 +112,17 @@ async def test_a_board_of_an_unknown_line_is_a_404(hub: HubUnderTest) -> None:
     assert "no line 'line9'" in response.text
 
 
+async def test_a_kiosk_board_has_no_menu_and_other_boards_have_one(hub: HubUnderTest) -> None:
+    async with hub.client() as browser:
+        kiosk = (await browser.get("/board/line1?kiosk=1")).text
+        desk = (await browser.get("/board/line1")).text
+    assert 'data-kiosk="true"' in kiosk
+    assert 'id="sign-out"' not in kiosk
+    assert 'id="menu"' not in kiosk
+    assert 'id="sign-out"' in desk
+    assert "data-kiosk" not in desk
+
+
 async def test_a_name_in_an_unknown_language_is_a_config_error(tmp_path: Path) -> None:
     settings = {
         "site": "s",

@@ -124,7 +124,9 @@ def test_names_that_look_like_markup_are_shown_as_text_on_every_page(
     card = f'.card[data-call="{call_id}"]'
     assert _text(board, f"{card} .where") == f"{STATIONS['st10'][1]} · {LINES['line1']}"
     assert _text(board, f"{card} .type") == CALL_TYPE
-    expect(board.locator(f"{card} select option")).to_have_text([REASON])
+    expect(board.locator(f"{card} select option")).to_have_text(
+        [TEXTS["choose_reason"]["en"], REASON]
+    )
 
     board.goto(f"{odd_hub.base_url}/calls/{call_id}")
     board.wait_for_selector("#call dd")

@@ -161,9 +161,15 @@ const Andon = (() => {
       event.preventDefault();
       localStorage.setItem(KEY, document.getElementById("login-token").value.trim());
       form.hidden = true;
-      document.getElementById("sign-out").hidden = false;
+      const signOut = document.getElementById("sign-out");
+      if (signOut) signOut.hidden = false;
       for (const listener of listeners) listener();
     });
+    // A kiosk board (?kiosk=1) has no menu: nobody at a wall screen signs it out.
+    if (document.getElementById("menu")) setUpMenu();
+  });
+
+  function setUpMenu() {
     const signOut = document.getElementById("sign-out");
     signOut.hidden = !token();
     signOut.addEventListener("click", (event) => {
@@ -176,7 +182,14 @@ const Andon = (() => {
     const here = new URL(window.location.href);
     here.searchParams.set("lang", language.getAttribute("href").split("=")[1]);
     language.href = here.pathname + here.search;
-  });
+    // On a phone the bar folds into this button; the style sheet decides when.
+    const bar = document.getElementById("bar");
+    const toggle = document.getElementById("menu-toggle");
+    toggle.addEventListener("click", () => {
+      const open = bar.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+  }
 
   // Durations people read: 45 s, 12 min, 3 h 05 min.
   function duration(seconds) {

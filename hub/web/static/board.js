@@ -1,11 +1,22 @@
-// The andon board: tiles redrawn from each picture the hub streams, ages ticking locally.
+// The andon board: tiles redrawn from each picture the hub streams, ages ticking locally,
+// and laid out to fill the screen so the text grows with the room each tile gets.
 "use strict";
 
 (() => {
   const { t, element, duration } = Andon;
   const tiles = document.getElementById("tiles");
   const line = tiles.dataset.line;
+  // Below this a tile scrolls rather than shrinks: its text stays readable.
+  const MIN_TILE_HEIGHT = 150;
+  // The text is sized for a tile about 16:10; a taller one gains nothing.
+  const ASPECT = 1.6;
+  // Each line's size relative to the others, as andon.css writes them (keep in step):
+  // the fullest tile's lines, at these sizes, fill its height.
+  const WEIGHTS = { "tile-name": 1.4, "tile-line": 0.7, "tile-type": 1, "tile-age": 1.4,
+    "tile-state": 0.8, "tile-part": 0.7, "tile-more": 0.7 };
   let clockOffset = 0; // the hub's clock minus this screen's
+
+  if (line) document.getElementById("board-line").textContent = Andon.lineName(line);
 
   function render(board) {
     clockOffset = Date.parse(board.now) - Date.now();
@@ -14,6 +25,7 @@
     document.getElementById("calls-today").textContent = header.calls_today;
     document.getElementById("median-response").textContent = duration(header.median_response_s);
     tiles.replaceChildren(...board.tiles.map(tile));
+    fit();
     tick();
   }
 
@@ -39,8 +51,41 @@
     const part = [top.part_serial && `${t("serial")} ${top.part_serial}`, top.part_lot && `${t("lot")} ${top.part_lot}`]
       .filter(Boolean).join(" · ");
     if (part) node.append(element("div", { class: "tile-part", text: part }));
-    if (station.calls.length > 1) node.append(element("div", { class: "tile-more", text: `+${station.calls.length - 1}` }));
+    const more = station.calls.length - 1;
+    if (more > 0) {
+      const words = t(more === 1 ? "more_calls_one" : "more_calls").replace("{n}", more);
+      node.append(element("div", { class: "tile-more", "data-more": more, text: words }));
+    }
     return node;
+  }
+
+  // Columns and row height that give each tile the most room on this screen; the style
+  // sheet sizes the text by the tile (container query units), so two stations on a wall
+  // get letters several times those of twenty.
+  function fit() {
+    const count = tiles.children.length;
+    if (!count) return;
+    const style = getComputedStyle(tiles);
+    const gap = parseFloat(style.rowGap) || 0;
+    const padding = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    const width = tiles.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const below = parseFloat(getComputedStyle(tiles.parentElement).paddingBottom) || 0;
+    const top = tiles.getBoundingClientRect().top + window.scrollY;
+    const height = window.innerHeight - top - padding - below;
+    let best = null;
+    for (let columns = 1; columns <= count; columns++) {
+      const rows = Math.ceil(count / columns);
+      const tileWidth = (width - gap * (columns - 1)) / columns;
+      const tileHeight = Math.max((height - gap * (rows - 1)) / rows, MIN_TILE_HEIGHT);
+      const room = Math.min(tileWidth, tileHeight * ASPECT);
+      if (!best || room > best.room) best = { columns, room, tileHeight: Math.min(tileHeight, tileWidth) };
+    }
+    const weights = Math.max(...[...tiles.children].map((node) =>
+      [...node.children].reduce((sum, child) => sum + (WEIGHTS[child.className] || 0), 0)));
+    // Set through the CSS object model, which the pages' Content-Security-Policy allows.
+    tiles.style.setProperty("--weights", weights.toFixed(2));
+    tiles.style.setProperty("--columns", best.columns);
+    tiles.style.setProperty("--tile-height", `${Math.floor(best.tileHeight)}px`);
   }
 
   function tick() {
@@ -53,6 +98,9 @@
   }
 
   setInterval(tick, 1000);
+  window.addEventListener("resize", fit);
+  // "Connection lost, reconnecting…" above the board moves the tiles down: fit again.
+  new ResizeObserver(() => fit()).observe(document.getElementById("status"));
   const query = new URLSearchParams({ lang: Andon.data.lang });
   if (line) query.set("line", line);
   Andon.stream(`/api/board/events?${query}`, (name, board) => {

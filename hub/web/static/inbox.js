@@ -7,6 +7,10 @@
   const template = document.getElementById("card");
   const wanted = Andon.data.call_id; // from ?call=ID: a notification's link
   const openForms = new Set(); // resolve forms being filled survive a refresh
+  // The card the person last acted on: it keeps its place in the list and on the screen
+  // while the list is redrawn, so the next tap lands on the same call, not on the call
+  // that the new order slid under the finger. ``done`` says what their action did.
+  let pinned = null; // { id, index, done }
   let clockOffset = 0;
   let landed = false;
 
@@ -30,17 +34,55 @@
       return;
     }
     clockOffset = 0;
-    const calls = page.calls.sort(byUrgencyThenAge);
+    const calls = keepPinnedInPlace(page.calls.sort(byUrgencyThenAge));
     // Cards that did not change stay the same nodes: a tap on a button is never lost
     // to a redraw that replaced it between the finger going down and coming up.
     const kept = new Map([...list.children].map((node) => [node.dataset.signature, node]));
     const nodes = calls.map((call) => kept.get(signature(call)) || card(call));
+    for (const node of nodes) showDone(node);
     if (nodes.some((node, i) => list.children[i] !== node) || nodes.length !== list.children.length) {
+      const anchor = screenAnchor();
       list.replaceChildren(...nodes);
+      holdOnScreen(anchor);
     }
     document.getElementById("empty").hidden = calls.length > 0;
     tick();
     if (wanted && !landed) land(calls);
+  }
+
+  // What the person's last action did, on its card only (the stream's redraw may come
+  // before the action's answer, so it is set on every redraw).
+  function showDone(node) {
+    const done = pinned && Number(node.dataset.call) === pinned.id ? pinned.done : null;
+    const text = node.querySelector(".done");
+    if (done) {
+      node.dataset.done = done;
+      text.textContent = t(`done_${done}`);
+    } else {
+      delete node.dataset.done;
+    }
+    text.hidden = !done;
+  }
+
+  function keepPinnedInPlace(calls) {
+    const at = pinned ? calls.findIndex((call) => call.id === pinned.id) : -1;
+    if (at < 0) return calls;
+    const [call] = calls.splice(at, 1);
+    calls.splice(Math.min(pinned.index, calls.length), 0, call);
+    return calls;
+  }
+
+  // The pinned card, else the first card on screen, and where it is on the screen now.
+  function screenAnchor() {
+    const cards = [...list.children];
+    const node = (pinned && cards.find((c) => Number(c.dataset.call) === pinned.id))
+      || cards.find((c) => c.getBoundingClientRect().bottom > 0);
+    return node ? { id: node.dataset.call, top: node.getBoundingClientRect().top } : null;
+  }
+
+  function holdOnScreen(anchor) {
+    const node = anchor && list.querySelector(`[data-call="${anchor.id}"]`);
+    if (node) window.scrollBy(0, node.getBoundingClientRect().top - anchor.top);
   }
 
   function land(calls) {
@@ -78,7 +120,7 @@
     node.querySelector(".details").href = `/calls/${call.id}`;
     node.querySelector(".do-acknowledge").hidden = call.state !== "raised";
     node.querySelector(".do-arrive").hidden = !["raised", "acknowledged"].includes(call.state);
-    const select = node.querySelector("select");
+    const select = node.querySelector("select"); // its first option, "Choose a reason…", is empty
     for (const [code, name] of Object.entries(Andon.data.names.reason_codes)) {
       select.append(element("option", { value: code, text: name }));
     }
@@ -102,13 +144,20 @@
   async function act(node, call, action, body) {
     const error = node.querySelector(".error");
     error.hidden = true;
+    pinned = { id: call.id, index: [...list.children].indexOf(node), done: null };
+    // One action at a time per card: a second tap before the answer would act twice.
+    const buttons = node.querySelectorAll("button");
+    for (const button of buttons) button.disabled = true;
     try {
       await apiJson(`/api/calls/${call.id}/${action}`, { method: "POST", body });
     } catch (failure) {
       error.textContent = failure.message;
       error.hidden = false;
       return;
+    } finally {
+      for (const button of buttons) button.disabled = false;
     }
+    pinned.done = action === "resolve" ? null : action;
     refresh();
   }
 
