@@ -5,8 +5,8 @@ loopback and prints each one on a line. The responders use the API with the resp
 token, as the inbox does: they take some calls through acknowledge, arrive and resolve
 and leave the others to escalate. The light watcher prints each tower light the hub's
 commands set on a simulated PLC, and the drift feeds the press-fit force until the SPC
-rules fire, while the press's part counters count the parts it made, rejected and sent to
-rework (the quality figures on /reports).
+rules fire and the plant's engineer corrects it, while the press's part counters count the
+parts it made, rejected and sent to rework (the quality figures on /reports).
 """
 
 from __future__ import annotations
@@ -134,23 +134,52 @@ async def _respond_once(api: httpx.AsyncClient, steps: dict[str, str]) -> None:
         )
 
 
-async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5, steady: int = 60) -> None:
-    """Press-fit force in control for ``steady`` parts (the SPC limits are set from the
-    first of them), then creeping up a little with every part until the rules fire. Each
-    part is counted; a part is rejected or sent to rework now and then, more often once
-    the force drifts."""
+# The press-fit force's story, in parts made: in control, drifting, then corrected by the
+# plant's engineer and in control for a long while, and again.
+DRIFT_STEADY = 60  # parts before the first drift (the SPC limits are set from these)
+DRIFT_PARTS = 60  # parts the force drifts before the engineer adjusts the press
+DRIFT_RESTS = 600  # parts in control after an adjustment before the next drift
+
+
+def force_drift(part: int) -> float:
+    """How far the force has crept up (kN) at ``part``: 0.004 kN a part while drifting."""
+    if part < DRIFT_STEADY:
+        return 0.0
+    into = (part - DRIFT_STEADY) % (DRIFT_PARTS + DRIFT_RESTS)
+    return into * 0.004 if into < DRIFT_PARTS else 0.0
+
+
+def _scenario_news(part: int) -> str | None:
+    """What the plant's people say at ``part``: the drift starts, or is corrected."""
+    if part < DRIFT_STEADY:
+        return None
+    into = (part - DRIFT_STEADY) % (DRIFT_PARTS + DRIFT_RESTS)
+    if into == 0:
+        return "scenario: the press-fit force starts to drift upwards"
+    if into == DRIFT_PARTS:
+        return "scenario: the process engineer adjusts the press; the force is back in control"
+    return None
+
+
+async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5) -> None:
+    """Press-fit force in control, then creeping up a little with every part until the
+    rules fire, then corrected (as a plant's engineer would), so the chart shows a
+    process going out of control and coming back (``force_drift``). Each part is
+    counted; a part is rejected or sent to rework now and then, more often once the
+    force drifts."""
     noise = random.Random(7)  # the same demo every time
     counts = dict.fromkeys(COUNTER_REGISTERS, 0)
     part = 0
     while True:
-        drift = max(0, part - steady) * 0.004
+        drift = force_drift(part)
         value = 2.2 + drift + noise.gauss(0, 0.03)
         await asyncio.to_thread(
             plc.set_value, "holding_register", FORCE_REGISTER, value, ValueType.FLOAT32
         )
         await asyncio.to_thread(_count_part, plc, counts, noise.random() - drift / 10)
-        if part == steady:
-            print("scenario: the press-fit force starts to drift upwards", flush=True)
+        news = _scenario_news(part)
+        if news:
+            print(news, flush=True)
         part += 1
         await asyncio.sleep(every_s)
 

@@ -223,6 +223,9 @@ class SpcPoint(BaseModel):
     ucl: FiniteFloat
     tests: TestNumbers
     part: PartRef | None = None
+    # The measurement's engineering unit, as its readings carry it; optional, so that an
+    # edge from before it was sent is still understood (the hub shows no unit then).
+    unit: WireText | None = Field(default=None, max_length=32)
 
 
 class MeasurementPayload(BaseModel):

@@ -36,6 +36,8 @@ class MeasurementBatcher:
         self._links: set[str] = set()  # links that read measurements
         self._reported: set[str] = set()  # links heard from since the last message
         self._last = time.monotonic()
+        # Each measurement's unit (name to unit), which its points carry on the wire.
+        self.units: dict[str, str] = {}
 
     def add(
         self,
@@ -64,7 +66,7 @@ class MeasurementBatcher:
         self._readings, self._points = [], []
         if not readings and not points:
             return []
-        bodies = _payloads(readings, points, dict(parts))
+        bodies = _payloads(readings, points, dict(parts), self.units)
         self.messages += len(bodies)
         return [self._builder(body) for body in bodies]
 
@@ -83,15 +85,18 @@ class MeasurementBatcher:
 
 
 def _payloads(
-    readings: list[ReadingRow], points: list[PointRow], parts: dict[str, PartRef]
+    readings: list[ReadingRow],
+    points: list[PointRow],
+    parts: dict[str, PartRef],
+    units: Mapping[str, str],
 ) -> list[str]:
     """The payloads' JSON, split in halves until each fits under the payload limit."""
-    body = measurement_payload_json(readings, points, parts)
+    body = measurement_payload_json(readings, points, parts, units)
     if len(body.encode()) <= MAX_PAYLOAD_BYTES - ENVELOPE_ROOM or len(readings) + len(points) < 2:
         return [body]
     half_r, half_p = len(readings) // 2, len(points) // 2
     if not half_r and not half_p:  # one reading and one point
-        return _payloads(readings, [], parts) + _payloads([], points, parts)
-    return _payloads(readings[:half_r], points[:half_p], parts) + _payloads(
-        readings[half_r:], points[half_p:], parts
+        return _payloads(readings, [], parts, units) + _payloads([], points, parts, units)
+    return _payloads(readings[:half_r], points[:half_p], parts, units) + _payloads(
+        readings[half_r:], points[half_p:], parts, units
     )

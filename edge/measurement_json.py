@@ -33,10 +33,12 @@ def measurement_json(
     readings: list[ReadingRow],
     points: list[PointRow],
     parts: Mapping[str, PartRef],
+    units: Mapping[str, str] | None = None,
 ) -> str:
     """The wire JSON of a measurement message: ``head`` holds the envelope's fields (in
-    ``EdgeEnvelope`` order); each reading and point carries its station's part if known."""
-    return wrap_payload(head, measurement_payload_json(readings, points, parts))
+    ``EdgeEnvelope`` order); each reading and point carries its station's part if known,
+    and each point its measurement's unit from ``units`` (measurement name to unit)."""
+    return wrap_payload(head, measurement_payload_json(readings, points, parts, units))
 
 
 def wrap_payload(head: Mapping[str, object], payload: str) -> str:
@@ -45,9 +47,15 @@ def wrap_payload(head: Mapping[str, object], payload: str) -> str:
 
 
 def measurement_payload_json(
-    readings: list[ReadingRow], points: list[PointRow], parts: Mapping[str, PartRef]
+    readings: list[ReadingRow],
+    points: list[PointRow],
+    parts: Mapping[str, PartRef],
+    units: Mapping[str, str] | None = None,
 ) -> str:
     """The JSON of a measurement message's payload."""
+    # The unit goes with every point, not only with the readings: a message split for
+    # its size may carry a point without its measurement's reading.
+    unit_of = units or {}
     part_of = {station: part.model_dump(exclude_none=True) for station, part in parts.items()}
     reading_dicts: list[dict[str, object]] = []
     for station, name, value, unit in readings:
@@ -66,6 +74,8 @@ def measurement_payload_json(
         }  # fmt: skip
         if station in part_of:
             point["part"] = part_of[station]
+        if measurement in unit_of:
+            point["unit"] = unit_of[measurement]
         point_dicts.append(point)
     payload = {"readings": reading_dicts, "points": point_dicts}
     try:

@@ -87,6 +87,7 @@ class Recorder:
             self._chatter.clear()
         self._config = config
         self._stations = {m.name: m.station for m in config.measurements}
+        self.measurements.units = {m.name: m.unit for m in config.measurements if m.unit}
         self._sources = {
             name: (station.id, key)
             for station in config.stations

@@ -83,6 +83,7 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/reports/calls", Permission.READ),
     ("GET", "/api/reports/quality", Permission.READ),
     ("GET", "/api/edges", Permission.READ),
+    ("GET", "/api/token", Permission.READ),
     ("GET", "/api/anomalies", Permission.READ),
     ("POST", "/api/anomalies/{anomaly_id}/call", Permission.RAISE),
     ("GET", "/api/devices", Permission.READ),

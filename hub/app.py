@@ -25,6 +25,7 @@ from hub.api import (
     notifications,
     reports,
     system,
+    token_info,
 )
 from hub.api.gate import ApiGate
 from hub.api.problems import add_problem_handlers, document_problems
@@ -76,6 +77,7 @@ ROUTERS = (
     measurements,
     chart_events,
     dead_letters,
+    token_info,
 )
 
 

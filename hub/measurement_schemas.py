@@ -26,6 +26,7 @@ class CharacteristicOut(BaseModel):
     ucl: float
     last_subgroup: int
     last_point_at: datetime = Field(description="the newest point's poll cycle, edge's clock")
+    unit: str | None = Field(description="the measurement's unit (edge's unit:); null: none")
 
 
 class CharacteristicList(BaseModel):
@@ -53,6 +54,7 @@ class SpcPointOut(BaseModel):
     part_lot: str | None
     at: datetime = Field(description="the poll cycle, by the edge's clock")
     received_at: datetime
+    unit: str | None = Field(description="the measurement's unit (edge's unit:); null: none")
 
 
 class SpcPointPage(BaseModel):

@@ -225,7 +225,7 @@ def _point_row(event: MeasurementEvent, point: Any, received_at: datetime) -> di
         "subgroup": point.subgroup, "value": point.value, "center": point.center,
         "lcl": point.lcl, "ucl": point.ucl, "tests": list(point.tests),
         "part_serial": part.serial if part else None, "part_lot": part.lot if part else None,
-        "at": event.ts, "received_at": received_at,
+        "at": event.ts, "received_at": received_at, "unit": point.unit,
     }  # fmt: skip
 
 
@@ -239,6 +239,7 @@ def _newest_lines(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
             "chart": row["chart"], "measurement": row["measurement"],
             "edge_id": row["edge_id"], "center": row["center"], "lcl": row["lcl"],
             "ucl": row["ucl"], "last_subgroup": row["subgroup"], "last_point_at": row["at"],
+            "unit": row["unit"],
         }  # fmt: skip
     return list(newest.values())
 

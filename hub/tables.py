@@ -309,6 +309,7 @@ spc_points = Table(
     Column("part_lot", String(128)),
     Column("at", UtcDateTime, nullable=False),  # the poll cycle, by the edge's clock
     Column("received_at", UtcDateTime, nullable=False),
+    Column("unit", String(32)),  # migration 0012; null from an edge that sends none
 )
 Index("ix_spc_points_characteristic", spc_points.c.characteristic, spc_points.c.id)
 Index("ix_spc_points_at", spc_points.c.at)
@@ -329,6 +330,7 @@ characteristics = Table(
     Column("ucl", Float, nullable=False),
     Column("last_subgroup", BigInteger, nullable=False),
     Column("last_point_at", UtcDateTime, nullable=False),
+    Column("unit", String(32)),  # migration 0012: the newest point's unit
 )
 
 # The last measurement message applied from each edge: redeliveries are not counted twice.

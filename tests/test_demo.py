@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,41 @@ def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_resp
     assert quality["defect_rate"] == quality["defective"] / quality["inspected"]
     good = quality["inspected"] - quality["defective"] - quality["reworked"]
     assert quality["first_pass_yield"] == good / quality["inspected"]
+    os.killpg(demo.process.pid, signal.SIGINT)
+    assert demo.wait(timeout=30) == 0, demo.output()
+
+
+@pytest.mark.timeout(400)  # the scenario's own pace: a minute of parts before the correction
+def test_the_press_fit_force_drifts_out_of_control_and_the_correction_stops_the_anomalies(
+    demo: Demo,
+) -> None:
+    tokens = wait_until(demo.tokens, timeout=30, what="the demo's tokens")
+    viewer = {"Authorization": f"Bearer {tokens['viewer']}"}
+
+    def anomalies() -> int:
+        answer = httpx.get(
+            f"http://127.0.0.1:{demo.port}/api/anomalies",
+            params={"characteristic": "press-fit-force", "limit": 1000},
+            headers=viewer,
+            timeout=5,
+        ).json()
+        return len(answer["anomalies"])
+
+    wait_until(lambda: demo.printed("scenario: the press-fit force starts to drift"), timeout=90)
+    corrected = "scenario: the process engineer adjusts the press"
+    wait_until(lambda: demo.printed(corrected), timeout=120, what="the press adjusted")
+    found = wait_until(anomalies, timeout=30, what="anomalies of the drift at the hub")
+    assert found > 0
+
+    # After the adjustment the count stops growing: two counts a few seconds apart
+    # (dozens of parts at two a second) agree. Only the count is compared, never a time.
+    def settled() -> bool:
+        before = anomalies()
+        time.sleep(8)
+        return anomalies() == before
+
+    wait_until(settled, timeout=120, what="no new anomaly after the correction")
+    assert not demo.printed("scenario: the press-fit force starts to drift")[1:]
     os.killpg(demo.process.pid, signal.SIGINT)
     assert demo.wait(timeout=30) == 0, demo.output()
 

@@ -41,6 +41,8 @@ def _head() -> dict[str, object]:
 
 
 PARTS = [None, PartRef(), PartRef(serial="SN-1"), PartRef(lot="L7"), PartRef(serial="S", lot="L")]
+# Points of m0 and m1 carry a unit (from the edge's measurement config); "bad" has none.
+UNITS = {"m0": "mm", "m1": "kN"}
 
 
 @pytest.mark.parametrize("values", [VALUES, BIG], ids=["64-bit", "bigger"])
@@ -74,14 +76,14 @@ def test_measurement_json_is_the_models_json(
                     SpcPoint(
                         station=p[0], characteristic=p[1], chart=p[2], measurement=p[3],
                         subgroup=p[4], value=p[5], center=p[6], lcl=p[7], ucl=p[8],
-                        tests=list(p[9]), part=parts.get(p[0]),
+                        tests=list(p[9]), part=parts.get(p[0]), unit=UNITS.get(p[3]),
                     )
                     for p in points
                 ],
             ),
         }
     )  # fmt: skip
-    built = measurement_json(head, rows, points, parts)
+    built = measurement_json(head, rows, points, parts, UNITS)
     assert built == event_json(model)
     if values is VALUES:
         assert parse_any_event(built) == model

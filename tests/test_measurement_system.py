@@ -135,8 +135,10 @@ def test_points_with_the_part_serial_and_counters_through_a_plc_restart_reach_th
     assert first["value"] == pytest.approx(10.02, abs=1e-5)
     assert (first["center"], first["lcl"], first["ucl"]) == pytest.approx((10.0, 9.7, 10.3))
     assert first["part_serial"] == "SN01"
+    assert first["unit"] == "mm"  # the edge's unit: of bore_mm, sent with each point
     (item,) = line.api.get("/api/characteristics").json()["characteristics"]
     assert (item["characteristic"], item["line"], item["station"]) == ("bore", "l", "st10")
+    assert item["unit"] == "mm"
     # A value beyond the upper limit: its point carries test 1, as its anomaly does.
     line.plc.set_value("holding_register", 100, 10.5, ValueType.FLOAT32)
     flagged = wait_until(

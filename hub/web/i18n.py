@@ -210,6 +210,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "The edge's rule file decides; these are the settings its points carry.",
         "zh": "判异规则由边缘端规则文件决定；此处显示数据点携带的设置。",
     },
+    # Chart axes and anomaly actions (charts, reports).
+    "unit": {"en": "Unit", "zh": "单位"},
+    "raise_call": {"en": "Raise a call", "zh": "发起呼叫"},
+    "outside_shifts": {"en": "Outside shifts", "zh": "班次以外"},
 }
 
 

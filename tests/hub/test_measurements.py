@@ -118,6 +118,20 @@ async def test_points_are_stored_and_read_back_page_by_page_with_the_newest_line
     assert item["last_point_at"].startswith("2026-12-01T08:00:01")
 
 
+async def test_a_points_unit_is_stored_with_it_and_a_point_from_an_older_edge_has_none(
+    hub: HubUnderTest,
+) -> None:
+    writer = _writer(hub.app)
+    writer.write([message(1, points=[point(1, 10.0)])])  # an edge that sends no unit
+    old = (await _get(hub, "/api/characteristics"))["characteristics"][0]
+    assert old["unit"] is None
+    writer.write([message(2, points=[point(2, 10.1, unit="mm")])])
+    points = (await _get(hub, "/api/characteristics/bore/points"))["points"]
+    assert [(p["subgroup"], p["unit"]) for p in points] == [(1, None), (2, "mm")]
+    (item,) = (await _get(hub, "/api/characteristics"))["characteristics"]
+    assert item["unit"] == "mm"
+
+
 async def test_a_redelivered_message_adds_no_point_and_counts_no_part(hub: HubUnderTest) -> None:
     writer = _writer(hub.app)
     writer.write([message(1, readings=counters(100, 1))])

@@ -75,7 +75,7 @@ def bore(subgroup: int, value: float, *tests: int, station: str = "st10") -> dic
     return {
         "station": station, "characteristic": "bore", "chart": "imr", "measurement": "bore_mm",
         "subgroup": subgroup, "value": value, "center": 10.0, "lcl": 9.7, "ucl": 10.3,
-        "tests": list(tests), "part": {"serial": f"SN{subgroup:04d}"},
+        "tests": list(tests), "part": {"serial": f"SN{subgroup:04d}"}, "unit": "mm",
     }  # fmt: skip
 
 

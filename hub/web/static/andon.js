@@ -229,3 +229,9 @@ const Andon = (() => {
     lineName, stationName, callTypeName, reasonName, personName, element, Unauthorized,
   };
 })();
+
+// Dates and times in one format on every page: the browser's own locale (what its date
+// pickers show), whatever the page's language. `Andon.dateTime` for a moment,
+// `Andon.date` for a day.
+Andon.dateTime = (iso) => (iso ? new Date(iso).toLocaleString(navigator.language) : "–");
+Andon.date = (iso) => (iso ? new Date(iso).toLocaleDateString(navigator.language) : "–");

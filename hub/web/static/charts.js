@@ -3,7 +3,8 @@
 "use strict";
 
 (() => {
-  const { t, element, apiJson, localTime, lineName, stationName } = Andon;
+  const { t, element, apiJson, lineName, stationName } = Andon;
+  const localTime = Andon.dateTime; // the one date format of every page
   const DAY_MS = 86400000;
   const number = (value) => (value === null || value === undefined ? "–" : Number(value).toPrecision(6).replace(/\.?0+$/, ""));
 
@@ -27,7 +28,7 @@
       const tr = element("tr", { "data-characteristic": c.characteristic, "data-line": c.line, "data-station": c.station });
       const link = element("a", { href, text: c.characteristic });
       tr.append(element("td", {}, link));
-      for (const cell of [lineName(c.line), stationName(c.line, c.station), c.chart, number(c.center), number(c.lcl),
+      for (const cell of [lineName(c.line), stationName(c.line, c.station), c.chart, c.unit || "–", number(c.center), number(c.lcl),
         number(c.ucl), localTime(c.last_point_at)]) {
         tr.append(element("td", { text: String(cell) }));
       }

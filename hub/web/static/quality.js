@@ -35,7 +35,7 @@ const AndonQuality = (() => {
       const key = { "data-line": station.line, "data-station": station.station };
       for (const shift of station.shifts) {
         const tr = element("tr", { ...key, "data-shift": shift.shift ?? "" },
-          element("td", { text: station.label }), element("td", { text: shift.label }));
+          element("td", { text: station.label }), element("td", { text: shift.shift === null ? t("outside_shifts") : shift.label }));
         tr.append(...figureCells(shift.figures));
         rows.push(tr);
       }
@@ -82,7 +82,7 @@ const AndonQuality = (() => {
     const report = await apiJson(`/api/reports/quality?${params}`);
     const none = report.stations.length === 0;
     document.getElementById("quality-empty").hidden = !none;
-    for (const id of ["quality-shifts", "quality-trend", "quality-weeks"]) document.getElementById(id).hidden = none;
+    for (const id of ["quality-shifts", "quality-trend-title", "quality-trend", "quality-weeks"]) document.getElementById(id).hidden = none;
     document.getElementById("quality-shifts").replaceChildren(...shiftTable(report.stations));
     document.getElementById("quality-trend").replaceChildren(...trendTable(report.stations));
     // ISO weeks on the plant's wall clock, as the hub counted them.

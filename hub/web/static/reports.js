@@ -26,22 +26,31 @@
     return params;
   }
 
-  function table(node, rows, withKey) {
+  // A row per group; the share and running share only where there is something to
+  // compare (two groups or more), never on the one-row summary.
+  function table(node, rows, withKey, by) {
+    const compared = withKey && rows.length > 1;
     const head = element("tr");
-    for (const label of [withKey ? "" : null, t("calls"), t("share"), t("cumulative"), t("resolved_calls"),
-      ...TIMES.map((time) => `${t(time)} (${t("median")})`), `${t("unattended_s")} (${t("total")})`]) {
+    for (const label of [withKey ? "" : null, t("calls"), compared ? t("share") : null, compared ? t("cumulative") : null,
+      t("resolved_calls"), ...TIMES.map((time) => `${t(time)} (${t("median")})`), `${t("unattended_s")} (${t("total")})`]) {
       if (label !== null) head.append(element("th", { text: label }));
     }
     const body = rows.map((row) => {
       const tr = element("tr", { "data-key": row.key ?? "" });
       const f = row.figures;
-      const cells = [withKey ? row.label : null, f.calls, percent(row.share), percent(row.cumulative_share), f.resolved,
+      const cells = [withKey ? groupName(row, by) : null, f.calls, compared ? percent(row.share) : null,
+        compared ? percent(row.cumulative_share) : null, f.resolved,
         ...TIMES.map((time) => duration(f.times[time].median)), duration(f.times.unattended_s.total)];
       for (const cell of cells) if (cell !== null) tr.append(element("td", { text: String(cell) }));
       return tr;
     });
     node.replaceChildren(element("thead", {}, head), element("tbody", {}, ...body));
+    // A section with nothing to show has no heading either.
+    node.closest("section").hidden = rows.length === 0 && by !== "reason_code";
   }
+
+  // Calls outside every shift are named so, not "-".
+  const groupName = (row, by) => (by === "shift" && row.key === null ? t("outside_shifts") : row.label);
 
   const percent = (share) => `${Math.round(share * 100)} %`;
 
@@ -70,7 +79,7 @@
       const x = left + i * slot;
       shape("rect", { x: x + slot * 0.15, y: bottom - h, width: slot * 0.7, height: h, class: "bar", "data-key": row.key });
       shape("text", { x: x + slot / 2, y: bottom - h - 4, "text-anchor": "middle", class: "count" }, row.figures.calls);
-      shape("text", { x: x + slot / 2, y: bottom + 16, "text-anchor": "middle", class: "axis" }, row.label);
+      shape("text", { x: x + slot / 2, y: bottom + 16, "text-anchor": "middle", class: "axis" }, groupName(row, "reason_code"));
       points.push(`${x + slot / 2},${bottom - (bottom - top) * row.cumulative_share}`);
     });
     shape("polyline", { points: points.join(" "), class: "cumulative" });
@@ -85,10 +94,10 @@
   async function show() {
     try {
       const summary = await apiJson(`/api/reports/summary?${query()}`);
-      table(document.getElementById("summary"), summary.rows, false);
+      table(document.getElementById("summary"), summary.rows, false, "summary");
       for (const by of DIMENSIONS) {
         const report = await apiJson(`/api/reports/calls?${query({ by })}`);
-        table(document.getElementById(`by-${by}`), report.rows, true);
+        table(document.getElementById(`by-${by}`), report.rows, true, by);
         if (by === "reason_code") {
           document.getElementById("pareto").replaceChildren(pareto(report.rows));
           document.querySelector(".empty").hidden = report.rows.length > 0;
