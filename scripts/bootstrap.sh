@@ -50,8 +50,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-# The test and lint tools only where the tests run.
-if [ "$kind" = dev ]; then target='.[dev]' stamp=.venv/.installed-dev; else target=. stamp=.venv/.installed; fi
+# The test and lint tools only where the tests run; the demo's HTTP client for the demo.
+case "$kind" in
+  dev) target='.[dev,demo]' stamp=.venv/.installed-dev ;;
+  demo) target='.[demo]' stamp=.venv/.installed-demo ;;
+  *) target=. stamp=.venv/.installed ;;
+esac
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e "$target"
