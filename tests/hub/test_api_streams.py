@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,6 +87,27 @@ async def _announce_points_for_ever(live: LiveHub, characteristic: str) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _revoked_while_flowing(
+    live: LiveHub, path: str, first: str, event: str, flow: Coroutine[Any, Any, None]
+) -> int:
+    """Open the viewer's stream at ``path``, start ``flow``, revoke the token once two
+    ``event`` lines have come, and count them until the stream ends."""
+    async with (
+        live.client(Role.VIEWER) as viewer,
+        viewer.stream("GET", path) as response,
+    ):
+        lines = _lines(response)
+        assert await anext(lines) == first
+        async with _flowing(asyncio.create_task(flow)):
+            seen = 0
+            async for line in lines:
+                if line == event:
+                    seen += 1
+                    if seen == 2:  # events reach the stream: now revoke while they flow
+                        await _revoke(live, "viewer-all")
+    return seen
+
+
 @pytest.mark.timeout(60)
 async def test_a_revoked_tokens_quiet_board_stream_ends_without_waiting_for_a_keepalive(
     live: LiveHub, monkeypatch: pytest.MonkeyPatch
@@ -107,20 +129,10 @@ async def test_a_revoked_tokens_board_stream_ends_while_changes_flow(
     live: LiveHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(streams, "KEEPALIVE_S", 3600.0)
-    async with (
-        live.client(Role.VIEWER) as viewer,
-        viewer.stream("GET", "/api/board/events") as response,
-    ):
-        lines = _lines(response)
-        assert await anext(lines) == "event: board"
-        async with _flowing(asyncio.create_task(_raise_calls_for_ever(live))):
-            boards = 0
-            async for line in lines:
-                if line == "event: board":
-                    boards += 1
-                    if boards == 2:  # changes reach the stream: now revoke while they flow
-                        await _revoke(live, "viewer-all")
-        assert boards >= 2
+    seen = await _revoked_while_flowing(
+        live, "/api/board/events", "event: board", "event: board", _raise_calls_for_ever(live)
+    )
+    assert seen >= 2
 
 
 @pytest.mark.timeout(60)
@@ -128,20 +140,14 @@ async def test_a_revoked_tokens_chart_stream_ends_while_other_points_flow(
     live: LiveHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(streams, "KEEPALIVE_S", 3600.0)
-    async with (
-        live.client(Role.VIEWER) as viewer,
-        viewer.stream("GET", "/api/characteristics/bore/events") as response,
-    ):
-        lines = _lines(response)
-        assert await anext(lines) == "event: open"
-        async with _flowing(asyncio.create_task(_announce_points_for_ever(live, "bore"))):
-            points = 0
-            async for line in lines:
-                if line == "event: point":
-                    points += 1
-                    if points == 2:  # points reach the stream: now revoke while they flow
-                        await _revoke(live, "viewer-all")
-        assert points >= 2
+    seen = await _revoked_while_flowing(
+        live,
+        "/api/characteristics/bore/events",
+        "event: open",
+        "event: point",
+        _announce_points_for_ever(live, "bore"),
+    )
+    assert seen >= 2
 
 
 @pytest.mark.timeout(60)
