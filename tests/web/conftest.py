@@ -30,6 +30,15 @@ from tests.receiver import Receiver
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 COILS = {"st10": 0, "st20": 1}
+# The call types and reason codes of the pages' test plants, named in both languages.
+CALL_TYPES = [
+    {"id": "maintenance", "name": "Maintenance", "names": {"zh": "设备维修"}},
+    {"id": "quality", "name": "Quality", "names": {"zh": "质量"}},
+]
+REASON_CODES = [
+    {"id": "tool-worn", "name": "Tool worn", "names": {"zh": "刀具磨损"}},
+    {"id": "fixture-loose", "name": "Fixture loose", "names": {"zh": "夹具松动"}},
+]
 # Holding registers of the stations' parts counters (measurements ``<station>_<counter>``).
 COUNTERS = {("st10", "made"): 110, ("st10", "bad"): 111, ("st10", "rework"): 112,
             ("st20", "made"): 113, ("st20", "bad"): 114}  # fmt: skip
@@ -157,14 +166,8 @@ def _hub_settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> 
                 },
             ]
         },
-        "call_types": [
-            {"id": "maintenance", "name": "Maintenance", "names": {"zh": "设备维修"}},
-            {"id": "quality", "name": "Quality", "names": {"zh": "质量"}},
-        ],
-        "reason_codes": [
-            {"id": "tool-worn", "name": "Tool worn", "names": {"zh": "刀具磨损"}},
-            {"id": "fixture-loose", "name": "Fixture loose", "names": {"zh": "夹具松动"}},
-        ],
+        "call_types": CALL_TYPES,
+        "reason_codes": REASON_CODES,
         "areas": [
             {
                 "id": "assembly",

@@ -19,6 +19,7 @@ from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 from tests.receiver import Receiver
+from tests.web.conftest import CALL_TYPES, REASON_CODES
 
 FEW = "line1"  # two stations
 MANY = "line2"  # twenty stations
@@ -77,14 +78,8 @@ def _settings(broker: MosquittoBroker, prefix: str, port: int, db: Path) -> dict
         "storage": {"path": str(db)},
         "api": {"host": "127.0.0.1", "port": port},
         "timezone": "Asia/Shanghai",
-        "call_types": [
-            {"id": "maintenance", "name": "Maintenance", "names": {"zh": "设备维修"}},
-            {"id": "quality", "name": "Quality", "names": {"zh": "质量"}},
-        ],
-        "reason_codes": [
-            {"id": "tool-worn", "name": "Tool worn", "names": {"zh": "刀具磨损"}},
-            {"id": "fixture-loose", "name": "Fixture loose", "names": {"zh": "夹具松动"}},
-        ],
+        "call_types": CALL_TYPES,
+        "reason_codes": REASON_CODES,
         "areas": [
             {
                 "id": "assembly",
