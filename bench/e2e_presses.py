@@ -2,10 +2,13 @@
 
 A press: the button's coil is set on the line's PLC (``pressed_at``) and held until the
 call event left the edge (at least ``HOLD_S``, as a worker holds a button), then
-released. The benchmark waits for the call stored at the hub (its confirmation to the
-edge), the station's amber coil, the responder's notification and, when the board is
-watched, the tile turning ``raised``; then resolves the call through the API and waits
-for the green coil (and the tile ``idle``) before the station may be pressed again.
+released, and left released at least as long (``RELEASE_S``) before the station may be
+pressed again: a release shorter than a poll interval can fall between two reads, and
+the edge then rightly sees one long press, not two. The benchmark waits for the call
+stored at the hub (its confirmation to the edge), the station's amber coil, the
+responder's notification and, when the board is watched, the tile turning ``raised``;
+then resolves the call through the API and waits for the green coil (and the tile
+``idle``) before the station may be pressed again.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from bench.e2e_plant import REASON, Plant, edge_id
 from bench.e2e_watch import CoilWatch, Sightings, StationKey, Stopping
 
 HOLD_S = 0.3
+RELEASE_S = 0.3  # at least; two poll intervals where those are longer
 TIMEOUT_S = 15.0  # per press: anything not seen by then counts as lost
 
 
@@ -57,7 +61,18 @@ class Bench:
 
 
 def press_once(bench: Bench, line: str, station: str) -> Press:
-    """Press, watch every hop, resolve, wait for green; the press with its sightings."""
+    """Press, watch every hop, resolve, wait for green; the press with its sightings.
+    Returns no sooner than ``RELEASE_S`` (or two poll intervals) after the release."""
+    released: list[float] = []
+    try:
+        return _press(bench, line, station, released)
+    finally:
+        if released:
+            rest = max(RELEASE_S, 2 * bench.plant.layout.poll_interval_s)
+            time.sleep(max(0.0, released[0] + rest - time.monotonic()))
+
+
+def _press(bench: Bench, line: str, station: str, released: list[float]) -> Press:
     plant, sightings = bench.plant, bench.sightings
     press = Press(line, station)
     plc, button = plant.plcs[line], plant.layout.button(station)
@@ -70,6 +85,7 @@ def press_once(bench: Bench, line: str, station: str) -> Press:
         time.sleep(max(0.0, press.pressed_at + HOLD_S - time.time()))
     finally:
         plc.set_coil(button, False)
+        released.append(time.monotonic())
     if sent is None:
         return press
     press.published_at, edge, seq = sent
