@@ -192,6 +192,9 @@ def test_presses_join_the_open_call_and_a_press_after_resolve_opens_a_new_one(
 ) -> None:
     wait_until(lambda: _edge_status(plant) == "online", what="edge online")
     plant.press(0)
+    # The second press once the first is a call: the release between them then lasts
+    # well over a poll cycle even when the edge's cycles run late on a loaded machine.
+    wait_until(lambda: plant.calls_once_there_are(1), what="the first press's call")
     plant.press(0)
     first = wait_until(lambda: [c for c in plant.calls() if c["presses"] == 2], what="2 presses")
     assert len(plant.calls()) == 1
