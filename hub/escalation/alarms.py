@@ -142,7 +142,8 @@ def _notice(
     data = snapshot_for(call_type, area, line, station)
     if data is None:
         return None
-    data["names"]["call_type"] = "SPC"
+    for names in (data["names"], *data.get("names_by_language", {}).values()):
+        names["call_type"] = "SPC"
     snapshot = Snapshot.load(data)
     recent = conn.execute(
         select(anomalies.c.tests, anomalies.c.detected_at)
@@ -166,7 +167,7 @@ def _notice(
             "raised_at": first,
             "characteristic": characteristic,
             "count": group["held"],
-            "tests": [f"test {t}" for t in tests],
+            "tests": tests,  # their numbers; the message names them in its language
         },
     )
 

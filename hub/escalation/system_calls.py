@@ -30,6 +30,14 @@ NOTIFICATIONS_LINE = "notifications"
 EDGE_OFFLINE_CALL = "edge_offline"
 CHANNEL_FAILING_CALL = "channel_failing"
 HUB = Actor("hub", Source.HUB)
+# The system's own names in Chinese, for the messages of people who read Chinese.
+NAMES_ZH = {
+    SYSTEM_AREA: "系统",
+    EDGES_LINE: "边缘端",
+    NOTIFICATIONS_LINE: "通知",
+    EDGE_OFFLINE_CALL: "边缘端离线",
+    CHANNEL_FAILING_CALL: "通知渠道持续失败",
+}
 
 
 def raise_system_call(
@@ -61,7 +69,9 @@ def raise_system_call(
     conn.execute(insert(call_events), [entry])
     names = {"call_type": call_type.replace("_", " "), "area": SYSTEM_AREA, "line": line}
     names["station"] = station
-    snapshot = fallback_snapshot(config, names, rosters)
+    zh = {key: NAMES_ZH.get(value, value) for key, value in names.items()}
+    zh["call_type"] = NAMES_ZH.get(call_type, names["call_type"])
+    snapshot = fallback_snapshot(config, names, rosters, {"zh": zh})
     if snapshot is not None:
         insert_escalations(conn, [escalation_row(call_id, snapshot, now)])
     else:

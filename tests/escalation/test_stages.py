@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from hub.database import open_engine, upgrade
 from hub.escalation import pipeline
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.links import LinkRefused, make_token, read_token
+from hub.escalation.message import WORDS
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
 from hub.escalation.steps import plan
@@ -40,7 +42,7 @@ def _snapshot(**policy: Any) -> Snapshot:
             },
             "people": [
                 {"id": "li-wei", "name": "Li Wei", "notify": ["json://h/li"]},
-                {"id": "zhang-min", "notify": ["json://h/zhang"]},
+                {"id": "zhang-min", "language": "zh", "notify": ["json://h/zhang"]},
             ],
             "rosters": [
                 {
@@ -51,6 +53,10 @@ def _snapshot(**policy: Any) -> Snapshot:
                 }
             ],
             "names": {"call_type": "Maintenance", "area": "A", "line": "Line 1", "station": "S"},
+            "names_by_language": {
+                "zh": {"call_type": "设备维修", "area": "总装", "line": "一号线",
+                       "station": "压装"},
+            },
             "public_url": "http://hub", "ack_link_ttl_s": 60,
         }
     )  # fmt: skip
@@ -128,6 +134,44 @@ def test_notify_renders_what_where_how_long_the_level_and_who_else_was_told() ->
     assert done.outgoing[0].key != done.outgoing[1].key
 
 
+def test_a_person_who_reads_chinese_gets_the_message_in_chinese_with_chinese_names() -> None:
+    ctx = pipeline.Context(now=NOW, ack_link=lambda call, who: f"http://hub/ack/{call}-{who}")
+    facts = {"raised_at": NOW - timedelta(seconds=3725), "told_before": ("Wang Fang",),
+             "resumed": True, "acknowledged_by": "li-wei"}  # fmt: skip
+    notice = _notice(targets=("person:li-wei", "person:zhang-min"), facts=facts)
+    (done,) = pipeline.notify(pipeline.route([notice], ctx), ctx)
+    english, chinese = (out.body for out in done.outgoing)
+    assert (english["language"], chinese["language"]) == ("en", "zh")
+    assert english["title"] == "Maintenance call at S, Line 1 (A)"
+    assert chinese["title"] == "总装 一号线 压装：设备维修呼叫"
+    assert (chinese["station"], chinese["call_type"]) == ("压装", "设备维修")
+    assert "已等待1小时2分" in chinese["text"]
+    assert "升级级别 0（最高 2" in chinese["text"]
+    assert "300 秒内无人到场" in chinese["text"]
+    assert "已同时通知：Wang Fang、Li Wei" in chinese["text"]
+    assert "点击响应：http://hub/ack/1-zhang-min" in chinese["text"]
+    # No English of our own: the names, the policy's id and the link are all the Latin left.
+    rest = chinese["text"]
+    for data in ("http://hub/ack/1-zhang-min", "Wang Fang", "Li Wei", "li-wei", "策略 p"):
+        rest = rest.replace(data, "")
+    assert re.findall("[A-Za-z]+", rest) == []
+
+
+def test_an_spc_alarm_names_its_tests_in_the_persons_language() -> None:
+    ctx = pipeline.Context(now=NOW)
+    facts = {"raised_at": NOW - timedelta(seconds=45), "characteristic": "bore", "count": 3,
+             "tests": ["1", "5"]}  # fmt: skip
+    notice = _notice(
+        targets=("person:li-wei", "person:zhang-min"), alarm_group="g", call_id=None, facts=facts
+    )
+    (done,) = pipeline.notify(pipeline.route([notice], ctx), ctx)
+    english, chinese = (out.body["text"] for out in done.outgoing)
+    assert english.startswith("3 out-of-control point(s) of bore (test 1, test 5) at S, Line 1")
+    assert "since 45 s ago" in english
+    assert chinese.startswith("总装 一号线 压装的 bore 有 3 个失控点（准则 1、准则 5），")
+    assert "始于45秒前。" in chinese
+
+
 def test_retry_backs_off_capped_and_gives_up_after_the_attempts() -> None:
     ctx = pipeline.Context(now=NOW, retry=RetryConfig(initial_s=1, cap_s=4, attempts=3))
     recipient = pipeline.Recipient("li-wei", "Li Wei", "json://h/li", "person")
@@ -193,3 +237,8 @@ def test_a_pass_after_a_full_batch_with_nothing_left_due_stops_asking_for_more(
     assert escalation.tick(NOW) == []
     assert escalation.more is False
     engine.dispose()
+
+
+def test_every_sentence_of_a_message_is_in_both_languages() -> None:
+    assert set(WORDS["en"]) == set(WORDS["zh"])
+    assert all(WORDS["zh"].values())

@@ -191,18 +191,28 @@ const Andon = (() => {
     });
   }
 
-  // Durations people read: 45 s, 12 min, 3 h 05 min.
+  // Durations people read, in the page's words: 45 s, 12 min 05 s, 3 h 05 min
+  // (45秒, 12分05秒, 3小时05分).
   function duration(seconds) {
     if (seconds === null || seconds === undefined) return "–";
     const s = Math.max(0, Math.round(seconds));
-    if (s < 60) return `${s} s`;
-    if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, "0")} s`;
-    return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
+    const two = (n) => String(n).padStart(2, "0");
+    if (s < 60) return words("duration_s", { s });
+    if (s < 3600) return words("duration_min_s", { m: Math.floor(s / 60), s: two(s % 60) });
+    return words("duration_h_min", { h: Math.floor(s / 3600), m: two(Math.floor((s % 3600) / 60)) });
   }
 
-  function localTime(iso) {
-    return iso ? new Date(iso).toLocaleString(data.lang === "zh" ? "zh-CN" : "en-GB") : "–";
+  // A sentence of the catalog with its {name} places filled in.
+  function words(key, values) {
+    return t(key).replace(/\{(\w+)\}/g, (place, name) => (name in values ? String(values[name]) : place));
   }
+
+  // Dates and times in one format on every page: the browser's own locale (what its date
+  // pickers show), whatever the page's language. `dateTime` for a moment, `date` for a
+  // day, `clock` for the time of day.
+  const dateTime = (iso) => (iso ? new Date(iso).toLocaleString(navigator.language) : "–");
+  const date = (iso) => (iso ? new Date(iso).toLocaleDateString(navigator.language) : "–");
+  const clock = (moment) => moment.toLocaleTimeString(navigator.language, { hour: "2-digit", minute: "2-digit" });
 
   const names = data.names;
   function lineName(line) { return (names.lines[line] || {}).name || line; }
@@ -225,13 +235,7 @@ const Andon = (() => {
   }
 
   return {
-    data, t, api, apiJson, stream, onSignIn, setStatus, duration, localTime,
+    data, t, words, api, apiJson, stream, onSignIn, setStatus, duration, dateTime, date, clock,
     lineName, stationName, callTypeName, reasonName, personName, element, Unauthorized,
   };
 })();
-
-// Dates and times in one format on every page: the browser's own locale (what its date
-// pickers show), whatever the page's language. `Andon.dateTime` for a moment,
-// `Andon.date` for a day.
-Andon.dateTime = (iso) => (iso ? new Date(iso).toLocaleString(navigator.language) : "–");
-Andon.date = (iso) => (iso ? new Date(iso).toLocaleDateString(navigator.language) : "–");

@@ -46,7 +46,7 @@
     }
     node.append(element("div", { class: "tile-type", text: top.call_type_name }));
     node.append(element("div", { class: "tile-age", "data-since": top.raised_at }));
-    const state = t(top.state) + (top.acknowledged_by ? ` · ${top.acknowledged_by}` : "");
+    const state = t(top.state) + (top.acknowledged_by ? ` · ${Andon.personName(top.acknowledged_by)}` : "");
     node.append(element("div", { class: "tile-state", text: state }));
     const part = [top.part_serial && `${t("serial")} ${top.part_serial}`, top.part_lot && `${t("lot")} ${top.part_lot}`]
       .filter(Boolean).join(" · ");
@@ -93,8 +93,7 @@
     for (const age of tiles.querySelectorAll("[data-since]")) {
       age.textContent = duration((now - Date.parse(age.dataset.since)) / 1000);
     }
-    document.getElementById("clock").textContent = new Date(now).toLocaleTimeString(
-      Andon.data.lang === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+    document.getElementById("clock").textContent = Andon.clock(new Date(now));
   }
 
   setInterval(tick, 1000);

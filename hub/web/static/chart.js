@@ -5,8 +5,7 @@
 "use strict";
 
 (() => {
-  const { t, element, apiJson, lineName, stationName } = Andon;
-  const localTime = Andon.dateTime; // the one date format of every page
+  const { t, element, apiJson, lineName, stationName, dateTime } = Andon;
   const SHOWN = 100; // points on the chart: a shift or so of a fast characteristic
   const PAGES = 20; // pages of stored points read when the page opens
   const name = document.getElementById("characteristic").dataset.characteristic;
@@ -22,7 +21,7 @@
     const shown = points.slice(-SHOWN);
     document.querySelector(".empty").hidden = shown.length > 0;
     if (!shown.length) { node.replaceChildren(); return; }
-    ChartDraw.draw(node, shown, { name, t, when: localTime });
+    ChartDraw.draw(node, shown, { name, t, when: dateTime });
     settings(shown[shown.length - 1]);
   }
 
@@ -77,7 +76,7 @@
     for (const label of [t("when"), t("station"), t("subgroup"), t("value"), t("tests"), t("part"), ""]) head.append(element("th", { text: label }));
     const rows = body.anomalies.map((a) => {
       const tr = element("tr", { "data-anomaly": String(a.id), "data-tests": a.tests.join(",") });
-      for (const cell of [localTime(a.detected_at), stationName(a.line, a.station), a.subgroup, number(a.value),
+      for (const cell of [dateTime(a.detected_at), stationName(a.line, a.station), a.subgroup, number(a.value),
         a.tests.join(", "), a.part_serial || a.part_lot || "–"]) tr.append(element("td", { text: String(cell) }));
       tr.append(AnomalyCall.cell(a, mayRaise));
       return tr;

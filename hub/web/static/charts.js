@@ -3,8 +3,7 @@
 "use strict";
 
 (() => {
-  const { t, element, apiJson, lineName, stationName } = Andon;
-  const localTime = Andon.dateTime; // the one date format of every page
+  const { t, element, apiJson, lineName, stationName, dateTime } = Andon;
   const DAY_MS = 86400000;
   const number = (value) => (value === null || value === undefined ? "–" : Number(value).toPrecision(6).replace(/\.?0+$/, ""));
 
@@ -29,7 +28,7 @@
       const link = element("a", { href, text: c.characteristic });
       tr.append(element("td", {}, link));
       for (const cell of [lineName(c.line), stationName(c.line, c.station), c.chart, c.unit || "–", number(c.center), number(c.lcl),
-        number(c.ucl), localTime(c.last_point_at)]) {
+        number(c.ucl), dateTime(c.last_point_at)]) {
         tr.append(element("td", { text: String(cell) }));
       }
       tr.append(element("td", { class: "anomaly-count", text: String(counts.get(`${c.characteristic}|${c.line}|${c.station}`) || 0) }));

@@ -115,7 +115,7 @@
     node.querySelector(".age").dataset.since = call.raised_at;
     node.querySelector(".type").textContent = Andon.callTypeName(call.call_type);
     node.querySelector(".state").textContent = t(call.state);
-    node.querySelector(".who").textContent = call.acknowledged_by ? `${t("by")} ${call.acknowledged_by}` : "";
+    node.querySelector(".who").textContent = call.acknowledged_by ? `${t("by")} ${Andon.personName(call.acknowledged_by)}` : "";
     node.querySelector(".part").textContent = [call.part_serial, call.part_lot].filter(Boolean).join(" · ");
     node.querySelector(".details").href = `/calls/${call.id}`;
     node.querySelector(".do-acknowledge").hidden = call.state !== "raised";
