@@ -11,6 +11,7 @@ from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_d
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
 from contract.secrets import is_clear_text
+from drivers import OpcUaConfig
 from edge.config import EdgeConfig, check_edge_document
 from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
@@ -73,6 +74,12 @@ def _clear_text_secrets(doc: YamlDocument, config: HubConfig | EdgeConfig) -> li
     found: list[tuple[tuple[str | int, ...], str]] = [
         (("broker", "password"), config.broker.password or "")
     ]
+    if isinstance(config, EdgeConfig):
+        found += [
+            (("devices", index, "password"), device.password or "")
+            for index, device in enumerate(config.devices)
+            if isinstance(device, OpcUaConfig)
+        ]
     if isinstance(config, HubConfig):
         found.append((("api", "metrics_token"), config.api.metrics_token or ""))
         for key_path, url in [

@@ -62,6 +62,7 @@ def test_one_register_integers_decoded_as_arrays_are_the_per_tag_decode_type_for
         for tag in tags:
             assert isinstance(tag, MeasurementTag)
             c = tag.config
+            assert isinstance(c.address, int)
             raw = decode_tag(c, values[c.address : c.address + c.width])
             value = scaled(raw, c.scale, c.offset)
             assert got[c.name] == (raw, value), c
