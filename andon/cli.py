@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Libraries whose INFO lines (a migration step, each HTTP request, each notification
 # sent, a Modbus reconnect) are nothing a person acts on; their warnings still show.
-LIBRARIES = ("alembic", "apprise", "httpx", "httpcore", "pymodbus", "aiomqtt")
+LIBRARIES = ("alembic", "apprise", "httpx", "httpcore", "pymodbus", "aiomqtt", "asyncua")
 
 
 def _setup_logging() -> None:

@@ -48,6 +48,23 @@ CLIENT_QUEUE = 10_000
 # How often the subscription loop looks at the connection when nothing changes.
 CONNECTION_CHECK_S = 0.2
 
+# asyncua logs a lost connection's failed publish with its traceback, once per loss; the
+# driver says the server is down in one line of its own (``Report``), so that one goes.
+ASYNCUA_PER_LOSS = ("Publish iteration crashed",)
+
+
+class QuietLosses(logging.Filter):
+    """Drops asyncua's own line about each lost connection (``ASYNCUA_PER_LOSS``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(ASYNCUA_PER_LOSS)
+
+
+_QUIET_LOSSES = QuietLosses()
+# Asked for when connecting: how long the server keeps our session after a loss. Servers
+# shorten what they find too long, and asyncua logs a warning whenever they do.
+SESSION_TIMEOUT_MS = 60_000
+
 # Each scalar DataType the edge takes, with the name of its value type in the
 # configuration (``type``); a variable of another type is refused.
 VALUE_TYPES: dict[ua.VariantType, str] = {
@@ -79,6 +96,7 @@ class Monitored:
 
     address: str
     sampling_interval_ms: float = 0.0
+    value_type: str | None = None  # the type the configuration expects (``VALUE_TYPES``)
 
 
 class ChangeSink(Protocol):
@@ -103,6 +121,7 @@ class OpcUaDriver:
         self._client: Client | None = None
         self._outage = Outage(remind_cap_s=config.backoff_cap_s, tries=backoff)
         self._types: dict[str, ua.VariantType] = {}
+        logging.getLogger("asyncua.client.ua_session").addFilter(_QUIET_LOSSES)  # once
 
     @property
     def up(self) -> bool:
@@ -124,6 +143,7 @@ class OpcUaDriver:
         await self.disconnect()
         config = self.config
         client = Client(config.endpoint, timeout=config.timeout_s)
+        client.session_timeout = SESSION_TIMEOUT_MS
         try:
             async with asyncio.timeout(config.timeout_s * 2):
                 await self._secure(client)
@@ -256,6 +276,7 @@ class OpcUaDriver:
 
     async def _subscribe(self, items: Sequence[Monitored], sink: ChangeSink) -> Subscription:
         client = self._connected()
+        items = await self._typed(items, sink)
         try:
             subscription = await client.create_subscription(
                 self.config.publishing_interval_ms, None, queue_maxsize=CLIENT_QUEUE
@@ -275,6 +296,24 @@ class OpcUaDriver:
         except _TRANSPORT_ERRORS as exc:
             raise DeviceUnavailable(f"{self.config.id}: cannot subscribe: {_why(exc)}") from exc
         return subscription
+
+    async def _typed(self, items: Sequence[Monitored], sink: ChangeSink) -> list[Monitored]:
+        """``items`` but those whose variable is not of the type configured (refused)."""
+        expected = {item.address: item.value_type for item in items if item.value_type}
+        found: dict[str, str] = {}
+        for address in expected:
+            try:
+                found |= await self.value_types([address])
+            except DeviceMisconfigured as exc:
+                found[address] = str(exc)  # an unknown node: the subscription says so too
+        kept = []
+        for item in items:
+            actual = found.get(item.address)
+            if item.value_type is not None and actual != item.value_type:
+                sink.refused(item.address, f"its DataType is {actual}, not {item.value_type}")
+            else:
+                kept.append(item)
+        return kept
 
     async def _deliver(
         self, subscription: Subscription, items: Sequence[Monitored], sink: ChangeSink
