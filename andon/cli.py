@@ -41,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     hub.set_defaults(handler=_run_hub)
 
     edge = commands.add_parser("edge", help="run an edge agent for one line")
+    edge.add_argument("action", nargs="?", choices=["browse"], help="browse an OPC UA server")
     edge.add_argument("--config", type=Path, required=True, help="edge YAML file")
+    edge.add_argument("--device", help="browse: the OPC UA device's id")
+    edge.add_argument("--node", help="browse: the NodeId to start from (default: Objects)")
+    edge.add_argument("--depth", type=int, default=3, help="browse: levels below it (3)")
     edge.add_argument(
         "--test",
         action="store_true",
@@ -127,6 +131,10 @@ def _run_edge(args: argparse.Namespace) -> int:
     from edge.config import load_edge_config
     from edge.runner import serve_edge
 
+    if args.action == "browse":
+        from andon.browse_command import run_browse
+
+        return run_browse(args)
     config = load_edge_config(args.config)
     if args.test:
         from edge.probe import print_probe, probe

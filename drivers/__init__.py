@@ -163,6 +163,7 @@ __all__ = [
     "TagDriver",
     "Value",
     "is_polled",
+    "node_id_problem",
     "open_devices",
     "open_driver",
 ]

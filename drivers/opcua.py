@@ -181,6 +181,11 @@ class OpcUaDriver:
         if client is not None:
             await _quietly_disconnect(client)
 
+    @property
+    def client(self) -> Client:
+        """The connected client (for browsing); DeviceUnavailable when there is none."""
+        return self._connected()
+
     def _connected(self) -> Client:
         client = self._client
         if client is None or client.state is not UaClientState.CONNECTED:

@@ -104,3 +104,46 @@ async def test_test_mode_names_a_node_the_server_does_not_have_and_exits_1(
     assert "BadNodeIdUnknown" in err
     typed = opcua.node_id("Types.Int32")
     assert f"FAILED device ua1 address {typed}: its DataType is int32, not int16" in err
+
+
+async def test_browse_prints_the_servers_variables_with_type_and_access(
+    tmp_path: Path, opcua: OpcUaTestServer
+) -> None:
+    path = _edge_file(tmp_path, opcua)
+    code, out, err = await _andon("edge", "browse", "--config", str(path), "--device", "ua1")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    by_id = {line["node_id"]: line for line in lines}
+    assert by_id[opcua.node_id("Types.UInt32")] == {
+        "node_id": opcua.node_id("Types.UInt32"), "browse_path": "Plant/Types.UInt32",
+        "node_class": "Variable", "data_type": "UInt32", "type": "uint32",
+        "access_level": ["read", "write"],
+    }  # fmt: skip
+    assert by_id["i=2253"]["browse_path"] == "Server"  # listed, not walked into
+    assert not [line for line in lines if line["browse_path"].startswith("Server/")]
+
+
+async def test_browse_starts_at_a_node_and_stops_at_the_depth(
+    tmp_path: Path, opcua: OpcUaTestServer
+) -> None:
+    path = _edge_file(tmp_path, opcua)
+    code, out, err = await _andon(
+        "edge", "browse", "--config", str(path), "--device", "ua1", "--node", "ns=2;i=1",
+        "--depth", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    paths = [json.loads(line)["browse_path"] for line in out.splitlines()]
+    assert "Types.Double" in paths
+    assert all("/" not in p for p in paths)
+
+
+async def test_browse_refuses_a_device_that_is_not_an_opcua_server_and_a_bad_node(
+    tmp_path: Path, opcua: OpcUaTestServer
+) -> None:
+    path = _edge_file(tmp_path, opcua)
+    code, _, err = await _andon("edge", "browse", "--config", str(path), "--device", "plc9")
+    assert (code, "--device names an OPC UA device of the file: ua1" in err) == (2, True)
+    code, _, err = await _andon(
+        "edge", "browse", "--config", str(path), "--device", "ua1", "--node", "Plant"
+    )
+    assert (code, "--node: not a NodeId: 'Plant'" in err) == (2, True)
