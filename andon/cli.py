@@ -128,6 +128,7 @@ def _run_edge(args: argparse.Namespace) -> int:
     import asyncio
 
     from contract.secrets import SecretMissing
+    from drivers import OpcUaConfig
     from edge.config import load_edge_config
     from edge.runner import serve_edge
 
@@ -143,6 +144,9 @@ def _run_edge(args: argparse.Namespace) -> int:
         return print_probe(asyncio.run(probe(config)), sys.stdout, sys.stderr)
     try:
         config.broker.resolved_password()
+        for device in config.devices:
+            if isinstance(device, OpcUaConfig):
+                device.resolved_user()
     except SecretMissing as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1

@@ -19,9 +19,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Self
 
 from asyncua import ua
 from asyncua.client.client import Client
@@ -32,11 +31,11 @@ from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 
 from contract.backoff import Backoff, Outage, Report
-from contract.secrets import SecretMissing, resolve_secrets
+from contract.secrets import SecretMissing
 from drivers.errors import DeviceMisconfigured, DeviceUnavailable
 from drivers.opcua_config import OpcUaConfig
 from drivers.opcua_security import load_identity
-from drivers.tags import Value
+from drivers.tags import ChangeSink, Monitored, Value
 
 log = logging.getLogger(__name__)
 
@@ -90,28 +89,6 @@ _POLICIES: dict[str, type[security_policies.SecurityPolicy]] = {
 _TRANSPORT_ERRORS = (OSError, TimeoutError, ConnectionError, UaError)
 
 
-@dataclass(frozen=True)
-class Monitored:
-    """One input of the subscription: its NodeId as configured, and its sampling."""
-
-    address: str
-    sampling_interval_ms: float = 0.0
-    value_type: str | None = None  # the type the configuration expects (``VALUE_TYPES``)
-
-
-class ChangeSink(Protocol):
-    """Where a subscribed device delivers what it hears."""
-
-    def changed(self, address: str, value: Value | None) -> None:
-        """A new value (None: the server says it is not good now)."""
-
-    def state(self, *, up: bool, reason: str) -> None:
-        """The device answered (``up``) or stopped answering, and why."""
-
-    def refused(self, address: str, reason: str) -> None:
-        """The server refused to monitor ``address`` (an unknown node, a wrong type)."""
-
-
 class OpcUaDriver:
     """One OPC UA server: a client session, opened by ``connect()`` or kept by ``run()``."""
 
@@ -156,12 +133,13 @@ class OpcUaDriver:
 
     async def _secure(self, client: Client) -> None:
         config = self.config
-        if config.username is not None and config.password is not None:
-            try:
-                client.set_user(resolve_secrets(config.username))
-                client.set_password(resolve_secrets(config.password))
-            except SecretMissing as exc:
-                raise DeviceMisconfigured(f"{config.id}: {exc}") from None
+        try:
+            user = config.resolved_user()
+        except SecretMissing as exc:
+            raise DeviceMisconfigured(f"{config.id}: {exc}") from None
+        if user is not None:
+            client.set_user(user[0])
+            client.set_password(user[1])
         if config.security_policy == "None":
             return
         certificate, private_key = config.certificate, config.private_key
@@ -273,7 +251,11 @@ class OpcUaDriver:
                     await self.disconnect()
                     continue
                 self._up(sink)
-                reason = await self._deliver(subscription, items, sink)
+                try:
+                    reason = await self._deliver(subscription, items, sink)
+                except (DeviceUnavailable, StopAsyncIteration) as exc:
+                    # Lost between subscribing and listening, or the subscription closed.
+                    reason = str(exc) or "subscription closed"
                 self._down(reason, time.monotonic(), sink)
                 await self.disconnect()
         finally:

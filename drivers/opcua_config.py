@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contract.secrets import resolve_secrets
 from drivers.config import DEVICE_ID_PATTERN
 
 SecurityPolicy = Literal["None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"]
@@ -90,6 +91,13 @@ class OpcUaConfig(BaseModel):
         if (self.username is None) != (self.password is None):
             raise ValueError("'username' and 'password' go together")
         return self
+
+    def resolved_user(self) -> tuple[str, str] | None:
+        """User name and password with their secret references resolved (SecretMissing
+        if one cannot be); None without a user."""
+        if self.username is None or self.password is None:
+            return None
+        return resolve_secrets(self.username), resolve_secrets(self.password)
 
     def resolved(self, config_file: Path) -> OpcUaConfig:
         """This configuration with its certificate paths taken relative to ``config_file``."""

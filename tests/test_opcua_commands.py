@@ -147,3 +147,15 @@ async def test_browse_refuses_a_device_that_is_not_an_opcua_server_and_a_bad_nod
         "edge", "browse", "--config", str(path), "--device", "ua1", "--node", "Plant"
     )
     assert (code, "--node: not a NodeId: 'Plant'" in err) == (2, True)
+
+
+async def test_an_edge_whose_opcua_password_cannot_be_read_does_not_start(
+    tmp_path: Path, opcua: OpcUaTestServer
+) -> None:
+    path = _edge_file(tmp_path, opcua)
+    config = yaml.safe_load(path.read_text())
+    config["devices"][0] |= {"username": "andon", "password": "{env:ANDON_TEST_NO_SUCH_VAR}"}
+    path.write_text(yaml.safe_dump(config))
+    code, _, err = await _andon("edge", "--config", str(path))
+    assert code == 1
+    assert f"{path}: environment variable ANDON_TEST_NO_SUCH_VAR is not set" in err

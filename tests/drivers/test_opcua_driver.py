@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -14,7 +16,8 @@ import pytest_asyncio
 
 from contract.backoff import Backoff
 from drivers import DeviceMisconfigured, DeviceUnavailable, OpcUaConfig, Value
-from drivers.opcua import Monitored, OpcUaDriver
+from drivers.opcua import OpcUaDriver
+from drivers.tags import Monitored
 from tests.opcua_server import VARIABLES, OpcUaTestServer, make_certificate
 
 # A test fails after this long without what it waits for; nothing asserts durations.
@@ -257,3 +260,14 @@ async def test_a_file_that_holds_no_certificate_is_a_misconfiguration(tmp_path: 
     async with OpcUaDriver(config) as driver:
         with pytest.raises(DeviceMisconfigured, match="not a certificate"):
             await driver.connect()
+
+
+def test_an_edge_without_opcua_servers_does_not_load_the_opcua_stack() -> None:
+    # asyncua and its cryptography take some 25 MB of an edge's memory.
+    code = (
+        "import sys, edge.agent, edge.runner, andon.check_config; print('asyncua' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
