@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from andon.check_environment import host_warnings, secret_issues
+from andon.check_environment import file_issues, host_warnings, secret_issues
 from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
@@ -40,7 +40,7 @@ def check_files(paths: Iterable[Path], *, offline: bool = False) -> list[ConfigI
             else:
                 hubs.append((doc, validate(doc, HubConfig)))
             if not offline:
-                found = secret_issues(doc) + host_warnings(doc)
+                found = secret_issues(doc) + file_issues(doc) + host_warnings(doc)
                 issues.extend(sorted(found, key=lambda issue: issue.line))
         except ConfigInvalid as exc:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))

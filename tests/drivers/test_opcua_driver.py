@@ -18,6 +18,7 @@ from contract.backoff import Backoff
 from drivers import DeviceMisconfigured, DeviceUnavailable, OpcUaConfig, Value
 from drivers.opcua import OpcUaDriver
 from drivers.tags import Monitored
+from edge.config import load_edge_config
 from tests.opcua_server import VARIABLES, OpcUaTestServer, make_certificate
 
 # A test fails after this long without what it waits for; nothing asserts durations.
@@ -271,3 +272,19 @@ def test_an_edge_without_opcua_servers_does_not_load_the_opcua_stack() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_certificate_paths_are_taken_relative_to_the_configuration_file(tmp_path: Path) -> None:
+    (tmp_path / "plant").mkdir()
+    path = tmp_path / "plant" / "edge.yaml"
+    path.write_text(
+        "edge_id: e\nsite: s\narea: a\nline: l\n"
+        "devices:\n"
+        "  - {kind: opcua, id: ua1, endpoint: 'opc.tcp://127.0.0.1:4840',\n"
+        "     security_policy: Basic256Sha256, security_mode: Sign,\n"
+        "     certificate: pki/edge.crt, private_key: /etc/andon/edge.key}\n"
+    )
+    (device,) = load_edge_config(path).devices
+    assert isinstance(device, OpcUaConfig)
+    assert device.certificate == tmp_path / "plant" / "pki" / "edge.crt"
+    assert device.private_key == Path("/etc/andon/edge.key")
