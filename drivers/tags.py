@@ -4,7 +4,7 @@ changes as they happen instead of being polled (``run(items, sink)`` with ``Moni
 items and a ``ChangeSink``).
 
 Modbus keeps its own contract (``ModbusUnitDriver.read(table, address, count)``): its
-tags are grouped into as few requests as the protocol allows (``edge/plan.py``), which
+tags are grouped into as few requests as the protocol allows (``drivers/modbus_plan.py``), which
 is what keeps a poll cycle of hundreds of tags cheap.
 """
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusUnitDriver, Table
-from edge.plan import Read
+from drivers.modbus_plan import Read
 from edge.poll_timing import LateCycles
 from edge.read_decoding import ReadDecoder, Readings, decode_tag, read_decoder
 from edge.tags import AnyTag, ButtonTag, MeasurementTag

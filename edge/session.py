@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from drivers import LINKED_DRIVERS, ModbusUnitDriver, Table
+from drivers.modbus_plan import plan_reads
 from edge.config import EdgeConfig
-from edge.plan import plan_reads
 from edge.polling import AnyTag, ButtonTag, LinkPoller, MeasurementTag, PollSink
 from rules.buttons import HoldClassifier
 from rules.signals import DebouncedButton

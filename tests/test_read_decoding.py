@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import random
 
+from drivers.modbus_plan import Read
 from edge.config import ButtonConfig, LongPressConfig, MeasurementConfig
-from edge.plan import Read
 from edge.read_decoding import ReadDecoder, decode_tag, read_decoder
 from edge.tags import AnyTag, ButtonTag, MeasurementTag
 from rules.buttons import HoldClassifier
