@@ -57,7 +57,7 @@ class ButtonConfig(Strict):
         if self.sends == "call" and self.call_type is None:
             raise ValueError("a call button needs its 'call_type'")
         if self.long_press is not None and (self.sends != "call" or self.button is not None):
-            raise ValueError("'long_press' applies to call buttons polled on a Modbus device")
+            raise ValueError("'long_press' applies to call buttons on a Modbus or OPC UA device")
         if (self.address is None) == (self.button is None):
             raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
         if self.button is not None:

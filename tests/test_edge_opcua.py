@@ -20,8 +20,18 @@ from contract.wire import LightCommand, Topics, utc_now
 from drivers import OpcUaConfig
 from drivers.opcua import OpcUaDriver
 from edge.agent import EdgeAgent
-from edge.config import ButtonConfig, EdgeConfig, LightConfig, MeasurementConfig, OutboxConfig
+from edge.config import (
+    ButtonConfig,
+    EdgeConfig,
+    LightConfig,
+    LongPressConfig,
+    MeasurementConfig,
+    OutboxConfig,
+)
+from edge.outbox import Outbox
+from edge.recorder import Recorder
 from edge.station_lights import StationLights
+from edge.subscribing import subscribing
 from tests.opcua_server import OpcUaTestServer
 
 pytestmark = pytest.mark.asyncio
@@ -174,3 +184,32 @@ async def test_a_light_command_is_written_to_the_servers_variables_and_reads_bac
     ]  # fmt: skip
     assert faults == []
     assert lights.mismatches == 0
+
+
+async def test_a_long_press_counts_while_the_button_is_still_held(
+    tmp_path: Path, opcua: OpcUaTestServer
+) -> None:
+    device = OpcUaConfig(kind="opcua", id="ua1", endpoint=opcua.endpoint)
+    button = ButtonConfig(
+        device="ua1", address=opcua.node_id("St10.Quality"), station="st10",
+        call_type="quality", long_press=LongPressConfig(hold_s=0.3, call_type="line-down"),
+    )  # fmt: skip
+    config = EdgeConfig(
+        edge_id="e", site="s", area="a", line="l", poll_interval_s=0.05,
+        devices=[device], buttons=[button],
+    )  # fmt: skip
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    recorder = Recorder(config, outbox, Topics())
+    try:
+        async with subscribing(config, recorder):
+            await opcua.set("St10.Quality", True)  # before or after subscribing: a press
+            async with asyncio.timeout(WAIT_S):
+                while recorder.presses < 1:  # noqa: ASYNC110  # a counter, no event
+                    await asyncio.sleep(0.02)
+            held = await opcua.get("St10.Quality")
+            await opcua.set("St10.Quality", False)
+        calls = [json.loads(e.body) for e in outbox.pending() if '"kind":"call"' in e.body]
+    finally:
+        outbox.close()
+    assert held is True  # counted before the release
+    assert [c["payload"]["call_type"] for c in calls] == ["line-down"]
