@@ -118,7 +118,7 @@ class EdgeAgent:
         async with (
             open_devices(config.devices) as drivers,
             listener.running(),
-            subscribing(config, self.recorder) as subscribed,
+            subscribing(config, self.recorder, on_back=self.lights.device_back) as subscribed,
             self.lights.running({**drivers, **subscribed}),
         ):
             pollers = build_pollers(config, drivers, self.recorder)

@@ -86,6 +86,15 @@ class StationLights:
         self._dirty |= set(self._desired) & set(self._configs)
         self._wakeup.set()
 
+    def device_back(self, device: str) -> None:
+        """``device`` answers again after an outage: it may have restarted with its outputs
+        off, so its stations' lights are written again."""
+        stations = {station for station, c in self._configs.items() if c.device == device}
+        for station in stations:
+            self._written.pop(station, None)
+        self._dirty |= stations & set(self._desired)
+        self._wakeup.set()
+
     @property
     def in_fallback(self) -> set[str]:
         """Stations whose light the edge set itself and the hub has not taken back yet."""

@@ -84,7 +84,11 @@ class OpcUaTestServer:
     def node_id(self, name: str) -> str:
         return f"ns={self.namespace};s={name}"
 
-    async def start(self) -> None:
+    async def start(self, *, restarted: bool = False) -> None:
+        """Serve the variables (``restarted``: at their initial values, as a PLC that
+        restarted has them)."""
+        if restarted:
+            self.values = {name: value for name, (value, _) in VARIABLES.items()}
         manager = None if self.user is None else _OneUser(*self.user)
         server = Server(user_manager=manager)  # type: ignore[arg-type]
         await server.init()

@@ -213,3 +213,40 @@ async def test_a_long_press_counts_while_the_button_is_still_held(
         outbox.close()
     assert held is True  # counted before the release
     assert [c["payload"]["call_type"] for c in calls] == ["line-down"]
+
+
+async def test_a_server_that_restarted_gets_its_lights_written_again(
+    tmp_path: Path, opcua: OpcUaTestServer
+) -> None:
+    device = OpcUaConfig(kind="opcua", id="ua1", endpoint=opcua.endpoint, timeout_s=2)
+    outputs = {"red": opcua.node_id("St10.Red"), "amber": opcua.node_id("St10.Amber")}
+    config = EdgeConfig(
+        edge_id="e", site="s", area="a", line="l", devices=[device],
+        lights=[LightConfig(station="st10", device="ua1", outputs=outputs)],
+    )  # fmt: skip
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    recorder = Recorder(config, outbox, Topics())
+    lights = StationLights(config, recorder.fault)
+    command = LightCommand(
+        colour="amber", flashing=False, buzzer=False, state="raised", ts=utc_now()
+    )
+
+    async def amber_until(expected: bool) -> None:
+        async with asyncio.timeout(WAIT_S):
+            while await opcua.get("St10.Amber") is not expected:  # noqa: ASYNC110  # a PLC's
+                await asyncio.sleep(0.05)  # variable: nothing to wait on but reading it
+
+    try:
+        async with (
+            subscribing(config, recorder, on_back=lights.device_back) as drivers,
+            lights.running(drivers),
+        ):
+            lights.hub_command("st10", command)
+            await amber_until(True)
+            await opcua.stop()
+            await opcua.start(restarted=True)  # its outputs off again
+            assert await opcua.get("St10.Amber") is False
+            await amber_until(True)
+    finally:
+        outbox.close()
+    assert lights.mismatches == 0
