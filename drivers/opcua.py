@@ -35,6 +35,7 @@ from contract.secrets import SecretMissing
 from drivers.errors import DeviceMisconfigured, DeviceUnavailable
 from drivers.opcua_config import OpcUaConfig
 from drivers.opcua_security import load_identity
+from drivers.opcua_values import VALUE_TYPES, as_variant_value, good_value
 from drivers.tags import ChangeSink, Monitored, Value
 
 log = logging.getLogger(__name__)
@@ -64,22 +65,6 @@ _QUIET_LOSSES = QuietLosses()
 # shorten what they find too long, and asyncua logs a warning whenever they do.
 SESSION_TIMEOUT_MS = 60_000
 
-# Each scalar DataType the edge takes, with the name of its value type in the
-# configuration (``type``); a variable of another type is refused.
-VALUE_TYPES: dict[ua.VariantType, str] = {
-    ua.VariantType.Boolean: "bool",
-    ua.VariantType.SByte: "sbyte",
-    ua.VariantType.Byte: "byte",
-    ua.VariantType.Int16: "int16",
-    ua.VariantType.UInt16: "uint16",
-    ua.VariantType.Int32: "int32",
-    ua.VariantType.UInt32: "uint32",
-    ua.VariantType.Int64: "int64",
-    ua.VariantType.UInt64: "uint64",
-    ua.VariantType.Float: "float32",
-    ua.VariantType.Double: "float64",
-    ua.VariantType.String: "string",
-}
 _POLICIES: dict[str, type[security_policies.SecurityPolicy]] = {
     "Basic256Sha256": security_policies.SecurityPolicyBasic256Sha256,
     "Aes128_Sha256_RsaOaep": security_policies.SecurityPolicyAes128Sha256RsaOaep,
@@ -221,7 +206,7 @@ class OpcUaDriver:
         """Write ``value`` as the variable's own DataType (a light's 0/1 as a Boolean)."""
         client = self._connected()
         variant_type = await self._variant_type(client, address)
-        typed = _as_type(value, variant_type)
+        typed = as_variant_value(value, variant_type)
         if typed is None:
             raise DeviceMisconfigured(
                 f"{self.config.id}: {address} is a {variant_type.name}: cannot write {value!r}"
@@ -319,7 +304,7 @@ class OpcUaDriver:
                 if status is not None and not status.is_good():
                     return f"subscription ended: {status.name}"
             elif isinstance(event, DataChangeEvent):
-                value = _good_value(event)
+                value = good_value(event)
                 for address in addresses.get(event.node.nodeid, ()):
                     sink.changed(address, value)
 
@@ -338,31 +323,6 @@ class OpcUaDriver:
         if self._outage.succeeded():
             log.info("device %s is up again after %.1f s", self.config.id, down_s)
         sink.state(up=True, reason="")
-
-
-def _good_value(event: DataChangeEvent) -> Value | None:
-    """The change's value, or None when the server marks it not good or it is no scalar."""
-    data_value = event.data.monitored_item.Value
-    status = data_value.StatusCode if data_value is not None else None
-    if status is not None and not status.is_good():
-        return None
-    value = event.value
-    if isinstance(value, bool | int | float | str):
-        return value
-    return None
-
-
-def _as_type(value: Value, variant_type: ua.VariantType) -> Value | None:
-    """``value`` as a Python value of ``variant_type``, or None when it does not fit."""
-    if isinstance(value, str):
-        return value if variant_type is ua.VariantType.String else None
-    if variant_type is ua.VariantType.Boolean:
-        return bool(value)
-    if variant_type in (ua.VariantType.Float, ua.VariantType.Double):
-        return float(value)
-    if variant_type in VALUE_TYPES and variant_type is not ua.VariantType.String:
-        return int(value)
-    return None
 
 
 def _why(exc: BaseException) -> str:

@@ -17,7 +17,7 @@ from asyncua.client.client import Client
 from asyncua.ua.attribute_ids import AttributeIds
 from asyncua.ua.object_ids import ObjectIdNames
 
-from drivers.opcua import VALUE_TYPES
+from drivers.opcua_values import VALUE_TYPES
 
 OBJECTS_FOLDER = "i=85"
 ACCESS = {ua.AccessLevel.CurrentRead: "read", ua.AccessLevel.CurrentWrite: "write"}
