@@ -48,13 +48,20 @@ CLIENT_QUEUE = 10_000
 # How often the subscription loop looks at the connection when nothing changes.
 CONNECTION_CHECK_S = 0.2
 
-# asyncua logs a lost connection's failed publish with its traceback, once per loss; the
-# driver says the server is down in one line of its own (``Report``), so that one goes.
-ASYNCUA_PER_LOSS = ("Publish iteration crashed",)
+# asyncua logs a lost connection's failed publish with its traceback, and the closing of
+# each connection that failed, at every try while a server is away; the driver says the
+# server is down in lines of its own (``Report``), so those go. A filter applies to the
+# logger a record is made on, not to its parents: hence the loggers one by one.
+ASYNCUA_PER_LOSS = (
+    "Publish iteration crashed",
+    "close_session was called but connection is closed",
+    "close_secure_channel was called but connection is closed",
+)
+ASYNCUA_LOGGERS = ("asyncua.client.ua_session.UaSession", "asyncua.client.ua_client.UaClient")
 
 
 class QuietLosses(logging.Filter):
-    """Drops asyncua's own line about each lost connection (``ASYNCUA_PER_LOSS``)."""
+    """Drops asyncua's own lines about each lost connection (``ASYNCUA_PER_LOSS``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith(ASYNCUA_PER_LOSS)
@@ -83,7 +90,8 @@ class OpcUaDriver:
         self._client: Client | None = None
         self._outage = Outage(remind_cap_s=config.backoff_cap_s, tries=backoff)
         self._types: dict[str, ua.VariantType] = {}
-        logging.getLogger("asyncua.client.ua_session").addFilter(_QUIET_LOSSES)  # once
+        for name in ASYNCUA_LOGGERS:
+            logging.getLogger(name).addFilter(_QUIET_LOSSES)  # once: it is the same filter
 
     @property
     def up(self) -> bool:

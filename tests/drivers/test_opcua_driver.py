@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -166,13 +167,24 @@ async def test_an_unknown_node_in_a_subscription_is_refused_and_the_others_still
 
 
 @pytest.mark.asyncio
-async def test_a_vanished_server_is_subscribed_anew_on_return_without_invented_presses() -> None:
+async def test_a_vanished_server_is_subscribed_anew_on_return_without_invented_presses(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     server = OpcUaTestServer()
     await server.start()
     try:
-        await _vanish_and_return(server)
+        with caplog.at_level(logging.INFO):
+            await _vanish_and_return(server)
     finally:
         await server.stop()
+    # The outage is told once each way (a reminder between if it lasts); asyncua's own
+    # lines about each failed try are filtered out: a new asyncua that words them
+    # otherwise shows here.
+    ours = [r.getMessage() for r in caplog.records if r.name == "drivers.opcua"]
+    assert ours[0] == "device ua1 is down: connection lost"
+    assert ours[-1].startswith("device ua1 is up again after ")
+    theirs = [r for r in caplog.records if r.name.startswith("asyncua.client")]
+    assert [r.getMessage() for r in theirs if r.levelno >= logging.WARNING] == []
 
 
 async def _vanish_and_return(server: OpcUaTestServer) -> None:
