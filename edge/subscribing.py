@@ -119,8 +119,9 @@ class SubscribedDevice:
                 due[id(tag)] = now + (tag.config.every_s or self.interval_s)
             if readings is not None:
                 self.fresh.append(readings)
-                self.recorder.cycle_done(self)
-                self.fresh.clear()
+            # Every cycle, as a poller's: the recorder's due writes go out with it.
+            self.recorder.cycle_done(self)
+            self.fresh.clear()
             for button in held:
                 if button.signal.level:
                     self.recorder.button(button, True, now)
