@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from andon.check_environment import host_warnings, secret_issues
+from andon.check_environment import file_issues, host_warnings, secret_issues
 from contract.config.loading import ConfigInvalid, ConfigIssue, issue_at, read_document
 from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
 from contract.secrets import is_clear_text
+from drivers import OpcUaConfig
 from edge.config import EdgeConfig, check_edge_document
 from hub.config import HubConfig
 from rules.spc.rulefile import RuleFile
@@ -39,7 +40,7 @@ def check_files(paths: Iterable[Path], *, offline: bool = False) -> list[ConfigI
             else:
                 hubs.append((doc, validate(doc, HubConfig)))
             if not offline:
-                found = secret_issues(doc) + host_warnings(doc)
+                found = secret_issues(doc) + file_issues(doc) + host_warnings(doc)
                 issues.extend(sorted(found, key=lambda issue: issue.line))
         except ConfigInvalid as exc:
             issues.extend(sorted(exc.issues, key=lambda issue: issue.line))
@@ -73,6 +74,12 @@ def _clear_text_secrets(doc: YamlDocument, config: HubConfig | EdgeConfig) -> li
     found: list[tuple[tuple[str | int, ...], str]] = [
         (("broker", "password"), config.broker.password or "")
     ]
+    if isinstance(config, EdgeConfig):
+        found += [
+            (("devices", index, "password"), device.password or "")
+            for index, device in enumerate(config.devices)
+            if isinstance(device, OpcUaConfig)
+        ]
     if isinstance(config, HubConfig):
         found.append((("api", "metrics_token"), config.api.metrics_token or ""))
         for key_path, url in [

@@ -1,7 +1,9 @@
 """What a configuration file needs from the machine it runs on, for ``andon check-config``:
-every secret it references readable, and every host name it names resolvable.
+every secret and certificate file it references readable, and every host name it names
+resolvable.
 
-A secret that cannot be read is an error (the hub or the edge would exit on it); a host
+A secret that cannot be read is an error (the hub or the edge would exit on it), and so
+is an OPC UA device's certificate or key file (the edge could never connect); a host
 name that does not resolve is a warning (the name may resolve on the plant's network but
 not where the file is checked, or the resolver may not be up yet at boot).
 ``check-config --offline`` skips both, to check a plant's files on another machine.
@@ -25,6 +27,7 @@ KeyPath = tuple[str | int, ...]
 # Every host name is looked up at once; what has no answer by then is reported as such.
 LOOKUP_TIMEOUT_S = 3.0
 _URL_KEYS = frozenset({"url", "endpoint"})
+_FILE_KEYS = frozenset({"certificate", "private_key"})
 
 
 def secret_issues(doc: YamlDocument) -> list[ConfigIssue]:
@@ -35,6 +38,22 @@ def secret_issues(doc: YamlDocument) -> list[ConfigIssue]:
             resolve_secrets(value)
         except SecretMissing as exc:
             issues.append(issue_at(doc, key_path, str(exc)))
+    return issues
+
+
+def file_issues(doc: YamlDocument) -> list[ConfigIssue]:
+    """An error for each certificate or key file a device names that cannot be read here
+    (paths relative to the file, as the edge reads them)."""
+    issues = []
+    for key_path, value in _strings(doc.data, ()):
+        if len(key_path) != 3 or key_path[0] != "devices" or key_path[2] not in _FILE_KEYS:
+            continue
+        path = doc.path.parent / value
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            issues.append(issue_at(doc, key_path, f"cannot read {path}: {exc.strerror}"))
     return issues
 
 

@@ -41,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     hub.set_defaults(handler=_run_hub)
 
     edge = commands.add_parser("edge", help="run an edge agent for one line")
+    edge.add_argument("action", nargs="?", choices=["browse"], help="browse an OPC UA server")
     edge.add_argument("--config", type=Path, required=True, help="edge YAML file")
+    edge.add_argument("--device", help="browse: the OPC UA device's id")
+    edge.add_argument("--node", help="browse: the NodeId to start from (default: Objects)")
+    edge.add_argument("--depth", type=int, default=3, help="browse: levels below it (3)")
     edge.add_argument(
         "--test",
         action="store_true",
@@ -77,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Libraries whose INFO lines (a migration step, each HTTP request, each notification
 # sent, a Modbus reconnect) are nothing a person acts on; their warnings still show.
-LIBRARIES = ("alembic", "apprise", "httpx", "httpcore", "pymodbus", "aiomqtt")
+LIBRARIES = ("alembic", "apprise", "httpx", "httpcore", "pymodbus", "aiomqtt", "asyncua")
 
 
 def _setup_logging() -> None:
@@ -124,9 +128,14 @@ def _run_edge(args: argparse.Namespace) -> int:
     import asyncio
 
     from contract.secrets import SecretMissing
+    from drivers import OpcUaConfig
     from edge.config import load_edge_config
     from edge.runner import serve_edge
 
+    if args.action == "browse":
+        from andon.browse_command import run_browse
+
+        return run_browse(args)
     config = load_edge_config(args.config)
     if args.test:
         from edge.probe import print_probe, probe
@@ -135,6 +144,9 @@ def _run_edge(args: argparse.Namespace) -> int:
         return print_probe(asyncio.run(probe(config)), sys.stdout, sys.stderr)
     try:
         config.broker.resolved_password()
+        for device in config.devices:
+            if isinstance(device, OpcUaConfig):
+                device.resolved_user()
     except SecretMissing as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1

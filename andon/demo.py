@@ -195,7 +195,7 @@ async def _operator(plcs: list[SimulatedPlc], edges: list[EdgeConfig], every_s: 
         (plc, b, b.address)
         for plc, edge in zip(plcs, edges, strict=True)
         for b in edge.buttons
-        if b.address is not None
+        if isinstance(b.address, int)  # the demo's PLCs speak Modbus
     ]
     for plc, button, address in itertools.cycle(wired):
         await asyncio.sleep(every_s)

@@ -92,7 +92,7 @@ async def watch_lights(plcs: list[tuple[SimulatedPlc, EdgeConfig]]) -> None:
                     name
                     for name in LIGHT_NAMES
                     if name in light.outputs
-                    and await asyncio.to_thread(plc.coil, light.outputs[name])
+                    and await asyncio.to_thread(plc.coil, int(light.outputs[name]))
                 ]
                 now = " ".join(lit) or "off"
                 if shown.get(light.station, "off") != now:

@@ -15,15 +15,17 @@ from drivers.modbus_link import ModbusLink
 from drivers.modbus_rtu import ModbusRtuConfig, ModbusRtuDriver
 from drivers.modbus_tcp import ModbusTcpConfig, ModbusTcpDriver
 from drivers.modbus_unit import ModbusUnitDriver, Table
+from drivers.opcua_config import OpcUaConfig, node_id_problem
 from drivers.serial_scanner import ScanEvent, SerialScannerConfig, SerialScannerDriver
 from drivers.serial_station import (
     ButtonEvent,
     SerialButtonStationConfig,
     SerialButtonStationDriver,
 )
+from drivers.tags import TagDriver, Value
 
 ModbusConfig = ModbusTcpConfig | ModbusRtuConfig
-AnyDeviceConfig = ModbusConfig | SerialButtonStationConfig | SerialScannerConfig
+AnyDeviceConfig = ModbusConfig | OpcUaConfig | SerialButtonStationConfig | SerialScannerConfig
 DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="kind")]
 
 
@@ -65,8 +67,39 @@ LINKED_DRIVERS: dict[str, type[ModbusTcpDriver] | type[ModbusRtuDriver]] = {
 }
 
 
+# How each kind of device that is read by address spells its addresses: a check per kind
+# returning why an address is not one of its own (None: it is). Kinds not listed take no
+# address (serial devices name their buttons instead).
+Address = int | str
+
+
+def _modbus_address(address: Address) -> str | None:
+    if isinstance(address, int) and 0 <= address <= 65535:
+        return None
+    return f"a Modbus address is a number, 0 to 65535; got {address!r}"
+
+
+def _opcua_address(address: Address) -> str | None:
+    if isinstance(address, str):
+        return node_id_problem(address)
+    return f'an OPC UA address is a NodeId string such as "ns=3;i={address}"; got {address!r}'
+
+
+ADDRESS_SYNTAX: dict[str, Callable[[Address], str | None]] = {
+    "modbus_tcp": _modbus_address,
+    "modbus_rtu": _modbus_address,
+    "opcua": _opcua_address,
+}
+
+# The kinds whose inputs arrive as changes (subscriptions), not by polling.
+SUBSCRIBED_KINDS = frozenset({"opcua"})
+
+
 def open_driver(config: AnyDeviceConfig) -> Driver:
-    """The driver for ``config`` (a Modbus unit on a link of its own), not yet entered."""
+    """The driver for ``config`` (a Modbus unit on a link of its own), not yet entered.
+
+    An OPC UA server's driver is ``drivers.opcua.OpcUaDriver``: the edge opens it for its
+    subscriptions (imported there, so that checking a file does not load the OPC UA stack)."""
     return DRIVERS[config.kind](config)
 
 
@@ -101,8 +134,11 @@ async def open_devices(
 
 
 __all__ = [
+    "ADDRESS_SYNTAX",
     "DRIVERS",
     "LINKED_DRIVERS",
+    "SUBSCRIBED_KINDS",
+    "Address",
     "AnyDeviceConfig",
     "ButtonEvent",
     "DeviceConfig",
@@ -117,13 +153,17 @@ __all__ = [
     "ModbusTcpConfig",
     "ModbusTcpDriver",
     "ModbusUnitDriver",
+    "OpcUaConfig",
     "ScanEvent",
     "SerialButtonStationConfig",
     "SerialButtonStationDriver",
     "SerialScannerConfig",
     "SerialScannerDriver",
     "Table",
+    "TagDriver",
+    "Value",
     "is_polled",
+    "node_id_problem",
     "open_devices",
     "open_driver",
 ]

@@ -1,6 +1,7 @@
 """The edge agent: poll devices, store events in the outbox, publish the outbox over MQTT.
 
-Polling never waits for the broker (events go to the durable outbox) and publishing
+OPC UA servers push their changes through subscriptions (``edge.subscribing``) beside
+the polling. Polling never waits for the broker (events go to the durable outbox) and publishing
 drains the outbox in order whenever the broker is up (``edge.delivery``); the hub's
 light commands, or the edge's own fallback, drive the stations' lights
 (``edge.station_lights``). ``stop()`` (or cancelling
@@ -27,6 +28,7 @@ from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.session import build_pollers
 from edge.station_lights import StationLights
+from edge.subscribing import subscribing
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,8 @@ class EdgeAgent:
         async with (
             open_devices(config.devices) as drivers,
             listener.running(),
-            self.lights.running(drivers),
+            subscribing(config, self.recorder, on_back=self.lights.device_back) as subscribed,
+            self.lights.running({**drivers, **subscribed}),
         ):
             pollers = build_pollers(config, drivers, self.recorder)
             async with asyncio.TaskGroup() as polls:

@@ -18,7 +18,8 @@ from contract.config.loading import (
 from contract.config.models import BrokerConfig, Strict
 from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
-from drivers import LINKED_DRIVERS, DeviceConfig, ModbusRtuConfig, Table
+from drivers import ADDRESS_SYNTAX, Address, DeviceConfig, ModbusRtuConfig, OpcUaConfig, Table
+from edge.config_addresses import address_problems
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
@@ -38,8 +39,13 @@ class ButtonConfig(Strict):
 
     device: Name
     table: Table = Table.COIL
-    address: int | None = Field(default=None, ge=0, le=65535)
+    # A number on a Modbus device, a NodeId on an OPC UA server: checked against the
+    # device's own syntax once the devices are known (``edge.config_addresses``).
+    address: Address | None = None
     bit: int | None = Field(default=None, ge=0, le=15, description="bit of a register")
+    sampling_interval_ms: float | None = Field(
+        default=None, ge=0, le=60_000, description="OPC UA: how often the server samples it"
+    )
     button: Name | None = Field(default=None, description="button id of a serial station")
     station: Name
     sends: Literal["call", "arrival"] = "call"
@@ -51,13 +57,15 @@ class ButtonConfig(Strict):
         if self.sends == "call" and self.call_type is None:
             raise ValueError("a call button needs its 'call_type'")
         if self.long_press is not None and (self.sends != "call" or self.button is not None):
-            raise ValueError("'long_press' applies to call buttons polled on a Modbus device")
+            raise ValueError("'long_press' applies to call buttons on a Modbus or OPC UA device")
         if (self.address is None) == (self.button is None):
             raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
         if self.button is not None:
             if self.bit is not None:
                 raise ValueError("'bit' applies to Modbus registers, not to a serial station")
             return self
+        if isinstance(self.address, str):
+            return self  # a device's own syntax: ``edge.config_addresses``
         is_register = self.table in (Table.HOLDING_REGISTER, Table.INPUT_REGISTER)
         if is_register and self.bit is None:
             raise ValueError(f"a button on a {self.table} needs 'bit' (0-15)")
@@ -75,7 +83,7 @@ class MeasurementConfig(Strict):
     name: Name
     device: Name
     table: Table = Table.HOLDING_REGISTER
-    address: int = Field(ge=0, le=65535)
+    address: Address
     type: ValueType = ValueType.UINT16
     byte_order: ByteOrder = ByteOrder.ABCD
     length: int | None = Field(default=None, ge=1, le=123, description="string registers")
@@ -85,9 +93,14 @@ class MeasurementConfig(Strict):
     station: Name
     every_s: float | None = Field(default=None, gt=0, le=3600)
     deadband: float | None = Field(default=None, ge=0)
+    sampling_interval_ms: float | None = Field(
+        default=None, ge=0, le=60_000, description="OPC UA: how often the server samples it"
+    )
 
     @model_validator(mode="after")
     def _type_fits_table(self) -> MeasurementConfig:
+        if isinstance(self.address, str):
+            return self  # a variable's type is its DataType: ``edge.config_addresses``
         if self.table.is_bits and self.type is not ValueType.BOOL:
             raise ValueError(f"a {self.table} holds one bit: its type is bool, not {self.type}")
         if (self.type is ValueType.STRING) != (self.length is not None):
@@ -96,8 +109,10 @@ class MeasurementConfig(Strict):
 
     @property
     def width(self) -> int:
-        """How many addresses of its table the value occupies."""
-        return 1 if self.table.is_bits else register_count(self.type, self.length)
+        """How many addresses of its table the value occupies (Modbus)."""
+        if self.table.is_bits or isinstance(self.address, str):
+            return 1
+        return register_count(self.type, self.length)
 
 
 class StationConfig(Strict):
@@ -137,23 +152,33 @@ LightOutput = Literal["red", "amber", "blue", "green", "flashing", "buzzer", "li
 
 class OutputMap(Strict):
     """Where a station's light outputs are: a coil (or input) address per output, or one
-    register (``address``) and a bit of it per output. Outputs left out are not driven."""
+    register (``address``) and a bit of it per output, or (OPC UA) a NodeId per output.
+    Outputs left out are not driven."""
 
     table: Table = Table.COIL
     address: int | None = Field(default=None, ge=0, le=65535, description="the register")
-    outputs: dict[LightOutput, int] = Field(min_length=1)
+    outputs: dict[LightOutput, Address] = Field(min_length=1)
+
+    @property
+    def by_name(self) -> bool:
+        """Whether the outputs are named by address strings (NodeIds), not numbers."""
+        return any(isinstance(where, str) for where in self.outputs.values())
 
     @model_validator(mode="after")
     def _addresses_fit_table(self) -> OutputMap:
+        if self.by_name:
+            if {"table", "address"} & self.model_fields_set:
+                raise ValueError("outputs named by NodeId take no 'table' and no 'address'")
+            return self  # each against its device's syntax: ``edge.config_addresses``
         if self.table.is_bits:
             if self.address is not None:
                 raise ValueError(f"on {self.table}s each output has its own address: no 'address'")
-            if any(not 0 <= a <= 65535 for a in self.outputs.values()):
+            if any(not 0 <= int(a) <= 65535 for a in self.outputs.values()):
                 raise ValueError("an output's address is 0 to 65535")
         else:
             if self.address is None:
                 raise ValueError(f"outputs in a {self.table} need its 'address'")
-            if any(not 0 <= bit <= 15 for bit in self.outputs.values()):
+            if any(not 0 <= int(bit) <= 15 for bit in self.outputs.values()):
                 raise ValueError("an output in a register is a bit, 0 to 15")
         return self
 
@@ -212,10 +237,13 @@ class EdgeConfig(Strict):
             for i in duplicates(stations)
         ]
         problems += self._device_kinds()
+        problems += address_problems(self)
         inputs = [
-            f"{b.device} {b.table} {b.address} bit {b.bit}"
-            if b.button is None
-            else f"{b.device} {b.station} button {b.button}"
+            f"{b.device} {b.station} button {b.button}"
+            if b.button is not None
+            else f"{b.device} {b.address}"
+            if isinstance(b.address, str)
+            else f"{b.device} {b.table} {b.address} bit {b.bit}"
             for b in self.buttons
         ]
         problems += [
@@ -262,7 +290,7 @@ class EdgeConfig(Strict):
             if button.button is not None and kind != "serial_button_station":
                 message = f"{button.device} is a {kind}: a 'button' needs a serial_button_station"
                 problems.append((("buttons", index, "button"), message))
-            elif button.address is not None and kind not in LINKED_DRIVERS:
+            elif button.address is not None and kind not in ADDRESS_SYNTAX:
                 message = f"{button.device} is a {kind}, not polled: give its 'button' instead"
                 problems.append((("buttons", index, "address"), message))
         polled = [("measurements", m.device) for m in self.measurements]
@@ -271,8 +299,8 @@ class EdgeConfig(Strict):
         for section, device in polled:
             index = counters[section] = counters.get(section, -1) + 1
             kind = kinds.get(device)
-            if kind is not None and kind not in LINKED_DRIVERS:
-                message = f"{device} is a {kind}: {section} need a Modbus device"
+            if kind is not None and kind not in ADDRESS_SYNTAX:
+                message = f"{device} is a {kind}: {section} need a Modbus or OPC UA device"
                 problems.append(((section, index, "device"), message))
         return problems
 
@@ -341,7 +369,10 @@ def check_edge_document(doc: YamlDocument) -> tuple[EdgeConfig | None, list[Conf
 
 
 def resolved(config: EdgeConfig, path: Path) -> EdgeConfig:
-    """``config`` with the paths it names made relative to its file ``path``."""
-    if config.spc is None:
-        return config
-    return config.model_copy(update={"spc": config.spc.resolved(path)})
+    """``config`` with the paths it names made relative to its file ``path``: the SPC rule
+    file, an OPC UA client's certificate and key."""
+    devices = [d.resolved(path) if isinstance(d, OpcUaConfig) else d for d in config.devices]
+    update: dict[str, object] = {"devices": devices}
+    if config.spc is not None:
+        update["spc"] = config.spc.resolved(path)
+    return config.model_copy(update=update)

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusUnitDriver, Table
-from edge.plan import Read
+from drivers.modbus_plan import Read
 from edge.poll_timing import LateCycles
 from edge.read_decoding import ReadDecoder, Readings, decode_tag, read_decoder
 from edge.tags import AnyTag, ButtonTag, MeasurementTag
 
 __all__ = [
-    "AnyTag", "ButtonTag", "LinkPoller", "MeasurementTag", "PollSink", "ReadFailure",
+    "AnyTag", "ButtonTag", "Cycle", "LinkPoller", "MeasurementTag", "PollSink", "ReadFailure",
     "Readings", "decode_tag",
 ]  # fmt: skip
 
@@ -35,10 +35,20 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ReadFailure:
     device: str
-    table: Table
-    address: int
+    table: Table | None  # None: a device whose addresses are strings (OPC UA)
+    address: int | str
     count: int
     error: str
+
+
+class Cycle(Protocol):
+    """A cycle's readings, from a poller (its link's name) or a subscribed device."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fresh(self) -> list[Readings]: ...
 
 
 class PollSink(Protocol):

@@ -26,7 +26,7 @@ from edge.tags import AnyTag, ButtonTag, MeasurementTag
 from rules.registers import ByteOrder, ValueType, decode, scaled
 
 if TYPE_CHECKING:
-    from edge.plan import Read
+    from drivers.modbus_plan import Read
 
 # How one tag's value comes out of the values of its read, at its offset there.
 Decoder = Callable[[Sequence[int], int], Any]

@@ -41,7 +41,7 @@ from edge.config import ButtonConfig, EdgeConfig
 from edge.measurement_batch import MeasurementBatcher
 from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
-from edge.polling import ButtonTag, LinkPoller, MeasurementTag
+from edge.polling import ButtonTag, Cycle, MeasurementTag
 from edge.spc import Anomaly, SpcCycle, SpcMonitor
 from edge.spc_config import load_rule_file
 from rules.buttons import Admission, ChatterGuard, Press
@@ -233,7 +233,7 @@ class Recorder:
         self.outbox.add(build)
         self.wakeup.set()
 
-    def cycle_done(self, poller: LinkPoller) -> None:
+    def cycle_done(self, poller: Cycle) -> None:
         self.outbox.write_due()
         if not poller.fresh:
             return

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from drivers import ModbusUnitDriver, Table
+from drivers import LINKED_DRIVERS, ModbusUnitDriver, Table
+from drivers.modbus_plan import plan_reads
 from edge.config import EdgeConfig
-from edge.plan import plan_reads
 from edge.polling import AnyTag, ButtonTag, LinkPoller, MeasurementTag, PollSink
 from rules.buttons import HoldClassifier
 from rules.signals import DebouncedButton
 
 
 def build_tags(config: EdgeConfig) -> list[tuple[AnyTag, float]]:
-    """Every button and measurement with its read interval."""
+    """Every polled button and measurement with its read interval: those on Modbus
+    devices (an OPC UA server's arrive through its subscription: ``edge.subscribing``)."""
+    polled = {device.id for device in config.devices if device.kind in LINKED_DRIVERS}
     tags: list[tuple[AnyTag, float]] = [
         (
             ButtonTag(
@@ -24,9 +26,13 @@ def build_tags(config: EdgeConfig) -> list[tuple[AnyTag, float]]:
             config.poll_interval_s,
         )
         for b in config.buttons
-        if b.address is not None  # serial station buttons arrive as events, not polled
+        if b.address is not None and b.device in polled  # serial buttons arrive as events
     ]
-    tags += [(MeasurementTag(m), m.every_s or config.poll_interval_s) for m in config.measurements]
+    tags += [
+        (MeasurementTag(m), m.every_s or config.poll_interval_s)
+        for m in config.measurements
+        if m.device in polled
+    ]
     return tags
 
 

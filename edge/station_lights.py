@@ -17,10 +17,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 
 from contract.wire import FaultPayload, LightCommand, OutputPayload, utc_now
-from drivers import DeviceError, ModbusUnitDriver, Table
+from drivers import DeviceError, ModbusUnitDriver, Table, TagDriver
 from edge.config import EdgeConfig, LightConfig, OutputMap
 from rules.lights import OpenCall, station_light
 
@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # take before the last one it sent is used instead.
 TAKEOVER_S = 2.0
 RETRY_S = 1.0
+
+OutputDriver = ModbusUnitDriver | TagDriver
+"""A device with light outputs: Modbus (coils, register bits) or by address (OPC UA)."""
 
 FaultSink = Callable[[str, FaultPayload | OutputPayload], object]
 """Where a station's light faults and line-stop outcomes go (the recorder: to the hub)."""
@@ -81,6 +84,15 @@ class StationLights:
         self._configs = {light.station: light for light in config.lights}
         self._written.clear()  # a reload may have moved the outputs: write them all again
         self._dirty |= set(self._desired) & set(self._configs)
+        self._wakeup.set()
+
+    def device_back(self, device: str) -> None:
+        """``device`` answers again after an outage: it may have restarted with its outputs
+        off, so its stations' lights are written again."""
+        stations = {station for station, c in self._configs.items() if c.device == device}
+        for station in stations:
+            self._written.pop(station, None)
+        self._dirty |= stations & set(self._desired)
         self._wakeup.set()
 
     @property
@@ -138,7 +150,7 @@ class StationLights:
             self._wakeup.set()
 
     @contextlib.asynccontextmanager
-    async def running(self, drivers: dict[str, ModbusUnitDriver]) -> AsyncIterator[None]:
+    async def running(self, drivers: Mapping[str, OutputDriver]) -> AsyncIterator[None]:
         """Write the lights to ``drivers`` until the block ends."""
         self._written.clear()  # new connections: the PLC may have restarted meanwhile
         self._dirty |= set(self._desired) & set(self._configs)
@@ -150,7 +162,7 @@ class StationLights:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _write_forever(self, drivers: dict[str, ModbusUnitDriver]) -> None:
+    async def _write_forever(self, drivers: Mapping[str, OutputDriver]) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(RETRY_S / 4):
@@ -165,14 +177,19 @@ class StationLights:
                 if not await self._write(drivers[config.device], config, station):
                     self._dirty.add(station)  # tried again at the next round
 
-    async def _write(self, driver: ModbusUnitDriver, config: LightConfig, station: str) -> bool:
+    async def _write(self, driver: OutputDriver, config: LightConfig, station: str) -> bool:
         values = output_values(self._desired[station])
         wanted: dict[str, int] = {name: values[name] for name in config.outputs}
         if self._written.get(station) == wanted:
             return True  # already so, and it read back right
         try:
-            await _write_outputs(driver, config, wanted)
-            read_back = await _read_outputs(driver, config.feedback or config)
+            if isinstance(driver, ModbusUnitDriver):
+                await _write_outputs(driver, config, wanted)
+                read_back = await _read_outputs(driver, config.feedback or config)
+            else:
+                for name, address in config.outputs.items():
+                    await driver.write_tag(str(address), wanted[name])
+                read_back = await _read_named(driver, config.feedback or config)
         except DeviceError as exc:
             log.warning("cannot set the light of station %s: %s", station, exc)
             await asyncio.sleep(RETRY_S)
@@ -223,24 +240,33 @@ class StationLights:
 async def _write_outputs(
     driver: ModbusUnitDriver, config: LightConfig, wanted: dict[str, int]
 ) -> None:
+    # On a Modbus device every output is a number (checked with the configuration).
+    outputs = {name: int(where) for name, where in config.outputs.items()}
     if config.table is Table.COIL:
-        for name, address in config.outputs.items():
+        for name, address in outputs.items():
             await driver.write(Table.COIL, address, wanted[name])
         return
     assert config.address is not None  # checked with the configuration
     (current,) = await driver.read(Table.HOLDING_REGISTER, config.address, 1)
-    mask = sum(1 << bit for bit in config.outputs.values())
+    mask = sum(1 << bit for bit in outputs.values())
     value = current & ~mask & 0xFFFF
-    for name, bit in config.outputs.items():
+    for name, bit in outputs.items():
         value |= wanted[name] << bit
     await driver.write(Table.HOLDING_REGISTER, config.address, value)
 
 
 async def _read_outputs(driver: ModbusUnitDriver, where: OutputMap) -> dict[str, int]:
+    outputs = {name: int(address) for name, address in where.outputs.items()}
     if where.table.is_bits:
-        first, last = min(where.outputs.values()), max(where.outputs.values())
+        first, last = min(outputs.values()), max(outputs.values())
         bits = await driver.read(where.table, first, last - first + 1)
-        return {name: int(bits[address - first]) for name, address in where.outputs.items()}
+        return {name: int(bits[address - first]) for name, address in outputs.items()}
     assert where.address is not None  # checked with the configuration
     (word,) = await driver.read(where.table, where.address, 1)
-    return {name: word >> bit & 1 for name, bit in where.outputs.items()}
+    return {name: word >> bit & 1 for name, bit in outputs.items()}
+
+
+async def _read_named(driver: TagDriver, where: OutputMap) -> dict[str, int]:
+    """Outputs named by address, read together; a non-zero value is on."""
+    values = await driver.read_tags([str(address) for address in where.outputs.values()])
+    return {name: int(bool(values[str(address)])) for name, address in where.outputs.items()}

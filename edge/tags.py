@@ -29,8 +29,9 @@ class ButtonTag:
 
     @property
     def address(self) -> int:
-        assert self.config.address is not None  # only buttons with an address are polled
-        return self.config.address
+        address = self.config.address
+        assert isinstance(address, int)  # only buttons with a Modbus address are polled
+        return address
 
     @property
     def width(self) -> int:
@@ -61,7 +62,9 @@ class MeasurementTag:
 
     @property
     def address(self) -> int:
-        return self.config.address
+        address = self.config.address
+        assert isinstance(address, int)  # only measurements with a Modbus address are polled
+        return address
 
     @property
     def width(self) -> int:

@@ -78,3 +78,27 @@ def test_offline_reads_no_secret_and_looks_up_no_name(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "mqtt-hub.password"
     (tmp_path / "hub.yaml").write_text(HUB.format(host="mqtt.plant.invalid", secret=missing))
     assert check(tmp_path, "--offline", "hub.yaml") == (0, "hub.yaml: ok\n")
+
+
+def test_an_opcua_certificate_that_cannot_be_read_is_an_error_with_its_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "edge.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    (tmp_path / "edge.yaml").write_text(
+        "edge_id: edge-1\nsite: plant\narea: hall\nline: line1\n"
+        "devices:\n"
+        "  - kind: opcua\n"
+        "    id: ua1\n"
+        "    endpoint: opc.tcp://127.0.0.1:4840\n"
+        "    security_policy: Basic256Sha256\n"
+        "    security_mode: SignAndEncrypt\n"
+        "    certificate: pki/edge.crt\n"
+        "    private_key: pki/edge.key\n"
+    )
+    status, out = check(tmp_path, "edge.yaml")
+    assert status == 1
+    assert out.splitlines() == [
+        "edge.yaml:12: devices[0].private_key: cannot read pki/edge.key: No such file or directory",
+    ]
+    assert check(tmp_path, "--offline", "edge.yaml") == (0, "edge.yaml: ok\n")

@@ -15,9 +15,9 @@ from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import Event, Topics
 from drivers import ModbusTcpConfig, Table
+from drivers.modbus_plan import plan_reads
 from edge.agent import EdgeAgent
 from edge.config import ButtonConfig, EdgeConfig, OutboxConfig
-from edge.plan import plan_reads
 from edge.polling import ButtonTag
 from rules.signals import DebouncedButton
 

@@ -96,7 +96,9 @@ def test_every_table_type_and_byte_order_decodes_through_test_mode(
     by_name = {line["name"]: line for line in lines if "name" in line}
     for index, (value_type, order, _, expected) in enumerate(VECTORS):
         line = by_name[f"m{index}"]
-        assert set(line) == {"name", "value", "unit", "station", "device", "raw"}
+        assert set(line) == {
+            "name", "value", "unit", "station", "device", "table", "address", "bit", "raw",
+        }  # fmt: skip
         if value_type == "float32":
             assert line["raw"] == pytest.approx(expected, rel=1e-7), (value_type, order)
         else:
@@ -109,6 +111,9 @@ def test_every_table_type_and_byte_order_decodes_through_test_mode(
         "unit": "mm",
         "station": "st20",
         "device": "plc1",
+        "table": "holding_register",
+        "address": 200,
+        "bit": None,
         "raw": 1234,
     }
     (button,) = [line for line in lines if "button" in line]

@@ -25,9 +25,9 @@ from drivers import (
     Table,
     open_devices,
 )
+from drivers.modbus_plan import plan_reads
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, MeasurementConfig, OutboxConfig
-from edge.plan import plan_reads
 from edge.polling import MeasurementTag
 
 

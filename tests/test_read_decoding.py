@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import random
 
+from drivers.modbus_plan import Read
 from edge.config import ButtonConfig, LongPressConfig, MeasurementConfig
-from edge.plan import Read
 from edge.read_decoding import ReadDecoder, decode_tag, read_decoder
 from edge.tags import AnyTag, ButtonTag, MeasurementTag
 from rules.buttons import HoldClassifier
@@ -62,6 +62,7 @@ def test_one_register_integers_decoded_as_arrays_are_the_per_tag_decode_type_for
         for tag in tags:
             assert isinstance(tag, MeasurementTag)
             c = tag.config
+            assert isinstance(c.address, int)
             raw = decode_tag(c, values[c.address : c.address + c.width])
             value = scaled(raw, c.scale, c.offset)
             assert got[c.name] == (raw, value), c

@@ -128,7 +128,10 @@ def _file_key_path(doc: YamlDocument, loc: tuple[int | str, ...]) -> KeyPath:
 
 def _is_missing_key(doc: YamlDocument, parent: KeyPath, part: str | int) -> bool:
     node = _data_at(doc.data, parent)
-    return isinstance(node, dict) and isinstance(part, str) and part not in node
+    # The last part of an error in a whole union member (a device's cross-field check)
+    # is its tag, such as ``opcua``: not a key.
+    is_tag = isinstance(node, dict) and node.get("kind") == part
+    return isinstance(node, dict) and isinstance(part, str) and part not in node and not is_tag
 
 
 def _data_at(data: Any, key_path: KeyPath) -> Any:

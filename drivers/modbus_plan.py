@@ -1,4 +1,4 @@
-"""Which requests read a device's tags: contiguous addresses grouped, within limits.
+"""Which Modbus requests read a device's tags: contiguous addresses grouped, within limits.
 
 Tags of one device, table and read interval are sorted by address and grouped into one
 request while the group stays within the device's per-request maximum and the unused
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from drivers import Table
+from drivers.modbus_unit import Table
 
 
 class Tag(Protocol):
