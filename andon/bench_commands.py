@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from andon.broker import MosquittoBroker
+    from testbed.broker import MosquittoBroker
 
 
 def add_ingest_bench(bench_commands: Any) -> None:
@@ -83,7 +83,7 @@ def _positive(kind: type[int] | type[float]) -> Any:
 
 @contextlib.contextmanager
 def _database(backend: str, workdir: Path) -> Iterator[str]:
-    from andon.postgres import PostgresServer
+    from testbed.postgres import PostgresServer
 
     if backend == "sqlite":
         yield f"sqlite:///{workdir / 'hub.sqlite3'}"
@@ -98,7 +98,7 @@ def _servers(
 ) -> Iterator[tuple[Path, MosquittoBroker, str]]:
     """A working directory, a Mosquitto and the hub's database in it, for one run; all
     stopped and removed afterwards."""
-    from andon.broker import MosquittoBroker
+    from testbed.broker import MosquittoBroker
 
     with (
         tempfile.TemporaryDirectory(prefix=prefix) as directory,
@@ -170,9 +170,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _bench_e2e(args: argparse.Namespace) -> int:
-    from andon.plc_sim import SimulatedPlc
     from bench.e2e import Options, run_e2e_bench
     from bench.e2e_plant import Layout
+    from testbed.plc_sim import SimulatedPlc
 
     layout = Layout(lines=args.lines, stations=args.stations, poll_interval_s=args.poll_interval)
     options = Options(

@@ -15,10 +15,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from andon.broker import MosquittoBroker
 from andon.demo_plant import NotificationReceiver, drift_force, respond, watch_lights
-from andon.demo_serial import PtyPair, players, serial_devices
-from andon.plc_sim import SimulatedPlc
+from andon.demo_serial import players, serial_devices
 from contract.config.models import BrokerConfig
 from contract.wire import utc_now
 from edge.agent import EdgeAgent
@@ -30,6 +28,9 @@ from hub.database import database_url, open_engine, upgrade
 from hub.server import hub_server
 from hub.store import Store
 from hub.tokens import TokenStore
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
+from testbed.ptys import PtyPair
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _local_edge(
 ) -> EdgeConfig:
     """The edge file with the demo's own broker, PLC, serial ports and outbox."""
     devices = [
-        device.model_copy(update={"port": str(ptys[device.id].port)})
+        device.model_copy(update={"port": str(ptys[device.id].agent_end)})
         if device.id in ptys
         else device.model_copy(update={"host": plc.host, "port": plc.port})
         for device in edge.devices

@@ -22,9 +22,9 @@ from typing import Any, Self
 
 import httpx
 
-from andon.plc_sim import SimulatedPlc
 from edge.config import EdgeConfig
 from rules.registers import ValueType
+from testbed.plc_sim import SimulatedPlc
 
 log = logging.getLogger(__name__)
 

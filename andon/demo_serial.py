@@ -1,9 +1,9 @@
 """The demo's serial devices: a button box and a scanner, each on one end of a pty pair.
 
-socat joins two ptys back to back; the edge agent opens one end as it would open
-/dev/ttyUSB0, and the demo writes to the other what a box (heartbeats, a press now and
-then, in the line protocol of docs/serial-protocol.md) or a scanner (a serial number per
-part) would send.
+socat joins two ptys back to back (testbed.ptys); the edge agent opens one end as it
+would open /dev/ttyUSB0, and the demo writes to the other what a box (heartbeats, a
+press now and then, in the line protocol of docs/serial-protocol.md) or a scanner (a
+serial number per part) would send.
 """
 
 from __future__ import annotations
@@ -11,56 +11,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import subprocess
-import time
 from collections.abc import Coroutine
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from contract.processes import stop_process
 from drivers.serial_frames import ButtonFrame, Frame, HeartbeatFrame, encode
 from edge.config import EdgeConfig
+from testbed.ptys import PtyPair
 
 log = logging.getLogger(__name__)
-
-
-class PtyPair:
-    """Two linked ptys made by socat, which is stopped when the block ends."""
-
-    def __init__(self, folder: Path, name: str) -> None:
-        self.device = folder / f"{name}-device"  # the end the demo writes to
-        self.port = folder / f"{name}-port"  # the end the edge agent opens
-        self._socat: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Self:
-        self.device.parent.mkdir(parents=True, exist_ok=True)
-        self._socat = subprocess.Popen(
-            ["socat", f"pty,raw,echo=0,link={self.device}", f"pty,raw,echo=0,link={self.port}"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            # Not in the terminal's process group: a Ctrl-C must not take the ports away
-            # under the edge agent before the demo stops it in order.
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while not (self.device.exists() and self.port.exists()):
-            if time.monotonic() > deadline or self._socat.poll() is not None:
-                self.__exit__(None, None, None)
-                raise RuntimeError(f"socat did not make the pty pair {self.port}")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._socat is None:
-            return
-        stop_process(self._socat, timeout_s=5)
-        self._socat = None
 
 
 async def play_button_box(pty: PtyPair, *, station: str, button: str, press_every_s: float) -> None:
@@ -73,7 +31,7 @@ async def play_button_box(pty: PtyPair, *, station: str, button: str, press_ever
 
 async def _button_box(pty: PtyPair, *, station: str, button: str, press_every_s: float) -> None:
     seq = itertools.count()
-    with pty.device.open("wb", buffering=0) as line:
+    with pty.device_end.open("wb", buffering=0) as line:
 
         async def send(frame: Frame) -> None:
             await asyncio.to_thread(line.write, encode(frame))
@@ -92,7 +50,7 @@ async def _button_box(pty: PtyPair, *, station: str, button: str, press_every_s:
 async def play_scanner(pty: PtyPair, *, station: str, every_s: float) -> None:
     """A serial number scanned at ``station`` every ``every_s``, as a part comes in."""
     try:
-        with pty.device.open("wb", buffering=0) as line:
+        with pty.device_end.open("wb", buffering=0) as line:
             for part in itertools.count(1):
                 serial = f"SN{part:06d}"
                 await asyncio.to_thread(line.write, f"{serial}\r\n".encode("ascii"))

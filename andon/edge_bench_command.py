@@ -38,11 +38,11 @@ def add_edge_bench(bench_commands: Any) -> None:
 def _bench_edge(args: argparse.Namespace) -> int:
     import tempfile
 
-    from andon.broker import MosquittoBroker
-    from andon.plc_sim import SimulatedPlc
     from bench.edge import run_edge_benchmark
     from bench.edge_delivery import LIGHT_COILS, run_delivery_benchmark
     from bench.nodered import run_node_red_benchmark
+    from testbed.broker import MosquittoBroker
+    from testbed.plc_sim import SimulatedPlc
 
     # The delivery phase's tower lights sit above every button and measurement.
     size = max(args.buttons, args.measurements, LIGHT_COILS) + 8

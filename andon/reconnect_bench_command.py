@@ -37,8 +37,8 @@ def _bench_reconnect(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from andon.plc_sim import SimulatedPlc
     from bench.reconnect import Plcs, run_reconnect_bench
+    from testbed.plc_sim import SimulatedPlc
 
     plcs = Plcs(
         tcp=lambda port: SimulatedPlc(port=port),

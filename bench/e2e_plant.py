@@ -6,7 +6,7 @@ of its line's PLC and its tower light seven coils from ``LIGHT_BASE + 8 (i - 1)`
 amber, blue, green, flashing, buzzer, line stop). Each PLC is its own pymodbus server
 (its own port and thread) in the benchmark's process, as each line of a plant has its
 own PLC; the benchmark reads their coils in-process. The command hands in how to make
-one (``andon.plc_sim.SimulatedPlc``): a benchmark sits below the entry points.
+one (``testbed.plc_sim.SimulatedPlc``).
 """
 
 from __future__ import annotations

@@ -22,10 +22,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-
 from bench.e2e_plant import PREFIX, SITE, Broker, Plc
+from contract.mqtt import PahoClient, paho_client
 from contract.wire import Confirmation, LightCommand, Topics
 
 T = TypeVar("T")
@@ -79,7 +77,7 @@ class BrokerWatch:
     def __init__(self, broker: Broker, sightings: Sightings) -> None:
         self.topics = Topics(PREFIX)
         self.sightings = sightings
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="e2e-watch")
+        self.client = paho_client("e2e-watch")
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
         root = self.topics.root
@@ -91,7 +89,7 @@ class BrokerWatch:
             self.client.subscribe(topic, qos=1)
         self.client.loop_start()
 
-    def _on_message(self, client: paho.Client, userdata: object, message: Any) -> None:
+    def _on_message(self, client: PahoClient, userdata: object, message: Any) -> None:
         del client, userdata
         at = time.time()
         parts = message.topic.split("/")

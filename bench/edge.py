@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import paho.mqtt.client as paho
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.usage import cpu_seconds, rss_mb
+from contract.mqtt import PahoClient, paho_client
 from contract.processes import stop_process
 from contract.wire import Event, Topics
 
@@ -106,14 +105,14 @@ class _Calls:
         self.anomalies = 0
         self.other_events = 0  # faults, device status: not calls
         self.lock = threading.Lock()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-listener")
+        self.client = paho_client("bench-listener")
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
         self.client.subscribe(topics.station_event_filter("bench"), qos=1)
         self.client.subscribe(topics.measurement_filter("bench"), qos=1)
         self.client.loop_start()
 
-    def _on_message(self, client: paho.Client, userdata: object, message: Any) -> None:
+    def _on_message(self, client: PahoClient, userdata: object, message: Any) -> None:
         del client, userdata
         now = time.monotonic()
         if message.topic.endswith("/measurement"):

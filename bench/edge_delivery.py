@@ -28,10 +28,9 @@ from typing import Any, Protocol
 
 import httpx
 import numpy as np
-import paho.mqtt.client as paho
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.mqtt import PahoClient, paho_client
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import (
@@ -77,14 +76,14 @@ class _Listener:
         self.sent: dict[int, float] = {}
         self.confirmed: dict[int, float] = {}
         self.lock = threading.Lock()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-delivery")
+        self.client = paho_client("bench-delivery")
         self.client.on_message = self._on_message
         self.client.connect(broker.host, broker.port)
         self.client.subscribe(topics.station_event_filter(SITE), qos=1)
         self.client.subscribe(self.ack_topic, qos=1)
         self.client.loop_start()
 
-    def _on_message(self, client: paho.Client, userdata: object, message: Any) -> None:
+    def _on_message(self, client: PahoClient, userdata: object, message: Any) -> None:
         del client, userdata
         now = time.monotonic()
         with self.lock:

@@ -29,11 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import paho.mqtt.client as paho
 import sqlalchemy
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.mqtt import paho_client
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
@@ -182,7 +181,7 @@ def _wait_healthy(port: int) -> None:
 
 def _press_all(broker: Broker, calls: int) -> dict[str, float]:
     """One press per station, paced; the publish time of each, by station."""
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-press-{os.getpid()}")
+    client = paho_client(f"bench-press-{os.getpid()}")
     client.connect(broker.host, broker.port)
     client.loop_start()
     topics = Topics("andon")

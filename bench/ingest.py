@@ -31,16 +31,14 @@ from typing import Any
 
 import aiomqtt
 import httpx
-import paho.mqtt.client as paho
 import sqlalchemy
 import yaml
-from paho.mqtt.enums import CallbackAPIVersion
 
+from contract.mqtt import PahoClient, PublishInfo, paho_client, waiting_messages
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
 from hub.escalation.system_calls import SYSTEM_AREA
-from hub.subscriber import waiting_messages as _waiting
 
 SITE = "bench"
 LINES = 10
@@ -146,8 +144,8 @@ def _call_events(count: int, *, first_seq: int) -> list[tuple[str, bytes]]:
     return messages
 
 
-def _publisher(broker: Broker) -> paho.Client:
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}")
+def _publisher(broker: Broker) -> PahoClient:
+    client = paho_client(f"bench-pub-{os.getpid()}")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
     client.connect(broker.host, broker.port)
@@ -155,7 +153,7 @@ def _publisher(broker: Broker) -> paho.Client:
     return client
 
 
-def _finish(client: paho.Client, infos: list[paho.MQTTMessageInfo]) -> None:
+def _finish(client: PahoClient, infos: list[PublishInfo]) -> None:
     for info in infos:
         info.wait_for_publish(timeout=60)
     client.loop_stop()
@@ -188,7 +186,7 @@ async def _raw_rate(broker: Broker, messages: list[tuple[str, bytes]]) -> float:
             if received == 0:
                 first = time.perf_counter()
             # Take what is already queued without a task per message, as the hub does.
-            received += 1 + len(_waiting(subscriber, len(messages)))
+            received += 1 + len(waiting_messages(subscriber, len(messages)))
             if received >= len(messages):
                 return (received - 1) / (time.perf_counter() - first)
     raise RuntimeError("the bare subscriber stopped early")

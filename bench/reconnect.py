@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.ptys import pty_pair
 from contract.backoff import RETRY_WITHIN_S
 from contract.netutil import free_port
 from drivers import ModbusLink, ModbusUnitDriver, open_devices
 from edge.config import EdgeConfig
 from edge.polling import ButtonTag, LinkPoller
 from edge.session import build_pollers
+from testbed.ptys import PtyPair
 
 INTERVAL_S = 0.05
 BUTTON = 0
@@ -199,8 +199,8 @@ class RtuPlc:
 
     def start(self) -> Plc:
         with contextlib.ExitStack() as stack:
-            plc_end, _agent_end = stack.enter_context(pty_pair(self.folder))
-            plc = self._make(plc_end)
+            pair = stack.enter_context(PtyPair(self.folder))
+            plc = self._make(str(pair.device_end))
             plc.start()
             stack.callback(plc.stop)
             self._stack = stack.pop_all()
@@ -310,7 +310,7 @@ async def measure_outage(outage_s: float, *, folder: Path, plcs: Plcs) -> dict[s
 
     ``folder`` holds the RTU device's pty pair."""
     port = free_port()
-    config = edge_config(port, str(folder / "tty-b"))
+    config = edge_config(port, PtyPair(folder).address)
     sink = Recording()
     async with _polling(config, sink) as tries, asyncio.TaskGroup() as outages:
         tcp = outages.create_task(tcp_outage(port, outage_s, tries["plc"], sink, plcs.tcp))

@@ -23,10 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-
 from bench.ingest import Broker
+from contract.mqtt import ErrorCode, PahoClient, error_text, paho_client
 from contract.wire import (
     EDGE_OFFLINE,
     EDGE_ONLINE,
@@ -68,7 +66,7 @@ class SimulatedEdge:
 
     index: int
     stations: int
-    client: paho.Client
+    client: PahoClient
     seq: int = 0
     due: float = 0.0  # the next poll cycle, by time.monotonic()
     online: bool = False
@@ -145,9 +143,7 @@ class EdgeFleet:
         self.tally = FleetTally()
 
     def _edge(self, index: int) -> SimulatedEdge:
-        client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"bench-edge{index}", clean_session=False
-        )
+        client = paho_client(f"bench-edge{index}", clean_session=False)
         client.max_inflight_messages_set(100)  # a cycle's calls and its message together
         client.max_queued_messages_set(0)
         status = TOPICS.edge_status(SITE, f"edge{index}")
@@ -161,7 +157,7 @@ class EdgeFleet:
 
     # -- paho's callbacks (inside its callback lock: what they publish is queued) ---------
 
-    def _on_connect(self, client: paho.Client, edge: SimulatedEdge, *_: Any) -> None:
+    def _on_connect(self, client: PahoClient, edge: SimulatedEdge, *_: Any) -> None:
         client.publish(TOPICS.edge_status(SITE, edge.edge_id), EDGE_ONLINE, qos=1, retain=True)
         for event_id, topic, body in edge.outbox:
             client.publish(topic, body, qos=1)
@@ -170,10 +166,10 @@ class EdgeFleet:
         edge.online = True
         self._want_write(edge)
 
-    def _on_socket_open(self, client: paho.Client, edge: SimulatedEdge, sock: Any) -> None:
+    def _on_socket_open(self, client: PahoClient, edge: SimulatedEdge, sock: Any) -> None:
         self.selector.register(sock, selectors.EVENT_READ, edge)
 
-    def _on_socket_close(self, client: paho.Client, edge: SimulatedEdge, sock: Any) -> None:
+    def _on_socket_close(self, client: PahoClient, edge: SimulatedEdge, sock: Any) -> None:
         self.selector.unregister(sock)
         self.writing.discard(sock.fileno())
         edge.online = False
@@ -226,10 +222,10 @@ class EdgeFleet:
                 self._want_write(edge)
 
     @staticmethod
-    def _check(edge: SimulatedEdge, rc: MQTTErrorCode) -> None:
+    def _check(edge: SimulatedEdge, rc: ErrorCode) -> None:
         """Only sockets the edge holds open are served: any error there fails the run."""
-        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            raise RuntimeError(f"{edge.edge_id} lost its connection: {paho.error_string(rc)}")
+        if rc != ErrorCode.MQTT_ERR_SUCCESS:
+            raise RuntimeError(f"{edge.edge_id} lost its connection: {error_text(rc)}")
 
     def _want_write(self, edge: SimulatedEdge) -> None:
         """Watch a socket for write readiness only while its client has bytes waiting."""

@@ -25,11 +25,10 @@ import time
 from typing import Any
 
 import aiomqtt
-import paho.mqtt.client as paho_mqtt
 from pydantic import ValidationError
 
 from contract.backoff import Backoff
-from contract.mqtt import mqtt_client
+from contract.mqtt import error_text, is_connected, mqtt_client, publish_now
 from contract.wire import (
     EDGE_OFFLINE,
     EDGE_ONLINE,
@@ -172,14 +171,13 @@ class Delivery:
 
     async def _send_forever(self, client: aiomqtt.Client) -> None:
         wakeup = self.recorder.wakeup
-        # paho's own publish, not aiomqtt's: it returns at once (aiomqtt's awaits each
+        # Not aiomqtt's publish: ``publish_now`` returns at once (aiomqtt's awaits each
         # PUBACK, at a cost that grows with the number waiting), and an event waits for
         # the hub's confirmation, not for its PUBACK. Only measurements need the PUBACK.
-        paho = client._client
         awaiting_puback: list[tuple[int, Any]] = []
         while True:
             wakeup.clear()
-            if not paho.is_connected():
+            if not is_connected(client):
                 raise aiomqtt.MqttError("the connection to the broker dropped")
             self._expire(time.monotonic())
             awaiting_puback = self._settle_published(awaiting_puback)
@@ -207,9 +205,9 @@ class Delivery:
                 body = entry.body
                 if again or entry.seq <= self._backlog_upto:
                     body = as_historical(body)
-                info = paho.publish(entry.topic, body, qos=1)
+                info = publish_now(client, entry.topic, body, qos=1)
                 if info.rc != 0:
-                    raise aiomqtt.MqttError(f"publish failed: {paho_mqtt.error_string(info.rc)}")
+                    raise aiomqtt.MqttError(f"publish failed: {error_text(info.rc)}")
                 self.inflight[entry.seq] = now
                 self._sent_upto.advance(entry)
                 if entry.droppable:

@@ -20,13 +20,18 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import aiomqtt
 from sqlalchemy.exc import SQLAlchemyError
 
 from contract.backoff import Backoff
-from contract.mqtt import mqtt_client
+from contract.mqtt import (
+    acknowledge,
+    acknowledge_manually,
+    mqtt_client,
+    publish_now,
+    waiting_messages,
+)
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
 from hub.changes import CallChanges
 from hub.ingest import Acks, BatchReport
@@ -105,10 +110,7 @@ class Subscriber:
             config.broker, identifier=config.mqtt_client_id, persistent=True, will=will
         )
         async with client:
-            # aiomqtt does not expose paho's manual acknowledgement yet
-            # (empicano/aiomqtt#345); this is the workaround its maintainers track.
-            paho = client._client
-            paho.manual_ack_set(True)
+            acknowledge_manually(client)  # each message only once its batch is committed
             # Hubs of one shared group each get a share of the site's messages.
             share = "" if config.shared_group is None else f"$share/{config.shared_group}/"
             for topic_filter in subscriptions(topics, config.site):
@@ -132,19 +134,19 @@ class Subscriber:
                     bodies = [(m.topic.value, _body(m.payload)) for m in batch]
                     # The database may wait on a lock: keep the event loop (the API) free.
                     applying = asyncio.ensure_future(asyncio.to_thread(self.apply, bodies))
-                    _acknowledge(paho, committed)
+                    acknowledge(client, committed)
                     committed = []
                     report = await applying
-                    _confirm(paho, topics, config.site, report.acks)
+                    _confirm(client, topics, config.site, report.acks)
                     self.metrics.record_batch(report)
                     if self.changes is not None:
                         self.changes.announce(*report.changes)
                     committed = batch
                     if not len(client.messages):
-                        _acknowledge(paho, committed)
+                        acknowledge(client, committed)
                         committed = []
             finally:
-                _acknowledge(paho, committed)
+                acknowledge(client, committed)
                 if self._stopping.is_set():
                     with contextlib.suppress(aiomqtt.MqttError):
                         await client.publish(
@@ -169,29 +171,15 @@ def _status(status: str, session: int) -> str:
     return json.dumps({"status": status, "session": session})
 
 
-def _confirm(paho: Any, topics: Topics, site: str, acks: Acks) -> None:
+def _confirm(client: aiomqtt.Client, topics: Topics, site: str, acks: Acks) -> None:
     """Tell each edge of a committed batch which of its events are safe.
 
-    Through paho's non-blocking publish: the next batch does not wait for these to be
+    Without waiting for the broker: the next batch does not wait for these to be
     acknowledged by the broker (an edge whose confirmation is lost sends the events
     again; the hub deduplicates and confirms them then)."""
     for edge_id, (confirmed, rejected) in acks.items():
         body = json.dumps({"confirmed": confirmed, "rejected": rejected}, separators=(",", ":"))
-        paho.publish(topics.edge_ack(site, edge_id), body, qos=1)
-
-
-def _acknowledge(paho: Any, messages: list[aiomqtt.Message]) -> None:
-    for message in messages:
-        paho.ack(message.mid, message.qos)
-
-
-def waiting_messages(client: aiomqtt.Client, limit: int) -> list[aiomqtt.Message]:
-    """The messages already queued, without waiting: the rest of this transaction.
-
-    aiomqtt hands out one message per ``anext`` (a task each); its queue is read directly
-    for the ones already there, which keeps a batch cheap to gather."""
-    queue = client._queue
-    return [queue.get_nowait() for _ in range(min(limit, queue.qsize()))]
+        publish_now(client, topics.edge_ack(site, edge_id), body, qos=1)
 
 
 def _body(payload: object) -> bytes:

@@ -11,7 +11,7 @@
 #                                 and openssl's tools, and the test and lint tools
 #
 # The tests start PostgreSQL themselves (initdb in a temporary directory, see
-# andon/postgres.py); they never use or stop the cluster the Debian package may create.
+# testbed/postgres.py); they never use or stop the cluster the Debian package may create.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

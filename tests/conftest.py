@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
-from andon.postgres import PostgresServer
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
+from testbed.postgres import PostgresServer
 from tests.plant import STARTED
 
 

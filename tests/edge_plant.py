@@ -19,11 +19,11 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from contract.wire import Topics
 from hub.escalation.system_calls import SYSTEM_AREA
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 STATIONS = 20

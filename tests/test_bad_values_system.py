@@ -20,10 +20,10 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import create_engine, select
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import Topics
 from hub.tables import calls
+from testbed.broker import MosquittoBroker
 from tests.plant import (
     AndonProcess,
     create_token,

@@ -89,9 +89,9 @@ def test_presses_go_round_the_stations() -> None:
 
 
 def test_an_agent_that_exits_at_start_fails_the_benchmark_at_once(tmp_path: Path) -> None:
-    from andon.broker import MosquittoBroker
-    from andon.plc_sim import SimulatedPlc
     from bench.edge import measure_process
+    from testbed.broker import MosquittoBroker
+    from testbed.plc_sim import SimulatedPlc
 
     with (
         MosquittoBroker(tmp_path / "mosquitto") as broker,

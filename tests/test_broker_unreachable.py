@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.edge_plant import edge_settings, hub_settings
 from tests.plant import AndonProcess, wait_until, write_yaml
 

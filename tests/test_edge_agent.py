@@ -10,8 +10,6 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import Event, Topics
 from drivers import ModbusTcpConfig, Table
@@ -20,6 +18,8 @@ from edge.agent import EdgeAgent
 from edge.config import ButtonConfig, EdgeConfig, OutboxConfig
 from edge.polling import ButtonTag
 from rules.signals import DebouncedButton
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 
 
 def _button(address: int, station: str = "st10", table: Table = Table.COIL) -> ButtonConfig:

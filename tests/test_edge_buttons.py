@@ -11,13 +11,13 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import Topics
 from drivers import ModbusTcpConfig
 from edge.agent import EdgeAgent
 from edge.config import ButtonConfig, ChatterConfig, EdgeConfig, LongPressConfig, OutboxConfig
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 
 pytestmark = pytest.mark.asyncio
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.edge_plant import KEEPALIVE_S, EdgePlant, run_plant
 from tests.plant import wait_until
 

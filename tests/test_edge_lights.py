@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.wire import FaultPayload, LightCommand, OutputPayload, utc_now
 from drivers import ModbusTcpConfig, open_devices
 from edge.config import EdgeConfig, LightConfig, OutputMap
 from edge.station_lights import StationLights
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.edge_plant import OUTPUTS, EdgePlant, run_plant
 from tests.plant import wait_until
 from tests.receiver import Receiver

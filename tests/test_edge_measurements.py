@@ -12,14 +12,14 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import MeasurementEvent, Topics, parse_any_event
 from drivers import ModbusTcpConfig, Table
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, MeasurementConfig, OutboxConfig
 from rules.registers import ByteOrder, ValueType
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import ANDON, write_yaml
 from tests.register_vectors import VECTORS
 

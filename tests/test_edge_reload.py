@@ -13,11 +13,11 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.wire import Event, Topics
 from edge.agent import EdgeAgent
 from edge.config import load_edge_config
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, wait_until, write_yaml
 
 

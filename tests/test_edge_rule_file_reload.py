@@ -14,10 +14,10 @@ from typing import Any
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.wire import AnomalyEvent, MeasurementEvent, SpcPoint, Topics, parse_any_event
 from rules.registers import ValueType
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, wait_until, write_yaml
 
 BORE_REGISTER = 100

@@ -11,14 +11,14 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.wire import AnomalyEvent, Event, Topics, parse_any_event
 from drivers.serial_frames import ButtonFrame, HeartbeatFrame, encode
 from edge.agent import EdgeAgent
 from edge.config import load_edge_config
 from edge.listening import SerialListener
 from rules.registers import ValueType
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.drivers.ptys import PtyPair
 from tests.plant import wait_until, write_yaml
 

@@ -14,8 +14,6 @@ import httpx
 import numpy as np
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from contract.wire import AnomalyEvent, Topics, parse_any_event
 from edge.agent import EdgeAgent
@@ -24,6 +22,8 @@ from edge.spc import SpcMonitor
 from edge.spc_config import SpcBinding, SpcConfig
 from rules.registers import ValueType
 from rules.spc.rulefile import Characteristic, RuleFile
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 

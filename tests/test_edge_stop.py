@@ -22,8 +22,6 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.pdu import ModbusPDU
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.config.models import BrokerConfig
 from contract.wire import Topics
 from drivers import ModbusLink, ModbusTcpConfig, ModbusTcpDriver, Table
@@ -32,6 +30,8 @@ from edge.config import ButtonConfig, EdgeConfig, MeasurementConfig, OutboxConfi
 from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.session import build_pollers
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, wait_until, write_yaml
 
 ROUNDS = 20

@@ -15,10 +15,10 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import Topics, make_event_id, utc_now
 from edge.measurement_json import measurement_json
+from testbed.broker import MosquittoBroker
 from tests.plant import (
     AndonProcess,
     measurement_messages,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
+from testbed.broker import MosquittoBroker
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until
 
 ROOT = Path(__file__).parents[1]

@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
 from edge.measurement_json import PointRow, ReadingRow, measurement_json
+from testbed.broker import MosquittoBroker
 from tests.plant import (
     AndonProcess,
     measurement_messages,

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from rules.registers import ValueType
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from andon.plc_sim import SimulatedPlc
 from contract.backoff import Backoff
 from contract.netutil import free_port
 from drivers import DeviceMisconfigured, DeviceUnavailable, ModbusTcpConfig, ModbusTcpDriver, Table
+from testbed.plc_sim import SimulatedPlc
 
 
 def _config(port: int) -> ModbusTcpConfig:

@@ -11,9 +11,6 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
-from bench.ptys import pty_pair
 from contract.backoff import Backoff
 from contract.config.models import BrokerConfig
 from contract.wire import DeviceStatusEvent, Topics, parse_any_event
@@ -29,6 +26,9 @@ from drivers.modbus_plan import plan_reads
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, MeasurementConfig, OutboxConfig
 from edge.polling import MeasurementTag
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
+from testbed.ptys import PtyPair
 
 
 def _rate(plc: SimulatedPlc, unit: int, seconds: float) -> float:
@@ -115,8 +115,8 @@ async def test_rtu_units_share_a_serial_port_and_a_silent_one_does_not_stop_the_
     tmp_path: Path,
 ) -> None:
     with (
-        pty_pair(tmp_path) as (plc_end, agent_end),
-        SimulatedPlc(serial_port=plc_end, units=(1, 2)) as plc,
+        PtyPair(tmp_path) as pair,
+        SimulatedPlc(serial_port=str(pair.device_end), units=(1, 2)) as plc,
     ):
         plc.set_register(5, 77, unit=2)
         plc.set_coil(3, True, unit=1)
@@ -124,7 +124,7 @@ async def test_rtu_units_share_a_serial_port_and_a_silent_one_does_not_stop_the_
             ModbusRtuConfig(
                 kind="modbus_rtu",
                 id=f"u{unit}",
-                port=agent_end,
+                port=str(pair.agent_end),
                 unit=unit,
                 parity="N",
                 timeout_s=0.3,

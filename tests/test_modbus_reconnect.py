@@ -30,9 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from andon.plc_sim import SimulatedPlc
 from bench.reconnect import INTERVAL_S, Outcome, Plcs, measure_outage
 from contract.backoff import RETRY_WITHIN_S
+from testbed.plc_sim import SimulatedPlc
 
 # What a loaded CI machine may add to a gap: the event loop running late, a thread's start.
 SLACK_S = 0.3

@@ -13,12 +13,12 @@ import time
 
 import pytest
 
-from andon.plc_sim import SimulatedPlc
 from bench.reconnect import INTERVAL_S, AcceptAndClose
 from contract.netutil import free_port
 from drivers import DeviceUnavailable, ModbusTcpConfig, ModbusTcpDriver, Table, open_devices
 from drivers.modbus_link import CONNECT_TIMEOUT_S
 from drivers.modbus_unit import SILENT_SHARE
+from testbed.plc_sim import SimulatedPlc
 from tests.test_modbus_reconnect import GAP_BOUND_S, SLACK_S
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 
-from andon.plc_sim import SimulatedPlc
 from drivers import ModbusUnitDriver, open_devices
 from edge.config import EdgeConfig
 from edge.polling import ButtonTag, LinkPoller
 from edge.session import build_pollers
+from testbed.plc_sim import SimulatedPlc
 
 CYCLES = 20
 WORK_S = 0.003  # what a cycle's readings cost the loop after the last read

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from edge.poll_timing import LateCycles
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, wait_until, write_yaml
 
 

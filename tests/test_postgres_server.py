@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from andon.postgres import PostgresServer
+from testbed.postgres import PostgresServer
 
 metadata = sa.MetaData()
 steps = sa.Table(

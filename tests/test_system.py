@@ -23,10 +23,10 @@ import sqlalchemy
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import MosquittoBroker
-from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from testbed.broker import MosquittoBroker
+from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from andon.broker import find_mosquitto
 from contract.netutil import free_port, wait_for_port
+from testbed.broker import find_mosquitto
 from tests.plant import ANDON, write_yaml
 
 SITE = "plant1"

@@ -23,10 +23,10 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import find_mosquitto
-from andon.plc_sim import SimulatedPlc
 from contract.netutil import free_port, wait_for_port
 from contract.processes import stop_process
+from testbed.broker import find_mosquitto
+from testbed.plc_sim import SimulatedPlc
 from tests.deploy.conftest import make_certificates, run_deploy
 from tests.plant import AndonProcess, write_yaml
 

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from andon.plc_sim import SimulatedPlc
 from contract.wire import CallPayload, Event, MeasurementEvent, Topics, event_json, utc_now
+from testbed.plc_sim import SimulatedPlc
 from tests.deploy.secured_plant import (
     AREA,
     LIGHT_BASE,

@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion
 
-from andon.broker import MosquittoBroker
-from andon.postgres import PostgresServer
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
+from testbed.broker import MosquittoBroker
+from testbed.postgres import PostgresServer
 from tests.deploy.conftest import LINES, SITE
 from tests.plant import AndonProcess, wait_until, write_yaml
 

@@ -15,13 +15,13 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from andon.victoria_metrics import VictoriaMetrics
 from hub.access import Role
 from hub.app import create_app
 from hub.config import TimeseriesConfig, load_hub_config
 from hub.measurement_news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter, call_point, line_protocol
+from testbed.victoria_metrics import VictoriaMetrics
 from tests.deploy.measurement_messages import measurement_event
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml

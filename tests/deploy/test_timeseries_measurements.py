@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from andon.broker import MosquittoBroker
-from andon.victoria_metrics import VictoriaMetrics
 from contract.netutil import free_port
 from contract.wire import Topics, event_json
 from hub.config import TimeseriesConfig
@@ -22,6 +20,8 @@ from hub.measurement_news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter
 from hub.timeseries_measurements import MeasurementSource, measurement_sources, reading_lines
+from testbed.broker import MosquittoBroker
+from testbed.victoria_metrics import VictoriaMetrics
 from tests.deploy.measurement_messages import EDGE, measurement_event
 from tests.deploy.test_shared_subscription import publish
 from tests.deploy.test_timeseries import exported

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
+from testbed.broker import MosquittoBroker
 from tests.deploy.conftest import SITE
 from tests.deploy.test_shared_subscription import publish, subscribed
 from tests.plant import AndonProcess, wait_until, write_yaml

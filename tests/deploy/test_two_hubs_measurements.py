@@ -11,8 +11,8 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from andon.broker import MosquittoBroker
 from contract.wire import Topics, event_json, utc_now
+from testbed.broker import MosquittoBroker
 from tests.deploy.conftest import SITE
 from tests.deploy.measurement_messages import EDGE, POINTS, measurement_event
 from tests.deploy.test_shared_subscription import publish, two_hub_files

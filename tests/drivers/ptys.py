@@ -1,4 +1,4 @@
-"""Real pty pairs from socat, and waiting helpers for the serial driver tests.
+"""Real pty pairs from socat (testbed.ptys), and waiting helpers for the serial driver tests.
 
 socat is started and stopped by the test itself, so a test can pull the "cable"."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -15,66 +14,34 @@ from typing import TypeVar
 
 import pytest
 
+from testbed import ptys
+
 T = TypeVar("T")
 
 # Generous: CI is a small, busy machine. Nothing here measures speed.
 WAIT_S = 10.0
 
 
-class PtyPair:
-    """``socat`` joining two ptys: ``device_path`` for the driver, ``peer_path`` for us."""
+class PtyPair(ptys.PtyPair):
+    """The test bed's pty pair, with the device's end held open for the test to write to:
+    ``device_path`` is the driver's port, ``peer_path`` the device's end."""
 
     def __init__(self, folder: Path) -> None:
-        self.device_path = folder / "device"
-        self.peer_path = folder / "peer"
-        self._log_path = folder / "socat.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        super().__init__(folder)
+        self.device_path = self.agent_end
+        self.peer_path = self.device_end
         self._peer_fd: int | None = None
 
-    def start(self) -> None:
-        """Start socat and wait until both links exist."""
-        assert self._process is None, "already started"
-        for link in (self.device_path, self.peer_path):
-            link.unlink(missing_ok=True)  # left by a socat that was killed, not stopped
-        with self._log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [
-                    "socat",
-                    "-d",
-                    "-d",
-                    f"pty,raw,echo=0,link={self.device_path}",
-                    f"pty,raw,echo=0,link={self.peer_path}",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + WAIT_S
-        while not (self.device_path.exists() and self.peer_path.exists()):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"socat did not start: {self._log_path.read_text()}")
-            time.sleep(0.01)
-        try:
-            self._peer_fd = os.open(self.peer_path, os.O_RDWR | os.O_NOCTTY)
-        except OSError:
-            self.stop()
-            raise
+    def _wait_until_ready(self) -> None:
+        super()._wait_until_ready()
+        self._peer_fd = os.open(self.peer_path, os.O_RDWR | os.O_NOCTTY)
 
     def stop(self) -> None:
         """Stop socat (the port vanishes for the driver); safe to call twice."""
         if self._peer_fd is not None:
             os.close(self._peer_fd)
             self._peer_fd = None
-        process, self._process = self._process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        super().stop()
 
     def write(self, data: bytes) -> None:
         """Send ``data`` as the device would."""

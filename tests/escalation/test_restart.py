@@ -19,7 +19,6 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
 from hub.batch import Actor
@@ -28,6 +27,7 @@ from hub.lifecycle import Source
 from hub.queries import CallFilter
 from hub.store import Store
 from hub.tables import notifications
+from testbed.broker import MosquittoBroker
 from tests.escalation.conftest import escalation_settings
 from tests.plant import HUB_START_S, AndonProcess, wait_until, write_yaml
 from tests.receiver import Receiver

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from hub.escalation.links import LINK_KEY
+from testbed.broker import MosquittoBroker
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 
 pytestmark = pytest.mark.system

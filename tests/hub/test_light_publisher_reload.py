@@ -12,11 +12,11 @@ import aiomqtt
 import pytest
 import yaml
 
-from andon.broker import MosquittoBroker
 from contract.wire import Topics, utc_now
 from hub.app import create_app
 from hub.changes import CallChange
 from hub.config import load_hub_config
+from testbed.broker import MosquittoBroker
 from tests.hub.conftest import SITE, hub_settings
 from tests.plant import write_yaml
 

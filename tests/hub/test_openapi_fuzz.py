@@ -26,8 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from andon.broker import MosquittoBroker
 from hub.access import Role
+from testbed.broker import MosquittoBroker
 from tests.hub.live import LiveHub, live_hub
 from tests.plant import wait_until
 

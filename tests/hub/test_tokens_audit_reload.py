@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy
 import yaml
 
-from andon.postgres import PostgresServer
 from contract.netutil import free_port
 from hub.access import Role
 from hub.app import create_app
 from hub.config import load_hub_config
+from testbed.postgres import PostgresServer
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
 

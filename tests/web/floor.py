@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
+from testbed.broker import MosquittoBroker
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, wait_until, write_yaml
 from tests.receiver import Receiver
 from tests.web.conftest import CALL_TYPES, REASON_CODES

@@ -14,8 +14,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, expect
 
-from andon.broker import MosquittoBroker
 from contract.wire import AnomalyEvent, Topics, event_json, make_event_id, utc_now
+from testbed.broker import MosquittoBroker
 from tests.plant import wait_until
 from tests.web.conftest import WebPlant, new_page, screenshot
 

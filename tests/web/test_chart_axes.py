@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from andon.broker import MosquittoBroker
 from contract.wire import utc_now
+from testbed.broker import MosquittoBroker
 from tests.web.conftest import WebPlant, new_page
 from tests.web.test_call_characteristic import SpcEdge
 from tests.web.test_charts import Gauge, _stored, bore, gauge

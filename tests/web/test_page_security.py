@@ -17,9 +17,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from hub.web.i18n import TEXTS
+from testbed.broker import MosquittoBroker
 from tests.plant import AndonProcess, create_token, wait_hub_healthy, write_yaml
 from tests.web.conftest import VIOLATIONS, new_page
 

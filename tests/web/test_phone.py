@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from andon.broker import MosquittoBroker
 from hub.web.i18n import TEXTS
+from testbed.broker import MosquittoBroker
 from tests.plant import wait_until
 from tests.web.conftest import new_page, screenshot
 from tests.web.floor import FEW, LOCALES, MANY, MANY_STATIONS, PHONE, FloorHub, floor_hub

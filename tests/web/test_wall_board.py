@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from andon.broker import MosquittoBroker
 from hub.web.i18n import TEXTS
+from testbed.broker import MosquittoBroker
 from tests.web.conftest import new_page, screenshot
 from tests.web.floor import FEW, LOCALES, MANY, MANY_STATIONS, WALLS, FloorHub, floor_hub
 

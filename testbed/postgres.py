@@ -21,14 +21,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import psycopg
 from psycopg import sql
 from sqlalchemy import URL
 
 from contract.netutil import free_port
+from testbed.server import LOOPBACK, LocalServer
 
 # Debian installs each major version side by side under /usr/lib/postgresql/<version>/.
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
@@ -123,7 +122,7 @@ def hand_over(directory: Path, account: Account) -> None:
 def server_settings(*, port: int, socket_dir: Path) -> dict[str, str]:
     """Settings passed on the server's command line, so every start gets the same."""
     return {
-        "listen_addresses": "127.0.0.1",
+        "listen_addresses": LOOPBACK,
         "port": str(port),
         # Not /var/run/postgresql: that belongs to the system's cluster, if any.
         "unix_socket_directories": str(socket_dir),
@@ -135,7 +134,7 @@ def server_settings(*, port: int, socket_dir: Path) -> dict[str, str]:
     }
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
     """A PostgreSQL server on loopback; ``start()``/``stop()`` can be repeated.
 
     ``data_dir`` holds everything: the cluster (``cluster/``), the server's log
@@ -147,7 +146,7 @@ class PostgresServer:
         self.data_dir = data_dir
         self.cluster_dir = data_dir / "cluster"
         self.log_path = data_dir / "postgres.log"
-        self.host = "127.0.0.1"
+        self.host = LOOPBACK
         self.port = port or free_port()
         self.user = SUPERUSER
         self.database = DEFAULT_DATABASE
@@ -173,25 +172,29 @@ class PostgresServer:
         ).render_as_string(hide_password=False)
 
     @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
-        if self.running:
-            return
+        if not self.running:
+            super().start()
+
+    def _launch(self) -> None:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self._account is not None:
             hand_over(self.data_dir, self._account)
         if not (self.cluster_dir / "PG_VERSION").exists():
             self._initdb()
         self._spawn()
-        try:
-            self._wait_until_ready()
-            if not self._database_exists(self.database):
-                self.create_database(self.database)
-        except BaseException:
-            self.stop()
-            raise
+
+    def _wait_until_ready(self) -> None:
+        self._wait_for_connections()
+        if not self._database_exists(self.database):
+            self.create_database(self.database)
 
     def stop(self) -> None:
         """Fast shutdown of the server this object started, and wait for it."""
@@ -288,7 +291,7 @@ class PostgresServer:
                 start_new_session=True,  # Ctrl-C in a terminal must reach us, not the server
             )
 
-    def _wait_until_ready(self) -> None:
+    def _wait_for_connections(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if self._process is None or self._process.poll() is not None:
@@ -328,18 +331,6 @@ class PostgresServer:
             return self.log_path.read_text(errors="replace")[-chars:]
         except FileNotFoundError:
             return "(no log)"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _checked(name: str) -> str:

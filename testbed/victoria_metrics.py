@@ -9,11 +9,10 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from contract.netutil import free_port, wait_for_port
 from contract.processes import stop_process
+from testbed.server import LOOPBACK, LocalServer
 
 
 def find_victoria_metrics() -> str:
@@ -25,22 +24,26 @@ def find_victoria_metrics() -> str:
     return found
 
 
-class VictoriaMetrics:
+class VictoriaMetrics(LocalServer):
     """A VictoriaMetrics process with its own data directory, on loopback."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{LOOPBACK}:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    @property
+    def address(self) -> str:
+        return self.url
+
+    def _launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / "victoria-metrics.log").open("ab")
         self._process = subprocess.Popen(
             [
                 find_victoria_metrics(),
-                f"-httpListenAddr=127.0.0.1:{self.port}",
+                f"-httpListenAddr={LOOPBACK}:{self.port}",
                 f"-storageDataPath={self.data_dir / 'storage'}",
                 "-retentionPeriod=100y",  # the tests write points of any date
                 # Queries see points at once: by default the last 30 s are left out.
@@ -53,8 +56,9 @@ class VictoriaMetrics:
             start_new_session=True,
         )
         log.close()
-        if not wait_for_port("127.0.0.1", self.port, timeout=15):
-            self.stop()
+
+    def _wait_until_ready(self) -> None:
+        if not wait_for_port(LOOPBACK, self.port, timeout=15):
             raise RuntimeError(f"victoria-metrics did not start; see {self.data_dir}")
 
     def stop(self) -> None:
@@ -62,15 +66,3 @@ class VictoriaMetrics:
         if process is None:
             return
         stop_process(process, timeout_s=15)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

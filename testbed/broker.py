@@ -9,11 +9,10 @@ import getpass
 import shutil
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from contract.netutil import free_port, wait_for_port
 from contract.processes import stop_process
+from testbed.server import LOOPBACK, LocalServer
 
 # Mosquitto's default of 1000 silently drops QoS 1 messages queued for an offline
 # persistent subscriber (the hub while it restarts): a day of presses must fit.
@@ -35,7 +34,7 @@ def find_mosquitto() -> str:
 def mosquitto_conf(*, port: int, data_dir: Path) -> str:
     return "\n".join(
         [
-            f"listener {port} 127.0.0.1",
+            f"listener {port} {LOOPBACK}",
             # Run as whoever started us (as root, mosquitto would switch to its own user,
             # which cannot write the persistence files in our data directory).
             f"user {getpass.getuser()}",
@@ -55,16 +54,20 @@ def mosquitto_conf(*, port: int, data_dir: Path) -> str:
     )
 
 
-class MosquittoBroker:
+class MosquittoBroker(LocalServer):
     """A Mosquitto process on loopback; ``start()``/``stop()`` can be repeated."""
 
     def __init__(self, data_dir: Path, *, port: int | None = None) -> None:
         self.data_dir = data_dir
-        self.host = "127.0.0.1"
+        self.host = LOOPBACK
         self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def _launch(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(mosquitto_conf(port=self.port, data_dir=self.data_dir))
@@ -74,8 +77,10 @@ class MosquittoBroker:
             stderr=subprocess.PIPE,
             start_new_session=True,  # Ctrl-C in a terminal must reach us, not the broker
         )
+
+    def _wait_until_ready(self) -> None:
         if not wait_for_port(self.host, self.port, timeout=10):
-            self.stop()
+            conf = self.data_dir / "mosquitto.conf"
             raise RuntimeError(f"mosquitto did not start on port {self.port}; see {conf}")
 
     @property
@@ -90,15 +95,3 @@ class MosquittoBroker:
         stop_process(process, timeout_s=10)
         if process.stderr is not None:
             process.stderr.close()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

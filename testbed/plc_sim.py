@@ -12,8 +12,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Coroutine, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from pymodbus.framer import FramerType
 from pymodbus.pdu import ExceptionResponse, ModbusPDU
@@ -22,6 +21,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from contract.netutil import free_port, wait_for_port
 from rules.registers import ByteOrder, Decoded, ValueType, encode, encode_string
+from testbed.server import LOOPBACK, LocalServer
 
 _EXCEPTION_BUSY = 6
 # The function code that writes each table through the server's datastore API.
@@ -29,7 +29,7 @@ _WRITE_CODE = {"coil": 15, "discrete_input": 2, "holding_register": 16, "input_r
 _READ_CODE = {"coil": 1, "discrete_input": 2, "holding_register": 3, "input_register": 4}
 
 
-class SimulatedPlc:
+class SimulatedPlc(LocalServer):
     """Coils, discrete inputs and registers 0..size-1 of each unit, all starting at zero.
 
     With ``serial_port`` it is a Modbus RTU server on that device (one end of a pty
@@ -44,7 +44,7 @@ class SimulatedPlc:
         size: int = 256,
         serial_port: str | None = None,
     ) -> None:
-        self.host = "127.0.0.1"
+        self.host = LOOPBACK
         self.serial_port = serial_port
         self.port = 0 if serial_port else (port or free_port())
         self.units = tuple(units or (unit,))
@@ -59,10 +59,16 @@ class SimulatedPlc:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
 
-    def start(self) -> None:
+    @property
+    def address(self) -> str:
+        return self.serial_port or f"{self.host}:{self.port}"
+
+    def _launch(self) -> None:
         self._ready.clear()
         self._thread = threading.Thread(target=self._serve, name="simulated-plc", daemon=True)
         self._thread.start()
+
+    def _wait_until_ready(self) -> None:
         self._ready.wait(timeout=10)
         if self._server is None:
             raise RuntimeError("simulated PLC did not start")
@@ -206,15 +212,3 @@ class SimulatedPlc:
             )
         await server.serve_forever(background=True)
         return server
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
