@@ -14,7 +14,6 @@ import aiomqtt
 import pytest
 import pytest_asyncio
 
-from andon.broker import MosquittoBroker
 from contract.config.models import BrokerConfig
 from contract.wire import LightCommand, Topics, utc_now
 from drivers import OpcUaConfig
@@ -32,6 +31,7 @@ from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.station_lights import StationLights
 from edge.subscribing import subscribing
+from testbed.broker import MosquittoBroker
 from tests.opcua_server import OpcUaTestServer
 
 pytestmark = pytest.mark.asyncio

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from andon.broker import MosquittoBroker
 from contract.wire import utc_now
 from hub.web.i18n import TEXTS
+from testbed.broker import MosquittoBroker
 from tests.plant import wait_until
 from tests.web.conftest import WebPlant, new_page
 from tests.web.floor import PHONE
