@@ -50,7 +50,7 @@ def add_admin_commands(commands: Any) -> None:
 
 def _store(config_path: Path) -> Store:
     from hub.config import load_hub_config
-    from hub.database import database_url, open_engine, upgrade
+    from hub.db.engine import database_url, open_engine, upgrade
     from hub.store import Store
 
     config = load_hub_config(config_path)
@@ -61,7 +61,7 @@ def _store(config_path: Path) -> Store:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     from hub.config import load_hub_config
-    from hub.database import database_url, open_engine, upgrade
+    from hub.db.engine import database_url, open_engine, upgrade
 
     config = load_hub_config(args.config)
     engine = open_engine(database_url(config.storage))

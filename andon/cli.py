@@ -104,7 +104,7 @@ def _run_hub(args: argparse.Namespace) -> int:
 
     from contract.secrets import SecretMissing
     from hub.config import load_hub_config
-    from hub.database import database_url
+    from hub.db.engine import database_url
     from hub.server import serve_hub
 
     config = load_hub_config(args.config)

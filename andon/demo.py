@@ -26,7 +26,7 @@ from edge.config import EdgeConfig, load_edge_config
 from hub.access import Role
 from hub.app import stop_task
 from hub.config import HubConfig, load_hub_config
-from hub.database import database_url, open_engine, upgrade
+from hub.db.engine import database_url, open_engine, upgrade
 from hub.server import hub_server
 from hub.store import Store
 from hub.tokens import TokenStore

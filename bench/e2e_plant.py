@@ -28,7 +28,7 @@ from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import utc_now
 from hub.access import Role
-from hub.database import open_engine, upgrade
+from hub.db.engine import open_engine, upgrade
 from hub.store import Store
 from hub.tokens import TokenStore
 

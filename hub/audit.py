@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
-from hub.tables import audit_log
+from hub.db.tables import audit_log
 
 
 def audit_row(

@@ -26,10 +26,10 @@ from contract.wire import (
     OutputEvent,
 )
 from hub.audit import audit_row, record_audit
+from hub.db.tables import anomalies, call_events, calls, devices, processed_events
 from hub.escalation.rows import escalation_row, insert_escalations, stop_paging
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
 from hub.line_stop import line_stop_action, line_stop_calls
-from hub.tables import anomalies, call_events, calls, devices, processed_events
 
 
 class IngestOutcome(StrEnum):

@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.config import HubConfig
+from hub.db.paging import MAX_PAGE
+from hub.db.tables import UtcDateTime
+from hub.db.tables import calls as calls_table
 from hub.lifecycle import OPEN_STATES
-from hub.queries import MAX_PAGE, Call, CallFilter
+from hub.queries import Call, CallFilter
 from hub.shifts import start_of_day
 from hub.store import Store
-from hub.tables import UtcDateTime
-from hub.tables import calls as calls_table
 from rules.lights import OpenCall, station_light
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyErro
 
 from contract.bounds import first_control_character
 from contract.wire import MAX_PAYLOAD_BYTES
-from hub.tables import dead_letters
+from hub.db.tables import dead_letters
 
 log = logging.getLogger(__name__)
 

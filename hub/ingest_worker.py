@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.config import HubConfig
-from hub.database import database_url, open_engine
+from hub.db.engine import database_url, open_engine
 from hub.dead_letters import describe, is_outage, refused_by_database
 from hub.ingest import BatchReport, Ingest
 from hub.store import Store

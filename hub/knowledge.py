@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from hub.db.tables import UtcDateTime, call_events, calls
 from hub.lifecycle import CallState
 from hub.queries import Call
 from hub.store import Store
-from hub.tables import UtcDateTime, call_events, calls
 
 MOST_FREQUENT = 5
 MOST_RECENT = 5

@@ -21,10 +21,10 @@ from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import LightCommand, Topics, utc_now
 from hub.changes import CallChanges
+from hub.db.tables import calls
 from hub.lifecycle import OPEN_STATES
 from hub.live_config import LiveConfig
 from hub.store import Store
-from hub.tables import calls
 from rules.lights import OpenCall, station_light
 
 log = logging.getLogger(__name__)

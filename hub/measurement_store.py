@@ -21,16 +21,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from contract.wire import MeasurementEvent
-from hub.measurement_config import COUNTERS, MeasurementsConfig, QualityCounters
-from hub.quality_counts import CounterStep, counter_step, hour_of
-from hub.store import Store
-from hub.tables import (
+from hub.db.tables import (
     characteristics,
     measurement_edges,
     quality_counters,
     quality_counts,
     spc_points,
 )
+from hub.measurement_config import COUNTERS, MeasurementsConfig, QualityCounters
+from hub.quality_counts import CounterStep, counter_step, hour_of
+from hub.store import Store
 
 # A sequence number this far below the last one applied means the edge's outbox was
 # replaced (its numbering started again), not a redelivery.

@@ -22,7 +22,7 @@ from typing import Any
 
 from contract.wire import MEASUREMENT_EVENT, MeasurementEvent
 from hub.config import HubConfig
-from hub.database import database_url, open_engine
+from hub.db.engine import database_url, open_engine
 from hub.ingest_worker import LOG_FORMAT
 from hub.measurement_intake import MeasurementMetrics
 from hub.measurement_news import MeasurementNews

@@ -30,11 +30,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from hub.config import HubConfig
+from hub.db.tables import quality_counts
 from hub.measurement_config import COUNTERS, QualityCounters
 from hub.rosters import boundary
 from hub.shifts import shift_of
 from hub.store import Store
-from hub.tables import quality_counts
 
 # A report reads at most this many station-hours; a longer period is refused, not cut.
 MAX_BUCKETS = 200_000

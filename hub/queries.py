@@ -6,28 +6,16 @@ while new calls arrive, and every query has a bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, select
 
+from hub.db.paging import DEFAULT_PAGE
+from hub.db.tables import calls
 from hub.lifecycle import CallState, Durations, durations
-from hub.tables import calls
-
-DEFAULT_PAGE = 100
-MAX_PAGE = 1000
-
-T = TypeVar("T")
-
-
-def split_page(
-    rows: Sequence[T], limit: int, cursor_of: Callable[[T], str]
-) -> tuple[list[T], str | None]:
-    """A page of ``rows`` (read with one row more than ``limit``) and the next page's cursor."""
-    page = list(rows[:limit])
-    return page, cursor_of(page[-1]) if len(rows) > limit else None
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.config import HubConfig
+from hub.db.paging import MAX_PAGE
 from hub.lifecycle import OPEN_STATES, CallState
-from hub.queries import MAX_PAGE, Call, CallFilter
+from hub.queries import Call, CallFilter
 from hub.shifts import shift_of
 from hub.store import Store
 

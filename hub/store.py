@@ -1,19 +1,14 @@
-"""The hub's call state: ingest of station events, the lifecycle, queries, edge liveness.
-
-Every write is one transaction; ingest applies a whole batch of messages in one, so the
-cost of a commit is shared by every message that arrived together.
-"""
+"""The hub's call state: ingest of station events, the lifecycle, queries, edge liveness."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, union, update
+from sqlalchemy import func, insert, select, union, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -28,10 +23,11 @@ from hub.batch import (
     insert_call,
     timeline_row,
 )
+from hub.db.tables import call_events, calls, characteristics, devices, edges
+from hub.db.transactions import Database
 from hub.escalation.rows import escalation_row, insert_escalations, on_transition
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState
 from hub.queries import Call, CallFilter, TimelineEntry, call_from_row
-from hub.tables import call_events, calls, characteristics, devices, edges
 
 
 class CallNotFound(LookupError):
@@ -46,27 +42,8 @@ class TransitionRefused(ValueError):
         self.state = state
 
 
-class Store:
-    """Calls, their timelines and edge liveness in one database (SQLite or PostgreSQL)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction (on SQLite it holds the write lock from its start)."""
-        with self.engine.connect().execution_options(writes=True) as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
-
-    def ping(self) -> None:
-        """Raise if the database cannot answer."""
-        with self.read() as conn:
-            conn.execute(text("SELECT 1"))
+class Store(Database):
+    """Calls, their timelines and edge liveness in the hub's database."""
 
     # -- ingest ------------------------------------------------------------------------
 

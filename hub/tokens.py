@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.access import LINE_ROLES, Role
 from hub.audit import audit_row, record_audit
+from hub.db.tables import api_tokens
 from hub.store import Store
-from hub.tables import api_tokens
 
 TOKEN_PREFIX = "andon_"  # noqa: S105  # a prefix lets secret scanners spot leaked tokens
 

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, select
 from andon.broker import MosquittoBroker
 from contract.netutil import free_port
 from contract.wire import Topics
-from hub.tables import calls
+from hub.db.tables import calls
 from tests.plant import (
     AndonProcess,
     create_token,

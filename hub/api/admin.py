@@ -11,8 +11,8 @@ from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
 from hub.audit import list_audit
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.live_config import LiveConfig
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import (
     AuditEntryOut,
     AuditPage,

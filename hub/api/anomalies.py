@@ -16,14 +16,14 @@ from hub.api.calls import call_out
 from hub.api.parameters import Cursor, Word
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.db.tables import anomalies, devices
 from hub.escalation.snapshot import snapshots_from
 from hub.escalation_config import EscalationConfig
 from hub.lifecycle import Source
 from hub.live_config import LiveConfig
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
 from hub.store import NewCall, Store
-from hub.tables import anomalies, devices
 
 router = APIRouter(tags=["edges"])
 

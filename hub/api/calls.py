@@ -14,11 +14,12 @@ from hub.api.auth import Principal, allowed
 from hub.api.parameters import MAX_LIST, Cursor, Words
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.escalation.snapshot import snapshots_from
 from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter, split_page
+from hub.queries import Call, CallFilter
 from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
 from hub.store import CallNotFound, NewCall, Store, TransitionRefused
 

@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query, Request
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.dead_letters import list_dead_letters
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.schemas import DeadLetterOut, DeadLetterPage
 from hub.store import Store
 

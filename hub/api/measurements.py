@@ -11,6 +11,8 @@ from contract.bounds import Moment
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor, Word
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.db.tables import characteristics, quality_counts, spc_points
 from hub.measurement_schemas import (
     CharacteristicList,
     CharacteristicOut,
@@ -19,9 +21,7 @@ from hub.measurement_schemas import (
     SpcPointOut,
     SpcPointPage,
 )
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.store import Store
-from hub.tables import characteristics, quality_counts, spc_points
 
 router = APIRouter(tags=["measurements"])
 

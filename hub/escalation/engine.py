@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from contract.wire import utc_now
 from hub.changes import CallChange, CallChanges
 from hub.config import HubConfig
+from hub.db.tables import alarm_groups, anomalies, escalations, hub_state, notifications
 from hub.escalation import alarms, deliveries, pipeline, steps
 from hub.escalation.channels import SendFailed, send
 from hub.escalation.links import LinkMaker, link_key
@@ -36,7 +37,6 @@ from hub.escalation.system_calls import (
 )
 from hub.escalation_config import EscalationConfig
 from hub.store import Store
-from hub.tables import alarm_groups, anomalies, escalations, hub_state, notifications
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

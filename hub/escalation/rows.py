@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from hub.tables import escalations
+from hub.db.tables import escalations
 
 ACTIVE = "active"
 ACK_WAIT = "ack_wait"  # acknowledged: resumes at due_at unless the responder arrives

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hub.config import HubConfig
-from hub.database import open_engine, upgrade
+from hub.db.engine import open_engine, upgrade
 from hub.escalation import pipeline
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.links import LinkRefused, make_token, read_token

@@ -22,9 +22,10 @@ from hub.access import Role
 from hub.app import create_app
 from hub.batch import IngestOutcome
 from hub.config import load_hub_config
+from hub.db.paging import MAX_PAGE
 from hub.ingest import Ingest, Result
 from hub.live_config import LiveConfig
-from hub.queries import MAX_PAGE, Call, CallFilter
+from hub.queries import Call, CallFilter
 from hub.store import Store
 from hub.tokens import TokenStore
 from tests.plant import write_yaml

@@ -12,9 +12,9 @@ from sqlalchemy import update
 from contract.wire import FaultEvent, FaultPayload, make_event_id, utc_now
 from hub.access import Role
 from hub.batch import IngestOutcome
+from hub.db.tables import calls
 from hub.ingest import Rejection
 from hub.light_publisher import LightPublisher
-from hub.tables import calls
 from tests.hub.conftest import SITE, HubUnderTest
 
 pytestmark = pytest.mark.asyncio

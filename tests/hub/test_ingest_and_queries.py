@@ -12,9 +12,9 @@ import sqlalchemy
 from contract.wire import MAX_SEQ, utc_now
 from hub.access import Role
 from hub.batch import Actor, IngestOutcome, find_open_calls, insert_call
+from hub.db.tables import calls
 from hub.ingest import Rejection
 from hub.lifecycle import Source
-from hub.tables import calls
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

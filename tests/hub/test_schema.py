@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hub.database import open_engine, upgrade
-from hub.tables import metadata
+from hub.db.engine import open_engine, upgrade
+from hub.db.tables import metadata
 
 
 def test_the_migrated_schema_is_the_declared_one(database_url: str) -> None:

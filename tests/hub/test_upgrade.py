@@ -13,7 +13,7 @@ import sqlalchemy
 
 from contract.wire import CallPayload, Event
 from hub.batch import IngestOutcome
-from hub.database import open_engine, upgrade
+from hub.db.engine import open_engine, upgrade
 from hub.queries import CallFilter
 from hub.store import Store
 from tests.hub.conftest import hub_settings

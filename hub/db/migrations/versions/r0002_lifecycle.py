@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from alembic import op
 
-from hub.tables import OPEN_CALL_KEY, OPEN_STATE_CONDITION, UtcDateTime
+from hub.db.tables import OPEN_CALL_KEY, OPEN_STATE_CONDITION, UtcDateTime
 
 revision = "0002"
 down_revision = "0001"

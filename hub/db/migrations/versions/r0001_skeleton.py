@@ -4,7 +4,7 @@ Timestamps are ``UtcDateTime``: text on SQLite, as the skeleton wrote them, and
 TIMESTAMPTZ on PostgreSQL.
 
 A database written by the skeleton has exactly these tables and no version table;
-``hub.database.upgrade`` stamps it at this revision and upgrades it from here.
+``hub.db.engine.upgrade`` stamps it at this revision and upgrades it from here.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hub.tables import UtcDateTime
+from hub.db.tables import UtcDateTime
 
 revision = "0001"
 down_revision = None

@@ -1,6 +1,6 @@
 """The hub's tables, in SQLAlchemy Core: one definition for SQLite and PostgreSQL.
 
-Migrations in ``hub/migrations`` create and change them; this module is what the code
+Migrations in ``hub/db/migrations`` create and change them; this module is what the code
 reads and writes through.
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from hub.tables import UtcDateTime
+from hub.db.tables import UtcDateTime
 
 revision = "0010"
 down_revision = "0009"
