@@ -49,7 +49,7 @@ def add_admin_commands(commands: Any) -> None:
 
 
 def _store(config_path: Path) -> Store:
-    from hub.config import load_hub_config
+    from hub.config.file import load_hub_config
     from hub.db.engine import database_url, open_engine, upgrade
     from hub.store import Store
 
@@ -60,7 +60,7 @@ def _store(config_path: Path) -> Store:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from hub.config import load_hub_config
+    from hub.config.file import load_hub_config
     from hub.db.engine import database_url, open_engine, upgrade
 
     config = load_hub_config(args.config)
@@ -72,7 +72,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from hub.config import load_hub_config
+    from hub.config.file import load_hub_config
     from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
 
     if not re.fullmatch(NAME_PATTERN, args.name):

@@ -12,7 +12,7 @@ from contract.config.loading import validate_document as validate
 from contract.config.yaml_source import YamlDocument
 from contract.secrets import is_clear_text
 from edge.config import EdgeConfig, check_edge_document
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from rules.spc.rulefile import RuleFile
 
 

@@ -103,7 +103,7 @@ def _run_hub(args: argparse.Namespace) -> int:
     import asyncio
 
     from contract.secrets import SecretMissing
-    from hub.config import load_hub_config
+    from hub.config.file import load_hub_config
     from hub.db.engine import database_url
     from hub.server import serve_hub
 

@@ -25,7 +25,7 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_edge_config
 from hub.access import Role
 from hub.app import stop_task
-from hub.config import HubConfig, load_hub_config
+from hub.config.file import HubConfig, load_hub_config
 from hub.db.engine import database_url, open_engine, upgrade
 from hub.server import hub_server
 from hub.store import Store

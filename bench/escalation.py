@@ -37,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.engine import open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.snapshot import snapshots_from

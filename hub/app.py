@@ -30,7 +30,7 @@ from hub.api import (
 from hub.api.gate import ApiGate
 from hub.api.problems import add_problem_handlers, document_problems
 from hub.changes import CallChanges
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
 from hub.ingest_worker import IngestWorker

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.paging import MAX_PAGE
 from hub.db.tables import UtcDateTime
 from hub.db.tables import calls as calls_table

@@ -12,8 +12,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contract.secrets import redact_url
-from hub.config import HubConfig
-from hub.escalation_config import LevelConfig, PolicyConfig, RosterConfig
+from hub.config.escalation import LevelConfig, PolicyConfig, RosterConfig
+from hub.config.file import HubConfig
 from hub.rosters import on_shift
 
 REPEAT_HORIZON_S = 3600

@@ -42,7 +42,7 @@ from contract.wire import (
 )
 from hub.batch import HubEvent, IngestOutcome
 from hub.changes import CallChange
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.dead_letters import DeadLetter, describe, keep, refused_by_database
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
 from hub.dead_letters import describe, is_outage, refused_by_database
 from hub.ingest import BatchReport, Ingest

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import ValidationError
 
 from contract.wire import MAX_PAYLOAD_BYTES, MEASUREMENT_EVENT, MeasurementEvent, Topics
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.ingest import LineEdges, Rejection, not_served
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from contract.wire import MeasurementEvent
+from hub.config.measurements import COUNTERS, MeasurementsConfig, QualityCounters
 from hub.db.tables import (
     characteristics,
     measurement_edges,
@@ -28,7 +29,6 @@ from hub.db.tables import (
     quality_counts,
     spc_points,
 )
-from hub.measurement_config import COUNTERS, MeasurementsConfig, QualityCounters
 from hub.quality_counts import CounterStep, counter_step, hour_of
 from hub.store import Store
 

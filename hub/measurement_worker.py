@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from contract.wire import MEASUREMENT_EVENT, MeasurementEvent
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
 from hub.ingest_worker import LOG_FORMAT
 from hub.measurement_intake import MeasurementMetrics

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hub.measurement_config import QualityCounters
+from hub.config.measurements import QualityCounters
 
 
 @dataclass(frozen=True)

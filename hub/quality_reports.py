@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
+from hub.config.measurements import COUNTERS, QualityCounters
 from hub.db.tables import quality_counts
-from hub.measurement_config import COUNTERS, QualityCounters
 from hub.rosters import boundary
 from hub.shifts import shift_of
 from hub.store import Store

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.paging import MAX_PAGE
 from hub.lifecycle import OPEN_STATES, CallState
 from hub.queries import Call, CallFilter

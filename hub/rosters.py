@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hub.escalation_config import WEEKDAYS, RosterConfig, ShiftConfig
+from hub.config.escalation import WEEKDAYS, RosterConfig, ShiftConfig
 
 
 @dataclass(frozen=True)

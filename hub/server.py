@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from contract.wire import utc_now
 from hub.app import create_app
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.systemd_notify import run_watchdog
 
 log = logging.getLogger(__name__)

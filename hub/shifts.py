@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hub.config import ProductionShiftConfig
+from hub.config.file import ProductionShiftConfig
 from hub.rosters import boundary
 
 

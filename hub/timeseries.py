@@ -24,7 +24,7 @@ from contract.backoff import Backoff
 from contract.secrets import resolve_secrets
 from contract.wire import utc_now
 from hub.changes import CallChange, CallChanges
-from hub.config import HubConfig, TimeseriesConfig
+from hub.config.file import HubConfig, TimeseriesConfig
 from hub.lifecycle import CallState
 from hub.metrics import HubMetrics
 from hub.queries import Call

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.escalation_config import PersonConfig, RosterConfig, escalation_problems
+from hub.config.escalation import PersonConfig, RosterConfig, escalation_problems
 from hub.rosters import boundary, on_shift
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]

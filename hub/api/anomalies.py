@@ -16,10 +16,10 @@ from hub.api.calls import call_out
 from hub.api.parameters import Cursor, Word
 from hub.batch import Actor
 from hub.changes import CallChange, CallChanges
+from hub.config.escalation import EscalationConfig
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.db.tables import anomalies, devices
 from hub.escalation.snapshot import snapshots_from
-from hub.escalation_config import EscalationConfig
 from hub.lifecycle import Source
 from hub.live_config import LiveConfig
 from hub.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage

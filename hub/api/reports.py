@@ -18,7 +18,7 @@ from contract.wire import utc_now
 from hub.access import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Words
-from hub.config import HubConfig, Named
+from hub.config.file import HubConfig, Named
 from hub.live_config import LiveConfig
 from hub.quality_reports import (
     StationQuality,

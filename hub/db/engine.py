@@ -27,7 +27,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection
 
 from contract.secrets import resolve_secrets
-from hub.config import StorageConfig
+from hub.config.file import StorageConfig
 
 log = logging.getLogger(__name__)
 

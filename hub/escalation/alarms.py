@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.tables import alarm_groups, anomalies, calls, hub_state
 from hub.escalation import deliveries, pipeline
 from hub.escalation.snapshot import Snapshot, SnapshotFor, snapshots_from

@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection
 
 from contract.wire import utc_now
 from hub.changes import CallChange, CallChanges
-from hub.config import HubConfig
+from hub.config.escalation import EscalationConfig
+from hub.config.file import HubConfig
 from hub.db.tables import alarm_groups, anomalies, escalations, hub_state, notifications
 from hub.escalation import alarms, deliveries, pipeline, steps
 from hub.escalation.channels import SendFailed, send
@@ -35,7 +36,6 @@ from hub.escalation.system_calls import (
     NOTIFICATIONS_LINE,
     raise_system_call,
 )
-from hub.escalation_config import EscalationConfig
 from hub.store import Store
 
 log = logging.getLogger(__name__)

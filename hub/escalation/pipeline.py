@@ -17,9 +17,9 @@ from typing import Any
 
 from contract.backoff import Backoff
 from contract.secrets import redact_url
+from hub.config.escalation import RetryConfig
 from hub.escalation.message import render
 from hub.escalation.snapshot import Snapshot
-from hub.escalation_config import RetryConfig
 from hub.rosters import on_shift
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE
 from hub.batch import Actor, find_open_calls, insert_call, timeline_row
 from hub.changes import CallChange
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.db.tables import call_events, calls
 from hub.escalation.rows import escalation_row, insert_escalations, on_transition
 from hub.escalation.snapshot import fallback_snapshot

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.live_config import LiveConfig
 from hub.queries import Call
 from hub.web.i18n import LANGUAGES, choose_language, texts

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from hub.live_config import LiveConfig
 from hub.web.i18n import COOKIE, LANGUAGES, choose_language, texts
 

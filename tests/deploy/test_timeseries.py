@@ -18,7 +18,7 @@ import pytest_asyncio
 from andon.victoria_metrics import VictoriaMetrics
 from hub.access import Role
 from hub.app import create_app
-from hub.config import TimeseriesConfig, load_hub_config
+from hub.config.file import TimeseriesConfig, load_hub_config
 from hub.measurement_news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter, call_point, line_protocol

@@ -17,7 +17,7 @@ from andon.broker import MosquittoBroker
 from andon.victoria_metrics import VictoriaMetrics
 from contract.netutil import free_port
 from contract.wire import Topics, event_json
-from hub.config import TimeseriesConfig
+from hub.config.file import TimeseriesConfig
 from hub.measurement_news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter

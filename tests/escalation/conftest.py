@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 
 from hub.app import create_app
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from hub.ingest import Result
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from hub.config import HubConfig
+from hub.config.escalation import LevelConfig, RetryConfig
+from hub.config.file import HubConfig
 from hub.db.engine import open_engine, upgrade
 from hub.escalation import pipeline
 from hub.escalation.engine import EscalationEngine
@@ -16,7 +17,6 @@ from hub.escalation.links import LinkRefused, make_token, read_token
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
 from hub.escalation.steps import plan
-from hub.escalation_config import LevelConfig, RetryConfig
 from hub.store import Store
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday

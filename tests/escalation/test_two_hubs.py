@@ -11,7 +11,7 @@ import pytest
 
 from contract.wire import utc_now
 from hub.batch import Actor
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from hub.db.engine import open_engine
 from hub.escalation.engine import EscalationEngine
 from hub.lifecycle import Source

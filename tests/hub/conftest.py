@@ -21,7 +21,7 @@ from contract.wire import CallPayload, Event, make_event_id, utc_now
 from hub.access import Role
 from hub.app import create_app
 from hub.batch import IngestOutcome
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from hub.db.paging import MAX_PAGE
 from hub.ingest import Ingest, Result
 from hub.live_config import LiveConfig

@@ -24,7 +24,7 @@ from contract.wire import (
 )
 from hub.app import create_app
 from hub.batch import IngestOutcome
-from hub.config import HubConfig, load_hub_config
+from hub.config.file import HubConfig, load_hub_config
 from hub.ingest import Rejection
 from hub.measurement_intake import MeasurementCheck
 from tests.hub.conftest import SITE, HubUnderTest, hub_settings

@@ -16,7 +16,7 @@ from andon.broker import MosquittoBroker
 from contract.wire import Topics, utc_now
 from hub.app import create_app
 from hub.changes import CallChange
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from tests.hub.conftest import SITE, hub_settings
 from tests.plant import write_yaml
 

@@ -17,7 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from andon.broker import MosquittoBroker
 from contract.wire import Topics
 from hub.app import create_app
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from hub.measurement_news import MeasurementListener
 from tests.hub.conftest import SITE, hub_settings
 from tests.hub.test_measurements import message, point

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from contract.wire import MeasurementEvent, Topics, event_json, make_event_id
 from hub.access import Role
 from hub.app import create_app
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from hub.live_config import LiveConfig
 from hub.measurement_store import MeasurementStore
 from hub.measurement_subscriber import MeasurementSubscriber

@@ -16,7 +16,7 @@ from contract.config.loading import ConfigInvalid
 from contract.wire import utc_now
 from hub.access import Role
 from hub.batch import Actor
-from hub.config import HubConfig, load_hub_config
+from hub.config.file import HubConfig, load_hub_config
 from hub.lifecycle import Source
 from hub.shifts import shift_of, start_of_day
 from tests.hub.conftest import HubUnderTest

@@ -15,7 +15,7 @@ from andon.postgres import PostgresServer
 from contract.netutil import free_port
 from hub.access import Role
 from hub.app import create_app
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
 

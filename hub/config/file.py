@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
 from contract.config.loading import Problem, duplicates, load_model
 from contract.config.models import BrokerConfig, Strict
 from contract.wire import Name
-from hub.escalation_config import (
-    ClockTime,
+from hub.config.clock import ClockTime, TimeZone
+from hub.config.escalation import (
     EscalationConfig,
     PersonConfig,
     RosterConfig,
     escalation_problems,
     unescalated_call_types,
 )
-from hub.measurement_config import MeasurementsConfig, measurement_problems
+from hub.config.measurements import MeasurementsConfig, measurement_problems
 
 Language = Literal["en", "zh"]
 """The languages of the hub's pages."""
@@ -54,19 +53,6 @@ class LineConfig(Named):
 
 class AreaConfig(Named):
     lines: list[LineConfig] = Field(min_length=1)
-
-
-def _time_zone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"expected an IANA time zone such as Europe/Berlin or Asia/Shanghai; got {value!r}"
-        ) from None
-    return value
-
-
-TimeZone = Annotated[str, AfterValidator(_time_zone)]
 
 
 class ProductionShiftConfig(Named):

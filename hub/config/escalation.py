@@ -6,7 +6,6 @@ The models only describe the file; who is on shift at a moment is in ``hub/roste
 from __future__ import annotations
 
 import re
-import zoneinfo
 from collections.abc import Sequence
 from datetime import time
 from typing import Annotated, Literal
@@ -16,6 +15,7 @@ from pydantic import AfterValidator, Field
 from contract.config.loading import Problem, duplicates
 from contract.config.models import Strict
 from contract.wire import NAME_PATTERN, Name
+from hub.config.clock import ClockTime, TimeZone
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -41,25 +41,6 @@ def _url(value: str) -> str:
         )
     return value
 
-
-def _timezone(value: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
-            f"expected an IANA time zone such as Europe/Berlin or Asia/Shanghai; got {value!r}"
-        ) from None
-    return value
-
-
-def _clock_time(value: str) -> str:
-    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-        raise ValueError(f"expected a time of day from 00:00 to 23:59 as HH:MM; got {value!r}")
-    return value
-
-
-ClockTime = Annotated[str, AfterValidator(_clock_time)]
-"""A wall-clock time in the roster's time zone."""
 
 Target = Annotated[str, AfterValidator(_target)]
 """``person:ID``, ``roster:ID`` (whoever is on shift then, else the fallback),
@@ -103,7 +84,7 @@ class RosterConfig(Strict):
     """Shifts in one time zone; the fallback answers whenever no shift does."""
 
     id: Name
-    timezone: Annotated[str, AfterValidator(_timezone)]
+    timezone: TimeZone
     shifts: list[ShiftConfig] = Field(min_length=1)
     # Required: a call that reaches nobody is the failure an andon exists to prevent.
     fallback: list[Name] = Field(min_length=1)
