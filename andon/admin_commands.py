@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.wire import NAME_PATTERN, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 
 if TYPE_CHECKING:
     from hub.store import Store
@@ -72,8 +72,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
+    from hub.access.tokens import TokenNameTaken, TokenRefused, TokenStore
     from hub.config.file import load_hub_config
-    from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
 
     if not re.fullmatch(NAME_PATTERN, args.name):
         print(
@@ -104,7 +104,7 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _token_list(args: argparse.Namespace) -> int:
-    from hub.tokens import TokenStore
+    from hub.access.tokens import TokenStore
 
     for info in TokenStore(_store(args.config)).list():
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
@@ -114,7 +114,7 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    from hub.tokens import TokenNotFound, TokenStore
+    from hub.access.tokens import TokenNotFound, TokenStore
 
     try:
         TokenStore(_store(args.config)).revoke(args.name, actor=ACTOR, now=utc_now())

@@ -25,7 +25,7 @@ from contract.wire import (
     FaultEvent,
     OutputEvent,
 )
-from hub.audit import audit_row, record_audit
+from hub.access.audit import audit_row, record_audit
 from hub.db.tables import anomalies, call_events, calls, devices, processed_events
 from hub.escalation.rows import escalation_row, insert_escalations, stop_paging
 from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from contract.config.loading import ConfigInvalid
-from hub.audit import audit_row, record_audit
+from hub.access.audit import audit_row, record_audit
 from hub.config.file import HubConfig, load_hub_config
 from hub.metrics import HubMetrics
 from hub.store import Store

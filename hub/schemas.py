@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract.bounds import MultilineText, Text
 from contract.wire import Name
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.lifecycle import CallState
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, union, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub.audit import audit_row, record_audit
+from hub.access.audit import audit_row, record_audit
 from hub.batch import (
     Actor,
     HubEvent,

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from contract.wire import Name, utc_now
-from hub.access import Permission
+from hub.access.audit import list_audit
+from hub.access.permissions import Permission
+from hub.access.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
-from hub.audit import list_audit
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.live_config import LiveConfig
 from hub.schemas import (
@@ -22,7 +23,6 @@ from hub.schemas import (
     TokenOut,
 )
 from hub.store import Store
-from hub.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 
 router = APIRouter(tags=["admin"])
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from contract.bounds import Id32, Text
 from contract.wire import utc_now
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.calls import call_out
 from hub.api.parameters import Cursor, Word

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.access import Permission, Role, allows
-from hub.tokens import TokenInfo, TokenStore
+from hub.access.permissions import Permission, Role, allows
+from hub.access.tokens import TokenInfo, TokenStore
 
 # Where hub/api/gate.py leaves the token it found in the request's state.
 TOKEN_STATE = "api_token"  # noqa: S105  # a state key, not a secret

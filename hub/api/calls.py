@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from contract.bounds import Id32, Moment
 from contract.wire import utc_now
-from hub.access import ACTION_PERMISSION, Permission
+from hub.access.permissions import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import MAX_LIST, Cursor, Words
 from hub.batch import Actor

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page

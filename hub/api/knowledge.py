@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request
 
 from contract.bounds import Id32
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.knowledge import suggestions
 from hub.store import CallNotFound, Store

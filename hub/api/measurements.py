@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import Select, Table, select
 
 from contract.bounds import Moment
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor, Word
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Request
 
 from contract.bounds import Id32
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.escalation import deliveries
 from hub.schemas import NotificationOut, NotificationPage

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from contract.bounds import Moment
 from contract.wire import utc_now
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Words
 from hub.config.file import HubConfig, Named

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from hub.access.tokens import TokenStore
 from hub.api.auth import bearer_token
-from hub.tokens import TokenStore
 
 KEEPALIVE_S = 5.0
 TOKEN_CHECK_S = 1.0

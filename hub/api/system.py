@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contract.bounds import Text
 from contract.secrets import SecretMissing, resolve_secrets
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed, bearer_token
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.live_config import LiveConfig

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from andon.victoria_metrics import VictoriaMetrics
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.app import create_app
 from hub.config.file import TimeseriesConfig, load_hub_config
 from hub.measurement_news import MeasurementNews

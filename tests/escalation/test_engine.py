@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contract.wire import utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.lifecycle import CallState
 from tests.escalation.conftest import announce, escalation_settings, running_hub
 from tests.escalation.helpers import escalation, levels, received, until

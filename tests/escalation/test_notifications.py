@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.lifecycle import CallState
 from tests.escalation.conftest import SECRET, announce, escalation_settings, running_hub
 from tests.escalation.helpers import attempts, received, until

@@ -18,7 +18,8 @@ from fastapi import FastAPI
 
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, make_event_id, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
+from hub.access.tokens import TokenStore
 from hub.app import create_app
 from hub.batch import IngestOutcome
 from hub.config.file import load_hub_config
@@ -27,7 +28,6 @@ from hub.ingest import Ingest, Result
 from hub.live_config import LiveConfig
 from hub.queries import Call, CallFilter
 from hub.store import Store
-from hub.tokens import TokenStore
 from tests.plant import write_yaml
 
 SITE = "plant1"

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from contract.wire import MeasurementEvent, make_event_id, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.api import streams
 from hub.measurement_news import MeasurementNews
 from tests.hub.conftest import SITE

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import IngestOutcome
 from hub.db.tables import anomalies, calls, processed_events, spc_points
 from hub.dead_letters import list_dead_letters

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from contract.wire import utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import Actor
 from hub.lifecycle import Source
 from tests.hub.conftest import HubUnderTest

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.changes import CallChange, CallChanges
 from tests.hub.conftest import HubUnderTest
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from contract.wire import FaultEvent, FaultPayload, make_event_id, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import IngestOutcome
 from hub.db.tables import calls
 from hub.ingest import Rejection

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from contract.wire import utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import IngestOutcome
 from tests.hub.conftest import HubUnderTest
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy
 
 from contract.wire import MAX_SEQ, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import Actor, IngestOutcome, find_open_calls, insert_call
 from hub.db.tables import calls
 from hub.ingest import Rejection

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import Actor
 from hub.lifecycle import Source
 from tests.hub.conftest import HubUnderTest

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import IngestOutcome
 from tests.hub.conftest import HubUnderTest
 

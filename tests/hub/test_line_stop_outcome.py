@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from contract.wire import FaultPayload, OutputPayload, make_event_id, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.db.tables import calls
 from tests.hub.conftest import SITE, HubUnderTest
 

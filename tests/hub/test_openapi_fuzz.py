@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from andon.broker import MosquittoBroker
-from hub.access import Role
+from hub.access.permissions import Role
 from tests.hub.live import LiveHub, live_hub
 from tests.plant import wait_until
 

@@ -19,7 +19,7 @@ import yaml
 from fastapi import FastAPI
 
 from contract.wire import MeasurementEvent, Topics, event_json, make_event_id
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.app import create_app
 from hub.config.file import load_hub_config
 from hub.live_config import LiveConfig

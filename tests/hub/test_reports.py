@@ -14,7 +14,7 @@ import yaml
 
 from contract.config.loading import ConfigInvalid
 from contract.wire import utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.batch import Actor
 from hub.config.file import HubConfig, load_hub_config
 from hub.lifecycle import Source

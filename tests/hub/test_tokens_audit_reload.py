@@ -13,7 +13,7 @@ import yaml
 
 from andon.postgres import PostgresServer
 from contract.netutil import free_port
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.app import create_app
 from hub.config.file import load_hub_config
 from tests.hub.conftest import HubUnderTest, hub_settings

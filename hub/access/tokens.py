@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.access import LINE_ROLES, Role
-from hub.audit import audit_row, record_audit
+from hub.access.audit import audit_row, record_audit
+from hub.access.permissions import LINE_ROLES, Role
 from hub.db.tables import api_tokens
-from hub.store import Store
+from hub.db.transactions import Database
 
 TOKEN_PREFIX = "andon_"  # noqa: S105  # a prefix lets secret scanners spot leaked tokens
 
@@ -62,7 +62,7 @@ def hash_token(token: str) -> str:
 class TokenStore:
     """Create, list, revoke and look up tokens in the hub's database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     def create(
