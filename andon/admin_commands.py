@@ -12,7 +12,7 @@ from contract.wire import NAME_PATTERN, utc_now
 from hub.access.permissions import Role
 
 if TYPE_CHECKING:
-    from hub.store import Store
+    from hub.calls.repository import Store
 
 ACTOR = "command line"
 
@@ -49,9 +49,9 @@ def add_admin_commands(commands: Any) -> None:
 
 
 def _store(config_path: Path) -> Store:
+    from hub.calls.repository import Store
     from hub.config.file import load_hub_config
     from hub.db.engine import database_url, open_engine, upgrade
-    from hub.store import Store
 
     config = load_hub_config(config_path)
     engine = open_engine(database_url(config.storage))

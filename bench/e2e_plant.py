@@ -29,8 +29,8 @@ from contract.processes import stop_process
 from contract.wire import utc_now
 from hub.access.permissions import Role
 from hub.access.tokens import TokenStore
+from hub.calls.repository import Store
 from hub.db.engine import open_engine, upgrade
-from hub.store import Store
 
 ANDON = [sys.executable, "-m", "andon.cli"]
 SITE, AREA, PREFIX = "e2e", "assembly", "andon"

@@ -37,11 +37,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.snapshot import snapshots_from
-from hub.store import Store
 
 SITE = "bench"
 LINES = 5

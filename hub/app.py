@@ -29,7 +29,8 @@ from hub.api import (
 )
 from hub.api.gate import ApiGate
 from hub.api.problems import add_problem_handlers, document_problems
-from hub.changes import CallChanges
+from hub.calls.news import CallChanges
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
@@ -39,7 +40,6 @@ from hub.live_config import LiveConfig
 from hub.measurement_news import MeasurementNews
 from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
-from hub.store import Store
 from hub.subscriber import Subscriber
 from hub.timeseries import timeseries_export
 from hub.timeseries_measurements import measurement_sources

@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from hub.calls.lifecycle import OPEN_STATES
+from hub.calls.records import Call, CallFilter
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.paging import MAX_PAGE
 from hub.db.tables import UtcDateTime
 from hub.db.tables import calls as calls_table
-from hub.lifecycle import OPEN_STATES
-from hub.queries import Call, CallFilter
 from hub.shifts import start_of_day
-from hub.store import Store
 from rules.lights import OpenCall, station_light
 
 

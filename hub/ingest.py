@@ -40,13 +40,13 @@ from contract.wire import (
     seq_ranges,
     utc_now,
 )
-from hub.batch import HubEvent, IngestOutcome
-from hub.changes import CallChange
+from hub.calls.news import CallChange
+from hub.calls.repository import Store
+from hub.calls.station_events import HubEvent, IngestOutcome
 from hub.config.file import HubConfig
 from hub.dead_letters import DeadLetter, describe, keep, refused_by_database
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
-from hub.store import Store
 
 log = logging.getLogger(__name__)
 

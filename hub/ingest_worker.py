@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
 from hub.dead_letters import describe, is_outage, refused_by_database
 from hub.ingest import BatchReport, Ingest
-from hub.store import Store
 from hub.worker_signals import ignore_sigint, sigint_blocked
 
 log = logging.getLogger(__name__)

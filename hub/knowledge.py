@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from hub.calls.lifecycle import CallState
+from hub.calls.records import Call
+from hub.calls.repository import Store
 from hub.db.tables import UtcDateTime, call_events, calls
-from hub.lifecycle import CallState
-from hub.queries import Call
-from hub.store import Store
 
 MOST_FREQUENT = 5
 MOST_RECENT = 5

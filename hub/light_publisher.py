@@ -20,11 +20,11 @@ from sqlalchemy import select
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import LightCommand, Topics, utc_now
-from hub.changes import CallChanges
+from hub.calls.lifecycle import OPEN_STATES
+from hub.calls.news import CallChanges
+from hub.calls.repository import Store
 from hub.db.tables import calls
-from hub.lifecycle import OPEN_STATES
 from hub.live_config import LiveConfig
-from hub.store import Store
 from rules.lights import OpenCall, station_light
 
 log = logging.getLogger(__name__)

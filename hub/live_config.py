@@ -15,9 +15,9 @@ from pathlib import Path
 
 from contract.config.loading import ConfigInvalid
 from hub.access.audit import audit_row, record_audit
+from hub.calls.repository import Store
 from hub.config.file import HubConfig, load_hub_config
 from hub.metrics import HubMetrics
-from hub.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from contract.wire import MeasurementEvent
+from hub.calls.repository import Store
 from hub.config.measurements import COUNTERS, MeasurementsConfig, QualityCounters
 from hub.db.tables import (
     characteristics,
@@ -30,7 +31,6 @@ from hub.db.tables import (
     spc_points,
 )
 from hub.quality_counts import CounterStep, counter_step, hour_of
-from hub.store import Store
 
 # A sequence number this far below the last one applied means the edge's outbox was
 # replaced (its numbering started again), not a redelivery.

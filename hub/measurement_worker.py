@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from contract.wire import MEASUREMENT_EVENT, MeasurementEvent
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
 from hub.ingest_worker import LOG_FORMAT
@@ -29,7 +30,6 @@ from hub.measurement_news import MeasurementNews
 from hub.measurement_store import MeasurementStore
 from hub.measurement_subscriber import MeasurementSubscriber, MeasurementTally
 from hub.metrics import HubMetrics
-from hub.store import Store
 from hub.worker_signals import ignore_sigint, sigint_blocked
 
 log = logging.getLogger(__name__)

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from hub.calls.lifecycle import OPEN_STATES, CallState
+from hub.calls.records import Call, CallFilter
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.paging import MAX_PAGE
-from hub.lifecycle import OPEN_STATES, CallState
-from hub.queries import Call, CallFilter
 from hub.shifts import shift_of
-from hub.store import Store
 
 DIMENSIONS = ("reason_code", "line", "station", "call_type", "shift")
 TIMES = ("to_acknowledge_s", "to_arrive_s", "to_resolve_s", "unattended_s")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contract.bounds import MultilineText, Text
 from contract.wire import Name
 from hub.access.permissions import Role
-from hub.lifecycle import CallState
+from hub.calls.lifecycle import CallState
 
 
 class DurationsOut(BaseModel):

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
-from hub.changes import CallChanges
+from hub.calls.news import CallChanges
 from hub.ingest import Acks, BatchReport
 from hub.ingest_worker import IngestFailed
 from hub.live_config import LiveConfig

@@ -23,12 +23,12 @@ import urllib3
 from contract.backoff import Backoff
 from contract.secrets import resolve_secrets
 from contract.wire import utc_now
-from hub.changes import CallChange, CallChanges
+from hub.calls.lifecycle import CallState
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.records import Call
+from hub.calls.repository import CallNotFound, Store
 from hub.config.file import HubConfig, TimeseriesConfig
-from hub.lifecycle import CallState
 from hub.metrics import HubMetrics
-from hub.queries import Call
-from hub.store import CallNotFound, Store
 
 # influxdb-client is imported where it is used: it brings numpy and some 40 MB with it,
 # which a hub that exports nothing should not carry.

@@ -13,12 +13,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from contract.wire import utc_now
-from hub.batch import Actor
-from hub.changes import CallChange, CallChanges
+from hub.calls.lifecycle import Actor, CallState, Source
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.repository import CallNotFound, Store, TransitionRefused
 from hub.db.tables import ack_links_used
 from hub.escalation.links import AckLink, LinkRefused, link_key, read_token, use_once
-from hub.lifecycle import CallState, Source
-from hub.store import CallNotFound, Store, TransitionRefused
 from hub.web.ack_page import LinkPage, link_page
 
 router = APIRouter(tags=["acknowledgement links"], include_in_schema=False)

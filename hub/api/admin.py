@@ -12,6 +12,7 @@ from hub.access.permissions import Permission
 from hub.access.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
+from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.live_config import LiveConfig
 from hub.schemas import (
@@ -22,7 +23,6 @@ from hub.schemas import (
     TokenIn,
     TokenOut,
 )
-from hub.store import Store
 
 router = APIRouter(tags=["admin"])
 

@@ -14,16 +14,15 @@ from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.calls import call_out
 from hub.api.parameters import Cursor, Word
-from hub.batch import Actor
-from hub.changes import CallChange, CallChanges
+from hub.calls.lifecycle import Actor, Source
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.repository import NewCall, Store
 from hub.config.escalation import EscalationConfig
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.db.tables import anomalies, devices
 from hub.escalation.snapshot import snapshots_from
-from hub.lifecycle import Source
 from hub.live_config import LiveConfig
 from hub.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
-from hub.store import NewCall, Store
 
 router = APIRouter(tags=["edges"])
 

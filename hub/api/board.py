@@ -24,9 +24,9 @@ from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
 from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
 from hub.board import BoardScope, board_snapshot
-from hub.changes import CallChange, CallChanges
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.repository import Store
 from hub.live_config import LiveConfig
-from hub.store import Store
 
 router = APIRouter(prefix="/api/board", tags=["board"])
 

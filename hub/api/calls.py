@@ -12,16 +12,15 @@ from contract.wire import utc_now
 from hub.access.permissions import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import MAX_LIST, Cursor, Words
-from hub.batch import Actor
-from hub.changes import CallChange, CallChanges
+from hub.calls.lifecycle import Actor, CallState, Source
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.records import Call, CallFilter
+from hub.calls.repository import CallNotFound, NewCall, Store, TransitionRefused
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.escalation.snapshot import snapshots_from
-from hub.lifecycle import CallState, Source
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
-from hub.queries import Call, CallFilter
 from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
-from hub.store import CallNotFound, NewCall, Store, TransitionRefused
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

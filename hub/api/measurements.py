@@ -11,6 +11,7 @@ from contract.bounds import Moment
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor, Word
+from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.db.tables import characteristics, quality_counts, spc_points
 from hub.measurement_schemas import (
@@ -21,7 +22,6 @@ from hub.measurement_schemas import (
     SpcPointOut,
     SpcPointPage,
 )
-from hub.store import Store
 
 router = APIRouter(tags=["measurements"])
 

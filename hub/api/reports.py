@@ -18,6 +18,8 @@ from contract.wire import utc_now
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Words
+from hub.calls.records import Call
+from hub.calls.repository import Store
 from hub.config.file import HubConfig, Named
 from hub.live_config import LiveConfig
 from hub.quality_reports import (
@@ -28,9 +30,7 @@ from hub.quality_reports import (
     read_buckets,
     station_quality,
 )
-from hub.queries import Call
 from hub.reports import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
-from hub.store import Store
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 

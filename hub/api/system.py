@@ -16,12 +16,12 @@ from contract.bounds import Text
 from contract.secrets import SecretMissing, resolve_secrets
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed, bearer_token
+from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.live_config import LiveConfig
 from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.schemas import EdgeOut, EdgePage, Health
-from hub.store import Store
 from hub.subscriber import Subscriber
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from hub.calls.lifecycle import OPEN_STATES
 from hub.config.file import HubConfig
 from hub.db.tables import alarm_groups, anomalies, calls, hub_state
 from hub.escalation import deliveries, pipeline
 from hub.escalation.snapshot import Snapshot, SnapshotFor, snapshots_from
-from hub.lifecycle import OPEN_STATES
 
 CURSOR = "anomaly_cursor"
 BATCH = 5000

@@ -22,21 +22,21 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from contract.wire import utc_now
-from hub.changes import CallChange, CallChanges
+from hub.calls.escalation_rows import STOPPED
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.repository import Store
 from hub.config.escalation import EscalationConfig
 from hub.config.file import HubConfig
 from hub.db.tables import alarm_groups, anomalies, escalations, hub_state, notifications
 from hub.escalation import alarms, deliveries, pipeline, steps
 from hub.escalation.channels import SendFailed, send
 from hub.escalation.links import LinkMaker, link_key
-from hub.escalation.rows import STOPPED
 from hub.escalation.snapshot import public_url
 from hub.escalation.system_calls import (
     CHANNEL_FAILING_CALL,
     NOTIFICATIONS_LINE,
     raise_system_call,
 )
-from hub.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from hub.batch import Actor, timeline_row
-from hub.changes import CallChange
+from hub.calls.escalation_rows import ACK_WAIT, ACTIVE, STOPPED
+from hub.calls.lifecycle import OPEN_STATES, Actor, CallState, Source
+from hub.calls.news import CallChange
+from hub.calls.rows import timeline_row
 from hub.config.escalation import LevelConfig
 from hub.db.tables import call_events, calls, escalations
 from hub.escalation import deliveries, pipeline
-from hub.escalation.rows import ACK_WAIT, ACTIVE, STOPPED
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
-from hub.lifecycle import OPEN_STATES, CallState, Source
 
 BATCH = 200  # due rows taken per transaction; the rest wait for the next pass
 HUB = Actor("hub", Source.HUB)

@@ -14,13 +14,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE
-from hub.batch import Actor, find_open_calls, insert_call, timeline_row
-from hub.changes import CallChange
+from hub.calls.escalation_rows import escalation_row, insert_escalations, on_transition
+from hub.calls.lifecycle import Actor, CallState, Source
+from hub.calls.news import CallChange
+from hub.calls.rows import insert_call, timeline_row
+from hub.calls.station_events import find_open_calls
 from hub.config.file import HubConfig
 from hub.db.tables import call_events, calls
-from hub.escalation.rows import escalation_row, insert_escalations, on_transition
 from hub.escalation.snapshot import fallback_snapshot
-from hub.lifecycle import CallState, Source
 
 log = logging.getLogger(__name__)
 

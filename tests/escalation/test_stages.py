@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub.calls.repository import Store
 from hub.config.escalation import LevelConfig, RetryConfig
 from hub.config.file import HubConfig
 from hub.db.engine import open_engine, upgrade
@@ -17,7 +18,6 @@ from hub.escalation.links import LinkRefused, make_token, read_token
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
 from hub.escalation.steps import plan
-from hub.store import Store
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 HUB = {

@@ -21,13 +21,13 @@ from contract.wire import CallPayload, Event, make_event_id, utc_now
 from hub.access.permissions import Role
 from hub.access.tokens import TokenStore
 from hub.app import create_app
-from hub.batch import IngestOutcome
+from hub.calls.records import Call, CallFilter
+from hub.calls.repository import Store
+from hub.calls.station_events import IngestOutcome
 from hub.config.file import load_hub_config
 from hub.db.paging import MAX_PAGE
 from hub.ingest import Ingest, Result
 from hub.live_config import LiveConfig
-from hub.queries import Call, CallFilter
-from hub.store import Store
 from tests.plant import write_yaml
 
 SITE = "plant1"

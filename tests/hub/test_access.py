@@ -11,8 +11,7 @@ import pytest
 from contract.wire import utc_now
 from hub.access.permissions import ALLOWED, ENDPOINTS, LINE_ROLES, Permission, Role
 from hub.access.tokens import TokenNameTaken, TokenRefused, TokenStore
-from hub.batch import Actor
-from hub.lifecycle import OPEN_STATES, Source
+from hub.calls.lifecycle import OPEN_STATES, Actor, Source
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from hub.access.permissions import Role
-from hub.batch import IngestOutcome
+from hub.calls.station_events import IngestOutcome
 from hub.db.tables import anomalies, calls, processed_events, spc_points
 from hub.dead_letters import list_dead_letters
 from hub.ingest import Rejection

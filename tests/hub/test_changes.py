@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from hub.access.permissions import Role
-from hub.changes import CallChange, CallChanges
+from hub.calls.news import CallChange, CallChanges
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

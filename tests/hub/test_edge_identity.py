@@ -23,7 +23,7 @@ from contract.wire import (
     utc_now,
 )
 from hub.app import create_app
-from hub.batch import IngestOutcome
+from hub.calls.station_events import IngestOutcome
 from hub.config.file import HubConfig, load_hub_config
 from hub.ingest import Rejection
 from hub.measurement_intake import MeasurementCheck

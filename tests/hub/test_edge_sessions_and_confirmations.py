@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from contract.wire import FaultEvent, FaultPayload, make_event_id, utc_now
 from hub.access.permissions import Role
-from hub.batch import IngestOutcome
+from hub.calls.station_events import IngestOutcome
 from hub.db.tables import calls
 from hub.ingest import Rejection
 from hub.light_publisher import LightPublisher

@@ -10,7 +10,7 @@ import pytest
 
 from contract.wire import utc_now
 from hub.access.permissions import Role
-from hub.batch import IngestOutcome
+from hub.calls.station_events import IngestOutcome
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hub.access.permissions import Role
-from hub.batch import IngestOutcome
+from hub.calls.station_events import IngestOutcome
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

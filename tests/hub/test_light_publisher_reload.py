@@ -15,7 +15,7 @@ import yaml
 from andon.broker import MosquittoBroker
 from contract.wire import Topics, utc_now
 from hub.app import create_app
-from hub.changes import CallChange
+from hub.calls.news import CallChange
 from hub.config.file import load_hub_config
 from tests.hub.conftest import SITE, hub_settings
 from tests.plant import write_yaml

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from contract.wire import FaultEvent, OutputEvent
+from hub.calls.lifecycle import OPEN_STATES
 from hub.db.tables import calls
-from hub.lifecycle import OPEN_STATES
 
 SET = "line_stop_set"
 RELEASED = "line_stop_released"

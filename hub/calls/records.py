@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
+from hub.calls.lifecycle import CallState, Durations, durations
 from hub.db.paging import DEFAULT_PAGE
 from hub.db.tables import calls
-from hub.lifecycle import CallState, Durations, durations
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,11 @@ from contract.wire import (
     OutputEvent,
 )
 from hub.access.audit import audit_row, record_audit
+from hub.calls.escalation_rows import escalation_row, insert_escalations, stop_paging
+from hub.calls.lifecycle import OPEN_STATES, TRANSITIONS, Actor, CallState, Source
+from hub.calls.line_stop import line_stop_action, line_stop_calls
+from hub.calls.rows import insert_call, timeline_row
 from hub.db.tables import anomalies, call_events, calls, devices, processed_events
-from hub.escalation.rows import escalation_row, insert_escalations, stop_paging
-from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState, Source
-from hub.line_stop import line_stop_action, line_stop_calls
 
 
 class IngestOutcome(StrEnum):
@@ -42,14 +43,6 @@ class IngestOutcome(StrEnum):
     FAULT = "fault"  # a fault at a station (a light that reads back wrong, chatter), kept
     OUTPUT = "output"  # the line-stop output set or released as commanded
     DUPLICATE = "duplicate"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did something, and from where: a token's name, or a station."""
-
-    name: str
-    source: Source
 
 
 @dataclass
@@ -263,32 +256,6 @@ def _fault_row(event: FaultEvent | OutputEvent, received_at: datetime) -> dict[s
     }
     target = f"station:{event.area}/{event.line}/{event.station}"
     return audit_row(received_at, event.edge_id, f"station.{name}", target, detail)
-
-
-def insert_call(conn: Connection, *, values: dict[str, Any]) -> int:
-    row = {"state": CallState.RAISED, "presses": 1, **values}
-    call_id = conn.execute(insert(calls).values(row).returning(calls.c.id)).scalar_one()
-    return int(call_id)
-
-
-def timeline_row(
-    call_id: int,
-    *,
-    at: datetime,
-    action: str,
-    state: CallState,
-    actor: Actor,
-    detail: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "call_id": call_id,
-        "at": at,
-        "action": action,
-        "state": state,
-        "actor": actor.name,
-        "source": actor.source,
-        "detail": detail,
-    }
 
 
 SnapshotFor = Callable[[str, str, str, str], dict[str, Any] | None]

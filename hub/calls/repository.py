@@ -13,21 +13,19 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from hub.access.audit import audit_row, record_audit
-from hub.batch import (
-    Actor,
+from hub.calls.escalation_rows import escalation_row, insert_escalations, on_transition
+from hub.calls.lifecycle import OPEN_STATES, TRANSITIONS, Actor, CallState
+from hub.calls.records import Call, CallFilter, TimelineEntry, call_from_row
+from hub.calls.rows import insert_call, timeline_row
+from hub.calls.station_events import (
     HubEvent,
     IngestOutcome,
     SnapshotFor,
     apply_events,
     find_open_calls,
-    insert_call,
-    timeline_row,
 )
 from hub.db.tables import call_events, calls, characteristics, devices, edges
 from hub.db.transactions import Database
-from hub.escalation.rows import escalation_row, insert_escalations, on_transition
-from hub.lifecycle import OPEN_STATES, TRANSITIONS, CallState
-from hub.queries import Call, CallFilter, TimelineEntry, call_from_row
 
 
 class CallNotFound(LookupError):

@@ -35,6 +35,14 @@ class Source(StrEnum):
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who did something, and from where: a token's name, or a station."""
+
+    name: str
+    source: Source
+
+
+@dataclass(frozen=True)
 class Transition:
     target: CallState
     allowed_from: tuple[CallState, ...]
