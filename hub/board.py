@@ -22,7 +22,7 @@ from hub.config.file import HubConfig
 from hub.db.paging import MAX_PAGE
 from hub.db.tables import UtcDateTime
 from hub.db.tables import calls as calls_table
-from hub.shifts import start_of_day
+from hub.shifts.production import start_of_day
 from rules.lights import OpenCall, station_light
 
 

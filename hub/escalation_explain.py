@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from contract.secrets import redact_url
 from hub.config.escalation import LevelConfig, PolicyConfig, RosterConfig
 from hub.config.file import HubConfig
-from hub.rosters import on_shift
+from hub.shifts.rosters import on_shift
 
 REPEAT_HORIZON_S = 3600
 """Repeating levels are listed up to this many seconds after the call is raised."""

@@ -33,8 +33,8 @@ from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.config.measurements import COUNTERS, QualityCounters
 from hub.db.tables import quality_counts
-from hub.rosters import boundary
-from hub.shifts import shift_of
+from hub.shifts.production import shift_of
+from hub.shifts.rosters import boundary
 
 # A report reads at most this many station-hours; a longer period is refused, not cut.
 MAX_BUCKETS = 200_000

@@ -19,7 +19,7 @@ from hub.calls.records import Call, CallFilter
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.paging import MAX_PAGE
-from hub.shifts import shift_of
+from hub.shifts.production import shift_of
 
 DIMENSIONS = ("reason_code", "line", "station", "call_type", "shift")
 TIMES = ("to_acknowledge_s", "to_arrive_s", "to_resolve_s", "unattended_s")

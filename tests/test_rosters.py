@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hub.config.escalation import PersonConfig, RosterConfig, escalation_problems
-from hub.rosters import boundary, on_shift
+from hub.shifts.rosters import boundary, on_shift
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 

@@ -1,6 +1,6 @@
 """People, rosters and escalation policies in the hub's file, and the checks between them.
 
-The models only describe the file; who is on shift at a moment is in ``hub/rosters.py``.
+The models only describe the file; who is on shift at a moment is in ``hub/shifts/rosters.py``.
 """
 
 from __future__ import annotations

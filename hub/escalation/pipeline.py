@@ -20,7 +20,7 @@ from contract.secrets import redact_url
 from hub.config.escalation import RetryConfig
 from hub.escalation.message import render
 from hub.escalation.snapshot import Snapshot
-from hub.rosters import on_shift
+from hub.shifts.rosters import on_shift
 
 
 @dataclass(frozen=True)

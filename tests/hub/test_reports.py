@@ -17,7 +17,7 @@ from contract.wire import utc_now
 from hub.access.permissions import Role
 from hub.calls.lifecycle import Actor, Source
 from hub.config.file import HubConfig, load_hub_config
-from hub.shifts import shift_of, start_of_day
+from hub.shifts.production import shift_of, start_of_day
 from tests.hub.conftest import HubUnderTest
 from tests.plant import write_yaml
 

@@ -2,7 +2,7 @@
 
 A shift runs every day from its start to its end on its zone's wall clock (into the next
 day when it ends before it starts); its boundaries follow the rosters' rule across
-daylight-saving changes (hub/rosters.py). The first shift that covers a moment wins.
+daylight-saving changes (hub/shifts/rosters.py). The first shift that covers a moment wins.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hub.config.file import ProductionShiftConfig
-from hub.rosters import boundary
+from hub.shifts.rosters import boundary
 
 
 def shift_of(shifts: Sequence[ProductionShiftConfig], site_zone: str, at: datetime) -> str | None:
