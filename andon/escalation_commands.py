@@ -52,7 +52,7 @@ class ExplainRefused(Exception):
 
 def _explain(args: argparse.Namespace) -> int:
     from hub.config.file import load_hub_config
-    from hub.escalation_explain import explain, render
+    from hub.escalation.explain import explain, render
 
     config = load_hub_config(args.config)
     try:
@@ -100,7 +100,7 @@ def _policy(config: HubConfig, args: argparse.Namespace) -> PolicyConfig:
 def _moment(text: str, config: HubConfig, policy: PolicyConfig) -> datetime:
     from zoneinfo import ZoneInfo
 
-    from hub.escalation_explain import policy_rosters
+    from hub.escalation.explain import policy_rosters
 
     try:
         at = datetime.fromisoformat(text)

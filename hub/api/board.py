@@ -23,10 +23,10 @@ from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
 from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
-from hub.board import BoardScope, board_snapshot
 from hub.calls.news import CallChange, CallChanges
 from hub.calls.repository import Store
 from hub.live_config import LiveConfig
+from hub.reports.board import BoardScope, board_snapshot
 
 router = APIRouter(prefix="/api/board", tags=["board"])
 

@@ -1,4 +1,4 @@
-"""/api/calls/{id}/suggestions: how calls like this one were fixed (hub/knowledge.py)."""
+"""/api/calls/{id}/suggestions: how calls like this one were fixed (hub/reports/knowledge.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contract.bounds import Id32
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.calls.repository import CallNotFound, Store
-from hub.knowledge import suggestions
+from hub.reports.knowledge import suggestions
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

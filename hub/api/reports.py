@@ -22,7 +22,8 @@ from hub.calls.records import Call
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, Named
 from hub.live_config import LiveConfig
-from hub.quality_reports import (
+from hub.reports.calls import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
+from hub.reports.quality import (
     StationQuality,
     TooManyBuckets,
     Weeks,
@@ -30,7 +31,6 @@ from hub.quality_reports import (
     read_buckets,
     station_quality,
 )
-from hub.reports import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
