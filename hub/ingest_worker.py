@@ -11,7 +11,6 @@ it again; the next batch starts a new worker.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -24,11 +23,10 @@ from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
 from hub.dead_letters import describe, is_outage, refused_by_database
 from hub.ingest import BatchReport, Ingest
-from hub.worker_signals import ignore_sigint, sigint_blocked
+from hub.process.workers import begin_worker, start_worker
 
 log = logging.getLogger(__name__)
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # A batch that takes longer than this is given up (and redelivered): the database's own
 # lock and statement timeouts are far shorter, so only a hung worker gets here.
 BATCH_TIMEOUT_S = 60.0
@@ -92,20 +90,10 @@ class IngestWorker:
         if self._stopped:
             raise IngestFailed("the hub is stopping")
         if self._conn is None:
-            # spawn, not fork: the hub runs threads (the API's), which fork would copy
-            # in whatever state they are in.
-            context = multiprocessing.get_context("spawn")
-            parent, child = context.Pipe()
-            process = context.Process(
-                target=serve,
-                args=(child, self._config.model_dump(mode="json"), logging.getLogger().level),
-                name="andon-hub-ingest",
-                daemon=True,
+            settings = self._config.model_dump(mode="json")
+            self._process, self._conn = start_worker(
+                serve, name="andon-hub-ingest", settings=settings
             )
-            with sigint_blocked():
-                process.start()
-            child.close()
-            self._process, self._conn = process, parent
         return self._conn
 
     def _drop(self) -> None:
@@ -123,8 +111,7 @@ class IngestWorker:
 def serve(conn: Connection, settings: dict[str, Any], log_level: int) -> None:
     """The worker's loop: batches in, reports out, until the pipe closes."""
     # The hub stops its worker by closing the pipe once the batch in hand is done.
-    ignore_sigint()
-    logging.basicConfig(level=log_level or logging.INFO, format=LOG_FORMAT)
+    begin_worker(log_level)
     config = [HubConfig.model_validate(settings)]
     engine = open_engine(database_url(config[0].storage))
     ingest = Ingest(config=lambda: config[0], store=Store(engine))

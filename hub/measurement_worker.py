@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -24,13 +22,12 @@ from contract.wire import MEASUREMENT_EVENT, MeasurementEvent
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
-from hub.ingest_worker import LOG_FORMAT
 from hub.measurement_intake import MeasurementMetrics
 from hub.measurement_news import MeasurementNews
 from hub.measurement_store import MeasurementStore
 from hub.measurement_subscriber import MeasurementSubscriber, MeasurementTally
 from hub.metrics import HubMetrics
-from hub.worker_signals import ignore_sigint, sigint_blocked
+from hub.process.workers import begin_worker, start_worker
 
 log = logging.getLogger(__name__)
 
@@ -87,26 +84,13 @@ class MeasurementWorker:
                 log.error("the measurement process ended; starting it again")
 
     def _spawn(self) -> Connection:
-        # spawn, not fork: the hub runs threads, which fork would copy mid-step.
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
         with self._lock:
             settings = self._config.model_dump(mode="json")
-            process = context.Process(
-                target=serve,
-                args=(child, settings, logging.getLogger().level),
-                name="andon-hub-measurements",
-                daemon=True,
+            process, conn = start_worker(
+                serve, name="andon-hub-measurements", settings=settings, niceness=NICENESS
             )
-            with sigint_blocked():
-                process.start()
-            # Niced from here, at once, rather than once its imports are done.
-            if process.pid is not None:
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, process.pid, NICENESS)
-            child.close()
-            self._process, self._conn = process, parent
-        return parent
+            self._process, self._conn = process, conn
+        return conn
 
     def _relay_from(self, conn: Connection) -> None:
         while not self._stopped.is_set():
@@ -135,8 +119,7 @@ class MeasurementWorker:
 
 def serve(conn: Connection, settings: dict[str, Any], log_level: int) -> None:
     """The measurement process: subscribe, store, report, until the pipe closes."""
-    ignore_sigint()  # the hub stops it, Ctrl-C or not
-    logging.basicConfig(level=log_level or logging.INFO, format=LOG_FORMAT)
+    begin_worker(log_level)  # the hub stops it, Ctrl-C or not
     with contextlib.suppress(asyncio.CancelledError, KeyboardInterrupt):
         asyncio.run(_serve(conn, HubConfig.model_validate(settings)))
 
