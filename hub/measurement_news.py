@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import Iterator
 
 from contract.wire import MeasurementEvent
+from hub.process.announcements import Announcements
 
 LISTENER_QUEUE = 1000
 
@@ -43,53 +44,21 @@ class MeasurementListener:
     def qsize(self) -> int:
         return self._queue.qsize()
 
-    def put(self, event: MeasurementEvent) -> None:
+    def put_nowait(self, event: MeasurementEvent) -> None:
         if self._queue.full():
             self._queue.get_nowait()  # the oldest goes: a live view wants the newest
             self.dropped += 1
         self._queue.put_nowait(event)
 
 
-class MeasurementNews:
+class MeasurementNews(Announcements[MeasurementEvent]):
     """Fan-out of stored measurement messages to the listeners on one event loop.
 
     ``announce`` may be called from any thread (the worker's reports arrive on one)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._listeners: list[MeasurementListener] = []
-
-    @property
-    def listening(self) -> bool:
-        """Anyone listening: the worker's messages are parsed for announcing only then."""
-        return bool(self._listeners)
-
-    def announce(self, *events: MeasurementEvent) -> None:
-        if not events:
-            return
-        if _on_loop(self._loop):
-            self._deliver(events)
-        else:
-            self._loop.call_soon_threadsafe(self._deliver, events)
 
     @contextlib.contextmanager
     def listen(self, size: int = LISTENER_QUEUE) -> Iterator[MeasurementListener]:
         """A listener that receives every message stored from now on, until the block ends."""
         listener = MeasurementListener(size)
-        self._listeners.append(listener)
-        try:
+        with self.listening_with(listener):
             yield listener
-        finally:
-            self._listeners.remove(listener)
-
-    def _deliver(self, events: tuple[MeasurementEvent, ...]) -> None:
-        for listener in self._listeners:
-            for event in events:
-                listener.put(event)
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:  # no loop in this thread: a worker thread
-        return False

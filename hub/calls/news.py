@@ -13,6 +13,8 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from hub.process.announcements import Announcements
+
 
 @dataclass(frozen=True)
 class CallChange:
@@ -26,41 +28,14 @@ class CallChange:
     action: str
 
 
-class CallChanges:
+class CallChanges(Announcements[CallChange]):
     """Fan-out of call changes to the listeners on one event loop.
 
     ``announce`` may be called from any thread (the API's sync routes run in a pool)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._listeners: list[asyncio.Queue[CallChange]] = []
-
-    def announce(self, *changes: CallChange) -> None:
-        if not changes:
-            return
-        if _on_loop(self._loop):
-            self._deliver(changes)
-        else:
-            self._loop.call_soon_threadsafe(self._deliver, changes)
 
     @contextlib.contextmanager
     def listen(self) -> Iterator[asyncio.Queue[CallChange]]:
         """A queue that receives every change from now on, until the block ends."""
         queue: asyncio.Queue[CallChange] = asyncio.Queue()
-        self._listeners.append(queue)
-        try:
+        with self.listening_with(queue):
             yield queue
-        finally:
-            self._listeners.remove(queue)
-
-    def _deliver(self, changes: tuple[CallChange, ...]) -> None:
-        for queue in self._listeners:
-            for change in changes:
-                queue.put_nowait(change)
-
-
-def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    try:
-        return asyncio.get_running_loop() is loop
-    except RuntimeError:  # no loop in this thread: a worker thread
-        return False
