@@ -39,8 +39,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from hub.edges.subscription import waiting_messages as _waiting
 from hub.escalation.system_calls import SYSTEM_AREA
-from hub.subscriber import waiting_messages as _waiting
 
 SITE = "bench"
 LINES = 10

@@ -33,14 +33,14 @@ from hub.calls.news import CallChanges
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine, upgrade
+from hub.edges.ingest_worker import IngestWorker
+from hub.edges.lights import LightPublisher
+from hub.edges.subscription import Subscriber
 from hub.escalation.engine import EscalationEngine
-from hub.ingest_worker import IngestWorker
-from hub.light_publisher import LightPublisher
 from hub.live_config import LiveConfig
 from hub.measurement_news import MeasurementNews
 from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
-from hub.subscriber import Subscriber
 from hub.timeseries import timeseries_export
 from hub.timeseries_measurements import measurement_sources
 from hub.web import add_pages

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contract.wire import MAX_PAYLOAD_BYTES, MEASUREMENT_EVENT, MeasurementEvent, Topics
 from hub.config.file import HubConfig
-from hub.ingest import LineEdges, Rejection, not_served
+from hub.edges.ingest import LineEdges, Rejection, not_served
 
 log = logging.getLogger(__name__)
 

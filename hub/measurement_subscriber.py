@@ -28,8 +28,8 @@ from contract.mqtt import mqtt_client
 from contract.wire import MeasurementEvent, Topics, utc_now
 from hub.config.file import HubConfig
 from hub.config.measurements import MeasurementsConfig
-from hub.dead_letters import DeadLetter, describe, is_outage, keep, refused_by_database
-from hub.ingest import Rejection
+from hub.edges.dead_letters import DeadLetter, describe, is_outage, keep, refused_by_database
+from hub.edges.ingest import Rejection
 from hub.measurement_intake import MeasurementCheck
 from hub.measurement_store import MeasurementStore
 

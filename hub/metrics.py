@@ -16,7 +16,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from hub.ingest import BatchReport, Rejection
+from hub.edges.ingest import BatchReport, Rejection
 
 # Seconds, from a press to the step: a few seconds to an hour.
 RESPONSE_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)

@@ -15,7 +15,7 @@ from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
 from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.dead_letters import list_dead_letters
+from hub.edges.dead_letters import list_dead_letters
 from hub.schemas import DeadLetterOut, DeadLetterPage
 
 router = APIRouter(tags=["admin"])

@@ -18,11 +18,12 @@ from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed, bearer_token
 from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.edges import liveness
+from hub.edges.subscription import Subscriber
 from hub.live_config import LiveConfig
 from hub.measurement_worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.schemas import EdgeOut, EdgePage, Health
-from hub.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
@@ -108,6 +109,6 @@ def list_edges(
     lines reads the edges known to serve them: those that reported a device or charted a
     characteristic on one of its lines."""
     store: Store = request.app.state.store
-    rows = store.list_edges(after=cursor, limit=limit + 1, lines=who.lines)
+    rows = liveness.list_edges(store, after=cursor, limit=limit + 1, lines=who.lines)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["edge_id"]))
     return EdgePage(edges=[EdgeOut.model_validate(row) for row in page], next_cursor=next_cursor)

@@ -1,4 +1,4 @@
-"""The hub's call state: ingest of station events, the lifecycle, queries, edge liveness."""
+"""The calls repository: station events applied, calls raised and moved, calls read back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, union, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -24,7 +24,7 @@ from hub.calls.station_events import (
     apply_events,
     find_open_calls,
 )
-from hub.db.tables import call_events, calls, characteristics, devices, edges
+from hub.db.tables import call_events, calls
 from hub.db.transactions import Database
 
 
@@ -41,7 +41,7 @@ class TransitionRefused(ValueError):
 
 
 class Store(Database):
-    """Calls, their timelines and edge liveness in the hub's database."""
+    """Calls and their timelines in the hub's database."""
 
     # -- ingest ------------------------------------------------------------------------
 
@@ -163,47 +163,6 @@ class Store(Database):
                 .group_by(calls.c.line, calls.c.call_type)
             ).all()
         return [(str(line), str(call_type), int(n)) for line, call_type, n in rows]
-
-    # -- edges -------------------------------------------------------------------------
-
-    def set_edge_status(self, edge_id: str, status: str, session: int, now: datetime) -> bool:
-        """Record an edge's status of session ``session``; True if its state really changed.
-
-        A status of an older session than the one recorded is ignored (a late Last Will,
-        a stray retained ``offline``), and so is one that says what is already known (a
-        rebirth): a caller that reacts to an edge going offline reacts once."""
-        with self.write() as conn:
-            row = conn.execute(
-                select(edges.c.status, edges.c.session).where(edges.c.edge_id == edge_id)
-            ).first()
-            if row is None:
-                values = {"status": status, "session": session, "changed_at": now}
-                conn.execute(insert(edges).values(edge_id=edge_id, **values))
-                return True
-            if session < row.session or (session, status) == (row.session, row.status):
-                return False
-            values = {"status": status, "session": session}
-            if status != row.status:
-                values["changed_at"] = now
-            conn.execute(update(edges).where(edges.c.edge_id == edge_id).values(values))
-            return bool(status != row.status)
-
-    def list_edges(
-        self, *, after: str | None, limit: int, lines: Sequence[str] = ()
-    ) -> list[dict[str, Any]]:
-        """Edges by id; with ``lines``, only those known to serve one of them (a device
-        or a characteristic there): the edges' status messages name no line."""
-        query = select(edges).order_by(edges.c.edge_id).limit(limit)
-        if after is not None:
-            query = query.where(edges.c.edge_id > after)
-        if lines:
-            on_lines = union(
-                select(devices.c.edge_id).where(devices.c.line.in_(lines)),
-                select(characteristics.c.edge_id).where(characteristics.c.line.in_(lines)),
-            )
-            query = query.where(edges.c.edge_id.in_(on_lines))
-        with self.read() as conn:
-            return [dict(row) for row in conn.execute(query).mappings()]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from hub.app import create_app
 from hub.config.file import load_hub_config
-from hub.ingest import Result
+from hub.edges.ingest import Result
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
 from tests.receiver import Receiver

@@ -26,7 +26,7 @@ from hub.calls.repository import Store
 from hub.calls.station_events import IngestOutcome
 from hub.config.file import load_hub_config
 from hub.db.paging import MAX_PAGE
-from hub.ingest import Ingest, Result
+from hub.edges.ingest import Ingest, Result
 from hub.live_config import LiveConfig
 from tests.plant import write_yaml
 

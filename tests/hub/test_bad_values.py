@@ -21,9 +21,9 @@ from sqlalchemy import Engine, func, select, text
 from hub.access.permissions import Role
 from hub.calls.station_events import IngestOutcome
 from hub.db.tables import anomalies, calls, processed_events, spc_points
-from hub.dead_letters import list_dead_letters
-from hub.ingest import Rejection
-from hub.ingest_worker import IngestFailed, IngestWorker
+from hub.edges.dead_letters import list_dead_letters
+from hub.edges.ingest import Rejection
+from hub.edges.ingest_worker import IngestFailed, IngestWorker
 from hub.measurement_intake import MeasurementCheck
 from hub.measurement_store import MeasurementStore
 from hub.measurement_subscriber import MeasurementSubscriber

@@ -25,7 +25,7 @@ from contract.wire import (
 from hub.app import create_app
 from hub.calls.station_events import IngestOutcome
 from hub.config.file import HubConfig, load_hub_config
-from hub.ingest import Rejection
+from hub.edges.ingest import Rejection
 from hub.measurement_intake import MeasurementCheck
 from tests.hub.conftest import SITE, HubUnderTest, hub_settings
 from tests.plant import write_yaml
@@ -90,7 +90,7 @@ async def test_a_forged_edge_id_is_refused_and_the_real_edges_events_become_call
         # ... or on the old layout, which names no edge.
         call("edge-line2", 3, "line1", "st10", topic_edge=None),
     ]
-    with caplog.at_level(logging.WARNING, logger="hub.ingest"):
+    with caplog.at_level(logging.WARNING, logger="hub.edges.ingest"):
         report = hub.ingest.handle_batch(forgeries)
     hub.app.state.metrics.record_batch(report)
     assert report.results == [

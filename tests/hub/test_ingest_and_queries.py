@@ -15,7 +15,7 @@ from hub.calls.lifecycle import Actor, Source
 from hub.calls.rows import insert_call
 from hub.calls.station_events import IngestOutcome, find_open_calls
 from hub.db.tables import calls
-from hub.ingest import Rejection
+from hub.edges.ingest import Rejection
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

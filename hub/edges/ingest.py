@@ -44,7 +44,8 @@ from hub.calls.news import CallChange
 from hub.calls.repository import Store
 from hub.calls.station_events import HubEvent, IngestOutcome
 from hub.config.file import HubConfig
-from hub.dead_letters import DeadLetter, describe, keep, refused_by_database
+from hub.edges.dead_letters import DeadLetter, describe, keep, refused_by_database
+from hub.edges.liveness import set_edge_status
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
 
@@ -194,7 +195,7 @@ class Ingest:
 
     def _apply_status(self, edge_id: str, status: SessionStatus, now: datetime) -> bool:
         """Apply an edge's status; whether it changed what the hub knows of the edge."""
-        if self.store.set_edge_status(edge_id, status.status, status.session, now):
+        if set_edge_status(self.store, edge_id, status.status, status.session, now):
             log_at = logging.WARNING if status.status == EDGE_OFFLINE else logging.INFO
             log.log(log_at, "edge %s is %s (session %d)", edge_id, status.status, status.session)
             return True

@@ -21,8 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
-from hub.dead_letters import describe, is_outage, refused_by_database
-from hub.ingest import BatchReport, Ingest
+from hub.edges.dead_letters import describe, is_outage, refused_by_database
+from hub.edges.ingest import BatchReport, Ingest
 from hub.process.workers import begin_worker, start_worker
 
 log = logging.getLogger(__name__)

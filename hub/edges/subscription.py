@@ -29,8 +29,8 @@ from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
 from hub.calls.news import CallChanges
-from hub.ingest import Acks, BatchReport
-from hub.ingest_worker import IngestFailed
+from hub.edges.ingest import Acks, BatchReport
+from hub.edges.ingest_worker import IngestFailed
 from hub.live_config import LiveConfig
 from hub.metrics import HubMetrics
 
