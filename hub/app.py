@@ -38,8 +38,8 @@ from hub.edges.lights import LightPublisher
 from hub.edges.subscription import Subscriber
 from hub.escalation.engine import EscalationEngine
 from hub.live_config import LiveConfig
-from hub.measurement_news import MeasurementNews
-from hub.measurement_worker import MeasurementWorker
+from hub.measurements.news import MeasurementNews
+from hub.measurements.worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.timeseries import timeseries_export
 from hub.timeseries_measurements import measurement_sources

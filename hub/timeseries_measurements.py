@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from contract.wire import MeasurementEvent, MeasurementReading, SpcPoint
-from hub.measurement_news import MeasurementListener, MeasurementNews
+from hub.measurements.news import MeasurementListener, MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import Emit, line_protocol
 

@@ -1,7 +1,7 @@
 """/api/characteristics/{name}/events: a characteristic's new SPC points as server-sent
 events, for the live control chart.
 
-Points come from ``app.state.measurements`` (hub/measurement_news.py) as the measurement
+Points come from ``app.state.measurements`` (hub/measurements/news.py) as the measurement
 process stores them; the stream sends each point of the characteristic on the lines the
 token may read, and a comment every few seconds, whether or not other characteristics'
 points flow, so a proxy or a dead hub is noticed; the token is looked up again every
@@ -25,7 +25,7 @@ from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import Word
 from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
-from hub.measurement_news import MeasurementNews
+from hub.measurements.news import MeasurementNews
 
 router = APIRouter(tags=["measurements"])
 

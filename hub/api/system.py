@@ -21,7 +21,7 @@ from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.edges import liveness
 from hub.edges.subscription import Subscriber
 from hub.live_config import LiveConfig
-from hub.measurement_worker import MeasurementWorker
+from hub.measurements.worker import MeasurementWorker
 from hub.metrics import HubMetrics
 from hub.schemas import EdgeOut, EdgePage, Health
 

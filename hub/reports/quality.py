@@ -1,7 +1,7 @@
 """Quality figures per station and shift from the parts the edges' counters counted:
 defect rate, rework rate and first-pass yield, and their trend week over week.
 
-The hub keeps parts counted per station and UTC hour (hub/quality_counts.py turns each
+The hub keeps parts counted per station and UTC hour (hub/measurements/quality_counts.py turns each
 counter reading into an increment, so a counter reset never shows as a negative or a
 huge count). Over a set of hours:
 

@@ -42,7 +42,7 @@ def edge_uses(line: str) -> Uses:
 
 def hub_uses() -> Uses:
     reads = set(hub_subscriptions(TOPICS, SITE))
-    reads.add(TOPICS.measurement_filter(SITE))  # hub/measurement_subscriber.py
+    reads.add(TOPICS.measurement_filter(SITE))  # hub/measurements/subscription.py
     writes = {TOPICS.hub_status(SITE)}  # hub/edges/subscription.py, and its will
     writes |= {TOPICS.edge_ack(SITE, edge) for edge in EDGES.values()}
     writes |= {TOPICS.light(SITE, AREA, line, s) for line in STATIONS for s in STATIONS[line]}

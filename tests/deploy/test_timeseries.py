@@ -19,7 +19,7 @@ from andon.victoria_metrics import VictoriaMetrics
 from hub.access.permissions import Role
 from hub.app import create_app
 from hub.config.file import TimeseriesConfig, load_hub_config
-from hub.measurement_news import MeasurementNews
+from hub.measurements.news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter, call_point, line_protocol
 from tests.deploy.measurement_messages import measurement_event

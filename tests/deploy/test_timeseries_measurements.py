@@ -18,7 +18,7 @@ from andon.victoria_metrics import VictoriaMetrics
 from contract.netutil import free_port
 from contract.wire import Topics, event_json
 from hub.config.file import TimeseriesConfig
-from hub.measurement_news import MeasurementNews
+from hub.measurements.news import MeasurementNews
 from hub.metrics import HubMetrics
 from hub.timeseries import TimeseriesExporter
 from hub.timeseries_measurements import MeasurementSource, measurement_sources, reading_lines

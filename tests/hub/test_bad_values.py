@@ -24,9 +24,9 @@ from hub.db.tables import anomalies, calls, processed_events, spc_points
 from hub.edges.dead_letters import list_dead_letters
 from hub.edges.ingest import Rejection
 from hub.edges.ingest_worker import IngestFailed, IngestWorker
-from hub.measurement_intake import MeasurementCheck
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MeasurementSubscriber
+from hub.measurements.intake import MeasurementCheck
+from hub.measurements.repository import MeasurementStore
+from hub.measurements.subscription import MeasurementSubscriber
 from tests.hub.conftest import HubUnderTest
 from tests.refusals import (
     EDGE,

@@ -26,7 +26,7 @@ from hub.app import create_app
 from hub.calls.station_events import IngestOutcome
 from hub.config.file import HubConfig, load_hub_config
 from hub.edges.ingest import Rejection
-from hub.measurement_intake import MeasurementCheck
+from hub.measurements.intake import MeasurementCheck
 from tests.hub.conftest import SITE, HubUnderTest, hub_settings
 from tests.plant import write_yaml
 

@@ -18,7 +18,7 @@ from andon.broker import MosquittoBroker
 from contract.wire import Topics
 from hub.app import create_app
 from hub.config.file import load_hub_config
-from hub.measurement_news import MeasurementListener
+from hub.measurements.news import MeasurementListener
 from tests.hub.conftest import SITE, hub_settings
 from tests.hub.test_measurements import message, point
 from tests.plant import write_yaml

@@ -17,8 +17,8 @@ from hub.access.permissions import Role
 from hub.app import create_app
 from hub.config.file import load_hub_config
 from hub.live_config import LiveConfig
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MeasurementSubscriber
+from hub.measurements.repository import MeasurementStore
+from hub.measurements.subscription import MeasurementSubscriber
 from tests.hub.conftest import SITE, HubUnderTest, hub_settings
 from tests.plant import write_yaml
 

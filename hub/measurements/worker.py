@@ -22,10 +22,10 @@ from contract.wire import MEASUREMENT_EVENT, MeasurementEvent
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.db.engine import database_url, open_engine
-from hub.measurement_intake import MeasurementMetrics
-from hub.measurement_news import MeasurementNews
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MeasurementSubscriber, MeasurementTally
+from hub.measurements.intake import MeasurementMetrics
+from hub.measurements.news import MeasurementNews
+from hub.measurements.repository import MeasurementStore
+from hub.measurements.subscription import MeasurementSubscriber, MeasurementTally
 from hub.metrics import HubMetrics
 from hub.process.workers import begin_worker, start_worker
 

@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from contract.wire import MeasurementEvent
-from hub.calls.repository import Store
 from hub.config.measurements import COUNTERS, MeasurementsConfig, QualityCounters
 from hub.db.tables import (
     characteristics,
@@ -30,7 +29,8 @@ from hub.db.tables import (
     quality_counts,
     spc_points,
 )
-from hub.quality_counts import CounterStep, counter_step, hour_of
+from hub.db.transactions import Database
+from hub.measurements.quality_counts import CounterStep, counter_step, hour_of
 
 # A sequence number this far below the last one applied means the edge's outbox was
 # replaced (its numbering started again), not a redelivery.
@@ -79,9 +79,9 @@ def _insert_missing(conn: Connection, table: Table, rows: Sequence[dict[str, Any
 
 
 class MeasurementStore:
-    """Writes and prunes measurement rows through the hub's ``Store`` engine."""
+    """Writes and prunes measurement rows in the hub's database."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
         # SQLite: one writer at a time for the whole database, calls included.
         self.shares_write_lock = store.engine.dialect.name == "sqlite"

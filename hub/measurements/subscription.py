@@ -1,6 +1,6 @@
 """Measurements taken in on a path of their own, so that a flood of them never delays a call.
 
-This runs in a process of its own (``hub/measurement_worker.py``): a second MQTT
+This runs in a process of its own (``hub/measurements/worker.py``): a second MQTT
 connection (its own client id, a clean session: measurements are droppable) subscribes
 to the edges' measurement topics and puts each message on a bounded queue; when the
 queue is full the message is dropped and counted. A writer takes what waits, checks it
@@ -30,8 +30,8 @@ from hub.config.file import HubConfig
 from hub.config.measurements import MeasurementsConfig
 from hub.edges.dead_letters import DeadLetter, describe, is_outage, keep, refused_by_database
 from hub.edges.ingest import Rejection
-from hub.measurement_intake import MeasurementCheck
-from hub.measurement_store import MeasurementStore
+from hub.measurements.intake import MeasurementCheck
+from hub.measurements.repository import MeasurementStore
 
 log = logging.getLogger(__name__)
 
