@@ -105,7 +105,7 @@ def _run_hub(args: argparse.Namespace) -> int:
     from contract.secrets import SecretMissing
     from hub.config.file import load_hub_config
     from hub.db.engine import database_url
-    from hub.server import serve_hub
+    from hub.process.server import serve_hub
 
     config = load_hub_config(args.config)
     try:

@@ -25,11 +25,11 @@ from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_edge_config
 from hub.access.permissions import Role
 from hub.access.tokens import TokenStore
-from hub.app import stop_task
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, load_hub_config
 from hub.db.engine import database_url, open_engine, upgrade
-from hub.server import hub_server
+from hub.process.app import stop_task
+from hub.process.server import hub_server
 
 log = logging.getLogger(__name__)
 

@@ -12,17 +12,10 @@ from hub.access.permissions import Permission
 from hub.access.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
+from hub.api.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
 from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.live_config import LiveConfig
-from hub.schemas import (
-    AuditEntryOut,
-    AuditPage,
-    NewTokenOut,
-    ReloadOut,
-    TokenIn,
-    TokenOut,
-)
+from hub.process.live_config import LiveConfig
 
 router = APIRouter(tags=["admin"])
 

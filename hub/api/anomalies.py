@@ -14,6 +14,7 @@ from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.calls import call_out
 from hub.api.parameters import Cursor, Word
+from hub.api.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
 from hub.calls.lifecycle import Actor, Source
 from hub.calls.news import CallChange, CallChanges
 from hub.calls.repository import NewCall, Store
@@ -21,8 +22,7 @@ from hub.config.escalation import EscalationConfig
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.db.tables import anomalies, devices
 from hub.escalation.snapshot import snapshots_from
-from hub.live_config import LiveConfig
-from hub.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
+from hub.process.live_config import LiveConfig
 
 router = APIRouter(tags=["edges"])
 

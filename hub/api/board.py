@@ -25,7 +25,7 @@ from hub.api.parameters import Word
 from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
 from hub.calls.news import CallChange, CallChanges
 from hub.calls.repository import Store
-from hub.live_config import LiveConfig
+from hub.process.live_config import LiveConfig
 from hub.reports.board import BoardScope, board_snapshot
 
 router = APIRouter(prefix="/api/board", tags=["board"])

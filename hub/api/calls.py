@@ -12,15 +12,15 @@ from contract.wire import utc_now
 from hub.access.permissions import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import MAX_LIST, Cursor, Words
+from hub.api.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
 from hub.calls.lifecycle import Actor, CallState, Source
 from hub.calls.news import CallChange, CallChanges
 from hub.calls.records import Call, CallFilter
 from hub.calls.repository import CallNotFound, NewCall, Store, TransitionRefused
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.escalation.snapshot import snapshots_from
-from hub.live_config import LiveConfig
-from hub.metrics import HubMetrics
-from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
+from hub.process.live_config import LiveConfig
+from hub.process.metrics import HubMetrics
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

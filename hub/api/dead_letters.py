@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, Request
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.parameters import BigCursor
+from hub.api.schemas import DeadLetterOut, DeadLetterPage
 from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.edges.dead_letters import list_dead_letters
-from hub.schemas import DeadLetterOut, DeadLetterPage
 
 router = APIRouter(tags=["admin"])
 

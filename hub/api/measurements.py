@@ -10,11 +10,7 @@ from sqlalchemy import Select, Table, select
 from contract.bounds import Moment
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.parameters import BigCursor, Word
-from hub.calls.repository import Store
-from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.db.tables import characteristics, quality_counts, spc_points
-from hub.measurement_schemas import (
+from hub.api.measurement_schemas import (
     CharacteristicList,
     CharacteristicOut,
     QualityCountOut,
@@ -22,6 +18,10 @@ from hub.measurement_schemas import (
     SpcPointOut,
     SpcPointPage,
 )
+from hub.api.parameters import BigCursor, Word
+from hub.calls.repository import Store
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.db.tables import characteristics, quality_counts, spc_points
 
 router = APIRouter(tags=["measurements"])
 

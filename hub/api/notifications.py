@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Request
 from contract.bounds import Id32
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.schemas import NotificationOut, NotificationPage
 from hub.calls.repository import CallNotFound, Store
 from hub.escalation import deliveries
-from hub.schemas import NotificationOut, NotificationPage
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 

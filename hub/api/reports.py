@@ -21,7 +21,7 @@ from hub.api.parameters import Words
 from hub.calls.records import Call
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, Named
-from hub.live_config import LiveConfig
+from hub.process.live_config import LiveConfig
 from hub.reports.calls import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
 from hub.reports.quality import (
     StationQuality,

@@ -16,14 +16,14 @@ from contract.bounds import Text
 from contract.secrets import SecretMissing, resolve_secrets
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed, bearer_token
+from hub.api.schemas import EdgeOut, EdgePage, Health
 from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.edges import liveness
 from hub.edges.subscription import Subscriber
-from hub.live_config import LiveConfig
 from hub.measurements.worker import MeasurementWorker
-from hub.metrics import HubMetrics
-from hub.schemas import EdgeOut, EdgePage, Health
+from hub.process.live_config import LiveConfig
+from hub.process.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])

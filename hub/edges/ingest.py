@@ -12,6 +12,7 @@ refused before anything else, and its edge is not told (it may be another edge's
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from hub.edges.dead_letters import DeadLetter, describe, keep, refused_by_databa
 from hub.edges.liveness import set_edge_status
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
+from hub.process.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +110,16 @@ class BatchReport:
             mine = self.acks.setdefault(edge_id, ([], []))
             mine[0].extend(confirmed)
             mine[1].extend(rejected)
+
+    def count_in(self, metrics: HubMetrics) -> None:
+        """Count this batch: its size, each message's result, each event's lag."""
+        metrics.messages_received.inc(len(self.results))
+        metrics.batch_size.observe(len(self.results))
+        for result, count in collections.Counter(r for r in self.results if r).items():
+            family = metrics.rejected if isinstance(result, Rejection) else metrics.ingested
+            family.labels(result).inc(count)
+        for lag in self.lags_s:
+            metrics.ingest_lag.observe(lag)
 
 
 class Ingest:

@@ -24,7 +24,7 @@ from hub.calls.lifecycle import OPEN_STATES
 from hub.calls.news import CallChanges
 from hub.calls.repository import Store
 from hub.db.tables import calls
-from hub.live_config import LiveConfig
+from hub.process.live_config import LiveConfig
 from rules.lights import OpenCall, station_light
 
 log = logging.getLogger(__name__)

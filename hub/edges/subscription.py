@@ -31,8 +31,8 @@ from contract.wire import EDGE_OFFLINE, EDGE_ONLINE, Topics
 from hub.calls.news import CallChanges
 from hub.edges.ingest import Acks, BatchReport
 from hub.edges.ingest_worker import IngestFailed
-from hub.live_config import LiveConfig
-from hub.metrics import HubMetrics
+from hub.process.live_config import LiveConfig
+from hub.process.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class Subscriber:
                     committed = []
                     report = await applying
                     _confirm(paho, topics, config.site, report.acks)
-                    self.metrics.record_batch(report)
+                    report.count_in(self.metrics)
                     if self.changes is not None:
                         self.changes.announce(*report.changes)
                     committed = batch

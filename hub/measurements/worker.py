@@ -26,7 +26,7 @@ from hub.measurements.intake import MeasurementMetrics
 from hub.measurements.news import MeasurementNews
 from hub.measurements.repository import MeasurementStore
 from hub.measurements.subscription import MeasurementSubscriber, MeasurementTally
-from hub.metrics import HubMetrics
+from hub.process.metrics import HubMetrics
 from hub.process.workers import begin_worker, start_worker
 
 log = logging.getLogger(__name__)

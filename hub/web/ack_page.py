@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from hub.calls.records import Call
 from hub.config.file import HubConfig
-from hub.live_config import LiveConfig
+from hub.process.live_config import LiveConfig
 from hub.web.i18n import LANGUAGES, choose_language, texts
 from hub.web.render import ENVIRONMENT, plant_names
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from hub.live_config import LiveConfig
+from hub.process.live_config import LiveConfig
 from hub.web.render import page
 
 router = APIRouter(include_in_schema=False)

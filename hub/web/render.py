@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub.config.file import HubConfig
-from hub.live_config import LiveConfig
+from hub.process.live_config import LiveConfig
 from hub.web.i18n import COOKIE, LANGUAGES, choose_language, texts
 
 TEMPLATES = Path(__file__).parent / "templates"

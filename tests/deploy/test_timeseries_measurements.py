@@ -18,10 +18,10 @@ from andon.victoria_metrics import VictoriaMetrics
 from contract.netutil import free_port
 from contract.wire import Topics, event_json
 from hub.config.file import TimeseriesConfig
+from hub.export.measurements import MeasurementSource, measurement_sources, reading_lines
+from hub.export.timeseries import TimeseriesExporter
 from hub.measurements.news import MeasurementNews
-from hub.metrics import HubMetrics
-from hub.timeseries import TimeseriesExporter
-from hub.timeseries_measurements import MeasurementSource, measurement_sources, reading_lines
+from hub.process.metrics import HubMetrics
 from tests.deploy.measurement_messages import EDGE, measurement_event
 from tests.deploy.test_shared_subscription import publish
 from tests.deploy.test_timeseries import exported

@@ -14,9 +14,9 @@ import yaml
 
 from andon.broker import MosquittoBroker
 from contract.wire import Topics, utc_now
-from hub.app import create_app
 from hub.calls.news import CallChange
 from hub.config.file import load_hub_config
+from hub.process.app import create_app
 from tests.hub.conftest import SITE, hub_settings
 from tests.plant import write_yaml
 

@@ -16,9 +16,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from andon.broker import MosquittoBroker
 from contract.wire import Topics
-from hub.app import create_app
 from hub.config.file import load_hub_config
 from hub.measurements.news import MeasurementListener
+from hub.process.app import create_app
 from tests.hub.conftest import SITE, hub_settings
 from tests.hub.test_measurements import message, point
 from tests.plant import write_yaml

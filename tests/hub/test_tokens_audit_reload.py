@@ -14,8 +14,8 @@ import yaml
 from andon.postgres import PostgresServer
 from contract.netutil import free_port
 from hub.access.permissions import Role
-from hub.app import create_app
 from hub.config.file import load_hub_config
+from hub.process.app import create_app
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
 

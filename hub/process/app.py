@@ -37,12 +37,12 @@ from hub.edges.ingest_worker import IngestWorker
 from hub.edges.lights import LightPublisher
 from hub.edges.subscription import Subscriber
 from hub.escalation.engine import EscalationEngine
-from hub.live_config import LiveConfig
+from hub.export.measurements import measurement_sources
+from hub.export.timeseries import timeseries_export
 from hub.measurements.news import MeasurementNews
 from hub.measurements.worker import MeasurementWorker
-from hub.metrics import HubMetrics
-from hub.timeseries import timeseries_export
-from hub.timeseries_measurements import measurement_sources
+from hub.process.live_config import LiveConfig
+from hub.process.metrics import HubMetrics
 from hub.web import add_pages
 
 log = logging.getLogger(__name__)

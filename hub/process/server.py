@@ -13,9 +13,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from contract.wire import utc_now
-from hub.app import create_app
 from hub.config.file import HubConfig
-from hub.systemd_notify import run_watchdog
+from hub.process.app import create_app
+from hub.process.systemd_notify import run_watchdog
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Response bodies of the measurement routes: characteristics, their points, quality counts.
 
-Kept beside ``hub/schemas.py`` rather than in it, as the measurement path is a module
+Kept beside ``hub/api/schemas.py`` rather than in it, as the measurement path is a module
 family of its own (intake, store, news, routes).
 """
 

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from contract.wire import MeasurementEvent, MeasurementReading, SpcPoint
+from hub.export.timeseries import Emit, line_protocol
 from hub.measurements.news import MeasurementListener, MeasurementNews
-from hub.metrics import HubMetrics
-from hub.timeseries import Emit, line_protocol
+from hub.process.metrics import HubMetrics
 
 # Messages a source keeps while the exporter's loop is busy: a few seconds of a large site.
 LISTENER_SIZE = 10000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable, Iterator
 
 from prometheus_client import (
@@ -15,8 +14,6 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from hub.edges.ingest import BatchReport, Rejection
 
 # Seconds, from a press to the step: a few seconds to an hour.
 RESPONSE_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
@@ -113,16 +110,6 @@ class HubMetrics:
             "Time-series batch writes that failed and were retried.",
             registry=r,
         )
-
-    def record_batch(self, report: BatchReport) -> None:
-        """Count one ingested batch: its size, each message's result, each event's lag."""
-        self.messages_received.inc(len(report.results))
-        self.batch_size.observe(len(report.results))
-        for result, count in collections.Counter(r for r in report.results if r).items():
-            family = self.rejected if isinstance(result, Rejection) else self.ingested
-            family.labels(result).inc(count)
-        for lag in report.lags_s:
-            self.ingest_lag.observe(lag)
 
     def count_open_calls(self, count: Callable[[], list[tuple[str, str, int]]]) -> None:
         self.registry.register(_OpenCalls(count))

@@ -1,7 +1,7 @@
 """Copy the hub's data to a time-series database through the InfluxDB v2 write API.
 
 InfluxDB 2.x and 3.x and VictoriaMetrics accept it. Sources (one small adapter each:
-call events here; readings and SPC points in ``hub.timeseries_measurements``) turn what happens in
+call events here; readings and SPC points in ``hub.export.measurements``) turn what happens in
 the hub into line protocol and ``offer`` it; one writer task sends batches. Ingest never
 waits for the database: the queue is bounded, and what does not fit is dropped and
 counted (``andon_hub_timeseries_dropped_total``). A batch the database did not take is
@@ -28,7 +28,7 @@ from hub.calls.news import CallChange, CallChanges
 from hub.calls.records import Call
 from hub.calls.repository import CallNotFound, Store
 from hub.config.file import HubConfig, TimeseriesConfig
-from hub.metrics import HubMetrics
+from hub.process.metrics import HubMetrics
 
 # influxdb-client is imported where it is used: it brings numpy and some 40 MB with it,
 # which a hub that exports nothing should not carry.

@@ -17,7 +17,7 @@ from contract.config.loading import ConfigInvalid
 from hub.access.audit import audit_row, record_audit
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, load_hub_config
-from hub.metrics import HubMetrics
+from hub.process.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
 
