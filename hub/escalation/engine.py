@@ -28,7 +28,7 @@ from hub.calls.repository import Store
 from hub.config.escalation import EscalationConfig
 from hub.config.file import HubConfig
 from hub.db.tables import alarm_groups, anomalies, escalations, hub_state, notifications
-from hub.escalation import alarms, deliveries, pipeline, steps
+from hub.escalation import alarms, deliveries, notices, pipeline, steps
 from hub.escalation.channels import SendFailed, send
 from hub.escalation.links import LinkMaker, link_key
 from hub.escalation.snapshot import public_url
@@ -223,10 +223,10 @@ class EscalationEngine:
             self.changes.announce(change)
 
 
-def _as_outgoing(row: dict[str, Any], error: str) -> pipeline.Notice:
-    recipient = pipeline.Recipient(row["person"], row["channel"], row["url"], row["via"])
-    attempt = pipeline.Outgoing(row["key"], row["attempt"], recipient, row["body"], error=error)
-    return pipeline.Notice(
+def _as_outgoing(row: dict[str, Any], error: str) -> notices.Notice:
+    recipient = notices.Recipient(row["person"], row["channel"], row["url"], row["via"])
+    attempt = notices.Outgoing(row["key"], row["attempt"], recipient, row["body"], error=error)
+    return notices.Notice(
         key=row["key"], call_id=row["call_id"], alarm_group=row["alarm_group"], line="",
         level=row["level"], step_s=row["step_s"], targets=(), snapshot=None, facts={},
         outgoing=(attempt,),

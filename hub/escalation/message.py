@@ -6,10 +6,9 @@ its ``title`` and ``text``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from hub.escalation.pipeline import Notice, Recipient
+from hub.escalation.notices import Notice, Recipient
 
 
 def age_text(seconds: float) -> str:

@@ -12,7 +12,7 @@ from hub.calls.repository import Store
 from hub.config.escalation import LevelConfig, RetryConfig
 from hub.config.file import HubConfig
 from hub.db.engine import open_engine, upgrade
-from hub.escalation import pipeline
+from hub.escalation import notices, pipeline
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.links import LinkRefused, make_token, read_token
 from hub.escalation.schedule import levels_at, next_offset
@@ -56,13 +56,13 @@ def _snapshot(**policy: Any) -> Snapshot:
     )  # fmt: skip
 
 
-def _notice(**overrides: Any) -> pipeline.Notice:
+def _notice(**overrides: Any) -> notices.Notice:
     values: dict[str, Any] = {
         "key": "c1:o0:l0", "call_id": 1, "alarm_group": None, "line": "line1", "level": 0,
         "step_s": 0, "targets": ("roster:maintenance",), "snapshot": _snapshot(),
         "facts": {"raised_at": NOW - timedelta(seconds=65)},
     }  # fmt: skip
-    return pipeline.Notice(**{**values, **overrides})
+    return notices.Notice(**{**values, **overrides})
 
 
 def test_the_schedule_merges_levels_and_repeats_in_time_order() -> None:
@@ -130,10 +130,10 @@ def test_notify_renders_what_where_how_long_the_level_and_who_else_was_told() ->
 
 def test_retry_backs_off_capped_and_gives_up_after_the_attempts() -> None:
     ctx = pipeline.Context(now=NOW, retry=RetryConfig(initial_s=1, cap_s=4, attempts=3))
-    recipient = pipeline.Recipient("li-wei", "Li Wei", "json://h/li", "person")
+    recipient = notices.Recipient("li-wei", "Li Wei", "json://h/li", "person")
     delays = []
     for attempt in (1, 2):
-        failed = pipeline.Outgoing("k", attempt, recipient, {}, error="HTTP 500")
+        failed = notices.Outgoing("k", attempt, recipient, {}, error="HTTP 500")
         (done,) = pipeline.retry([_notice(outgoing=(failed,))], ctx)
         (again,) = done.outgoing
         assert (again.attempt, again.gave_up) == (attempt + 1, False)
@@ -141,7 +141,7 @@ def test_retry_backs_off_capped_and_gives_up_after_the_attempts() -> None:
         delays.append((again.retry_at - NOW).total_seconds())
     assert 0.5 <= delays[0] <= 1
     assert 1 <= delays[1] <= 2
-    last = pipeline.Outgoing("k", 3, recipient, {}, error="HTTP 500")
+    last = notices.Outgoing("k", 3, recipient, {}, error="HTTP 500")
     (done,) = pipeline.retry([_notice(outgoing=(last,))], ctx)
     assert done.outgoing[0].gave_up
 
