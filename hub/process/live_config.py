@@ -15,8 +15,8 @@ from pathlib import Path
 
 from contract.config.loading import ConfigInvalid
 from hub.access.audit import audit_row, record_audit
-from hub.calls.repository import Store
 from hub.config.file import HubConfig, load_hub_config
+from hub.db.transactions import Database
 from hub.process.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class LiveConfig:
     """The current HubConfig; ``reload()`` swaps it only for a valid file."""
 
     def __init__(
-        self, config: HubConfig, *, path: Path | None, store: Store, metrics: HubMetrics
+        self, config: HubConfig, *, path: Path | None, store: Database, metrics: HubMetrics
     ) -> None:
         self.current = config
         self.path = path
