@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE
 from hub.calls.escalation_rows import escalation_row, insert_escalations, on_transition
-from hub.calls.lifecycle import Actor, CallState, Source
+from hub.calls.lifecycle import OPEN_STATES, Actor, CallState, Source
 from hub.calls.news import CallChange
 from hub.calls.rows import insert_call, timeline_row
 from hub.calls.station_events import find_open_calls
@@ -87,7 +87,7 @@ def edge_status_changed(
             calls.c.line == EDGES_LINE,
             calls.c.station == edge_id,
             calls.c.call_type == EDGE_OFFLINE_CALL,
-            calls.c.state.in_(("raised", "acknowledged", "arrived")),
+            calls.c.state.in_(OPEN_STATES),
         )
     ).scalar()
     if open_id is None:
