@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import StoreDep
 from hub.api.parameters import BigCursor
 from hub.api.schemas import DeadLetterOut, DeadLetterPage
-from hub.calls.repository import Store
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.edges.dead_letters import list_dead_letters
 
@@ -23,13 +23,12 @@ router = APIRouter(tags=["admin"])
 
 @router.get("/api/dead-letters")
 def dead_letters(
-    request: Request,
+    store: StoreDep,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
     cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> DeadLetterPage:
     """Messages set aside, newest first, a page at a time."""
-    store: Store = request.app.state.store
     rows = list_dead_letters(store.engine, after=cursor, limit=limit)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return DeadLetterPage(

@@ -13,7 +13,6 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from hub.api import (
-    acknowledge_links,
     admin,
     anomalies,
     board,
@@ -43,7 +42,7 @@ from hub.measurements.news import MeasurementNews
 from hub.measurements.worker import MeasurementWorker
 from hub.process.live_config import LiveConfig
 from hub.process.metrics import HubMetrics
-from hub.web import add_pages
+from hub.web import acknowledge_links, add_pages
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,8 @@ async def stop_task(task: asyncio.Task[None], stop: Callable[[], object]) -> Non
     log.error("task %s did not stop; leaving it behind", task.get_name())
 
 
-# One router per resource, in the order the API documentation lists them.
+# One router per resource, in the order the API documentation lists them (the
+# acknowledgement links' pages among them, as they always were).
 ROUTERS = (
     calls,
     knowledge,

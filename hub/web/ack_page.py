@@ -62,9 +62,8 @@ def call_facts(config: HubConfig, call: Call, language: str) -> list[tuple[str, 
     ]
 
 
-def link_page(request: Request, shown: LinkPage) -> HTMLResponse:
+def link_page(request: Request, live: LiveConfig, shown: LinkPage) -> HTMLResponse:
     """The page in the person's language, with the HTTP status ``shown.status``."""
-    live: LiveConfig = request.app.state.config
     config = live.current
     language = link_language(request, config, shown.person)
     words = texts(language)

@@ -56,10 +56,9 @@ def plant_names(config: HubConfig, language: str) -> dict[str, Any]:
     }
 
 
-def page(request: Request, template: str, **context: Any) -> HTMLResponse:
+def page(request: Request, live: LiveConfig, template: str, **context: Any) -> HTMLResponse:
     """``template`` in the request's language, with the data its script reads."""
     language = choose_language(request)
-    live: LiveConfig = request.app.state.config
     config = live.current
     words = texts(language)
     script_data = {

@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from contract.wire import utc_now
+from hub.api.dependencies import ChangesDep, LiveConfigDep, StoreDep
 from hub.calls.lifecycle import Actor, CallState, Source
-from hub.calls.news import CallChange, CallChanges
+from hub.calls.news import CallChange
 from hub.calls.repository import CallNotFound, Store, TransitionRefused
 from hub.db.tables import ack_links_used
 from hub.escalation.links import AckLink, LinkRefused, link_key, read_token, use_once
@@ -36,8 +37,7 @@ def _refused(exc: LinkRefused, person: str | None = None) -> LinkPage:
     )
 
 
-def _read(request: Request, token: str) -> AckLink | LinkPage:
-    store: Store = request.app.state.store
+def _read(store: Store, token: str) -> AckLink | LinkPage:
     now = utc_now()
     try:
         with store.write() as conn:
@@ -62,31 +62,35 @@ def _no_call(link: AckLink) -> LinkPage:
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
-def show_link(request: Request, token: str) -> HTMLResponse:
-    link = _read(request, token)
+def show_link(request: Request, store: StoreDep, live: LiveConfigDep, token: str) -> HTMLResponse:
+    link = _read(store, token)
     if isinstance(link, LinkPage):
-        return link_page(request, link)
-    store: Store = request.app.state.store
+        return link_page(request, live, link)
     try:
         call = store.get_call(link.call_id)
     except CallNotFound:
-        return link_page(request, _no_call(link))
+        return link_page(request, live, _no_call(link))
     if call.state is not CallState.RAISED:
         nothing = LinkPage("ack_nothing_title", "ack_nothing_text", 409, link.person, call)
-        return link_page(request, nothing)
+        return link_page(request, live, nothing)
     confirm = LinkPage(
         "ack_confirm_title", "ack_confirm_text", person=link.person, call=call,
         confirm=f"/ack/{token}",  # the page escapes it
     )  # fmt: skip
-    return link_page(request, confirm)
+    return link_page(request, live, confirm)
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
-def use_link(request: Request, token: str) -> HTMLResponse:
-    link = _read(request, token)
+def use_link(
+    request: Request,
+    store: StoreDep,
+    live: LiveConfigDep,
+    changes: ChangesDep,
+    token: str,
+) -> HTMLResponse:
+    link = _read(store, token)
     if isinstance(link, LinkPage):
-        return link_page(request, link)
-    store: Store = request.app.state.store
+        return link_page(request, live, link)
     now = utc_now()
     try:
         call = store.transition(
@@ -94,14 +98,13 @@ def use_link(request: Request, token: str) -> HTMLResponse:
             also=lambda conn: use_once(conn, link, now),
         )  # fmt: skip
     except CallNotFound:
-        return link_page(request, _no_call(link))
+        return link_page(request, live, _no_call(link))
     except TransitionRefused:
         current = store.get_call(link.call_id)
         nothing = LinkPage("ack_nothing_title", "ack_nothing_text", 409, link.person, current)
-        return link_page(request, nothing)
+        return link_page(request, live, nothing)
     except LinkRefused as exc:
-        return link_page(request, _refused(exc, link.person))
-    changes: CallChanges = request.app.state.changes
+        return link_page(request, live, _refused(exc, link.person))
     changes.announce(CallChange(call.id, call.area, call.line, call.station, call.state))
     done = LinkPage("ack_done_title", "ack_done_text", person=link.person, call=call)
-    return link_page(request, done)
+    return link_page(request, live, done)
