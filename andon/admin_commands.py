@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.wire import NAME_PATTERN, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 
 if TYPE_CHECKING:
-    from hub.store import Store
+    from hub.calls.repository import Store
 
 ACTOR = "command line"
 
@@ -49,9 +49,9 @@ def add_admin_commands(commands: Any) -> None:
 
 
 def _store(config_path: Path) -> Store:
-    from hub.config import load_hub_config
-    from hub.database import database_url, open_engine, upgrade
-    from hub.store import Store
+    from hub.calls.repository import Store
+    from hub.config.file import load_hub_config
+    from hub.db.engine import database_url, open_engine, upgrade
 
     config = load_hub_config(config_path)
     engine = open_engine(database_url(config.storage))
@@ -60,8 +60,8 @@ def _store(config_path: Path) -> Store:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from hub.config import load_hub_config
-    from hub.database import database_url, open_engine, upgrade
+    from hub.config.file import load_hub_config
+    from hub.db.engine import database_url, open_engine, upgrade
 
     config = load_hub_config(args.config)
     engine = open_engine(database_url(config.storage))
@@ -72,8 +72,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from hub.config import load_hub_config
-    from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
+    from hub.access.tokens import TokenNameTaken, TokenRefused, TokenStore
+    from hub.config.file import load_hub_config
 
     if not re.fullmatch(NAME_PATTERN, args.name):
         print(
@@ -104,7 +104,7 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _token_list(args: argparse.Namespace) -> int:
-    from hub.tokens import TokenStore
+    from hub.access.tokens import TokenStore
 
     for info in TokenStore(_store(args.config)).list():
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
@@ -114,7 +114,7 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    from hub.tokens import TokenNotFound, TokenStore
+    from hub.access.tokens import TokenNotFound, TokenStore
 
     try:
         TokenStore(_store(args.config)).revoke(args.name, actor=ACTOR, now=utc_now())

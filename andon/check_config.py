@@ -13,7 +13,7 @@ from contract.config.yaml_source import YamlDocument
 from contract.secrets import is_clear_text
 from drivers import OpcUaConfig
 from edge.config import EdgeConfig, check_edge_document
-from hub.config import HubConfig
+from hub.config.file import HubConfig
 from rules.spc.rulefile import RuleFile
 
 

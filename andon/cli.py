@@ -107,9 +107,9 @@ def _run_hub(args: argparse.Namespace) -> int:
     import asyncio
 
     from contract.secrets import SecretMissing
-    from hub.config import load_hub_config
-    from hub.database import database_url
-    from hub.server import serve_hub
+    from hub.config.file import load_hub_config
+    from hub.db.engine import database_url
+    from hub.process.server import serve_hub
 
     config = load_hub_config(args.config)
     try:

@@ -21,13 +21,13 @@ from contract.config.models import BrokerConfig
 from contract.wire import utc_now
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_edge_config
-from hub.access import Role
-from hub.app import stop_task
-from hub.config import HubConfig, load_hub_config
-from hub.database import database_url, open_engine, upgrade
-from hub.server import hub_server
-from hub.store import Store
-from hub.tokens import TokenStore
+from hub.access.permissions import Role
+from hub.access.tokens import TokenStore
+from hub.calls.repository import Store
+from hub.config.file import HubConfig, load_hub_config
+from hub.db.engine import database_url, open_engine, upgrade
+from hub.process.app import stop_task
+from hub.process.server import hub_server
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
 from testbed.ptys import PtyPair

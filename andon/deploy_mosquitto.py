@@ -26,7 +26,7 @@ from contract.wire import Topics
 
 if TYPE_CHECKING:
     from edge.config import EdgeConfig
-    from hub.config import HubConfig
+    from hub.config.file import HubConfig
 
 # Mosquitto's own default (mosquitto_passwd -I): the passwords are 32 random characters,
 # so a stolen file is not brute-forced however cheap one guess is, and every connect of
@@ -205,7 +205,7 @@ def add_deploy_commands(commands: Any) -> None:
 
 def _deploy_mosquitto(args: argparse.Namespace) -> int:
     from edge.config import load_edge_config
-    from hub.config import load_hub_config
+    from hub.config.file import load_hub_config
 
     try:
         hub = load_hub_config(args.config)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from hub.config import HubConfig
-    from hub.escalation_config import PolicyConfig
+    from hub.config.escalation import PolicyConfig
+    from hub.config.file import HubConfig
 
 EXPLAIN_HELP = """\
 Print who a call would reach, at which offset, through which channels (secrets
@@ -51,8 +51,8 @@ class ExplainRefused(Exception):
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from hub.config import load_hub_config
-    from hub.escalation_explain import explain, render
+    from hub.config.file import load_hub_config
+    from hub.escalation.explain import explain, render
 
     config = load_hub_config(args.config)
     try:
@@ -100,7 +100,7 @@ def _policy(config: HubConfig, args: argparse.Namespace) -> PolicyConfig:
 def _moment(text: str, config: HubConfig, policy: PolicyConfig) -> datetime:
     from zoneinfo import ZoneInfo
 
-    from hub.escalation_explain import policy_rosters
+    from hub.escalation.explain import policy_rosters
 
     try:
         at = datetime.fromisoformat(text)

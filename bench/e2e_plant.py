@@ -27,10 +27,10 @@ import yaml
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import utc_now
-from hub.access import Role
-from hub.database import open_engine, upgrade
-from hub.store import Store
-from hub.tokens import TokenStore
+from hub.access.permissions import Role
+from hub.access.tokens import TokenStore
+from hub.calls.repository import Store
+from hub.db.engine import open_engine, upgrade
 
 ANDON = [sys.executable, "-m", "andon.cli"]
 SITE, AREA, PREFIX = "e2e", "assembly", "andon"

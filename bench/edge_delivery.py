@@ -43,6 +43,7 @@ from contract.wire import (
     utc_now,
 )
 from edge.outbox import Outbox
+from hub.calls.lifecycle import OPEN_STATES
 
 ANDON = [sys.executable, "-m", "andon.cli"]
 PREFIX, SITE, AREA, LINE, EDGE_ID = "benchd", "bench", "a", "l", "bench-delivery"
@@ -170,7 +171,7 @@ def _token(hub_config: Path) -> str:
 
 
 def _resolve_open_calls(api: httpx.Client) -> None:
-    for state in ("raised", "acknowledged", "arrived"):
+    for state in OPEN_STATES:
         for call in api.get("/api/calls", params={"state": state, "limit": "500"}).json()["calls"]:
             api.post(f"/api/calls/{call['id']}/resolve", json={"reason_code": "fixed"})
 

@@ -36,11 +36,11 @@ from contract.mqtt import paho_client
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
-from hub.config import HubConfig
-from hub.database import open_engine, upgrade
+from hub.calls.repository import Store
+from hub.config.file import HubConfig
+from hub.db.engine import open_engine, upgrade
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.snapshot import snapshots_from
-from hub.store import Store
 
 SITE = "bench"
 LINES = 5

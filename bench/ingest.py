@@ -38,6 +38,7 @@ from contract.mqtt import PahoClient, PublishInfo, paho_client, waiting_messages
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
+from hub.db.tables import OPEN_STATE_CONDITION
 from hub.escalation.system_calls import SYSTEM_AREA
 
 SITE = "bench"
@@ -309,7 +310,7 @@ class _HubProcess:
             doubled = conn.execute(
                 sqlalchemy.text(
                     "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM calls"
-                    " WHERE state IN ('raised', 'acknowledged', 'arrived') AND area != :system"
+                    f" WHERE {OPEN_STATE_CONDITION} AND area != :system"
                     " GROUP BY line, station, call_type) AS open_calls"
                 ),
                 not_system,

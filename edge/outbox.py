@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.outbox_entry import OutboxEntry
 from edge.outbox_recent import MAX_ENTRIES, RecentMessages
 from edge.outbox_unwritten import UnwrittenMessages
 
@@ -87,14 +88,6 @@ class SentUpto:
             self.measurements = max(self.measurements, entry.seq)
         else:
             self.events = max(self.events, entry.seq)
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    seq: int
-    topic: str
-    body: str
-    droppable: bool = False
 
 
 class Outbox:

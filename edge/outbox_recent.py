@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from edge.outbox import OutboxEntry
+from edge.outbox_entry import OutboxEntry
 
 MAX_ENTRIES = 2_000
 # Bounds what an outage can add to the agent's memory: about 40 measurement messages.

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Container, Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from edge.outbox import OutboxEntry
+from edge.outbox_entry import OutboxEntry
 
 # About 50 measurement messages of the edge benchmark's size.
 MAX_CHARS = 2 << 20

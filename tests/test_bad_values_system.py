@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, select
 
 from contract.netutil import free_port
 from contract.wire import Topics
-from hub.tables import calls
+from hub.db.tables import calls
 from testbed.broker import MosquittoBroker
 from tests.plant import (
     AndonProcess,

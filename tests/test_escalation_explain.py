@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from contract.secrets import redact_url
-from hub.config import HubConfig, load_hub_config
-from hub.escalation_config import LevelConfig
-from hub.escalation_explain import REPEAT_HORIZON_S, explain, level_offsets
+from hub.config.escalation import LevelConfig
+from hub.config.file import HubConfig, load_hub_config
+from hub.escalation.explain import REPEAT_HORIZON_S, explain, level_offsets
 
 EXAMPLE = Path(__file__).parent / "config_cases" / "escalation_example" / "config.yaml"
 

@@ -15,7 +15,8 @@ from contract.wire import (
     parse_session_status,
     seq_ranges,
 )
-from edge.outbox import DERIVED_SYNC_S, MessageBuilder, Outbox, OutboxEntry, SentUpto
+from edge.outbox import DERIVED_SYNC_S, MessageBuilder, Outbox, SentUpto
+from edge.outbox_entry import OutboxEntry
 
 
 def _message(name: str, size: int = 0) -> MessageBuilder:

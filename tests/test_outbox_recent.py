@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.outbox import MessageBuilder, Outbox, OutboxEntry, SentUpto
+from edge.outbox import MessageBuilder, Outbox, SentUpto
+from edge.outbox_entry import OutboxEntry
 
 
 def _message(name: str, size: int) -> MessageBuilder:

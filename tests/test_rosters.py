@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.escalation_config import PersonConfig, RosterConfig, escalation_problems
-from hub.rosters import boundary, on_shift
+from hub.config.escalation import PersonConfig, RosterConfig, escalation_problems
+from hub.shifts.rosters import boundary, on_shift
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
 from contract.wire import Name, utc_now
-from hub.access import Permission
+from hub.access.audit import list_audit
+from hub.access.permissions import Permission
+from hub.access.tokens import TokenNameTaken, TokenNotFound, TokenRefused
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import LiveConfigDep, StoreDep, TokensDep
 from hub.api.parameters import BigCursor
-from hub.audit import list_audit
-from hub.live_config import LiveConfig
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.schemas import (
-    AuditEntryOut,
-    AuditPage,
-    NewTokenOut,
-    ReloadOut,
-    TokenIn,
-    TokenOut,
-)
-from hub.store import Store
-from hub.tokens import TokenNameTaken, TokenNotFound, TokenRefused, TokenStore
+from hub.api.schemas import AuditEntryOut, AuditPage, NewTokenOut, ReloadOut, TokenIn, TokenOut
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 
 router = APIRouter(tags=["admin"])
 
@@ -33,9 +25,10 @@ router = APIRouter(tags=["admin"])
         422: {"description": "the file has errors (in config_errors): the running one is kept"}
     },
 )
-def reload(request: Request, who: Annotated[Principal, allowed(Permission.RELOAD)]) -> ReloadOut:
+def reload(
+    config: LiveConfigDep, who: Annotated[Principal, allowed(Permission.RELOAD)]
+) -> ReloadOut:
     """Re-read the hub's YAML file; an invalid file keeps the running configuration."""
-    config: LiveConfig = request.app.state.config
     status = config.reload(actor=who.name, now=utc_now())
     if not status.ok:
         message = "the configuration file has errors; the running configuration is kept"
@@ -45,22 +38,20 @@ def reload(request: Request, who: Annotated[Principal, allowed(Permission.RELOAD
 
 @router.get("/api/admin/config")
 def config_status(
-    request: Request, _who: Annotated[Principal, allowed(Permission.RELOAD)]
+    config: LiveConfigDep, _who: Annotated[Principal, allowed(Permission.RELOAD)]
 ) -> ReloadOut:
     """The last reload: whether it worked, when, and every error if it did not."""
-    config: LiveConfig = request.app.state.config
     return ReloadOut(ok=config.status.ok, at=config.status.at, errors=config.status.errors)
 
 
 @router.get("/api/audit")
 def audit(
-    request: Request,
+    store: StoreDep,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
     cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> AuditPage:
     """The audit log, newest first, a page at a time."""
-    store: Store = request.app.state.store
     rows = list_audit(store.engine, after=cursor, limit=limit)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return AuditPage(
@@ -70,13 +61,12 @@ def audit(
 
 @router.get("/api/admin/tokens")
 def list_tokens(
-    request: Request,
+    tokens: TokensDep,
     _who: Annotated[Principal, allowed(Permission.TOKENS)],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> list[TokenOut]:
     """Tokens by name, revoked ones included, at most ``limit`` (a plant has tens)."""
-    tokens = TokenStore(request.app.state.store).list(limit=limit)
-    return [TokenOut.model_validate(t) for t in tokens]
+    return [TokenOut.model_validate(t) for t in tokens.list(limit=limit)]
 
 
 @router.post(
@@ -85,9 +75,8 @@ def list_tokens(
     responses={409: {"description": "the name is taken, or the role cannot have lines"}},
 )
 def create_token(
-    request: Request, body: TokenIn, who: Annotated[Principal, allowed(Permission.TOKENS)]
+    tokens: TokensDep, body: TokenIn, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> NewTokenOut:
-    tokens = TokenStore(request.app.state.store)
     now = utc_now()
     try:
         token = tokens.create(
@@ -110,7 +99,7 @@ def create_token(
     responses={404: {"description": "no active token"}, 409: {"description": "its own token"}},
 )
 def revoke_token(
-    request: Request, name: Name, who: Annotated[Principal, allowed(Permission.TOKENS)]
+    tokens: TokensDep, name: Name, who: Annotated[Principal, allowed(Permission.TOKENS)]
 ) -> None:
     """Revoke a token: its next request is refused, and its open streams end."""
     if name == who.name:
@@ -119,6 +108,6 @@ def revoke_token(
             409, "a token cannot revoke itself: use another admin token or andon token revoke"
         )
     try:
-        TokenStore(request.app.state.store).revoke(name, actor=who.name, now=utc_now())
+        tokens.revoke(name, actor=who.name, now=utc_now())
     except TokenNotFound as exc:
         raise HTTPException(404, str(exc)) from None

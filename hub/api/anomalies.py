@@ -5,32 +5,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
 from contract.bounds import Id32, Text
 from contract.wire import utc_now
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.calls import call_out
+from hub.api.dependencies import ChangesDep, LiveConfigDep, StoreDep
 from hub.api.parameters import Cursor, Word
-from hub.batch import Actor
-from hub.changes import CallChange, CallChanges
+from hub.api.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
+from hub.calls.lifecycle import Actor, Source
+from hub.calls.news import CallChange
+from hub.calls.repository import NewCall
+from hub.config.escalation import EscalationConfig
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.db.tables import anomalies, devices
 from hub.escalation.snapshot import snapshots_from
-from hub.escalation_config import EscalationConfig
-from hub.lifecycle import Source
-from hub.live_config import LiveConfig
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.schemas import AnomalyOut, AnomalyPage, CallOut, DeviceOut, DevicePage
-from hub.store import NewCall, Store
-from hub.tables import anomalies, devices
 
 router = APIRouter(tags=["edges"])
 
 
 @router.get("/api/anomalies")
 def list_anomalies(
-    request: Request,
+    store: StoreDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     line: Word | None = None,
@@ -54,7 +53,6 @@ def list_anomalies(
         query = query.where(anomalies.c.line.in_(who.lines))
     if cursor is not None:
         query = query.where(anomalies.c.id < cursor)
-    store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
@@ -69,19 +67,21 @@ def list_anomalies(
     responses={404: {"description": "no such anomaly"}, 409: {"description": "unknown type"}},
 )
 def raise_anomaly_call(
-    request: Request, anomaly_id: Id32, who: Annotated[Principal, allowed(Permission.RAISE)]
+    store: StoreDep,
+    config: LiveConfigDep,
+    changes: ChangesDep,
+    anomaly_id: Id32,
+    who: Annotated[Principal, allowed(Permission.RAISE)],
 ) -> CallOut:
     """Raise a call for an SPC anomaly: of the call type ``escalation.anomaly_call_type``
     (``quality``) at its station, carrying its characteristic and part, so the call shows
     how earlier calls on the same characteristic were fixed. A call of that type already
     open at the station is joined (and keeps what it carries)."""
-    store: Store = request.app.state.store
     with store.read() as conn:
         row = conn.execute(select(anomalies).where(anomalies.c.id == anomaly_id)).first()
     if row is None:
         raise HTTPException(404, f"no anomaly {anomaly_id}")
     who.check_line(row.line)
-    config: LiveConfig = request.app.state.config
     hub = config.current
     wanted = (hub.escalation or EscalationConfig()).anomaly_call_type
     call_type = hub.call_type(wanted)
@@ -98,7 +98,6 @@ def raise_anomaly_call(
     call, new = store.raise_call(
         call=where, actor=Actor(who.name, Source.API), now=now, snapshot_for=snapshots_from(hub)
     )
-    changes: CallChanges = request.app.state.changes
     action = "raised" if new else "joined"
     changes.announce(CallChange(call.id, call.area, call.line, call.station, action))
     return call_out(call, now)
@@ -106,7 +105,7 @@ def raise_anomaly_call(
 
 @router.get("/api/devices")
 def list_devices(
-    request: Request,
+    store: StoreDep,
     who: Annotated[Principal, allowed(Permission.READ)],
     cursor: Annotated[Text | None, Query(max_length=140)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
@@ -122,7 +121,6 @@ def list_devices(
             (devices.c.edge_id > edge_id)
             | ((devices.c.edge_id == edge_id) & (devices.c.device > device))
         )
-    store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
     page, next_cursor = split_page(rows, limit, lambda row: f"{row['edge_id']}/{row['device']}")

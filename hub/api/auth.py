@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from hub.access import Permission, Role, allows
-from hub.tokens import TokenInfo, TokenStore
+from hub.access.permissions import Permission, Role, allows
+from hub.access.tokens import TokenInfo, TokenStore
+from hub.api.dependencies import TokensDep
 
 # Where hub/api/gate.py leaves the token it found in the request's state.
 TOKEN_STATE = "api_token"  # noqa: S105  # a state key, not a secret
@@ -38,11 +39,11 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def principal(request: Request, authorization: str | None) -> Principal:
+def principal(request: Request, tokens: TokenStore, authorization: str | None) -> Principal:
     info: TokenInfo | None = getattr(request.state, TOKEN_STATE, None)
     if info is None:  # a route outside /api, which the gate does not look at
         token = bearer_token(authorization)
-        info = None if token is None else TokenStore(request.app.state.store).lookup(token)
+        info = None if token is None else tokens.lookup(token)
     if info is None:
         raise HTTPException(
             401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"}
@@ -59,10 +60,11 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
     def dependency(
         request: Request,
+        tokens: TokensDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> Principal:
         authorization = None if credentials is None else f"Bearer {credentials.credentials}"
-        holder = principal(request, authorization)
+        holder = principal(request, tokens, authorization)
         if not allows(holder.role, permission):
             raise HTTPException(403, f"role {holder.role} may not {permission}")
         return holder

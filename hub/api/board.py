@@ -19,14 +19,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from contract.wire import utc_now
-from hub.access import Permission
+from hub.access.permissions import Permission
+from hub.access.tokens import TokenStore
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import ChangesDep, LiveConfigDep, StoreDep, TokensDep
 from hub.api.parameters import Word
 from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
-from hub.board import BoardScope, board_snapshot
-from hub.changes import CallChange, CallChanges
-from hub.live_config import LiveConfig
-from hub.store import Store
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.repository import Store
+from hub.process.live_config import LiveConfig
+from hub.reports.board import BoardScope, board_snapshot
 
 router = APIRouter(prefix="/api/board", tags=["board"])
 
@@ -41,9 +43,7 @@ def _scope(who: Principal, line: str | None, lang: str) -> BoardScope:
     return BoardScope(line=line, allowed_lines=who.lines, language=lang)
 
 
-async def _snapshot(request: Request, scope: BoardScope) -> dict[str, Any]:
-    store: Store = request.app.state.store
-    config: LiveConfig = request.app.state.config
+async def _snapshot(store: Store, config: LiveConfig, scope: BoardScope) -> dict[str, Any]:
     return await asyncio.to_thread(
         lambda: board_snapshot(store=store, config=config.current, scope=scope, now=utc_now())
     )
@@ -51,40 +51,55 @@ async def _snapshot(request: Request, scope: BoardScope) -> dict[str, Any]:
 
 @router.get("")
 async def board(
-    request: Request,
+    store: StoreDep,
+    config: LiveConfigDep,
     who: Annotated[Principal, allowed(Permission.READ)],
     line: Word | None = None,
     lang: Language = "en",
 ) -> dict[str, Any]:
     """Tiles (``state``: raised, acknowledged, arrived or idle; ``colour``, ``flashing``,
     the station's open calls, most urgent first) and the header figures."""
-    return await _snapshot(request, _scope(who, line, lang))
+    return await _snapshot(store, config, _scope(who, line, lang))
 
 
 @router.get("/events", response_class=StreamingResponse, responses=EVENT_STREAM)
 async def board_events(
     request: Request,
+    *,
+    store: StoreDep,
+    config: LiveConfigDep,
+    changes: ChangesDep,
+    tokens: TokensDep,
     who: Annotated[Principal, allowed(Permission.READ)],
     line: Word | None = None,
     lang: Language = "en",
 ) -> StreamingResponse:
     """``event: board`` with the board's JSON, now and after each change on its lines."""
     scope = _scope(who, line, lang)
-    return event_stream(_events(request, scope))
+    return event_stream(
+        _events(request, scope, store=store, config=config, changes=changes, tokens=tokens)
+    )
 
 
-async def _events(request: Request, scope: BoardScope) -> AsyncIterator[str]:
-    changes: CallChanges = request.app.state.changes
+async def _events(
+    request: Request,
+    scope: BoardScope,
+    *,
+    store: Store,
+    config: LiveConfig,
+    changes: CallChanges,
+    tokens: TokenStore,
+) -> AsyncIterator[str]:
     with changes.listen() as queue:
-        yield _event(await _snapshot(request, scope))
-        async for change in watched(request, queue.get):
+        yield _event(await _snapshot(store, config, scope))
+        async for change in watched(request, tokens, queue.get):
             if change is None:
                 yield KEEPALIVE
                 continue
             await asyncio.sleep(COALESCE_S)
             if not _drain(queue, scope, change):
                 continue
-            yield _event(await _snapshot(request, scope))
+            yield _event(await _snapshot(store, config, scope))
 
 
 def _drain(queue: asyncio.Queue[CallChange], scope: BoardScope, first: CallChange) -> bool:

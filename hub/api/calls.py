@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from contract.bounds import Id32, Moment
 from contract.wire import utc_now
-from hub.access import ACTION_PERMISSION, Permission
+from hub.access.permissions import ACTION_PERMISSION, Permission
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import ChangesDep, LiveConfigDep, MetricsDep, StoreDep
 from hub.api.parameters import MAX_LIST, Cursor, Words
-from hub.batch import Actor
-from hub.changes import CallChange, CallChanges
+from hub.api.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
+from hub.calls.lifecycle import Actor, CallState, Source
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.records import Call, CallFilter
+from hub.calls.repository import CallNotFound, NewCall, Store, TransitionRefused
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.escalation.snapshot import snapshots_from
-from hub.lifecycle import CallState, Source
-from hub.live_config import LiveConfig
-from hub.metrics import HubMetrics
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, Call, CallFilter, split_page
-from hub.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn, ResolveIn
-from hub.store import CallNotFound, NewCall, Store, TransitionRefused
+from hub.process.metrics import HubMetrics
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
@@ -30,9 +31,20 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+@dataclass(frozen=True)
+class _Parts:
+    """What a transition touches: the calls, their news, the response-time metrics."""
+
+    store: Store
+    changes: CallChanges
+    metrics: HubMetrics
+
+
+async def _parts(store: StoreDep, changes: ChangesDep, metrics: MetricsDep) -> _Parts:
+    return _Parts(store, changes, metrics)
+
+
+TransitionParts = Annotated[_Parts, Depends(_parts)]
 
 
 def call_out(call: Call, now: datetime) -> CallOut:
@@ -41,7 +53,7 @@ def call_out(call: Call, now: datetime) -> CallOut:
 
 @router.get("")
 def list_calls(
-    request: Request,
+    store: StoreDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     state: Annotated[list[CallState], Query(default_factory=list, max_length=MAX_LIST)],
@@ -71,7 +83,7 @@ def list_calls(
         limit=limit,
         allowed_lines=who.lines,
     )
-    calls = _store(request).list_calls(query)
+    calls = store.list_calls(query)
     now = utc_now()
     page, next_cursor = split_page(calls, limit, lambda call: str(call.id))
     return CallPage(calls=[call_out(call, now) for call in page], next_cursor=next_cursor)
@@ -84,11 +96,14 @@ NOT_CONFIGURED = "not a station, call type or reason code of the hub's file"
 
 @router.post("", status_code=201, responses={409: {"description": NOT_CONFIGURED}})
 def raise_call(
-    request: Request, body: RaiseIn, who: Annotated[Principal, allowed(Permission.RAISE)]
+    store: StoreDep,
+    changes: ChangesDep,
+    config: LiveConfigDep,
+    body: RaiseIn,
+    who: Annotated[Principal, allowed(Permission.RAISE)],
 ) -> CallOut:
     """Raise a call from a station's panel; a call already open there is joined."""
     who.check_line(body.line)
-    config: LiveConfig = request.app.state.config
     hub = config.current
     if (body.area, body.line, body.station) not in hub.station_keys():
         raise HTTPException(409, f"no station {body.area}/{body.line}/{body.station}")
@@ -104,19 +119,18 @@ def raise_call(
         call_type=body.call_type,
         needs_verification=call_type.verify,
     )
-    call, new = _store(request).raise_call(
+    call, new = store.raise_call(
         call=where, actor=Actor(who.name, Source.API), now=now, snapshot_for=snapshots_from(hub)
     )
-    _announce(request, call, "raised" if new else "joined")
+    _announce(changes, call, "raised" if new else "joined")
     return call_out(call, now)
 
 
 @router.get("/{call_id}", responses=NOT_FOUND)
 def get_call(
-    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
+    store: StoreDep, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> CallDetailOut:
     """One call with its timeline: every transition, who made it, when and from where."""
-    store = _store(request)
     call = _get_visible(store, call_id, who)
     out = call_out(call, utc_now())
     return CallDetailOut.model_validate(
@@ -126,16 +140,18 @@ def get_call(
 
 @router.post("/{call_id}/acknowledge", responses={**NOT_FOUND, **REFUSED})
 def acknowledge(
-    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)]
+    parts: TransitionParts,
+    call_id: Id32,
+    who: Annotated[Principal, allowed(Permission.ACKNOWLEDGE)],
 ) -> CallOut:
-    return _transition(request, call_id, "acknowledge", who)
+    return _transition(parts, call_id, "acknowledge", who)
 
 
 @router.post("/{call_id}/arrive", responses={**NOT_FOUND, **REFUSED})
 def arrive(
-    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.ARRIVE)]
+    parts: TransitionParts, call_id: Id32, who: Annotated[Principal, allowed(Permission.ARRIVE)]
 ) -> CallOut:
-    return _transition(request, call_id, "arrive", who)
+    return _transition(parts, call_id, "arrive", who)
 
 
 @router.post(
@@ -146,36 +162,36 @@ def arrive(
     },
 )
 def resolve(
-    request: Request,
+    parts: TransitionParts,
+    config: LiveConfigDep,
     call_id: Id32,
     body: ResolveIn,
     who: Annotated[Principal, allowed(Permission.RESOLVE)],
 ) -> CallOut:
-    config: LiveConfig = request.app.state.config
     codes = config.current.reason_code_ids
     if body.reason_code not in codes:
         raise HTTPException(
             409, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
         )
     details = {"reason_code": body.reason_code, "note": body.note}
-    return _transition(request, call_id, "resolve", who, details)
+    return _transition(parts, call_id, "resolve", who, details)
 
 
 @router.post("/{call_id}/verify", responses={**NOT_FOUND, **REFUSED})
 def verify(
-    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.VERIFY)]
+    parts: TransitionParts, call_id: Id32, who: Annotated[Principal, allowed(Permission.VERIFY)]
 ) -> CallOut:
-    return _transition(request, call_id, "verify", who)
+    return _transition(parts, call_id, "verify", who)
 
 
 @router.post("/{call_id}/cancel", responses={**NOT_FOUND, **REFUSED})
 def cancel(
-    request: Request,
+    parts: TransitionParts,
     call_id: Id32,
     body: CancelIn,
     who: Annotated[Principal, allowed(Permission.CANCEL)],
 ) -> CallOut:
-    return _transition(request, call_id, "cancel", who, {"cancel_reason": body.reason})
+    return _transition(parts, call_id, "cancel", who, {"cancel_reason": body.reason})
 
 
 def _get_visible(store: Store, call_id: Id32, who: Principal) -> Call:
@@ -188,14 +204,14 @@ def _get_visible(store: Store, call_id: Id32, who: Principal) -> Call:
 
 
 def _transition(
-    request: Request,
+    parts: _Parts,
     call_id: Id32,
     action: str,
     who: Principal,
     details: dict[str, str | None] | None = None,
 ) -> CallOut:
     assert action in ACTION_PERMISSION
-    store = _store(request)
+    store = parts.store
     _get_visible(store, call_id, who)
     now = utc_now()
     try:
@@ -206,18 +222,16 @@ def _transition(
         raise HTTPException(404, f"no call {call_id}") from None
     except TransitionRefused as exc:
         raise HTTPException(409, {"message": str(exc), "state": exc.state}) from None
-    _observe_response(request, call, action)
-    _announce(request, call, call.state)
+    _observe_response(parts.metrics, call, action)
+    _announce(parts.changes, call, call.state)
     return call_out(call, now)
 
 
-def _announce(request: Request, call: Call, action: str) -> None:
-    changes: CallChanges = request.app.state.changes
+def _announce(changes: CallChanges, call: Call, action: str) -> None:
     changes.announce(CallChange(call.id, call.area, call.line, call.station, action))
 
 
-def _observe_response(request: Request, call: Call, action: str) -> None:
-    metrics: HubMetrics = request.app.state.metrics
+def _observe_response(metrics: HubMetrics, call: Call, action: str) -> None:
     durations = call.durations(utc_now())
     seconds = {
         "acknowledge": durations.to_acknowledge_s,

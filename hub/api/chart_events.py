@@ -1,7 +1,7 @@
 """/api/characteristics/{name}/events: a characteristic's new SPC points as server-sent
 events, for the live control chart.
 
-Points come from ``app.state.measurements`` (hub/measurement_news.py) as the measurement
+Points come from the hub's measurement news (hub/measurements/news.py) as the measurement
 process stores them; the stream sends each point of the characteristic on the lines the
 token may read, and a comment every few seconds, whether or not other characteristics'
 points flow, so a proxy or a dead hub is noticed; the token is looked up again every
@@ -21,11 +21,13 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import StreamingResponse
 
 from contract.wire import MeasurementEvent
-from hub.access import Permission
+from hub.access.permissions import Permission
+from hub.access.tokens import TokenStore
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import MeasurementNewsDep, TokensDep
 from hub.api.parameters import Word
 from hub.api.streams import EVENT_STREAM, KEEPALIVE, event_stream, watched
-from hub.measurement_news import MeasurementNews
+from hub.measurements.news import MeasurementNews
 
 router = APIRouter(tags=["measurements"])
 
@@ -38,6 +40,8 @@ LISTENER_SIZE = 200
 )
 async def point_events(
     request: Request,
+    news: MeasurementNewsDep,
+    tokens: TokensDep,
     name: Annotated[Word, Path(min_length=1)],
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
@@ -49,7 +53,7 @@ async def point_events(
     if line is not None:
         who.check_line(line)
     wanted = _Filter(name=name, line=line, station=station, lines=who.lines)
-    return event_stream(_events(request, wanted))
+    return event_stream(_events(request, news, tokens, wanted))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,11 +93,12 @@ def _point(event: MeasurementEvent, point: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _events(request: Request, wanted: _Filter) -> AsyncIterator[str]:
-    news: MeasurementNews = request.app.state.measurements
+async def _events(
+    request: Request, news: MeasurementNews, tokens: TokenStore, wanted: _Filter
+) -> AsyncIterator[str]:
     with news.listen(size=LISTENER_SIZE) as listener:
         yield "event: open\ndata: {}\n\n"
-        async for event in watched(request, listener.get):
+        async for event in watched(request, tokens, listener.get):
             if event is None:
                 yield KEEPALIVE
                 continue

@@ -8,28 +8,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import StoreDep
 from hub.api.parameters import BigCursor
-from hub.dead_letters import list_dead_letters
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.schemas import DeadLetterOut, DeadLetterPage
-from hub.store import Store
+from hub.api.schemas import DeadLetterOut, DeadLetterPage
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.edges.dead_letters import list_dead_letters
 
 router = APIRouter(tags=["admin"])
 
 
 @router.get("/api/dead-letters")
 def dead_letters(
-    request: Request,
+    store: StoreDep,
     _who: Annotated[Principal, allowed(Permission.AUDIT)],
     cursor: BigCursor | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> DeadLetterPage:
     """Messages set aside, newest first, a page at a time."""
-    store: Store = request.app.state.store
     rows = list_dead_letters(store.engine, after=cursor, limit=limit)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
     return DeadLetterPage(

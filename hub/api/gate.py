@@ -19,12 +19,12 @@ from typing import Any
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.access.tokens import TokenStore
 from hub.api.auth import TOKEN_STATE, bearer_token
 from hub.api.problems import problem_response
-from hub.tokens import TokenStore
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-_API_PREFIX = "/api/"  # every route here needs a token (hub/access.py)
+_API_PREFIX = "/api/"  # every route here needs a token (hub/access/permissions.py)
 
 
 class ApiGate:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy import Select, Table, select
 
 from contract.bounds import Moment
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
-from hub.api.parameters import BigCursor, Word
-from hub.measurement_schemas import (
+from hub.api.dependencies import StoreDep
+from hub.api.measurement_schemas import (
     CharacteristicList,
     CharacteristicOut,
     QualityCountOut,
@@ -19,9 +19,9 @@ from hub.measurement_schemas import (
     SpcPointOut,
     SpcPointPage,
 )
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.store import Store
-from hub.tables import characteristics, quality_counts, spc_points
+from hub.api.parameters import BigCursor, Word
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.db.tables import characteristics, quality_counts, spc_points
 
 router = APIRouter(tags=["measurements"])
 
@@ -31,7 +31,7 @@ MAX_BUCKETS = 10_000
 
 @router.get("/api/characteristics")
 def list_characteristics(
-    request: Request,
+    store: StoreDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     line: Word | None = None,
@@ -42,7 +42,6 @@ def list_characteristics(
         characteristics.c.characteristic, characteristics.c.line, characteristics.c.station
     )
     query = _at_place(query, characteristics, who=who, line=line, station=station)
-    store: Store = request.app.state.store
     with store.read() as conn:
         rows = [CharacteristicOut.model_validate(dict(r)) for r in conn.execute(query).mappings()]
     return CharacteristicList(characteristics=rows)
@@ -50,7 +49,7 @@ def list_characteristics(
 
 @router.get("/api/characteristics/{name}/points")
 def list_points(
-    request: Request,
+    store: StoreDep,
     name: Annotated[Word, Path(min_length=1)],
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
@@ -68,7 +67,6 @@ def list_points(
     if cursor is not None:
         query = query.where(spc_points.c.id > cursor)
     query = query.order_by(spc_points.c.id).limit(limit + 1)
-    store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
     page, next_cursor = split_page(rows, limit, lambda row: str(row["id"]))
@@ -79,7 +77,7 @@ def list_points(
 
 @router.get("/api/quality/counts")
 def quality_count_buckets(
-    request: Request,
+    store: StoreDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     start: Annotated[Moment, Query(alias="from", description="hours starting at or after")],
@@ -92,7 +90,6 @@ def quality_count_buckets(
     query = select(table).where(table.c.hour >= start, table.c.hour < end)
     query = _at_place(query, table, who=who, line=line, station=station)
     query = query.order_by(table.c.line, table.c.station, table.c.hour).limit(MAX_BUCKETS + 1)
-    store: Store = request.app.state.store
     with store.read() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
     if len(rows) > MAX_BUCKETS:

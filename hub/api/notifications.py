@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 
 from contract.bounds import Id32
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import StoreDep
+from hub.api.schemas import NotificationOut, NotificationPage
+from hub.calls.repository import CallNotFound
 from hub.escalation import deliveries
-from hub.schemas import NotificationOut, NotificationPage
-from hub.store import CallNotFound, Store
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
 
 
 @router.get("/{call_id}/notifications", responses={404: {"description": "no such call"}})
 def call_notifications(
-    request: Request, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
+    store: StoreDep, call_id: Id32, who: Annotated[Principal, allowed(Permission.READ)]
 ) -> NotificationPage:
     """Who was told about the call, through which channel (redacted), and what happened."""
-    store: Store = request.app.state.store
     try:
         call = store.get_call(call_id)
     except CallNotFound:

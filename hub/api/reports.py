@@ -10,17 +10,20 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
 
 from contract.bounds import Moment
 from contract.wire import utc_now
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
+from hub.api.dependencies import LiveConfigDep, StoreDep
 from hub.api.parameters import Words
-from hub.config import HubConfig, Named
-from hub.live_config import LiveConfig
-from hub.quality_reports import (
+from hub.calls.records import Call
+from hub.calls.repository import Store
+from hub.config.file import HubConfig, Named
+from hub.reports.calls import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
+from hub.reports.quality import (
     StationQuality,
     TooManyBuckets,
     Weeks,
@@ -28,9 +31,6 @@ from hub.quality_reports import (
     read_buckets,
     station_quality,
 )
-from hub.queries import Call
-from hub.reports import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
-from hub.store import Store
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -49,11 +49,10 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, d
 
 
 async def _calls(
-    request: Request, who: Principal, line: list[str] | None, period: tuple[datetime, datetime]
+    store: Store, who: Principal, line: list[str] | None, period: tuple[datetime, datetime]
 ) -> list[Call]:
     for wanted in line or ():
         who.check_line(wanted)
-    store: Store = request.app.state.store
     lines = line or list(who.lines)
     try:
         return await asyncio.to_thread(
@@ -91,7 +90,7 @@ UNTIL = Query(description="calls raised before (ISO 8601); default: now")
 
 @router.get("/summary", response_class=JSONResponse, responses=CSV_OR_JSON)
 async def summary(
-    request: Request,
+    store: StoreDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     since: Annotated[Moment | None, SINCE] = None,
@@ -101,14 +100,15 @@ async def summary(
 ) -> Response:
     """Every call of the period in one row (key ``all``): counts and response times."""
     period = _period(since, until)
-    calls = await _calls(request, who, line, period)
+    calls = await _calls(store, who, line, period)
     rows = breakdown(calls, key=lambda _call: "all", label=lambda _key: "all", now=utc_now())
     return _answer(rows, period, format, {})
 
 
 @router.get("/calls", response_class=JSONResponse, responses=CSV_OR_JSON)
 async def calls_by(
-    request: Request,
+    store: StoreDep,
+    config: LiveConfigDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     by: Dimension,
@@ -122,8 +122,7 @@ async def calls_by(
     group's share and the running share (the Pareto line). ``by=reason_code`` counts the
     calls resolved with a reason; ``by=shift`` puts calls outside every shift under null."""
     period = _period(since, until)
-    calls = await _calls(request, who, line, period)
-    config: LiveConfig = request.app.state.config
+    calls = await _calls(store, who, line, period)
     hub = config.current
     rows = breakdown(
         calls,
@@ -160,7 +159,8 @@ def label_of(config: HubConfig, dimension: str, key: str | None, language: str) 
 
 @router.get("/quality", response_class=JSONResponse, responses=CSV_OR_JSON)
 async def quality(
-    request: Request,
+    config: LiveConfigDep,
+    store: StoreDep,
     *,
     who: Annotated[Principal, allowed(Permission.READ)],
     since: Annotated[Moment | None, Query(description="hours starting at or after")] = None,
@@ -177,10 +177,8 @@ async def quality(
     for wanted in line or ():
         who.check_line(wanted)
     lines = line or list(who.lines)
-    config: LiveConfig = request.app.state.config
     hub = config.current
     weeks = Weeks.ending(period[1], hub.timezone)
-    store: Store = request.app.state.store
 
     def read() -> list[StationQuality]:
         in_period = read_buckets(store, start=period[0], end=period[1], lines=lines)

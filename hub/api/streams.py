@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from hub.access.tokens import TokenStore
 from hub.api.auth import bearer_token
-from hub.tokens import TokenStore
 
 KEEPALIVE_S = 5.0
 TOKEN_CHECK_S = 1.0
@@ -44,15 +44,14 @@ def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     )
 
 
-async def token_active(request: Request) -> bool:
+async def token_active(request: Request, tokens: TokenStore) -> bool:
     """Whether the request's bearer token is still a valid one."""
     token = bearer_token(request.headers.get("authorization"))
-    tokens = TokenStore(request.app.state.store)
     return token is not None and await asyncio.to_thread(tokens.lookup, token) is not None
 
 
 async def watched(
-    request: Request, next_item: Callable[[], Awaitable[T]]
+    request: Request, tokens: TokenStore, next_item: Callable[[], Awaitable[T]]
 ) -> AsyncIterator[T | None]:
     """Each item of ``next_item()``, and None when a keepalive is due; ends when the client
     has gone or the token was revoked."""
@@ -62,7 +61,7 @@ async def watched(
     while not await request.is_disconnected():
         now = loop.time()
         if now >= check_at:
-            if not await token_active(request):
+            if not await token_active(request, tokens):
                 return  # revoked: the browser reconnects, is refused, and asks for a token
             check_at = loop.time() + TOKEN_CHECK_S
         if now >= keepalive_at:

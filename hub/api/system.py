@@ -14,27 +14,23 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contract.bounds import Text
 from contract.secrets import SecretMissing, resolve_secrets
-from hub.access import Permission
+from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed, bearer_token
-from hub.live_config import LiveConfig
-from hub.measurement_worker import MeasurementWorker
-from hub.metrics import HubMetrics
-from hub.queries import DEFAULT_PAGE, MAX_PAGE, split_page
-from hub.schemas import EdgeOut, EdgePage, Health
-from hub.store import Store
-from hub.subscriber import Subscriber
+from hub.api.dependencies import LiveConfigDep, MeasuringDep, MetricsDep, StoreDep, SubscriberDep
+from hub.api.schemas import EdgeOut, EdgePage, Health
+from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
+from hub.edges import liveness
+from hub.process.live_config import LiveConfig
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
 @router.get("/healthz", responses={503: {"model": Health, "description": "something is wrong"}})
-def healthz(request: Request) -> JSONResponse:
+def healthz(
+    subscriber: SubscriberDep, measuring: MeasuringDep, store: StoreDep, config: LiveConfigDep
+) -> JSONResponse:
     """ok (200), or failing (503) with what is wrong, for a watchdog or a load balancer."""
-    subscriber: Subscriber = request.app.state.subscriber
-    measuring: MeasurementWorker = request.app.state.measuring
-    store: Store = request.app.state.store
-    config: LiveConfig = request.app.state.config
     problems = []
     broker_connected = subscriber.connected.is_set()
     if not broker_connected:
@@ -68,11 +64,15 @@ def healthz(request: Request) -> JSONResponse:
         403: {"description": "off loopback, without api.metrics_token"},
     },
 )
-def metrics(request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+def metrics(
+    request: Request,
+    hub_metrics: MetricsDep,
+    config: LiveConfigDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
     """Prometheus metrics: open on loopback; elsewhere only with ``api.metrics_token``."""
-    if not _is_loopback(request) and not _has_metrics_token(request, authorization):
+    if not _is_loopback(request) and not _has_metrics_token(config, authorization):
         raise HTTPException(403, "metrics are open on loopback only; configure api.metrics_token")
-    hub_metrics: HubMetrics = request.app.state.metrics
     return Response(hub_metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -84,8 +84,7 @@ def _is_loopback(request: Request) -> bool:
         return False
 
 
-def _has_metrics_token(request: Request, authorization: str | None) -> bool:
-    config: LiveConfig = request.app.state.config
+def _has_metrics_token(config: LiveConfig, authorization: str | None) -> bool:
     expected = config.current.api.metrics_token
     given = bearer_token(authorization)
     if expected is None or given is None:
@@ -99,7 +98,7 @@ def _has_metrics_token(request: Request, authorization: str | None) -> bool:
 
 @router.get("/api/edges")
 def list_edges(
-    request: Request,
+    store: StoreDep,
     who: Annotated[Principal, allowed(Permission.READ)],
     cursor: Annotated[Text | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
@@ -107,7 +106,6 @@ def list_edges(
     """Edge agents and their liveness, by edge id, a page at a time. A token limited to
     lines reads the edges known to serve them: those that reported a device or charted a
     characteristic on one of its lines."""
-    store: Store = request.app.state.store
-    rows = store.list_edges(after=cursor, limit=limit + 1, lines=who.lines)
+    rows = liveness.list_edges(store, after=cursor, limit=limit + 1, lines=who.lines)
     page, next_cursor = split_page(rows, limit, lambda row: str(row["edge_id"]))
     return EdgePage(edges=[EdgeOut.model_validate(row) for row in page], next_cursor=next_cursor)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from hub.access import Permission, allows
+from hub.access.permissions import Permission, allows
 from hub.api.auth import Principal, allowed
 
 router = APIRouter(tags=["system"])

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from hub.config import HubConfig
-from hub.escalation import deliveries, pipeline
+from hub.calls.lifecycle import OPEN_STATES
+from hub.config.file import HubConfig
+from hub.db.tables import alarm_groups, anomalies, calls, hub_state
+from hub.escalation import deliveries, notices, pipeline
 from hub.escalation.snapshot import Snapshot, SnapshotFor, snapshots_from
-from hub.lifecycle import OPEN_STATES
-from hub.tables import alarm_groups, anomalies, calls, hub_state
 
 CURSOR = "anomaly_cursor"
 BATCH = 5000
@@ -137,7 +137,7 @@ def _notice(
     snapshot_for: SnapshotFor,
     call_type: str,
     now: datetime,
-) -> pipeline.Notice | None:
+) -> notices.Notice | None:
     _site, area, line, station, characteristic = json.loads(group["key"])
     data = snapshot_for(call_type, area, line, station)
     if data is None:
@@ -154,7 +154,7 @@ def _notice(
     ).all()
     tests = sorted({str(t) for tests, _ in recent for t in tests})
     first = min((at for _, at in recent), default=now)
-    return pipeline.Notice(
+    return notices.Notice(
         key=f"a{group['key']}:{group['last_anomaly_id']}",
         call_id=None,
         alarm_group=group["key"],

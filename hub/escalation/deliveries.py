@@ -17,9 +17,9 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from contract.secrets import redact_url
+from hub.db.tables import notifications
 from hub.escalation.channels import has_idempotency_key
-from hub.escalation.pipeline import Notice, Outgoing
-from hub.tables import notifications
+from hub.escalation.notices import Notice, Outgoing
 
 QUEUED, SENDING, SENT, FAILED, UNKNOWN = "queued", "sending", "sent", "failed", "unknown"
 

@@ -22,21 +22,21 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from contract.wire import utc_now
-from hub.changes import CallChange, CallChanges
-from hub.config import HubConfig
-from hub.escalation import alarms, deliveries, pipeline, steps
+from hub.calls.escalation_rows import STOPPED
+from hub.calls.news import CallChange, CallChanges
+from hub.calls.repository import Store
+from hub.config.escalation import EscalationConfig
+from hub.config.file import HubConfig
+from hub.db.tables import alarm_groups, anomalies, escalations, hub_state, notifications
+from hub.escalation import alarms, deliveries, notices, pipeline, steps
 from hub.escalation.channels import SendFailed, send
 from hub.escalation.links import LinkMaker, link_key
-from hub.escalation.rows import STOPPED
 from hub.escalation.snapshot import public_url
 from hub.escalation.system_calls import (
     CHANNEL_FAILING_CALL,
     NOTIFICATIONS_LINE,
     raise_system_call,
 )
-from hub.escalation_config import EscalationConfig
-from hub.store import Store
-from hub.tables import alarm_groups, anomalies, escalations, hub_state, notifications
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -223,10 +223,10 @@ class EscalationEngine:
             self.changes.announce(change)
 
 
-def _as_outgoing(row: dict[str, Any], error: str) -> pipeline.Notice:
-    recipient = pipeline.Recipient(row["person"], row["channel"], row["url"], row["via"])
-    attempt = pipeline.Outgoing(row["key"], row["attempt"], recipient, row["body"], error=error)
-    return pipeline.Notice(
+def _as_outgoing(row: dict[str, Any], error: str) -> notices.Notice:
+    recipient = notices.Recipient(row["person"], row["channel"], row["url"], row["via"])
+    attempt = notices.Outgoing(row["key"], row["attempt"], recipient, row["body"], error=error)
+    return notices.Notice(
         key=row["key"], call_id=row["call_id"], alarm_group=row["alarm_group"], line="",
         level=row["level"], step_s=row["step_s"], targets=(), snapshot=None, facts={},
         outgoing=(attempt,),

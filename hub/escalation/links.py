@@ -20,7 +20,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub.tables import ack_links_used, hub_state
+from hub.db.tables import ack_links_used, hub_state
 
 LINK_KEY = "ack_link_key"
 

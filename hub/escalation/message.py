@@ -7,10 +7,9 @@ in the hub's file; English for a URL named as is, or a person without one).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from hub.escalation.pipeline import Notice, Recipient
+from hub.escalation.notices import Notice, Recipient
 
 # Every sentence of a message, per language; ``{name}`` places are filled in by render.
 WORDS: dict[str, dict[str, str]] = {

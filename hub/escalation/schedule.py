@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hub.escalation_config import LevelConfig
+from hub.config.escalation import LevelConfig
 
 
 def occurrence_after(level: LevelConfig, offset: int | None) -> int | None:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.config import HubConfig
-from hub.escalation_config import LevelConfig, PersonConfig, PolicyConfig, RosterConfig
+from hub.config.escalation import LevelConfig, PersonConfig, PolicyConfig, RosterConfig
+from hub.config.file import HubConfig
 
 SnapshotFor = Callable[[str, str, str, str], dict[str, Any] | None]
 """(call type, area, line, station) -> the snapshot to escalate with, or None."""

@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from hub.batch import Actor, timeline_row
-from hub.changes import CallChange
+from hub.calls.escalation_rows import ACK_WAIT, ACTIVE, STOPPED
+from hub.calls.lifecycle import OPEN_STATES, Actor, CallState, Source
+from hub.calls.news import CallChange
+from hub.calls.rows import timeline_row
+from hub.config.escalation import LevelConfig
+from hub.db.tables import call_events, calls, escalations
 from hub.escalation import deliveries, pipeline
-from hub.escalation.rows import ACK_WAIT, ACTIVE, STOPPED
+from hub.escalation.notices import Notice
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
-from hub.escalation_config import LevelConfig
-from hub.lifecycle import OPEN_STATES, CallState, Source
-from hub.tables import call_events, calls, escalations
 
 BATCH = 200  # due rows taken per transaction; the rest wait for the next pass
 HUB = Actor("hub", Source.HUB)
@@ -119,7 +120,7 @@ def take_due_steps(conn: Connection, ctx: pipeline.Context) -> Pass:
         ack_link=ctx.ack_link,
         retry=ctx.retry,
     )
-    notices: list[pipeline.Notice] = []
+    notices: list[Notice] = []
     for row in rows:
         snapshot = Snapshot.load(row["snapshot"])
         decided = plan(row, list(snapshot.policy.levels), now)
@@ -139,7 +140,7 @@ def take_due_steps(conn: Connection, ctx: pipeline.Context) -> Pass:
 
 def _notices(
     row: dict[str, Any], snapshot: Snapshot, decided: Plan, told: list[str]
-) -> list[pipeline.Notice]:
+) -> list[Notice]:
     assert decided.fire is not None
     levels = snapshot.policy.levels
     told_names = [snapshot.people[p].name or p for p in told if p in snapshot.people]
@@ -150,7 +151,7 @@ def _notices(
         "told_before": tuple(told_names),
     }
     return [
-        pipeline.Notice(
+        Notice(
             key=f"c{row['call_id']}:o{decided.fire}:l{index}" + (":r" if decided.resumed else ""),
             call_id=int(row["call_id"]),
             alarm_group=None,
@@ -168,7 +169,7 @@ def _notices(
 def _escalated(
     conn: Connection,
     row: dict[str, Any],
-    step: list[pipeline.Notice],
+    step: list[Notice],
     decided: Plan,
     now: datetime,
 ) -> CallChange:

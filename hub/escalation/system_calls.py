@@ -14,13 +14,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from contract.wire import EDGE_OFFLINE, EDGE_ONLINE
-from hub.batch import Actor, find_open_calls, insert_call, timeline_row
-from hub.changes import CallChange
-from hub.config import HubConfig
-from hub.escalation.rows import escalation_row, insert_escalations, on_transition
+from hub.calls.escalation_rows import escalation_row, insert_escalations, on_transition
+from hub.calls.lifecycle import OPEN_STATES, Actor, CallState, Source
+from hub.calls.news import CallChange
+from hub.calls.rows import insert_call, timeline_row
+from hub.calls.station_events import find_open_calls
+from hub.config.file import HubConfig
+from hub.db.tables import call_events, calls
 from hub.escalation.snapshot import fallback_snapshot
-from hub.lifecycle import CallState, Source
-from hub.tables import call_events, calls
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def edge_status_changed(
             calls.c.line == EDGES_LINE,
             calls.c.station == edge_id,
             calls.c.call_type == EDGE_OFFLINE_CALL,
-            calls.c.state.in_(("raised", "acknowledged", "arrived")),
+            calls.c.state.in_(OPEN_STATES),
         )
     ).scalar()
     if open_id is None:

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from hub.config import HubConfig
-from hub.live_config import LiveConfig
-from hub.queries import Call
+from hub.calls.records import Call
+from hub.config.file import HubConfig
+from hub.process.live_config import LiveConfig
 from hub.web.i18n import LANGUAGES, choose_language, texts
 from hub.web.render import ENVIRONMENT, plant_names
 
@@ -62,9 +62,8 @@ def call_facts(config: HubConfig, call: Call, language: str) -> list[tuple[str, 
     ]
 
 
-def link_page(request: Request, shown: LinkPage) -> HTMLResponse:
+def link_page(request: Request, live: LiveConfig, shown: LinkPage) -> HTMLResponse:
     """The page in the person's language, with the HTTP status ``shown.status``."""
-    live: LiveConfig = request.app.state.config
     config = live.current
     language = link_language(request, config, shown.person)
     words = texts(language)

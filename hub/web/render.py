@@ -10,8 +10,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hub.config import HubConfig
-from hub.live_config import LiveConfig
+from hub.config.file import HubConfig
+from hub.process.live_config import LiveConfig
 from hub.web.i18n import COOKIE, LANGUAGES, choose_language, texts
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -56,10 +56,9 @@ def plant_names(config: HubConfig, language: str) -> dict[str, Any]:
     }
 
 
-def page(request: Request, template: str, **context: Any) -> HTMLResponse:
+def page(request: Request, live: LiveConfig, template: str, **context: Any) -> HTMLResponse:
     """``template`` in the request's language, with the data its script reads."""
     language = choose_language(request)
-    live: LiveConfig = request.app.state.config
     config = live.current
     words = texts(language)
     script_data = {

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 
 COMPOSE = Path(__file__).parents[2] / "deploy" / "compose"
 SCHEMA = COMPOSE / "schema" / "compose-spec.json"

@@ -10,7 +10,7 @@ from andon.mosquitto_acl import EdgeAccount, edge_rules, hub_rules
 from contract.wire import Topics
 from edge.config import EdgeConfig
 from edge.delivery import subscriptions as edge_subscriptions
-from hub.subscriber import subscriptions as hub_subscriptions
+from hub.edges.subscription import subscriptions as hub_subscriptions
 
 TOPICS = Topics("andon")
 SITE, AREA = "plant1", "assembly"
@@ -42,8 +42,8 @@ def edge_uses(line: str) -> Uses:
 
 def hub_uses() -> Uses:
     reads = set(hub_subscriptions(TOPICS, SITE))
-    reads.add(TOPICS.measurement_filter(SITE))  # hub/measurement_subscriber.py
-    writes = {TOPICS.hub_status(SITE)}  # hub/subscriber.py, and its will
+    reads.add(TOPICS.measurement_filter(SITE))  # hub/measurements/subscription.py
+    writes = {TOPICS.hub_status(SITE)}  # hub/edges/subscription.py, and its will
     writes |= {TOPICS.edge_ack(SITE, edge) for edge in EDGES.values()}
     writes |= {TOPICS.light(SITE, AREA, line, s) for line in STATIONS for s in STATIONS[line]}
     return {"read": reads, "write": writes}

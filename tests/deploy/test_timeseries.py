@@ -15,12 +15,12 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from hub.access import Role
-from hub.app import create_app
-from hub.config import TimeseriesConfig, load_hub_config
-from hub.measurement_news import MeasurementNews
-from hub.metrics import HubMetrics
-from hub.timeseries import TimeseriesExporter, call_point, line_protocol
+from hub.access.permissions import Role
+from hub.config.file import TimeseriesConfig, load_hub_config
+from hub.export.timeseries import TimeseriesExporter, call_point, line_protocol
+from hub.measurements.news import MeasurementNews
+from hub.process.app import create_app
+from hub.process.metrics import HubMetrics
 from testbed.victoria_metrics import VictoriaMetrics
 from tests.deploy.measurement_messages import measurement_event
 from tests.hub.conftest import HubUnderTest, hub_settings

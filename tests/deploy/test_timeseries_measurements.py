@@ -15,11 +15,11 @@ import pytest
 
 from contract.netutil import free_port
 from contract.wire import Topics, event_json
-from hub.config import TimeseriesConfig
-from hub.measurement_news import MeasurementNews
-from hub.metrics import HubMetrics
-from hub.timeseries import TimeseriesExporter
-from hub.timeseries_measurements import MeasurementSource, measurement_sources, reading_lines
+from hub.config.file import TimeseriesConfig
+from hub.export.measurements import MeasurementSource, measurement_sources, reading_lines
+from hub.export.timeseries import TimeseriesExporter
+from hub.measurements.news import MeasurementNews
+from hub.process.metrics import HubMetrics
 from testbed.broker import MosquittoBroker
 from testbed.victoria_metrics import VictoriaMetrics
 from tests.deploy.measurement_messages import EDGE, measurement_event

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from hub.app import create_app
-from hub.config import load_hub_config
-from hub.ingest import Result
+from hub.config.file import load_hub_config
+from hub.edges.ingest import Result
+from hub.process.app import create_app
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml
 from tests.receiver import Receiver

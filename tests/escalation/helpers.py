@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from hub.store import Store
-from hub.tables import escalations, notifications
+from hub.calls.repository import Store
+from hub.db.tables import escalations, notifications
 from tests.receiver import Received, Receiver
 
 T = TypeVar("T")

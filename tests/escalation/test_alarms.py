@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from contract.wire import AnomalyEvent, AnomalyPayload, make_event_id, utc_now
-from hub.lifecycle import CallState
+from hub.calls.lifecycle import CallState
 from tests.escalation.conftest import announce, escalation_settings, running_hub
 from tests.escalation.helpers import received, until
 from tests.hub.conftest import SITE, HubUnderTest

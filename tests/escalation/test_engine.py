@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contract.wire import utc_now
-from hub.access import Role
-from hub.lifecycle import CallState
+from hub.access.permissions import Role
+from hub.calls.lifecycle import CallState
 from tests.escalation.conftest import announce, escalation_settings, running_hub
 from tests.escalation.helpers import escalation, levels, received, until
 from tests.hub.conftest import HubUnderTest

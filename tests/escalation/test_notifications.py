@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.access import Role
-from hub.lifecycle import CallState
+from hub.access.permissions import Role
+from hub.calls.lifecycle import CallState
 from tests.escalation.conftest import SECRET, announce, escalation_settings, running_hub
 from tests.escalation.helpers import attempts, received, until
 from tests.hub.conftest import HubUnderTest

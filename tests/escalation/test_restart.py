@@ -21,12 +21,11 @@ from sqlalchemy import select
 
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, make_event_id, utc_now
-from hub.batch import Actor
-from hub.database import open_engine
-from hub.lifecycle import Source
-from hub.queries import CallFilter
-from hub.store import Store
-from hub.tables import notifications
+from hub.calls.lifecycle import Actor, Source
+from hub.calls.records import CallFilter
+from hub.calls.repository import Store
+from hub.db.engine import open_engine
+from hub.db.tables import notifications
 from testbed.broker import MosquittoBroker
 from tests.escalation.conftest import escalation_settings
 from tests.plant import HUB_START_S, AndonProcess, wait_until, write_yaml

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from hub.config import HubConfig
-from hub.database import open_engine, upgrade
-from hub.escalation import pipeline
+from hub.calls.repository import Store
+from hub.config.escalation import LevelConfig, RetryConfig
+from hub.config.file import HubConfig
+from hub.db.engine import open_engine, upgrade
+from hub.escalation import notices, pipeline
 from hub.escalation.engine import EscalationEngine
 from hub.escalation.links import LinkRefused, make_token, read_token
 from hub.escalation.message import WORDS
 from hub.escalation.schedule import levels_at, next_offset
 from hub.escalation.snapshot import Snapshot
 from hub.escalation.steps import plan
-from hub.escalation_config import LevelConfig, RetryConfig
-from hub.store import Store
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # a Tuesday
 HUB = {
@@ -62,13 +62,13 @@ def _snapshot(**policy: Any) -> Snapshot:
     )  # fmt: skip
 
 
-def _notice(**overrides: Any) -> pipeline.Notice:
+def _notice(**overrides: Any) -> notices.Notice:
     values: dict[str, Any] = {
         "key": "c1:o0:l0", "call_id": 1, "alarm_group": None, "line": "line1", "level": 0,
         "step_s": 0, "targets": ("roster:maintenance",), "snapshot": _snapshot(),
         "facts": {"raised_at": NOW - timedelta(seconds=65)},
     }  # fmt: skip
-    return pipeline.Notice(**{**values, **overrides})
+    return notices.Notice(**{**values, **overrides})
 
 
 def test_the_schedule_merges_levels_and_repeats_in_time_order() -> None:
@@ -174,10 +174,10 @@ def test_an_spc_alarm_names_its_tests_in_the_persons_language() -> None:
 
 def test_retry_backs_off_capped_and_gives_up_after_the_attempts() -> None:
     ctx = pipeline.Context(now=NOW, retry=RetryConfig(initial_s=1, cap_s=4, attempts=3))
-    recipient = pipeline.Recipient("li-wei", "Li Wei", "json://h/li", "person")
+    recipient = notices.Recipient("li-wei", "Li Wei", "json://h/li", "person")
     delays = []
     for attempt in (1, 2):
-        failed = pipeline.Outgoing("k", attempt, recipient, {}, error="HTTP 500")
+        failed = notices.Outgoing("k", attempt, recipient, {}, error="HTTP 500")
         (done,) = pipeline.retry([_notice(outgoing=(failed,))], ctx)
         (again,) = done.outgoing
         assert (again.attempt, again.gave_up) == (attempt + 1, False)
@@ -185,7 +185,7 @@ def test_retry_backs_off_capped_and_gives_up_after_the_attempts() -> None:
         delays.append((again.retry_at - NOW).total_seconds())
     assert 0.5 <= delays[0] <= 1
     assert 1 <= delays[1] <= 2
-    last = pipeline.Outgoing("k", 3, recipient, {}, error="HTTP 500")
+    last = notices.Outgoing("k", 3, recipient, {}, error="HTTP 500")
     (done,) = pipeline.retry([_notice(outgoing=(last,))], ctx)
     assert done.outgoing[0].gave_up
 

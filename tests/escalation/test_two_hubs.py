@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from contract.wire import utc_now
-from hub.batch import Actor
-from hub.config import load_hub_config
-from hub.database import open_engine
+from hub.calls.lifecycle import Actor, Source
+from hub.calls.repository import Store
+from hub.config.file import load_hub_config
+from hub.db.engine import open_engine
 from hub.escalation.engine import EscalationEngine
-from hub.lifecycle import Source
-from hub.store import Store
 from tests.escalation.conftest import announce, escalation_settings, running_hub
 from tests.escalation.helpers import attempts, received
 from tests.plant import write_yaml

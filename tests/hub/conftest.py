@@ -18,15 +18,16 @@ from fastapi import FastAPI
 
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, make_event_id, utc_now
-from hub.access import Role
-from hub.app import create_app
-from hub.batch import IngestOutcome
-from hub.config import load_hub_config
-from hub.ingest import Ingest, Result
-from hub.live_config import LiveConfig
-from hub.queries import MAX_PAGE, Call, CallFilter
-from hub.store import Store
-from hub.tokens import TokenStore
+from hub.access.permissions import Role
+from hub.access.tokens import TokenStore
+from hub.calls.records import Call, CallFilter
+from hub.calls.repository import Store
+from hub.calls.station_events import IngestOutcome
+from hub.config.file import load_hub_config
+from hub.db.paging import MAX_PAGE
+from hub.edges.ingest import Ingest, Result
+from hub.process.app import create_app
+from hub.process.live_config import LiveConfig
 from tests.plant import write_yaml
 
 SITE = "plant1"
@@ -114,7 +115,7 @@ class HubUnderTest:
     def ingest_presses(self, *messages: tuple[str, bytes]) -> list[Result]:
         """Apply messages as one batch, counted in the app's metrics like the real path."""
         report = self.ingest.handle_batch(list(messages))
-        self.app.state.metrics.record_batch(report)
+        report.count_in(self.app.state.metrics)
         return report.results
 
     def raise_call(self, station: str = "st10", call_type: str = "maintenance", **kw: Any) -> int:

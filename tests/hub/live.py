@@ -17,10 +17,10 @@ from fastapi import FastAPI
 
 from contract.netutil import free_port
 from contract.wire import utc_now
-from hub.access import Role
-from hub.app import create_app
-from hub.config import load_hub_config
-from hub.tokens import TokenStore
+from hub.access.permissions import Role
+from hub.access.tokens import TokenStore
+from hub.config.file import load_hub_config
+from hub.process.app import create_app
 from tests.hub.conftest import hub_settings
 from tests.plant import wait_until, write_yaml
 

@@ -1,4 +1,5 @@
-"""Every endpoint x every role, as the table in hub/access.py says; and tokens of a line."""
+"""Every endpoint x every role, as the table in hub/access/permissions.py says; and tokens
+of a line."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from typing import Any
 import pytest
 
 from contract.wire import utc_now
-from hub.access import ALLOWED, ENDPOINTS, LINE_ROLES, Permission, Role
-from hub.batch import Actor
-from hub.lifecycle import OPEN_STATES, Source
-from hub.tokens import TokenNameTaken, TokenRefused, TokenStore
+from hub.access.permissions import ALLOWED, ENDPOINTS, LINE_ROLES, Permission, Role
+from hub.access.tokens import TokenNameTaken, TokenRefused, TokenStore
+from hub.calls.lifecycle import OPEN_STATES, Actor, Source
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

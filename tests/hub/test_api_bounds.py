@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote, urlencode
 
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from tests.hub.live import LiveHub, live_hub
 
 LIMIT = 4096

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from contract.wire import MeasurementEvent, make_event_id, utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.api import streams
-from hub.measurement_news import MeasurementNews
+from hub.measurements.news import MeasurementNews
 from tests.hub.conftest import SITE
 from tests.hub.live import LiveHub, live_hub
 

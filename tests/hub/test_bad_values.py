@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from hub.access import Role
-from hub.batch import IngestOutcome
-from hub.dead_letters import list_dead_letters
-from hub.ingest import Rejection
-from hub.ingest_worker import IngestFailed, IngestWorker
-from hub.measurement_intake import MeasurementCheck
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MeasurementSubscriber
-from hub.tables import anomalies, calls, processed_events, spc_points
+from hub.access.permissions import Role
+from hub.calls.station_events import IngestOutcome
+from hub.db.tables import anomalies, calls, processed_events, spc_points
+from hub.edges.dead_letters import list_dead_letters
+from hub.edges.ingest import Rejection
+from hub.edges.ingest_worker import IngestFailed, IngestWorker
+from hub.measurements.intake import MeasurementCheck
+from hub.measurements.repository import MeasurementStore
+from hub.measurements.subscription import MeasurementSubscriber
 from tests.hub.conftest import HubUnderTest
 from tests.refusals import (
     EDGE,

@@ -10,9 +10,8 @@ import pytest
 import yaml
 
 from contract.wire import utc_now
-from hub.access import Role
-from hub.batch import Actor
-from hub.lifecycle import Source
+from hub.access.permissions import Role
+from hub.calls.lifecycle import Actor, Source
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

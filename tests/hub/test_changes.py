@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from hub.access import Role
-from hub.changes import CallChange, CallChanges
+from hub.access.permissions import Role
+from hub.calls.news import CallChange, CallChanges
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -22,11 +22,11 @@ from contract.wire import (
     make_event_id,
     utc_now,
 )
-from hub.app import create_app
-from hub.batch import IngestOutcome
-from hub.config import HubConfig, load_hub_config
-from hub.ingest import Rejection
-from hub.measurement_intake import MeasurementCheck
+from hub.calls.station_events import IngestOutcome
+from hub.config.file import HubConfig, load_hub_config
+from hub.edges.ingest import Rejection
+from hub.measurements.intake import MeasurementCheck
+from hub.process.app import create_app
 from tests.hub.conftest import SITE, HubUnderTest, hub_settings
 from tests.plant import write_yaml
 
@@ -90,9 +90,9 @@ async def test_a_forged_edge_id_is_refused_and_the_real_edges_events_become_call
         # ... or on the old layout, which names no edge.
         call("edge-line2", 3, "line1", "st10", topic_edge=None),
     ]
-    with caplog.at_level(logging.WARNING, logger="hub.ingest"):
+    with caplog.at_level(logging.WARNING, logger="hub.edges.ingest"):
         report = hub.ingest.handle_batch(forgeries)
-    hub.app.state.metrics.record_batch(report)
+    report.count_in(hub.app.state.metrics)
     assert report.results == [
         Rejection.EDGE_MISMATCH, Rejection.EDGE_MISMATCH, Rejection.LINE_NOT_SERVED
     ]  # fmt: skip

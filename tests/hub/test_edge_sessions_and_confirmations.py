@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import update
 
 from contract.wire import FaultEvent, FaultPayload, make_event_id, utc_now
-from hub.access import Role
-from hub.batch import IngestOutcome
-from hub.ingest import Rejection
-from hub.light_publisher import LightPublisher
-from hub.tables import calls
+from hub.access.permissions import Role
+from hub.calls.station_events import IngestOutcome
+from hub.db.tables import calls
+from hub.edges.ingest import Rejection
+from hub.edges.lights import LightPublisher
+from hub.edges.liveness import list_edges, set_edge_status
 from tests.hub.conftest import SITE, HubUnderTest
 
 pytestmark = pytest.mark.asyncio
@@ -46,14 +47,14 @@ async def test_an_offline_of_an_older_session_is_ignored_and_a_newer_one_counts(
     hub: HubUnderTest,
 ) -> None:
     store, now = hub.store, utc_now()
-    assert store.set_edge_status("edge-a", "online", 5, now) is True
-    assert store.set_edge_status("edge-a", "offline", 4, now) is False  # a late will
-    assert store.set_edge_status("edge-a", "online", 5, now) is False  # a rebirth: no news
-    (edge,) = store.list_edges(after=None, limit=10)
+    assert set_edge_status(store, "edge-a", "online", 5, now) is True
+    assert set_edge_status(store, "edge-a", "offline", 4, now) is False  # a late will
+    assert set_edge_status(store, "edge-a", "online", 5, now) is False  # a rebirth: no news
+    (edge,) = list_edges(store, after=None, limit=10)
     assert (edge["status"], edge["session"]) == ("online", 5)
-    assert store.set_edge_status("edge-a", "offline", 5, now + timedelta(seconds=1)) is True
-    assert store.set_edge_status("edge-a", "online", 6, now + timedelta(seconds=2)) is True
-    (edge,) = store.list_edges(after=None, limit=10)
+    assert set_edge_status(store, "edge-a", "offline", 5, now + timedelta(seconds=1)) is True
+    assert set_edge_status(store, "edge-a", "online", 6, now + timedelta(seconds=2)) is True
+    (edge,) = list_edges(store, after=None, limit=10)
     assert (edge["status"], edge["session"]) == ("online", 6)
 
 
@@ -65,7 +66,7 @@ async def test_a_plain_offline_from_anyone_cannot_undo_an_edge_with_sessions(
         [(_status_topic(hub), b"offline"), (_status_topic(hub), b"{not a status")]
     )
     assert report.results == [None, Rejection.INVALID]
-    (edge,) = hub.store.list_edges(after=None, limit=10)
+    (edge,) = list_edges(hub.store, after=None, limit=10)
     assert (edge["status"], edge["session"]) == ("online", 3)
 
 
@@ -74,7 +75,7 @@ async def test_an_edge_from_before_sessions_still_goes_online_and_offline(
 ) -> None:
     hub.ingest.handle_batch([(_status_topic(hub, "old"), b"online")])
     hub.ingest.handle_batch([(_status_topic(hub, "old"), b"offline")])
-    (edge,) = hub.store.list_edges(after=None, limit=10)
+    (edge,) = list_edges(hub.store, after=None, limit=10)
     assert (edge["edge_id"], edge["status"], edge["session"]) == ("old", "offline", 0)
 
 

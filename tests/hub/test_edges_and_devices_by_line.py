@@ -9,8 +9,9 @@ import json
 import pytest
 
 from contract.wire import utc_now
-from hub.access import Role
-from hub.batch import IngestOutcome
+from hub.access.permissions import Role
+from hub.calls.station_events import IngestOutcome
+from hub.edges.liveness import set_edge_status
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio
@@ -32,7 +33,7 @@ async def test_a_line_token_reads_only_its_lines_devices_and_edges(hub: HubUnder
     )
     assert reported == [IngestOutcome.DEVICE_STATUS] * 2
     for session, edge in enumerate(("edge-a", "edge-b", "edge-c"), start=1):
-        hub.store.set_edge_status(edge, "online", session, utc_now())
+        set_edge_status(hub.store, edge, "online", session, utc_now())
     seen: dict[str, tuple[list[str], list[str]]] = {}
     for name, lines in (("line1", ("line1",)), ("line2", ("line2",)), ("all", ())):
         async with hub.client(Role.VIEWER, *lines) as viewer:

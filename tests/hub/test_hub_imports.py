@@ -10,7 +10,8 @@ import sys
 def test_a_hub_that_exports_nothing_does_not_load_influxdb_client_or_numpy() -> None:
     loaded = subprocess.run(
         [sys.executable, "-c",
-         "import sys, andon.cli, hub.server, hub.app, hub.timeseries, hub.timeseries_measurements;"
+         "import sys, andon.cli, hub.process.server, hub.process.app, hub.export.timeseries,"
+         " hub.export.measurements;"
          "print(sorted({m.split('.')[0] for m in sys.modules} & {'influxdb_client', 'numpy'}))"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip

@@ -10,11 +10,12 @@ import pytest
 import sqlalchemy
 
 from contract.wire import MAX_SEQ, utc_now
-from hub.access import Role
-from hub.batch import Actor, IngestOutcome, find_open_calls, insert_call
-from hub.ingest import Rejection
-from hub.lifecycle import Source
-from hub.tables import calls
+from hub.access.permissions import Role
+from hub.calls.lifecycle import Actor, Source
+from hub.calls.rows import insert_call
+from hub.calls.station_events import IngestOutcome, find_open_calls
+from hub.db.tables import calls
+from hub.edges.ingest import Rejection
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.access import Role
-from hub.batch import Actor
-from hub.lifecycle import Source
+from hub.access.permissions import Role
+from hub.calls.lifecycle import Actor, Source
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

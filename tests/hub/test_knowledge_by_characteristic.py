@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hub.access import Role
-from hub.batch import IngestOutcome
+from hub.access.permissions import Role
+from hub.calls.station_events import IngestOutcome
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from contract.wire import utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from tests.hub.conftest import HubUnderTest
 
 pytestmark = pytest.mark.asyncio

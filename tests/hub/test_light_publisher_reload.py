@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from contract.wire import Topics, utc_now
-from hub.app import create_app
-from hub.changes import CallChange
-from hub.config import load_hub_config
+from hub.calls.news import CallChange
+from hub.config.file import load_hub_config
+from hub.process.app import create_app
 from testbed.broker import MosquittoBroker
 from tests.hub.conftest import SITE, hub_settings
 from tests.plant import write_yaml

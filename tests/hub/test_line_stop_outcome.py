@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from contract.wire import FaultPayload, OutputPayload, make_event_id, utc_now
-from hub.access import Role
-from hub.tables import calls
+from hub.access.permissions import Role
+from hub.db.tables import calls
 from tests.hub.conftest import SITE, HubUnderTest
 
 pytestmark = pytest.mark.asyncio

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from contract.wire import MeasurementEvent
-from hub.live_config import LiveConfig
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MAX_BYTES_PER_WRITE, MeasurementSubscriber
+from hub.measurements.repository import MeasurementStore
+from hub.measurements.subscription import MAX_BYTES_PER_WRITE, MeasurementSubscriber
+from hub.process.live_config import LiveConfig
 from tests.hub.conftest import HubUnderTest
 from tests.hub.test_measurements import T0, hub, message
 

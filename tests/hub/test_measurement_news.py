@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.wire import Topics
-from hub.app import create_app
-from hub.config import load_hub_config
-from hub.measurement_news import MeasurementListener
+from hub.config.file import load_hub_config
+from hub.measurements.news import MeasurementListener
+from hub.process.app import create_app
 from testbed.broker import MosquittoBroker
 from tests.hub.conftest import SITE, hub_settings
 from tests.hub.test_measurements import message, point

@@ -13,12 +13,12 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from contract.wire import MeasurementEvent, Topics, event_json, make_event_id
-from hub.access import Role
-from hub.app import create_app
-from hub.config import load_hub_config
-from hub.live_config import LiveConfig
-from hub.measurement_store import MeasurementStore
-from hub.measurement_subscriber import MeasurementSubscriber
+from hub.access.permissions import Role
+from hub.config.file import load_hub_config
+from hub.measurements.repository import MeasurementStore
+from hub.measurements.subscription import MeasurementSubscriber
+from hub.process.app import create_app
+from hub.process.live_config import LiveConfig
 from tests.hub.conftest import SITE, HubUnderTest, hub_settings
 from tests.plant import write_yaml
 

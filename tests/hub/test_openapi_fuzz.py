@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.access import Role
+from hub.access.permissions import Role
 from testbed.broker import MosquittoBroker
 from tests.hub.live import LiveHub, live_hub
 from tests.plant import wait_until

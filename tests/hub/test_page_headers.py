@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from contract.wire import utc_now
-from hub.access import Role
+from hub.access.permissions import Role
 from hub.web.render import script_json
 from tests.hub.conftest import HubUnderTest
 from tests.hub.test_pages import PAGES, _script_data

@@ -14,7 +14,7 @@ import yaml
 
 from contract.config.loading import ConfigInvalid
 from contract.wire import utc_now
-from hub.config import load_hub_config
+from hub.config.file import load_hub_config
 from hub.web.i18n import TEXTS, from_accept_language
 from tests.hub.conftest import HubUnderTest
 

@@ -14,11 +14,10 @@ import yaml
 
 from contract.config.loading import ConfigInvalid
 from contract.wire import utc_now
-from hub.access import Role
-from hub.batch import Actor
-from hub.config import HubConfig, load_hub_config
-from hub.lifecycle import Source
-from hub.shifts import shift_of, start_of_day
+from hub.access.permissions import Role
+from hub.calls.lifecycle import Actor, Source
+from hub.config.file import HubConfig, load_hub_config
+from hub.shifts.production import shift_of, start_of_day
 from tests.hub.conftest import HubUnderTest
 from tests.plant import write_yaml
 

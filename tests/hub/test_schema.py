@@ -1,12 +1,14 @@
-"""The migrations build exactly the tables the code declares, on both backends."""
+"""The migrations build exactly the tables the code declares, on both backends; the
+index of open calls knows the lifecycle's open states."""
 
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hub.database import open_engine, upgrade
-from hub.tables import metadata
+from hub.calls.lifecycle import OPEN_STATES
+from hub.db.engine import open_engine, upgrade
+from hub.db.tables import OPEN_STATE_CONDITION, metadata
 
 
 def test_the_migrated_schema_is_the_declared_one(database_url: str) -> None:
@@ -17,3 +19,10 @@ def test_the_migrated_schema_is_the_declared_one(database_url: str) -> None:
         differences = compare_metadata(context, metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_the_index_of_open_calls_has_the_lifecycles_open_states() -> None:
+    # The index's condition is SQL text that migration 0002 froze; the states are the
+    # lifecycle's. One place names them, the other must agree.
+    states = ", ".join(f"'{state}'" for state in OPEN_STATES)
+    assert f"state IN ({states})" == OPEN_STATE_CONDITION

@@ -12,9 +12,9 @@ import sqlalchemy
 import yaml
 
 from contract.netutil import free_port
-from hub.access import Role
-from hub.app import create_app
-from hub.config import load_hub_config
+from hub.access.permissions import Role
+from hub.config.file import load_hub_config
+from hub.process.app import create_app
 from testbed.postgres import PostgresServer
 from tests.hub.conftest import HubUnderTest, hub_settings
 from tests.plant import write_yaml

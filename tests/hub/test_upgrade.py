@@ -12,10 +12,10 @@ from pathlib import Path
 import sqlalchemy
 
 from contract.wire import CallPayload, Event
-from hub.batch import IngestOutcome
-from hub.database import open_engine, upgrade
-from hub.queries import CallFilter
-from hub.store import Store
+from hub.calls.records import CallFilter
+from hub.calls.repository import Store
+from hub.calls.station_events import IngestOutcome
+from hub.db.engine import open_engine, upgrade
 from tests.hub.conftest import hub_settings
 from tests.plant import write_yaml
 

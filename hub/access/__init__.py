@@ -1,0 +1,1 @@
+"""Who may do what, and who did what: roles and permissions, API tokens, the audit log."""

@@ -1,0 +1,1 @@
+"""Calls: the lifecycle, the repository, station events applied to calls, their rows, news."""

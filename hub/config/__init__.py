@@ -1,0 +1,1 @@
+"""The hub's configuration file as pydantic models: the plant, escalation, measurements."""

@@ -1,0 +1,1 @@
+"""The hub's database: the engine, the tables, their migrations, transactions and paging."""

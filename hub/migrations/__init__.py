@@ -1,1 +1,0 @@
-"""Alembic migrations of the hub's database; ``hub.database.upgrade`` runs them."""

@@ -1,0 +1,1 @@
+"""Figures read back from the calls and counts: response times, quality, the board, fixes."""
