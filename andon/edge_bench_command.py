@@ -19,6 +19,10 @@ def add_edge_bench(bench_commands: Any) -> None:
     bench_edge.add_argument("--presses", type=int, default=100)
     bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
     bench_edge.add_argument(
+        "--device", choices=["modbus", "opcua"], default="modbus",
+        help="the PLC: Modbus TCP, polled; or OPC UA, its tags monitored items of a subscription",
+    )  # fmt: skip
+    bench_edge.add_argument(
         "--node-red",
         type=Path,
         metavar="EXECUTABLE",
@@ -42,6 +46,7 @@ def _bench_edge(args: argparse.Namespace) -> int:
     from bench.edge_delivery import LIGHT_COILS, run_delivery_benchmark
     from bench.nodered import run_node_red_benchmark
     from testbed.broker import MosquittoBroker
+    from testbed.opcua_plc import SimulatedOpcUaPlc
     from testbed.plc_sim import SimulatedPlc
 
     # The delivery phase's tower lights sit above every button and measurement.
@@ -53,12 +58,20 @@ def _bench_edge(args: argparse.Namespace) -> int:
         "presses": args.presses,
         "warmup_s": args.warmup,
     }
+    if args.device == "opcua" and args.node_red is not None:
+        raise SystemExit("--node-red runs the Modbus workload only")
+    plc: SimulatedPlc | SimulatedOpcUaPlc = (
+        SimulatedOpcUaPlc(bits=size, words=max(args.measurements, 1))
+        if args.device == "opcua"
+        else SimulatedPlc(size=size)
+    )
     with (
         tempfile.TemporaryDirectory() as tmp,
         MosquittoBroker(Path(tmp) / "mosquitto") as broker,
-        SimulatedPlc(size=size) as plc,
+        plc,
     ):
         if args.node_red is not None:
+            assert isinstance(plc, SimulatedPlc)
             report = run_node_red_benchmark(args.node_red, Path(tmp), broker, plc, **workload)
         else:
             report = run_edge_benchmark(Path(tmp), broker, plc, **workload)
@@ -67,5 +80,5 @@ def _bench_edge(args: argparse.Namespace) -> int:
                     Path(tmp), broker, plc, poll_interval_s=args.poll_interval,
                     presses=args.delivery_presses,
                 )  # fmt: skip
-    print(json.dumps(report))
+    print(json.dumps(report | {"device": args.device}))
     return 0

@@ -2,7 +2,9 @@
 
 Everything is real and local: a Mosquitto broker, a pymodbus server as the PLC (both
 started by ``andon bench edge``, which hands them in), and ``andon edge`` as a child
-process, so its memory and CPU are its own. The benchmark
+process, so its memory and CPU are its own. With an OPC UA PLC (``--device opcua``,
+``testbed.opcua_plc``) the same buttons and measurements are monitored items of one
+subscription (sampled every 10 ms, published every 20 ms) instead of polled. The benchmark
 presses buttons one at a time on the PLC and times each press from the moment the coil
 is set to the moment its call arrives at a subscriber on the broker (the event leaving
 the agent, plus one hop over loopback). The measurements move (in control) every poll.
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,8 +29,11 @@ from bench.usage import cpu_seconds, rss_mb
 from contract.mqtt import PahoClient, paho_client
 from contract.processes import stop_process
 from contract.wire import Event, Topics
+from testbed.opcua_plc import SimulatedOpcUaPlc
 
 STATIONS = 20
+# An OPC UA server's subscription: how often it samples each item, and sends what changed.
+SAMPLING_MS, PUBLISHING_MS = 10.0, 20.0
 
 
 class Broker(Protocol):
@@ -37,21 +43,41 @@ class Broker(Protocol):
     port: int
 
 
-class Plc(Protocol):
-    """A running Modbus TCP server whose coils and registers the benchmark sets."""
+class Reachable(Protocol):
+    """A running PLC: a Modbus TCP server, or an OPC UA one (``SimulatedOpcUaPlc``)."""
 
     host: str
     port: int
+
+
+class Plc(Reachable, Protocol):
+    """A running PLC whose coils and registers the benchmark sets (an OPC UA PLC's bits
+    and words stand for them)."""
 
     def set_coil(self, address: int, value: bool) -> None: ...
 
     def set_registers(self, table: str, address: int, values: list[int]) -> None: ...
 
 
+Address = Callable[[int], int | str]
+
+
+def edge_device(plc: Reachable) -> tuple[dict[str, Any], Address, Address, dict[str, float]]:
+    """The edge's device for ``plc``, the addresses of its bit i and word i, and what
+    each tag adds (an OPC UA item's sampling interval)."""
+    if isinstance(plc, SimulatedOpcUaPlc):
+        device: dict[str, Any] = {"kind": "opcua", "id": "plc1", "endpoint": plc.endpoint}
+        device["publishing_interval_ms"] = PUBLISHING_MS
+        return device, plc.bit_node, plc.word_node, {"sampling_interval_ms": SAMPLING_MS}
+    modbus = {"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}
+    return modbus, int, int, {}
+
+
 def _edge_config(
     folder: Path, broker: Broker, plc: Plc, *, buttons: int, measurements: int,
     poll_interval_s: float,
 ) -> Path:  # fmt: skip
+    device, bit, word, item = edge_device(plc)
     rules = {
         "characteristics": [
             {"id": f"c{i}", "chart": "imr", "center": 1000.0, "sigma": 10.0}
@@ -73,14 +99,17 @@ def _edge_config(
         # At 10 Hz two samples are 100 ms apart, far longer than contact bounce: a press
         # counts on the first sample that sees it (debounce_s > 0 needs a second one).
         "debounce_s": 0.0,
-        "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
+        "devices": [device],
         "buttons": [
-            {"device": "plc1", "address": i, "station": f"st{i % STATIONS}", "call_type": "help"}
+            {"device": "plc1", "address": bit(i), "station": f"st{i % STATIONS}"}
+            | {"call_type": "help"}
+            | item
             for i in range(buttons)
         ],
         "measurements": [
-            {"name": f"m{i}", "device": "plc1", "address": i, "type": "uint16"}
+            {"name": f"m{i}", "device": "plc1", "address": word(i), "type": "uint16"}
             | {"scale": 0.1, "station": f"st{i % STATIONS}"}
+            | item
             for i in range(measurements)
         ],
     }

@@ -30,6 +30,7 @@ import httpx
 import numpy as np
 import yaml
 
+from bench.edge import edge_device
 from contract.mqtt import PahoClient, paho_client
 from contract.netutil import free_port
 from contract.processes import stop_process
@@ -103,6 +104,7 @@ def _configs(
     folder: Path, broker: Broker, plc: Plc, api_port: int, poll_interval_s: float
 ) -> tuple[Path, Path]:
     stations = [f"st{i}" for i in range(STATIONS)]
+    device, bit, _, item = edge_device(plc)  # Modbus coils, or an OPC UA server's bits
     broker_settings = {"host": broker.host, "port": broker.port, "topic_prefix": PREFIX}
     hub = {
         "site": SITE, "client_id": "bench-delivery-hub", "broker": broker_settings,
@@ -115,14 +117,14 @@ def _configs(
         "edge_id": EDGE_ID, "site": SITE, "area": AREA, "line": LINE, "broker": broker_settings,
         "outbox": {"path": str(folder / "delivery-outbox.sqlite3")},
         "poll_interval_s": poll_interval_s, "debounce_s": 0.0,
-        "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
+        "devices": [device],
         "buttons": [
-            {"device": "plc1", "address": i, "station": s, "call_type": "help"}
+            {"device": "plc1", "address": bit(i), "station": s, "call_type": "help"} | item
             for i, s in enumerate(stations)
         ],
         "lights": [
             {"station": s, "device": "plc1",
-             "outputs": {name: LIGHT_BASE + 8 * i + k for k, name in enumerate(OUTPUTS)}}
+             "outputs": {name: bit(LIGHT_BASE + 8 * i + k) for k, name in enumerate(OUTPUTS)}}
             for i, s in enumerate(stations)
         ],
     }  # fmt: skip

@@ -45,6 +45,26 @@ def test_bench_edge_prints_the_pinned_keys_and_loses_nothing() -> None:
     assert report["replay_events_per_s"] > 0
 
 
+def test_bench_edge_on_an_opc_ua_plc_prints_the_same_keys_and_loses_nothing() -> None:
+    report = _bench_edge(
+        "--device", "opcua", "--buttons", "8", "--measurements", "8", "--presses", "4",
+        "--warmup", "1", "--delivery-presses", "3",
+    )  # fmt: skip
+    modbus_keys = {"poll_interval_ms", "tags", "events", "lost", "press_to_publish_ms"}
+    assert modbus_keys | {"rss_mb", "cpu_percent", "measurement_messages", "anomalies"} <= set(
+        report
+    )
+    assert report["device"] == "opcua"
+    assert (report["tags"], report["events"], report["lost"], report["other_events"]) == (
+        16, 4, 0, 0,
+    )  # fmt: skip
+    assert report["measurement_messages"] > 0  # the words' changes, sampled every cycle
+    assert 0 < report["press_to_publish_ms"]["p50"] <= report["press_to_publish_ms"]["p99"]
+    for key in ("press_to_hub_ack_ms", "press_to_light_ms"):  # the lights written over OPC UA
+        assert 0 < report[key]["p50"] <= report[key]["p99"]
+    assert report["replay_events"] == 10_000
+
+
 def test_bench_edge_without_measurements_runs_the_buttons_alone() -> None:
     # It once wrote an SPC section with no characteristic, which the agent refused, and
     # then timed 100 presses nobody read (5 s each) before saying they were all lost.
