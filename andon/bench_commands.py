@@ -62,6 +62,10 @@ def _add_e2e_bench(bench_commands: Any) -> None:
     )  # fmt: skip
     e2e.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     e2e.add_argument(
+        "--device", choices=["modbus", "opcua"], default="modbus",
+        help="each line's PLC: Modbus TCP, polled; or OPC UA, its buttons subscribed to",
+    )  # fmt: skip
+    e2e.add_argument(
         "--no-board", action="store_true", help="no browser: press_to_board_ms is null"
     )
     e2e.add_argument(
@@ -172,9 +176,19 @@ def _terminate_as_interrupt() -> Iterator[None]:
 def _bench_e2e(args: argparse.Namespace) -> int:
     from bench.e2e import Options, run_e2e_bench
     from bench.e2e_plant import Layout
+    from testbed.opcua_plc import SimulatedOpcUaPlc
     from testbed.plc_sim import SimulatedPlc
 
-    layout = Layout(lines=args.lines, stations=args.stations, poll_interval_s=args.poll_interval)
+    layout = Layout(
+        lines=args.lines, stations=args.stations, poll_interval_s=args.poll_interval,
+        device=args.device,
+    )  # fmt: skip
+
+    def plc(coils: int) -> SimulatedPlc | SimulatedOpcUaPlc:
+        if args.device == "opcua":
+            return SimulatedOpcUaPlc(bits=coils, words=0)
+        return SimulatedPlc(size=coils)
+
     options = Options(
         presses=args.presses, rate_per_s=args.rate, board=not args.no_board, trace=args.trace
     )
@@ -183,7 +197,7 @@ def _bench_e2e(args: argparse.Namespace) -> int:
         _servers(args.backend, prefix="andon-bench-e2e-") as (workdir, broker, url),
     ):
         result = run_e2e_bench(
-            broker=broker, plcs=lambda coils: SimulatedPlc(size=coils), database_url=url,
+            broker=broker, plcs=plc, database_url=url,
             workdir=workdir, layout=layout, options=options,
         )  # fmt: skip
         result["backend"] = args.backend

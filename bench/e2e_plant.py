@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import httpx
 import yaml
 
+from bench.edge import edge_device
 from contract.netutil import free_port
 from contract.processes import stop_process
 from contract.wire import utc_now
@@ -67,6 +68,7 @@ class Layout:
     lines: int
     stations: int
     poll_interval_s: float
+    device: str = "modbus"  # or "opcua": each line's PLC serves OPC UA
 
     def line_ids(self) -> list[str]:
         return [f"line{n:02d}" for n in range(1, self.lines + 1)]
@@ -112,7 +114,9 @@ def hub_settings(
 def edge_settings(
     layout: Layout, line: str, *, broker: Broker, plc: Plc, outbox: Path
 ) -> dict[str, Any]:
-    """A call button and a tower light per station of ``line``, on its own PLC."""
+    """A call button and a tower light per station of ``line``, on its own PLC (its coils,
+    or an OPC UA server's bits subscribed to)."""
+    device, bit, _, item = edge_device(plc, "plc")
     return {
         "edge_id": edge_id(line), "site": SITE, "area": AREA, "line": line,
         "broker": {"host": broker.host, "port": broker.port, "topic_prefix": PREFIX},
@@ -121,14 +125,15 @@ def edge_settings(
         # A press counts on the first sample that sees it: at 10 Hz two samples are
         # 100 ms apart, far longer than contact bounce (as in ``andon bench edge``).
         "debounce_s": 0.0,
-        "devices": [{"kind": "modbus_tcp", "id": "plc", "host": plc.host, "port": plc.port}],
+        "devices": [device],
         "buttons": [
-            {"device": "plc", "address": layout.button(s), "station": s, "call_type": CALL_TYPE}
+            {"device": "plc", "address": bit(layout.button(s)), "station": s}
+            | {"call_type": CALL_TYPE} | item
             for s in layout.station_ids()
         ],
         "lights": [
             {"station": s, "device": "plc",
-             "outputs": {name: layout.output(s, name) for name in OUTPUTS}}
+             "outputs": {name: bit(layout.output(s, name)) for name in OUTPUTS}}
             for s in layout.station_ids()
         ],
     }  # fmt: skip

@@ -62,14 +62,16 @@ class Plc(Reachable, Protocol):
 Address = Callable[[int], int | str]
 
 
-def edge_device(plc: Reachable) -> tuple[dict[str, Any], Address, Address, dict[str, float]]:
+def edge_device(
+    plc: Reachable, device_id: str = "plc1"
+) -> tuple[dict[str, Any], Address, Address, dict[str, float]]:
     """The edge's device for ``plc``, the addresses of its bit i and word i, and what
     each tag adds (an OPC UA item's sampling interval)."""
     if isinstance(plc, SimulatedOpcUaPlc):
-        device: dict[str, Any] = {"kind": "opcua", "id": "plc1", "endpoint": plc.endpoint}
+        device: dict[str, Any] = {"kind": "opcua", "id": device_id, "endpoint": plc.endpoint}
         device["publishing_interval_ms"] = PUBLISHING_MS
         return device, plc.bit_node, plc.word_node, {"sampling_interval_ms": SAMPLING_MS}
-    modbus = {"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}
+    modbus = {"kind": "modbus_tcp", "id": device_id, "host": plc.host, "port": plc.port}
     return modbus, int, int, {}
 
 

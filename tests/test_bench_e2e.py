@@ -56,6 +56,29 @@ def test_a_small_plant_prints_the_pinned_keys_loses_nothing_and_orders_its_hops(
     _trace_has_every_press_in_order(trace, presses=12, warm_up=2)
 
 
+def test_a_small_plant_on_opc_ua_plcs_prints_the_pinned_keys_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    trace = tmp_path / "trace.jsonl"
+    done = subprocess.run(
+        [*COMMAND, *SMALL, "--device", "opcua", "--presses", "6", "--no-board",
+         "--trace", str(trace)],
+        capture_output=True, text=True, check=False, timeout=150,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) >= PINNED | set(LATENCIES)
+    figures = (result["lines"], result["stations"], result["presses"], result["lost"])
+    assert figures == (2, 3, 6, 0), (result, trace.read_text())
+    assert result["device"] == "opcua"
+    for key in ("press_to_call_ms", "press_to_notification_ms", "press_to_light_ms"):
+        assert 0 < result[key]["p50"] <= result[key]["p99"]
+    assert result["press_to_board_ms"] is None  # --no-board
+    assert set(result["targets"]) == {"press_to_light_ms.p99", "press_to_notification_ms.p99"}
+    rows = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert all(row["publish"] <= row["call"] for row in rows), rows
+
+
 def _trace_has_every_press_in_order(trace: Path, *, presses: int, warm_up: int) -> None:
     rows = [json.loads(line) for line in trace.read_text().splitlines()]
     assert [row["warm_up"] for row in rows].count(False) == presses
