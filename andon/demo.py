@@ -1,5 +1,6 @@
-"""The demo plant: a broker, the hub, two lines (an edge agent and a simulated PLC each),
-a notification receiver and a scenario: an operator, responders and a drifting process.
+"""The demo plant: a broker, the hub, two lines (an edge agent and a simulated PLC each:
+line 1's speaks Modbus TCP, line 2's serves OPC UA), a notification receiver and a
+scenario: an operator, responders and a drifting process.
 
 Everything runs on loopback and stops on Ctrl-C, the broker and the PLC included.
 """
@@ -15,10 +16,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from andon.demo_plant import NotificationReceiver, drift_force, respond, watch_lights
+from andon.demo_plant import DemoPlc, NotificationReceiver, drift_force, respond, watch_lights
 from andon.demo_serial import players, serial_devices
 from contract.config.models import BrokerConfig
 from contract.wire import utc_now
+from drivers import OpcUaConfig
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_edge_config
 from hub.access.permissions import Role
@@ -29,6 +31,7 @@ from hub.db.engine import database_url, open_engine, upgrade
 from hub.process.app import stop_task
 from hub.process.server import hub_server
 from testbed.broker import MosquittoBroker
+from testbed.opcua_plc import SimulatedOpcUaPlc
 from testbed.plc_sim import SimulatedPlc
 from testbed.ptys import PtyPair
 
@@ -51,7 +54,9 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
         receiver = stack.enter_context(NotificationReceiver())
         # The hub file's notification URLs name the receiver through this variable.
         os.environ["DEMO_RECEIVER"] = receiver.address
-        plcs = [stack.enter_context(SimulatedPlc()) for _ in edges]
+        plcs = [_plc_for(edge) for edge in edges]
+        for plc in plcs:
+            stack.enter_context(plc)
         ptys = {
             device: stack.enter_context(PtyPair(DEMO_STATE / "serial", device))
             for edge in edges
@@ -90,8 +95,15 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
     log.info("demo stopped")
 
 
+def _plc_for(edge: EdgeConfig) -> DemoPlc:
+    """The line's simulated PLC: an OPC UA server for a line that reads one, else Modbus."""
+    if any(isinstance(device, OpcUaConfig) for device in edge.devices):
+        return SimulatedOpcUaPlc(bits=128, words=0)
+    return SimulatedPlc()
+
+
 def _scenario(
-    plcs: list[SimulatedPlc],
+    plcs: list[DemoPlc],
     edges: list[EdgeConfig],
     *,
     ptys: dict[str, PtyPair],
@@ -105,7 +117,7 @@ def _scenario(
         "demo-operator": _operator(plcs, edges, press_every_s),
         "demo-responders": respond(api_url, tokens["responder"]),
         "demo-lights": watch_lights(list(zip(plcs, edges, strict=True))),
-        "demo-drift": drift_force(plcs[0]),
+        "demo-drift": drift_force(_modbus(plcs[0])),
     }
     for edge in edges:
         for number, player in enumerate(players(edge, ptys, press_every_s)):
@@ -115,7 +127,7 @@ def _scenario(
 
 def _print_welcome(
     broker: MosquittoBroker,
-    plcs: list[SimulatedPlc],
+    plcs: list[DemoPlc],
     receiver: NotificationReceiver,
     api_port: int,
     tokens: dict[str, str],
@@ -123,6 +135,9 @@ def _print_welcome(
     base = f"http://127.0.0.1:{api_port}"
     ports = ", ".join(f"127.0.0.1:{plc.port}" for plc in plcs)
     print(f"demo plant running: broker 127.0.0.1:{broker.port}, PLCs {ports}")
+    for number, plc in enumerate(plcs, start=1):
+        if isinstance(plc, SimulatedOpcUaPlc):
+            print(f"line{number}'s PLC serves OPC UA at {plc.endpoint}")
     print(f"notifications go to the receiver on {receiver.address}; each is printed here")
     print(f"board:   {base}/board")
     print(f"inbox:   {base}/inbox")
@@ -167,12 +182,14 @@ def _local_hub(hub: HubConfig, broker: MosquittoBroker, api_port: int) -> HubCon
 
 
 def _local_edge(
-    edge: EdgeConfig, broker: MosquittoBroker, plc: SimulatedPlc, ptys: dict[str, PtyPair]
+    edge: EdgeConfig, broker: MosquittoBroker, plc: DemoPlc, ptys: dict[str, PtyPair]
 ) -> EdgeConfig:
     """The edge file with the demo's own broker, PLC, serial ports and outbox."""
     devices = [
         device.model_copy(update={"port": str(ptys[device.id].agent_end)})
         if device.id in ptys
+        else device.model_copy(update={"endpoint": plc.endpoint})
+        if isinstance(device, OpcUaConfig) and isinstance(plc, SimulatedOpcUaPlc)
         else device.model_copy(update={"host": plc.host, "port": plc.port})
         for device in edge.devices
     ]
@@ -190,13 +207,13 @@ def _broker_config(broker: MosquittoBroker, prefix: str) -> BrokerConfig:
     return BrokerConfig(host=broker.host, port=broker.port, topic_prefix=prefix)
 
 
-async def _operator(plcs: list[SimulatedPlc], edges: list[EdgeConfig], every_s: float) -> None:
+async def _operator(plcs: list[DemoPlc], edges: list[EdgeConfig], every_s: float) -> None:
     """Press the lines' buttons in turn, as workers would: hold for half a second."""
     wired = [
-        (plc, b, b.address)
+        (plc, b, address)
         for plc, edge in zip(plcs, edges, strict=True)
         for b in edge.buttons
-        if isinstance(b.address, int)  # the demo's PLCs speak Modbus
+        if (address := _button_bit(plc, b.address)) is not None
     ]
     for plc, button, address in itertools.cycle(wired):
         await asyncio.sleep(every_s)
@@ -205,3 +222,18 @@ async def _operator(plcs: list[SimulatedPlc], edges: list[EdgeConfig], every_s: 
         await asyncio.sleep(0.5)
         with contextlib.suppress(RuntimeError):
             await asyncio.to_thread(plc.set_coil, address, False)
+
+
+def _button_bit(plc: DemoPlc, address: int | str | None) -> int | None:
+    """The coil of a Modbus PLC's button, or the bit of an OPC UA PLC's (None: a serial
+    box's button)."""
+    if isinstance(address, str) and isinstance(plc, SimulatedOpcUaPlc):
+        return plc.bit_of(address)
+    return address if isinstance(address, int) else None
+
+
+def _modbus(plc: DemoPlc) -> SimulatedPlc:
+    """Line 1's PLC, which holds the press's registers (config/demo/edge-line1.yaml)."""
+    if not isinstance(plc, SimulatedPlc):
+        raise TypeError("line 1's PLC holds the press's Modbus registers")
+    return plc

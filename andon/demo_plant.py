@@ -24,6 +24,7 @@ import httpx
 
 from edge.config import EdgeConfig
 from rules.registers import ValueType
+from testbed.opcua_plc import SimulatedOpcUaPlc
 from testbed.plc_sim import SimulatedPlc
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ FORCE_REGISTER = 200
 # The press's part counters (uint32, two registers each): made, rejected, sent to rework.
 COUNTER_REGISTERS = {"made": 210, "bad": 212, "reworked": 214}
 LIGHT_NAMES = ("red", "amber", "blue", "green", "flashing", "buzzer")
+
+DemoPlc = SimulatedPlc | SimulatedOpcUaPlc
+"""A line's simulated PLC: Modbus TCP, or an OPC UA server."""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -82,7 +86,15 @@ class NotificationReceiver:
         self._thread.join(timeout=5)
 
 
-async def watch_lights(plcs: list[tuple[SimulatedPlc, EdgeConfig]]) -> None:
+def _coil(plc: DemoPlc, address: int | str) -> bool:
+    """An output as a lamp sees it: a coil, or an OPC UA server's Boolean variable."""
+    if isinstance(address, str):
+        assert isinstance(plc, SimulatedOpcUaPlc)  # NodeIds are checked with the file
+        return plc.coil(plc.bit_of(address))
+    return plc.coil(address)
+
+
+async def watch_lights(plcs: list[tuple[DemoPlc, EdgeConfig]]) -> None:
     """Print each station's tower light whenever the outputs on its PLC change."""
     shown: dict[str, str] = {}
     while True:
@@ -92,7 +104,7 @@ async def watch_lights(plcs: list[tuple[SimulatedPlc, EdgeConfig]]) -> None:
                     name
                     for name in LIGHT_NAMES
                     if name in light.outputs
-                    and await asyncio.to_thread(plc.coil, int(light.outputs[name]))
+                    and await asyncio.to_thread(_coil, plc, light.outputs[name])
                 ]
                 now = " ".join(lit) or "off"
                 if shown.get(light.station, "off") != now:

@@ -29,6 +29,18 @@ NAMESPACE = "urn:andon:simulated-plc"
 START_TIMEOUT_S = 60.0  # a few thousand variables on a busy machine
 
 
+class _NoSecurityWarnings(logging.Filter):
+    """Drops asyncua's warnings that a server without security policies cannot check
+    certificates or protect passwords: this one serves loopback only, on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(("No signing policy", "No encrypting policy"))
+
+
+_NO_SECURITY_WARNINGS = _NoSecurityWarnings()
+
+
 class SimulatedOpcUaPlc(LocalServer):
     """Bits and words 0..n-1, all starting at zero (false)."""
 
@@ -55,6 +67,13 @@ class SimulatedOpcUaPlc(LocalServer):
 
     def word_node(self, index: int) -> str:
         return f"ns={self.namespace};s=Word.{index}"
+
+    def bit_of(self, node_id: str) -> int:
+        """The bit that ``node_id`` (an address in an edge's configuration) names."""
+        _, found, index = node_id.rpartition(";s=Bit.")
+        if not found or not index.isdigit() or int(index) >= self._bits:
+            raise ValueError(f"not a bit of this PLC: {node_id!r}")
+        return int(index)
 
     # -- what a line does to it ------------------------------------------------------------
 
@@ -141,8 +160,7 @@ class SimulatedOpcUaPlc(LocalServer):
         loop.close()
 
     async def _start_server(self) -> Server:
-        # asyncua logs each address space's creation and every session at INFO.
-        logging.getLogger("asyncua").setLevel(logging.WARNING)
+        logging.getLogger("asyncua.server.server").addFilter(_NO_SECURITY_WARNINGS)
         server = Server()
         await server.init()
         server.set_endpoint(self.endpoint)

@@ -3,6 +3,7 @@ stations' towers on their PLCs, responds to some calls, and any stop stops all o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -182,6 +183,22 @@ def _quiet(output: str) -> None:
     assert not [line for line in lines if any(word in line for word in chatter)], output
 
 
+def _amber_over_opcua(port: int, node_id: str) -> bool:
+    """The amber lamp's variable on line 2's OPC UA server, read as a client would."""
+    from asyncua.client.client import Client  # the OPC UA stack only where a test reads one
+
+    async def read() -> bool:
+        client = Client(f"opc.tcp://127.0.0.1:{port}/andon", timeout=2)
+        client.session_timeout = 30_000  # what the server grants: no warning about it
+        async with client:
+            return bool(await client.get_node(node_id).read_value())
+
+    try:
+        return asyncio.run(read())
+    except (OSError, TimeoutError):
+        return False
+
+
 def _amber(port: int, coil: int) -> bool:
     """The amber lamp's coil, read over Modbus as a plant integrator's tool would."""
     client = ModbusTcpClient("127.0.0.1", port=port, timeout=2)
@@ -201,11 +218,16 @@ def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_resp
     line1, line2 = wait_until(demo.plc_ports, what="the PLCs' ports")
     for page in ("board", "inbox", "charts", "reports"):
         assert demo.printed(f"{page}:")[0].endswith(f"127.0.0.1:{demo.port}/{page}")
-    # st10's amber lamp is coil 101 on line 1's PLC, st40's on line 2's: lit by the hub's
-    # light command for a call nobody acknowledged yet.
+    # st10's amber lamp is coil 101 on line 1's PLC, st40's the variable Bit.101 on line
+    # 2's OPC UA server: lit by the hub's light command for a call nobody acknowledged yet.
+    assert demo.printed(f"line2's PLC serves OPC UA at opc.tcp://127.0.0.1:{line2}/andon")
     wait_until(lambda: _amber(line1, 101), timeout=30, what="st10's amber lamp on its PLC")
-    wait_until(lambda: _amber(line2, 101), timeout=30, what="st40's amber lamp on its PLC")
+    wait_until(
+        lambda: _amber_over_opcua(line2, "ns=2;s=Bit.101"), timeout=30,
+        what="st40's amber lamp on its OPC UA server",
+    )  # fmt: skip
     assert demo.printed("light at line1/st10: amber")
+    wait_until(lambda: demo.printed("light at line2/st40: amber"), what="st40's light printed")
     told = wait_until(lambda: demo.printed("notification for "), timeout=30, what="a notice")
     assert "call at" in told[0], told[0]
     assert "/ack/" in told[0], told[0]
@@ -240,6 +262,13 @@ def test_demo_calls_on_both_lines_notify_the_receiver_light_the_plc_and_are_resp
         ).json()["calls"]
         return found
 
+    # st40's buttons are variables of line 2's OPC UA server: a press there is a call.
+    pressed = wait_until(
+        lambda: [c for c in calls_at("st40") if c["call_type"] in {"maintenance", "material"}],
+        timeout=60,
+        what="a call from a button on line 2's OPC UA server",
+    )
+    assert pressed[0]["line"] == "line2"
     # st50's help button is only on the serial box, on its pty pair.
     wait_until(
         lambda: [c for c in calls_at("st50") if c["call_type"] == "help"],
