@@ -53,3 +53,36 @@ def test_a_server_accepts_once_started_and_not_after_it_stopped(kind: str, tmp_p
         assert _accepts(server.address)
     finally:
         server.stop()
+
+
+def test_the_simulated_opc_ua_plc_serves_its_bits_and_words_and_stops() -> None:
+    import asyncio
+
+    from asyncua import ua
+    from asyncua.client.client import Client
+
+    from testbed.opcua_plc import SimulatedOpcUaPlc
+
+    plc = SimulatedOpcUaPlc(bits=8, words=4)
+    plc.stop()  # before any start: nothing to stop
+
+    async def client_side() -> tuple[bool, int]:
+        client = Client(plc.endpoint, timeout=2)
+        client.session_timeout = 30_000
+        async with client:
+            await client.get_node(plc.bit_node(6)).write_value(True, ua.VariantType.Boolean)
+            bit = await client.get_node(plc.bit_node(3)).read_value()
+            word = await client.get_node(plc.word_node(2)).read_value()
+            return bool(bit), int(word)
+
+    with plc:
+        assert plc.address.startswith(f"opc.tcp://{LOOPBACK}:")
+        plc.set_coil(3, True)
+        plc.set_registers("holding_register", 1, [7, 65535])
+        assert asyncio.run(client_side()) == (True, 65535)
+        assert plc.coil(6)  # written by the client, as an edge writes a light
+        assert (plc.register(1), plc.bit_of(plc.bit_node(5))) == (7, 5)
+        with pytest.raises(ValueError, match="not a bit"):
+            plc.bit_of(plc.word_node(1))
+    assert not _accepts(f"{plc.host}:{plc.port}")
+    plc.stop()  # a second stop is harmless
