@@ -7,13 +7,53 @@ server takes NodeId strings, and the keys that only mean something on Modbus (``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from contract.config.loading import Problem
 from drivers import ADDRESS_SYNTAX, SUBSCRIBED_KINDS, Address
 
-if TYPE_CHECKING:
-    from edge.config import EdgeConfig, OutputMap
+
+# What is read of the edge's configuration (edge.config's models), named here so that
+# the configuration may call this module without the two importing each other.
+class _Device(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class _Tag(Protocol):
+    @property
+    def device(self) -> str: ...
+    @property
+    def address(self) -> Address | None: ...
+
+
+class OutputMap(Protocol):
+    @property
+    def outputs(self) -> Mapping[Any, Address]: ...  # keyed by the output's name
+    @property
+    def by_name(self) -> bool: ...
+
+
+class _Light(OutputMap, Protocol):
+    @property
+    def device(self) -> str: ...
+    @property
+    def feedback(self) -> OutputMap | None: ...
+
+
+class EdgeConfig(Protocol):
+    @property
+    def devices(self) -> Sequence[_Device]: ...
+    @property
+    def buttons(self) -> Sequence[_Tag]: ...
+    @property
+    def measurements(self) -> Sequence[_Tag]: ...
+    @property
+    def lights(self) -> Sequence[_Light]: ...
+
 
 MODBUS_ONLY_KEYS = ("table", "bit", "byte_order", "length")
 
@@ -27,8 +67,9 @@ def address_problems(config: EdgeConfig) -> list[Problem]:
             where = ("buttons", index)
             problems += _tag(kinds.get(button.device), button.address, where, button)
     for index, measurement in enumerate(config.measurements):
-        where = ("measurements", index)
-        problems += _tag(kinds.get(measurement.device), measurement.address, where, measurement)
+        if measurement.address is not None:  # always, for a measurement
+            where = ("measurements", index)
+            problems += _tag(kinds.get(measurement.device), measurement.address, where, measurement)
     for index, light in enumerate(config.lights):
         kind = kinds.get(light.device)
         problems += _outputs(kind, light, ("lights", index))
