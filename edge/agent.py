@@ -53,6 +53,7 @@ class EdgeAgent:
         self.recorder = Recorder(config, self.outbox, self.topics)
         self.lights = StationLights(config, self.recorder.fault)
         self.recorder.on_call = self.lights.local_call
+        self.recorder.on_device_back = self.lights.device_back
         self.delivery = Delivery(
             config=config, outbox=self.outbox, recorder=self.recorder, lights=self.lights
         )
@@ -118,7 +119,7 @@ class EdgeAgent:
         async with (
             open_devices(config.devices) as drivers,
             listener.running(),
-            subscribing(config, self.recorder, on_back=self.lights.device_back) as subscribed,
+            subscribing(config, self.recorder) as subscribed,
             self.lights.running({**drivers, **subscribed}),
         ):
             pollers = build_pollers(config, drivers, self.recorder)
