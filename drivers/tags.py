@@ -30,6 +30,21 @@ class TagDriver(Protocol):
         ...
 
 
+class PolledTagDriver(TagDriver, Protocol):
+    """A driver read by address strings that the edge polls (S7; Logix next). It opens
+    its connection when first asked, and again after a failure on ``contract/backoff.py``'s
+    ``Outage`` schedule (DeviceUnavailable meanwhile)."""
+
+    @property
+    def up(self) -> bool:
+        """Whether the device answered the last request."""
+        ...
+
+    async def disconnect(self) -> None:
+        """Close the connection (the next read opens it again)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Monitored:
     """One input a pushing driver is to deliver: its address as configured, how often the

@@ -23,6 +23,9 @@ from edge.config_addresses import address_problems
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
+# The registers one Modbus read can return: the longest string a measurement can be.
+MODBUS_MAX_STRING = 123
+
 
 class LongPressConfig(Strict):
     """Holding the button ``hold_s`` seconds raises ``call_type`` instead (say, line-down)."""
@@ -86,7 +89,8 @@ class MeasurementConfig(Strict):
     address: Address
     type: ValueType = ValueType.UINT16
     byte_order: ByteOrder = ByteOrder.ABCD
-    length: int | None = Field(default=None, ge=1, le=123, description="string registers")
+    # Registers of a Modbus string (at most 123), a declared STRING[length] on S7 (254).
+    length: int | None = Field(default=None, ge=1, le=254, description="string's length")
     scale: float = 1.0
     offset: float = 0.0
     unit: str | None = Field(default=None, max_length=32)
@@ -105,6 +109,8 @@ class MeasurementConfig(Strict):
             raise ValueError(f"a {self.table} holds one bit: its type is bool, not {self.type}")
         if (self.type is ValueType.STRING) != (self.length is not None):
             raise ValueError("'length' (in registers) goes with type string, and only with it")
+        if self.length is not None and self.length > MODBUS_MAX_STRING:
+            raise ValueError(f"a string is at most {MODBUS_MAX_STRING} registers long")
         return self
 
     @property

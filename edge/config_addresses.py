@@ -1,8 +1,9 @@
 """Each tag's address checked against its device's own syntax, once the devices are known.
 
 A Modbus device takes numbers with a ``table`` (and a ``bit`` of a register); an OPC UA
-server takes NodeId strings, and the keys that only mean something on Modbus (``table``,
-``bit``, ``byte_order``, ``length``) are errors there rather than silently ignored.
+server takes NodeId strings, an S7 PLC STEP 7 addresses (with a ``type`` that fits the
+address's size, and a string's ``length``); the keys that only mean something on Modbus
+(``table``, ``bit``, ``byte_order``, ``length``) are errors there rather than ignored.
 """
 
 from __future__ import annotations
@@ -10,12 +11,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from contract.config.loading import Problem
-from drivers import ADDRESS_SYNTAX, SUBSCRIBED_KINDS, Address
+from drivers import ADDRESS_SYNTAX, POLLED_TAG_KINDS, SUBSCRIBED_KINDS, Address
+from drivers.s7_config import parse_address
+from drivers.s7_config import type_problem as s7_type_problem
 
 if TYPE_CHECKING:
     from edge.config import EdgeConfig, OutputMap
 
 MODBUS_ONLY_KEYS = ("table", "bit", "byte_order", "length")
+S7_FOREIGN_KEYS = {
+    "table": "Modbus devices",
+    "bit": "Modbus registers",
+    "byte_order": "Modbus devices",
+    "sampling_interval_ms": "OPC UA servers",
+}
+BYTE_NOT_A_BUTTON = "a button is a bit (X), a word or a double word (pressed: not 0), not a byte"
+BYTE_NOT_AN_OUTPUT = "an output is a bit (X), a word or a double word, not a byte"
 
 
 def address_problems(config: EdgeConfig) -> list[Problem]:
@@ -46,6 +57,9 @@ def _tag(
     problem = check(address)
     if problem is not None:
         return [((*where, "address"), problem)]
+    if kind in POLLED_TAG_KINDS:
+        assert isinstance(address, str)  # the kind's syntax said so
+        return _s7_tag(address, where, tag)
     if kind not in SUBSCRIBED_KINDS:
         problems = []
         if "sampling_interval_ms" in _given(tag):
@@ -59,17 +73,46 @@ def _tag(
     ]
 
 
+def _s7_tag(address: str, where: tuple[str | int, ...], tag: object) -> list[Problem]:
+    """The keys an S7 tag may not take, and whether its type fits its address."""
+    given = _given(tag)
+    problems: list[Problem] = [
+        ((*where, key), f"'{key}' applies to {applies}; an S7 address says where the value is")
+        for key, applies in S7_FOREIGN_KEYS.items()
+        if key in given
+    ]
+    from edge.config import MeasurementConfig  # here: edge.config imports this module
+
+    if not isinstance(tag, MeasurementConfig):  # a button: a bit, or a number not 0 if pressed
+        if parse_address(address).size == "B":
+            problems.append(((*where, "address"), BYTE_NOT_A_BUTTON))
+        return problems
+    value_type = tag.type.value if "type" in given else None
+    problem = s7_type_problem(address, value_type, tag.length)
+    if problem is not None:
+        key = "length" if "length" in problem else "type" if value_type else "address"
+        problems.append(((*where, key), problem))
+    return problems
+
+
 def _outputs(kind: str | None, outputs: OutputMap, where: tuple[str | int, ...]) -> list[Problem]:
     check = ADDRESS_SYNTAX.get(kind or "")
     if check is None:
         return []
     if kind not in SUBSCRIBED_KINDS and not outputs.by_name:
         return []  # numbers checked against their table by the schema already
-    return [
+    problems = [
         ((*where, "outputs", name), problem)
         for name, address in outputs.outputs.items()
         if (problem := check(address)) is not None
     ]
+    if kind in POLLED_TAG_KINDS and not problems:
+        problems += [
+            ((*where, "outputs", name), BYTE_NOT_AN_OUTPUT)
+            for name, address in outputs.outputs.items()
+            if parse_address(str(address)).size == "B"
+        ]
+    return problems
 
 
 def _given(tag: object) -> set[str]:
