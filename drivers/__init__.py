@@ -6,7 +6,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Annotated, Any, Protocol, Self
+from typing import Annotated, Any, Protocol, Self, TypeGuard
 
 from pydantic import Field
 
@@ -108,6 +108,15 @@ SUBSCRIBED_KINDS = frozenset({"opcua"})
 POLLED_TAG_KINDS = frozenset({"s7"})
 
 
+# The configurations of those kinds (one so far).
+PolledTagConfig = S7Config
+
+
+def is_tag_polled(config: AnyDeviceConfig) -> TypeGuard[PolledTagConfig]:
+    """Whether the edge polls this device by address strings (``edge.tag_polling``)."""
+    return config.kind in POLLED_TAG_KINDS
+
+
 def open_tag_driver(
     config: S7Config, types: Mapping[str, tuple[str, int | None]]
 ) -> PolledTagDriver:
@@ -180,6 +189,7 @@ __all__ = [
     "ModbusTcpDriver",
     "ModbusUnitDriver",
     "OpcUaConfig",
+    "PolledTagConfig",
     "PolledTagDriver",
     "S7Config",
     "ScanEvent",
@@ -191,6 +201,7 @@ __all__ = [
     "TagDriver",
     "Value",
     "is_polled",
+    "is_tag_polled",
     "node_id_problem",
     "open_devices",
     "open_driver",
