@@ -145,6 +145,7 @@ class S7Driver:
         self._tags: dict[str, S7Tag] = {}
         self._plans: dict[tuple[str, ...], list[AreaRead]] = {}
         self._client: AsyncClient | None = None
+        self._connecting = asyncio.Lock()
         self._outage = Outage(remind_cap_s=config.backoff_cap_s, tries=backoff)
 
     @property
@@ -165,10 +166,7 @@ class S7Driver:
     async def disconnect(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            try:
-                await client.disconnect()
-            except (*_TRANSPORT_ERRORS, S7Error):
-                pass  # it is gone either way
+            await _close(client)
 
     def tag(self, address: str) -> S7Tag:
         """The tag at ``address``; DeviceMisconfigured when it is not an S7 address."""
@@ -194,9 +192,8 @@ class S7Driver:
             plan = self._plans[key] = plan_reads(tags, client.pdu_length - PDU_OVERHEAD)
         values: dict[str, Value] = {}
         for read in plan:
-            data = await self._call(
-                client.read_area(AREAS[read.area], read.db, read.start, read.size)
-            )
+            request = client.read_area(AREAS[read.area], read.db, read.start, read.size)
+            data = await self._call(client, request)
             for tag in read.tags:
                 values[tag.text] = self._decode(tag, data, tag.where.byte - read.start)
         return values
@@ -218,7 +215,7 @@ class S7Driver:
         where, area = tag.where, AREAS[tag.where.area]
         if tag.kind == "bool":
             assert where.bit is not None  # an X address has its bit
-            data = await self._call(client.read_area(area, where.db, where.byte, 1))
+            data = await self._call(client, client.read_area(area, where.db, where.byte, 1))
             set_bool(data, 0, where.bit, bool(value))
         else:
             data = bytearray(tag.size)
@@ -226,11 +223,16 @@ class S7Driver:
                 _encode(tag, data, value)
             except (TypeError, ValueError, OverflowError) as exc:
                 raise DeviceMisconfigured(f"{self.config.id}: {address}: {exc}") from None
-        await self._call(client.write_area(area, where.db, where.byte, data))
+        await self._call(client, client.write_area(area, where.db, where.byte, data))
 
     async def _connected(self) -> AsyncClient:
-        if self._client is not None:
+        # The poller and the lights share the driver: one of them connects at a time.
+        async with self._connecting:
+            if self._client is None:
+                self._client = await self._connect()
             return self._client
+
+    async def _connect(self) -> AsyncClient:
         config = self.config
         started = time.monotonic()
         if not self._outage.may_try(started):
@@ -240,19 +242,21 @@ class S7Driver:
             async with asyncio.timeout(config.timeout_s):
                 await client.connect(config.host, config.rack, config.slot, config.port)
         except (*_TRANSPORT_ERRORS, S7Error) as exc:
+            await _close(client)
             self._failed(started, exc)
             raise DeviceUnavailable(f"{config.id}: cannot connect: {_why(exc)}") from exc
         self.connects += 1
-        self._client = client
         return client
 
-    async def _call(self, request: Awaitable[T]) -> T:
+    async def _call(self, client: AsyncClient, request: Awaitable[T]) -> T:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.config.timeout_s):
                 result = await request
         except _TRANSPORT_ERRORS as exc:
-            await self.disconnect()
+            if self._client is client:  # not one another task opened since
+                self._client = None
+            await _close(client)
             self._failed(started, exc)
             raise DeviceUnavailable(f"{self.config.id}: {_why(exc)}") from exc
         except S7Error as exc:  # the PLC answered: no such data block, out of its range
@@ -281,6 +285,13 @@ def _encode(tag: S7Tag, data: bytearray, value: Value) -> None:
         set_real(data, 0, float(value))
     else:
         WRITERS[tag.kind](data, 0, int(value))
+
+
+async def _close(client: AsyncClient) -> None:
+    try:
+        await client.disconnect()
+    except (*_TRANSPORT_ERRORS, S7Error):
+        pass  # it is gone either way
 
 
 def _why(exc: BaseException) -> str:
