@@ -1,7 +1,7 @@
-"""The driver contract for devices whose tags are named by address strings (OPC UA today;
-S7 and Logix next): read a set of tags, write one, and, for drivers that can, deliver
-changes as they happen instead of being polled (``run(items, sink)`` with ``Monitored``
-items and a ``ChangeSink``).
+"""The driver contract for devices whose tags are named by address strings (OPC UA, S7;
+Logix next): read a set of tags, write one, and, for drivers that can, deliver changes
+as they happen instead of being polled (``run(items, sink)`` with ``Monitored`` items
+and a ``ChangeSink``); the others are polled (``PolledTagDriver``).
 
 Modbus keeps its own contract (``ModbusUnitDriver.read(table, address, count)``): its
 tags are grouped into as few requests as the protocol allows (``drivers/modbus_plan.py``), which
