@@ -58,6 +58,8 @@ T = TypeVar("T")
 
 # Reading a few bytes nobody asked for is cheaper than another request.
 MAX_GAP_BYTES = 32
+# The sets of addresses whose grouping is kept (one per mix of read intervals).
+MAX_PLANS = 64
 # The bytes of a read response's PDU that are not data (snap7's own reckoning).
 PDU_OVERHEAD = 18
 
@@ -188,6 +190,8 @@ class S7Driver:
         client = await self._connected()
         plan = self._plans.get(key)
         if plan is None:
+            if len(self._plans) >= MAX_PLANS:
+                self._plans.clear()  # tags due at many different intervals: plan anew
             tags = [self.tag(address) for address in dict.fromkeys(addresses)]
             plan = self._plans[key] = plan_reads(tags, client.pdu_length - PDU_OVERHEAD)
         values: dict[str, Value] = {}

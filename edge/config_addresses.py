@@ -8,11 +8,13 @@ address's size, and a string's ``length``); the keys that only mean something on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from contract.config.loading import Problem
 from drivers import ADDRESS_SYNTAX, POLLED_TAG_KINDS, SUBSCRIBED_KINDS, Address
-from drivers.s7_config import parse_address
+from drivers.s7_config import address_problem as s7_address_problem
+from drivers.s7_config import parse_address, value_type
 from drivers.s7_config import type_problem as s7_type_problem
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ def address_problems(config: EdgeConfig) -> list[Problem]:
     for index, measurement in enumerate(config.measurements):
         where = ("measurements", index)
         problems += _tag(kinds.get(measurement.device), measurement.address, where, measurement)
+    problems += _one_type_per_address(config, kinds)
     for index, light in enumerate(config.lights):
         kind = kinds.get(light.device)
         problems += _outputs(kind, light, ("lights", index))
@@ -92,6 +95,25 @@ def _s7_tag(address: str, where: tuple[str | int, ...], tag: object) -> list[Pro
     if problem is not None:
         key = "length" if "length" in problem else "type" if value_type else "address"
         problems.append(((*where, key), problem))
+    return problems
+
+
+def _one_type_per_address(config: EdgeConfig, kinds: Mapping[str, str]) -> list[Problem]:
+    """An S7 address read by two measurements is read as one type (the driver's)."""
+    problems: list[Problem] = []
+    first: dict[tuple[str, str], tuple[str, int | None, str]] = {}
+    for index, m in enumerate(config.measurements):
+        address = m.address
+        if kinds.get(m.device) not in POLLED_TAG_KINDS or not isinstance(address, str):
+            continue
+        if s7_address_problem(address) is not None:
+            continue  # reported with the address
+        given = m.type.value if "type" in m.model_fields_set else None
+        read_as = (value_type(parse_address(address), given), m.length)
+        kind, length, name = first.setdefault((m.device, address), (*read_as, m.name))
+        if (kind, length) != read_as:
+            message = f"{address} is read as {kind} by measurement {name!r}: one address, one type"
+            problems.append((("measurements", index, "type"), message))
     return problems
 
 
