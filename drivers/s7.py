@@ -264,11 +264,15 @@ class S7Driver:
             self._failed(started, exc)
             raise DeviceUnavailable(f"{self.config.id}: {_why(exc)}") from exc
         except S7Error as exc:  # the PLC answered: no such data block, out of its range
+            self._answered()
             raise DeviceMisconfigured(f"{self.config.id}: {exc}") from exc
         self.requests += 1
+        self._answered()
+        return result
+
+    def _answered(self) -> None:
         if self._outage.succeeded():
             log.warning("S7 PLC %s answers again", self.config.id)
-        return result
 
     def _failed(self, started: float, exc: BaseException) -> None:
         report = self._outage.failed(started=started, now=time.monotonic())

@@ -60,7 +60,7 @@ class ButtonConfig(Strict):
         if self.sends == "call" and self.call_type is None:
             raise ValueError("a call button needs its 'call_type'")
         if self.long_press is not None and (self.sends != "call" or self.button is not None):
-            raise ValueError("'long_press' applies to call buttons on a Modbus or OPC UA device")
+            raise ValueError("'long_press' applies to call buttons on a device read by address")
         if (self.address is None) == (self.button is None):
             raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
         if self.button is not None:
@@ -306,7 +306,7 @@ class EdgeConfig(Strict):
             index = counters[section] = counters.get(section, -1) + 1
             kind = kinds.get(device)
             if kind is not None and kind not in ADDRESS_SYNTAX:
-                message = f"{device} is a {kind}: {section} need a Modbus or OPC UA device"
+                message = f"{device} is a {kind}: {section} need a Modbus, OPC UA or S7 device"
                 problems.append(((section, index, "device"), message))
         return problems
 
