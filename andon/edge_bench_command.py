@@ -19,6 +19,11 @@ def add_edge_bench(bench_commands: Any) -> None:
     bench_edge.add_argument("--presses", type=int, default=100)
     bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
     bench_edge.add_argument(
+        "--device", choices=("modbus", "s7"), default="modbus",
+        help="the PLC the agent polls: Modbus TCP (pymodbus) or S7 (python-snap7's server; "
+        "no hub phase)",
+    )  # fmt: skip
+    bench_edge.add_argument(
         "--node-red",
         type=Path,
         metavar="EXECUTABLE",
@@ -44,8 +49,6 @@ def _bench_edge(args: argparse.Namespace) -> int:
     from testbed.broker import MosquittoBroker
     from testbed.plc_sim import SimulatedPlc
 
-    # The delivery phase's tower lights sit above every button and measurement.
-    size = max(args.buttons, args.measurements, LIGHT_COILS) + 8
     workload = {
         "buttons": args.buttons,
         "measurements": args.measurements,
@@ -53,6 +56,10 @@ def _bench_edge(args: argparse.Namespace) -> int:
         "presses": args.presses,
         "warmup_s": args.warmup,
     }
+    if args.device == "s7":
+        return _bench_edge_s7(args, workload)
+    # The delivery phase's tower lights sit above every button and measurement.
+    size = max(args.buttons, args.measurements, LIGHT_COILS) + 8
     with (
         tempfile.TemporaryDirectory() as tmp,
         MosquittoBroker(Path(tmp) / "mosquitto") as broker,
@@ -67,5 +74,22 @@ def _bench_edge(args: argparse.Namespace) -> int:
                     Path(tmp), broker, plc, poll_interval_s=args.poll_interval,
                     presses=args.delivery_presses,
                 )  # fmt: skip
+    print(json.dumps(report))
+    return 0
+
+
+def _bench_edge_s7(args: argparse.Namespace, workload: dict[str, Any]) -> int:
+    import tempfile
+
+    from bench.edge_s7 import run_s7_edge_benchmark
+    from testbed.broker import MosquittoBroker
+    from testbed.s7_plc import SimulatedS7Plc
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        MosquittoBroker(Path(tmp) / "mosquitto") as broker,
+        SimulatedS7Plc(size=max(args.buttons, args.measurements) + 8) as plc,
+    ):
+        report = run_s7_edge_benchmark(Path(tmp), broker, plc, **workload)
     print(json.dumps(report))
     return 0
