@@ -19,8 +19,9 @@ def add_edge_bench(bench_commands: Any) -> None:
     bench_edge.add_argument("--presses", type=int, default=100)
     bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
     bench_edge.add_argument(
-        "--device", choices=["modbus", "opcua"], default="modbus",
-        help="the PLC: Modbus TCP, polled; or OPC UA, its tags monitored items of a subscription",
+        "--device", choices=("modbus", "opcua", "s7"), default="modbus",
+        help="the PLC: Modbus TCP, polled; OPC UA, its tags monitored items of a "
+        "subscription; or S7 (python-snap7's server; no hub phase), polled",
     )  # fmt: skip
     bench_edge.add_argument(
         "--node-red",
@@ -49,8 +50,6 @@ def _bench_edge(args: argparse.Namespace) -> int:
     from testbed.opcua_plc import SimulatedOpcUaPlc
     from testbed.plc_sim import SimulatedPlc
 
-    # The delivery phase's tower lights sit above every button and measurement.
-    size = max(args.buttons, args.measurements, LIGHT_COILS) + 8
     workload = {
         "buttons": args.buttons,
         "measurements": args.measurements,
@@ -58,8 +57,12 @@ def _bench_edge(args: argparse.Namespace) -> int:
         "presses": args.presses,
         "warmup_s": args.warmup,
     }
+    if args.device == "s7":
+        return _bench_edge_s7(args, workload)
     if args.device == "opcua" and args.node_red is not None:
         raise SystemExit("--node-red runs the Modbus workload only")
+    # The delivery phase's tower lights sit above every button and measurement.
+    size = max(args.buttons, args.measurements, LIGHT_COILS) + 8
     plc: SimulatedPlc | SimulatedOpcUaPlc = (
         SimulatedOpcUaPlc(bits=size, words=max(args.measurements, 1))
         if args.device == "opcua"
@@ -81,4 +84,21 @@ def _bench_edge(args: argparse.Namespace) -> int:
                     presses=args.delivery_presses,
                 )  # fmt: skip
     print(json.dumps(report | {"device": args.device}))
+    return 0
+
+
+def _bench_edge_s7(args: argparse.Namespace, workload: dict[str, Any]) -> int:
+    import tempfile
+
+    from bench.edge_s7 import run_s7_edge_benchmark
+    from testbed.broker import MosquittoBroker
+    from testbed.s7_plc import SimulatedS7Plc
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        MosquittoBroker(Path(tmp) / "mosquitto") as broker,
+        SimulatedS7Plc(size=max(args.buttons, args.measurements) + 8) as plc,
+    ):
+        report = run_s7_edge_benchmark(Path(tmp), broker, plc, **workload)
+    print(json.dumps(report))
     return 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Annotated, Any, Protocol, Self
+from typing import Annotated, Any, Protocol, Self, TypeGuard
 
 from pydantic import Field
 
@@ -16,16 +16,20 @@ from drivers.modbus_rtu import ModbusRtuConfig, ModbusRtuDriver
 from drivers.modbus_tcp import ModbusTcpConfig, ModbusTcpDriver
 from drivers.modbus_unit import ModbusUnitDriver, Table
 from drivers.opcua_config import OpcUaConfig, node_id_problem
+from drivers.s7_config import S7Config
+from drivers.s7_config import address_problem as s7_address_problem
 from drivers.serial_scanner import ScanEvent, SerialScannerConfig, SerialScannerDriver
 from drivers.serial_station import (
     ButtonEvent,
     SerialButtonStationConfig,
     SerialButtonStationDriver,
 )
-from drivers.tags import TagDriver, Value
+from drivers.tags import PolledTagDriver, TagDriver, Value
 
 ModbusConfig = ModbusTcpConfig | ModbusRtuConfig
-AnyDeviceConfig = ModbusConfig | OpcUaConfig | SerialButtonStationConfig | SerialScannerConfig
+AnyDeviceConfig = (
+    ModbusConfig | OpcUaConfig | S7Config | SerialButtonStationConfig | SerialScannerConfig
+)
 DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="kind")]
 
 
@@ -85,14 +89,44 @@ def _opcua_address(address: Address) -> str | None:
     return f'an OPC UA address is a NodeId string such as "ns=3;i={address}"; got {address!r}'
 
 
+def _s7_address(address: Address) -> str | None:
+    if isinstance(address, str):
+        return s7_address_problem(address)
+    return f'an S7 address is a string such as "DB10.DBX0.0" or "MW20"; got {address!r}'
+
+
 ADDRESS_SYNTAX: dict[str, Callable[[Address], str | None]] = {
     "modbus_tcp": _modbus_address,
     "modbus_rtu": _modbus_address,
     "opcua": _opcua_address,
+    "s7": _s7_address,
 }
 
 # The kinds whose inputs arrive as changes (subscriptions), not by polling.
 SUBSCRIBED_KINDS = frozenset({"opcua"})
+# The kinds read by address strings and polled: a ``TagPoller`` each (``edge.tag_polling``).
+POLLED_TAG_KINDS = frozenset({"s7"})
+
+
+# The configurations of those kinds (one so far).
+PolledTagConfig = S7Config
+
+
+def is_tag_polled(config: AnyDeviceConfig) -> TypeGuard[PolledTagConfig]:
+    """Whether the edge polls this device by address strings (``edge.tag_polling``)."""
+    return config.kind in POLLED_TAG_KINDS
+
+
+def open_tag_driver(
+    config: S7Config, types: Mapping[str, tuple[str, int | None]]
+) -> PolledTagDriver:
+    """The driver of a polled device read by address strings, not yet connected; ``types``
+    gives the type (and a string's length) of addresses whose syntax does not say it.
+
+    Imported here, on use, so that checking a file does not load the device's library."""
+    from drivers.s7 import S7Driver
+
+    return S7Driver(config, types)
 
 
 def open_driver(config: AnyDeviceConfig) -> Driver:
@@ -137,6 +171,7 @@ __all__ = [
     "ADDRESS_SYNTAX",
     "DRIVERS",
     "LINKED_DRIVERS",
+    "POLLED_TAG_KINDS",
     "SUBSCRIBED_KINDS",
     "Address",
     "AnyDeviceConfig",
@@ -154,6 +189,9 @@ __all__ = [
     "ModbusTcpDriver",
     "ModbusUnitDriver",
     "OpcUaConfig",
+    "PolledTagConfig",
+    "PolledTagDriver",
+    "S7Config",
     "ScanEvent",
     "SerialButtonStationConfig",
     "SerialButtonStationDriver",
@@ -163,7 +201,9 @@ __all__ = [
     "TagDriver",
     "Value",
     "is_polled",
+    "is_tag_polled",
     "node_id_problem",
     "open_devices",
     "open_driver",
+    "open_tag_driver",
 ]

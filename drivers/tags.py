@@ -1,7 +1,7 @@
-"""The driver contract for devices whose tags are named by address strings (OPC UA today;
-S7 and Logix next): read a set of tags, write one, and, for drivers that can, deliver
-changes as they happen instead of being polled (``run(items, sink)`` with ``Monitored``
-items and a ``ChangeSink``).
+"""The driver contract for devices whose tags are named by address strings (OPC UA, S7;
+Logix next): read a set of tags, write one, and, for drivers that can, deliver changes
+as they happen instead of being polled (``run(items, sink)`` with ``Monitored`` items
+and a ``ChangeSink``); the others are polled (``PolledTagDriver``).
 
 Modbus keeps its own contract (``ModbusUnitDriver.read(table, address, count)``): its
 tags are grouped into as few requests as the protocol allows (``drivers/modbus_plan.py``), which
@@ -27,6 +27,21 @@ class TagDriver(Protocol):
 
     async def write_tag(self, address: str, value: Value) -> None:
         """Write one tag, converted to the tag's own type on the device."""
+        ...
+
+
+class PolledTagDriver(TagDriver, Protocol):
+    """A driver read by address strings that the edge polls (S7; Logix next). It opens
+    its connection when first asked, and again after a failure on ``contract/backoff.py``'s
+    ``Outage`` schedule (DeviceUnavailable meanwhile)."""
+
+    @property
+    def up(self) -> bool:
+        """Whether the device answered the last request."""
+        ...
+
+    async def disconnect(self) -> None:
+        """Close the connection (the next read opens it again)."""
         ...
 
 

@@ -1,14 +1,14 @@
 """The edge agent: poll devices, store events in the outbox, publish the outbox over MQTT.
 
 OPC UA servers push their changes through subscriptions (``edge.subscribing``) beside
-the polling. Polling never waits for the broker (events go to the durable outbox) and publishing
-drains the outbox in order whenever the broker is up (``edge.delivery``); the hub's
-light commands, or the edge's own fallback, drive the stations' lights
-(``edge.station_lights``). ``stop()`` (or cancelling
-``run()``) stops polling within one device call, then gives the publisher a moment to
-flush the outbox, then closes the devices; ``reload()`` swaps in a new configuration
-file (and SPC rule file) if it is valid and otherwise keeps polling with the old one. A
-change to either file reloads the agent by itself within a second.
+the polling; S7 PLCs are polled by address (``edge.tag_polling``). Polling never waits
+for the broker (events go to the durable outbox) and publishing drains the outbox in
+order whenever the broker is up (``edge.delivery``); the hub's light commands, or the
+edge's own fallback, drive the stations' lights (``edge.station_lights``). ``stop()``
+(or cancelling ``run()``) stops polling within one device call, then gives the
+publisher a moment to flush the outbox, then closes the devices; ``reload()`` swaps in
+a new configuration file (and SPC rule file) if it is valid and otherwise keeps polling
+with the old one. A change to either file reloads the agent by itself within a second.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from edge.recorder import Recorder
 from edge.session import build_pollers
 from edge.station_lights import StationLights
 from edge.subscribing import subscribing
+from edge.tag_polling import tag_polling
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class EdgeAgent:
         self.recorder = Recorder(config, self.outbox, self.topics)
         self.lights = StationLights(config, self.recorder.fault)
         self.recorder.on_call = self.lights.local_call
+        self.recorder.on_device_back = self.lights.device_back
         self.delivery = Delivery(
             config=config, outbox=self.outbox, recorder=self.recorder, lights=self.lights
         )
@@ -118,8 +120,9 @@ class EdgeAgent:
         async with (
             open_devices(config.devices) as drivers,
             listener.running(),
-            subscribing(config, self.recorder, on_back=self.lights.device_back) as subscribed,
-            self.lights.running({**drivers, **subscribed}),
+            subscribing(config, self.recorder) as subscribed,
+            tag_polling(config, self.recorder) as by_address,
+            self.lights.running({**drivers, **subscribed, **by_address}),
         ):
             pollers = build_pollers(config, drivers, self.recorder)
             async with asyncio.TaskGroup() as polls:

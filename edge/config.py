@@ -23,6 +23,9 @@ from edge.config_addresses import address_problems
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
+# The registers one Modbus read can return: the longest string a measurement can be.
+MODBUS_MAX_STRING = 123
+
 
 class LongPressConfig(Strict):
     """Holding the button ``hold_s`` seconds raises ``call_type`` instead (say, line-down)."""
@@ -57,7 +60,7 @@ class ButtonConfig(Strict):
         if self.sends == "call" and self.call_type is None:
             raise ValueError("a call button needs its 'call_type'")
         if self.long_press is not None and (self.sends != "call" or self.button is not None):
-            raise ValueError("'long_press' applies to call buttons on a Modbus or OPC UA device")
+            raise ValueError("'long_press' applies to call buttons on a device read by address")
         if (self.address is None) == (self.button is None):
             raise ValueError("a button has an 'address' (Modbus) or a 'button' (serial station)")
         if self.button is not None:
@@ -86,7 +89,8 @@ class MeasurementConfig(Strict):
     address: Address
     type: ValueType = ValueType.UINT16
     byte_order: ByteOrder = ByteOrder.ABCD
-    length: int | None = Field(default=None, ge=1, le=123, description="string registers")
+    # Registers of a Modbus string (at most 123), a declared STRING[length] on S7 (254).
+    length: int | None = Field(default=None, ge=1, le=254, description="string's length")
     scale: float = 1.0
     offset: float = 0.0
     unit: str | None = Field(default=None, max_length=32)
@@ -105,6 +109,8 @@ class MeasurementConfig(Strict):
             raise ValueError(f"a {self.table} holds one bit: its type is bool, not {self.type}")
         if (self.type is ValueType.STRING) != (self.length is not None):
             raise ValueError("'length' (in registers) goes with type string, and only with it")
+        if self.length is not None and self.length > MODBUS_MAX_STRING:
+            raise ValueError(f"a string is at most {MODBUS_MAX_STRING} registers long")
         return self
 
     @property
@@ -300,7 +306,7 @@ class EdgeConfig(Strict):
             index = counters[section] = counters.get(section, -1) + 1
             kind = kinds.get(device)
             if kind is not None and kind not in ADDRESS_SYNTAX:
-                message = f"{device} is a {kind}: {section} need a Modbus or OPC UA device"
+                message = f"{device} is a {kind}: {section} need a Modbus, OPC UA or S7 device"
                 problems.append(((section, index, "device"), message))
         return problems
 

@@ -4,7 +4,7 @@ This is how a plant checks its register map before going live (as Telegraf's ``-
 one JSON object per line for each measurement and each button, each with its ``address``
 as the configuration writes it (``table`` and ``bit`` null for a device that is not
 Modbus), and every failed read named by device and address. An OPC UA server's tags are
-read once each, as they are, rather than subscribed to.
+read once each, as they are, rather than subscribed to; an S7 PLC's are polled once.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from edge.config import EdgeConfig
 from edge.polling import ButtonTag, Cycle, ReadFailure
 from edge.session import build_pollers
 from edge.subscribing import SubscribedDevice, subscribed_devices
+from edge.tag_polling import tag_pollers
 
 
 @dataclass
@@ -85,7 +86,13 @@ async def probe(config: EdgeConfig) -> ProbeResult:
         pollers = build_pollers(config, drivers, collector)
         polled = [poller.poll_once() for poller in pollers]
         read = [_read_once(device, collector) for device in subscribed_devices(config, collector)]
-        failures = await asyncio.gather(*polled, *read)
+        by_address = tag_pollers(config, collector)
+        polled += [poller.poll_once() for poller in by_address]
+        try:
+            failures = await asyncio.gather(*polled, *read)
+        finally:
+            for poller in by_address:
+                await poller.driver.disconnect()
     return ProbeResult(collector.lines, [f for group in failures for f in group])
 
 

@@ -62,6 +62,9 @@ class Recorder:
         self.anomalies = 0
         # Told of every call raised (its station and event): the local light fallback.
         self.on_call: Callable[[str, int], None] | None = None
+        # Told of a device that answers again after an outage (the lights: a PLC back
+        # from a power cut has every output off, so they are written again).
+        self.on_device_back: Callable[[str], None] | None = None
         self._chatter: dict[str, ChatterGuard] = {}
         self.latest: dict[str, MeasuredValue] = {}
         self.parts: dict[str, PartRef] = {}
@@ -218,6 +221,8 @@ class Recorder:
         if self._device_up.get(device, True) == up:
             return
         self._device_up[device] = up
+        if up and self.on_device_back is not None:
+            self.on_device_back(device)
         status = "online" if up else "offline"
         cfg = self._config
         topic = self.topics.edge_event(cfg.site, cfg.edge_id)

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,14 +53,11 @@ class SubscribedDevice:
     device: OpcUaConfig
     recorder: SubscriptionSink
     interval_s: float
-    # Told when the server answers again after an outage (the lights: write them again).
-    on_back: Callable[[str], None] | None = None
     buttons: dict[str, list[ButtonTag]] = field(default_factory=dict)
     measurements: dict[str, list[MeasurementTag]] = field(default_factory=dict)
     fresh: list[Readings] = field(default_factory=list)
     latest: dict[str, MeasuredValue] = field(default_factory=dict)
     _refused: set[str] = field(default_factory=set)
-    _down: bool = False
 
     @property
     def name(self) -> str:
@@ -93,11 +90,6 @@ class SubscribedDevice:
     def state(self, *, up: bool, reason: str) -> None:
         if not up:
             self.latest.clear()
-            self._down = True
-        elif self._down:
-            self._down = False
-            if self.on_back is not None:
-                self.on_back(self.device.id)
         self.recorder.device_state(self.device.id, up=up, reason=reason)
 
     def refused(self, address: str, reason: str) -> None:
@@ -172,13 +164,12 @@ def _button_tag(button: ButtonConfig) -> ButtonTag:
 
 @contextlib.asynccontextmanager
 async def subscribing(
-    config: EdgeConfig, recorder: Recorder, *, on_back: Callable[[str], None] | None = None
+    config: EdgeConfig, recorder: Recorder
 ) -> AsyncIterator[Mapping[str, TagDriver]]:
     """Keep every OPC UA server of ``config`` subscribed until the block ends; its drivers
-    (for the lights) by device id. ``on_back`` is told of a server back from an outage."""
+    (for the lights) by device id. A server back from an outage is the recorder's to tell
+    (``Recorder.on_device_back``)."""
     devices = subscribed_devices(config, recorder)
-    for device in devices:
-        device.on_back = on_back
     if not devices:
         yield {}
         return

@@ -168,3 +168,21 @@ def test_with_the_hub_stopped_a_new_call_lights_its_station_and_the_hub_takes_ov
     wait_until(lambda: plant.lit("st1", "blue", buzzer=False), what="the hub's blue")
     plant.api.post(f"/api/calls/{call['id']}/resolve", json={"reason_code": "adjusted"})
     wait_until(lambda: plant.lit("st1", "green"), what="green again")
+
+
+@pytest.mark.system
+def test_a_plc_that_restarts_with_its_outputs_off_gets_its_lights_written_again(
+    plant: EdgePlant,
+) -> None:
+    wait_until(lambda: plant.lit("st0", "green") and plant.lit("st1", "green"), what="green")
+    plant.plc.stop()
+    wait_until(lambda: _plc_status(plant) == "offline", what="the PLC seen gone")
+    plant.plc.start()  # a PLC back from a power cut: every output off
+    wait_until(lambda: plant.lit("st0", "green") and plant.lit("st1", "green"), what="green again")
+    assert _plc_status(plant) == "online"
+
+
+def _plc_status(plant: EdgePlant) -> str | None:
+    """The PLC's status as the hub last heard it from the edge."""
+    devices = plant.api.get("/api/devices").json()["devices"]
+    return next((d["status"] for d in devices if d["device"] == "plc1"), None)

@@ -227,6 +227,7 @@ async def test_a_server_that_restarted_gets_its_lights_written_again(
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     recorder = Recorder(config, outbox, Topics())
     lights = StationLights(config, recorder.fault)
+    recorder.on_device_back = lights.device_back
     command = LightCommand(
         colour="amber", flashing=False, buzzer=False, state="raised", ts=utc_now()
     )
@@ -238,7 +239,7 @@ async def test_a_server_that_restarted_gets_its_lights_written_again(
 
     try:
         async with (
-            subscribing(config, recorder, on_back=lights.device_back) as drivers,
+            subscribing(config, recorder) as drivers,
             lights.running(drivers),
         ):
             lights.hub_command("st10", command)
