@@ -3,9 +3,10 @@ stored at the hub, the responder's notification, the station's tower light and t
 andon board in a browser.
 
 Real parts, all local (``andon bench e2e`` starts the broker and, for PostgreSQL, the
-database, and hands them in): a pymodbus server per line as its PLC, an ``andon edge``
-per line, one ``andon hub`` with an escalation policy whose level 0 goes at once to a
-local webhook receiver, and the board (``/board``) in headless Chromium.
+database, and hands them in): a pymodbus server (or, with ``--device opcua``, an OPC UA
+one) per line as its PLC, an ``andon edge`` per line, one ``andon hub`` with an
+escalation policy whose level 0 goes at once to a local webhook receiver, and the board
+(``/board``) in headless Chromium.
 
 Latencies are from the button's coil set on the PLC (``press_to_*_ms``):
 

@@ -6,7 +6,8 @@ of its line's PLC and its tower light seven coils from ``LIGHT_BASE + 8 (i - 1)`
 amber, blue, green, flashing, buzzer, line stop). Each PLC is its own pymodbus server
 (its own port and thread) in the benchmark's process, as each line of a plant has its
 own PLC; the benchmark reads their coils in-process. The command hands in how to make
-one (``testbed.plc_sim.SimulatedPlc``).
+one (``testbed.plc_sim.SimulatedPlc``, or with ``--device opcua`` an OPC UA server,
+``testbed.opcua_plc.SimulatedOpcUaPlc``, whose bit i stands for coil i).
 """
 
 from __future__ import annotations
