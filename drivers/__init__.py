@@ -11,6 +11,8 @@ from typing import Annotated, Any, Protocol, Self, TypeGuard
 from pydantic import Field
 
 from drivers.errors import DeviceError, DeviceMisconfigured, DeviceUnavailable
+from drivers.logix_config import LogixConfig
+from drivers.logix_config import address_problem as logix_address_problem
 from drivers.modbus_link import ModbusLink
 from drivers.modbus_rtu import ModbusRtuConfig, ModbusRtuDriver
 from drivers.modbus_tcp import ModbusTcpConfig, ModbusTcpDriver
@@ -28,7 +30,12 @@ from drivers.tags import PolledTagDriver, TagDriver, Value
 
 ModbusConfig = ModbusTcpConfig | ModbusRtuConfig
 AnyDeviceConfig = (
-    ModbusConfig | OpcUaConfig | S7Config | SerialButtonStationConfig | SerialScannerConfig
+    ModbusConfig
+    | OpcUaConfig
+    | S7Config
+    | LogixConfig
+    | SerialButtonStationConfig
+    | SerialScannerConfig
 )
 DeviceConfig = Annotated[AnyDeviceConfig, Field(discriminator="kind")]
 
@@ -95,21 +102,28 @@ def _s7_address(address: Address) -> str | None:
     return f'an S7 address is a string such as "DB10.DBX0.0" or "MW20"; got {address!r}'
 
 
+def _logix_address(address: Address) -> str | None:
+    if isinstance(address, str):
+        return logix_address_problem(address)
+    return f'a Logix address is a tag name such as "St10_Maint" or "Flags.5"; got {address!r}'
+
+
 ADDRESS_SYNTAX: dict[str, Callable[[Address], str | None]] = {
     "modbus_tcp": _modbus_address,
     "modbus_rtu": _modbus_address,
     "opcua": _opcua_address,
     "s7": _s7_address,
+    "logix": _logix_address,
 }
 
 # The kinds whose inputs arrive as changes (subscriptions), not by polling.
 SUBSCRIBED_KINDS = frozenset({"opcua"})
 # The kinds read by address strings and polled: a ``TagPoller`` each (``edge.tag_polling``).
-POLLED_TAG_KINDS = frozenset({"s7"})
+POLLED_TAG_KINDS = frozenset({"s7", "logix"})
 
 
-# The configurations of those kinds (one so far).
-PolledTagConfig = S7Config
+# The configurations of those kinds.
+PolledTagConfig = S7Config | LogixConfig
 
 
 def is_tag_polled(config: AnyDeviceConfig) -> TypeGuard[PolledTagConfig]:
@@ -118,12 +132,16 @@ def is_tag_polled(config: AnyDeviceConfig) -> TypeGuard[PolledTagConfig]:
 
 
 def open_tag_driver(
-    config: S7Config, types: Mapping[str, tuple[str, int | None]]
+    config: PolledTagConfig, types: Mapping[str, tuple[str, int | None]]
 ) -> PolledTagDriver:
     """The driver of a polled device read by address strings, not yet connected; ``types``
-    gives the type (and a string's length) of addresses whose syntax does not say it.
+    gives the type (and a string's length) the configuration gives some addresses.
 
     Imported here, on use, so that checking a file does not load the device's library."""
+    if isinstance(config, LogixConfig):
+        from drivers.logix import LogixDriver
+
+        return LogixDriver(config, types)
     from drivers.s7 import S7Driver
 
     return S7Driver(config, types)
@@ -181,6 +199,7 @@ __all__ = [
     "DeviceMisconfigured",
     "DeviceUnavailable",
     "Driver",
+    "LogixConfig",
     "ModbusConfig",
     "ModbusLink",
     "ModbusRtuConfig",

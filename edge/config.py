@@ -306,7 +306,8 @@ class EdgeConfig(Strict):
             index = counters[section] = counters.get(section, -1) + 1
             kind = kinds.get(device)
             if kind is not None and kind not in ADDRESS_SYNTAX:
-                message = f"{device} is a {kind}: {section} need a Modbus, OPC UA or S7 device"
+                needed = "a Modbus, OPC UA, S7 or Logix device"
+                message = f"{device} is a {kind}: {section} need {needed}"
                 problems.append(((section, index, "device"), message))
         return problems
 

@@ -2,8 +2,9 @@
 
 A Modbus device takes numbers with a ``table`` (and a ``bit`` of a register); an OPC UA
 server takes NodeId strings, an S7 PLC STEP 7 addresses (with a ``type`` that fits the
-address's size, and a string's ``length``); the keys that only mean something on Modbus
-(``table``, ``bit``, ``byte_order``, ``length``) are errors there rather than ignored.
+address's size, and a string's ``length``), a Logix controller tag names (the tag has its
+own type); the keys that only mean something on Modbus (``table``, ``bit``,
+``byte_order``, ``length``) are errors there rather than ignored.
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ S7_FOREIGN_KEYS = {
     "byte_order": "Modbus devices",
     "sampling_interval_ms": "OPC UA servers",
 }
+LOGIX_FOREIGN_KEYS = {
+    "table": "Modbus devices",
+    "bit": "Modbus registers (a bit of a Logix integer is written Flags.5)",
+    "byte_order": "Modbus devices",
+    "length": "Modbus and S7 strings (a Logix STRING has its own)",
+    "sampling_interval_ms": "OPC UA servers",
+}
 BYTE_NOT_A_BUTTON = "a button is a bit (X), a word or a double word (pressed: not 0), not a byte"
 BYTE_NOT_AN_OUTPUT = "an output is a bit (X), a word or a double word, not a byte"
 
@@ -118,6 +126,13 @@ def _tag(
     problem = check(address)
     if problem is not None:
         return [((*where, "address"), problem)]
+    if kind == "logix":
+        given = _given(tag)
+        return [
+            ((*where, key), f"'{key}' applies to {applies}, not to a Logix tag")
+            for key, applies in LOGIX_FOREIGN_KEYS.items()
+            if key in given
+        ]
     if kind in POLLED_TAG_KINDS:
         assert isinstance(address, str)  # the kind's syntax said so
         return _s7_tag(address, where, tag, measurement)
@@ -162,7 +177,7 @@ def _one_type_per_address(config: EdgeConfig, kinds: Mapping[str, str]) -> list[
     first: dict[tuple[str, str], tuple[str, int | None, str]] = {}
     for index, m in enumerate(config.measurements):
         address = m.address
-        if kinds.get(m.device) not in POLLED_TAG_KINDS or not isinstance(address, str):
+        if kinds.get(m.device) != "s7" or not isinstance(address, str):
             continue
         if s7_address_problem(address) is not None:
             continue  # reported with the address
@@ -186,7 +201,7 @@ def _outputs(kind: str | None, outputs: OutputMap, where: tuple[str | int, ...])
         for name, address in outputs.outputs.items()
         if (problem := check(address)) is not None
     ]
-    if kind in POLLED_TAG_KINDS and not problems:
+    if kind == "s7" and not problems:
         problems += [
             ((*where, "outputs", name), BYTE_NOT_AN_OUTPUT)
             for name, address in outputs.outputs.items()
