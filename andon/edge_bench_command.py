@@ -19,9 +19,11 @@ def add_edge_bench(bench_commands: Any) -> None:
     bench_edge.add_argument("--presses", type=int, default=100)
     bench_edge.add_argument("--warmup", type=float, default=3.0, metavar="SECONDS")
     bench_edge.add_argument(
-        "--device", choices=("modbus", "opcua", "s7"), default="modbus",
+        "--device", choices=("modbus", "opcua", "s7", "logix"), default="modbus",
         help="the PLC: Modbus TCP, polled; OPC UA, its tags monitored items of a "
-        "subscription; or S7 (python-snap7's server; no hub phase), polled",
+        "subscription; S7 (python-snap7's server; no hub phase), polled; or Logix "
+        "(cpppo's EtherNet/IP simulator, too slow for the default workload; no hub phase), "
+        "polled",
     )  # fmt: skip
     bench_edge.add_argument(
         "--node-red",
@@ -59,6 +61,8 @@ def _bench_edge(args: argparse.Namespace) -> int:
     }
     if args.device == "s7":
         return _bench_edge_s7(args, workload)
+    if args.device == "logix":
+        return _bench_edge_logix(workload)
     if args.device == "opcua" and args.node_red is not None:
         raise SystemExit("--node-red runs the Modbus workload only")
     # The delivery phase's tower lights sit above every button and measurement.
@@ -100,5 +104,23 @@ def _bench_edge_s7(args: argparse.Namespace, workload: dict[str, Any]) -> int:
         SimulatedS7Plc(size=max(args.buttons, args.measurements) + 8) as plc,
     ):
         report = run_s7_edge_benchmark(Path(tmp), broker, plc, **workload)
+    print(json.dumps(report))
+    return 0
+
+
+def _bench_edge_logix(workload: dict[str, Any]) -> int:
+    import tempfile
+
+    from bench.edge_logix import run_logix_edge_benchmark
+    from testbed.broker import MosquittoBroker
+    from testbed.logix_plc import SimulatedLogixPlc, bench_tags
+
+    tags = bench_tags(workload["buttons"], workload["measurements"])
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        MosquittoBroker(Path(tmp) / "mosquitto") as broker,
+        SimulatedLogixPlc(tags) as plc,
+    ):
+        report = run_logix_edge_benchmark(Path(tmp), broker, plc, **workload)
     print(json.dumps(report))
     return 0

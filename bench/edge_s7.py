@@ -10,6 +10,7 @@ reads them in a few area reads per cycle. Presses and their timing are
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ from bench.edge import STATIONS, Broker, Plc, measure_process
 from testbed.s7_plc import BUTTON_DB, WORD_DB
 
 
-def _edge_config(
-    folder: Path, broker: Broker, plc: Plc, *, buttons: int, measurements: int,
-    poll_interval_s: float,
+def tag_edge_config(
+    folder: Path, broker: Broker, device: dict[str, Any], *, button: Callable[[int], str],
+    word: Callable[[int], str], buttons: int, measurements: int, poll_interval_s: float,
 ) -> Path:  # fmt: skip
+    """The edge file of the workload on a PLC read by address strings: ``device``'s
+    ``button(i)`` and ``word(i)`` (raw 10000 around the SPC centre, scale 0.1)."""
+    device_id = device["id"]
     rules = {
         "characteristics": [
             {"id": f"c{i}", "chart": "imr", "center": 1000.0, "sigma": 10.0}
@@ -37,15 +41,15 @@ def _edge_config(
         "outbox": {"path": str(folder / "outbox.sqlite3"), "window": 100_000},
         "poll_interval_s": poll_interval_s,
         "debounce_s": 0.0,
-        "devices": [{"kind": "s7", "id": "plc1", "host": plc.host, "port": plc.port}],
+        "devices": [device],
         "buttons": [
-            {"device": "plc1", "address": f"DB{BUTTON_DB}.DBX{i // 8}.{i % 8}",
-             "station": f"st{i % STATIONS}", "call_type": "help"}
+            {"device": device_id, "address": button(i), "station": f"st{i % STATIONS}",
+             "call_type": "help"}
             for i in range(buttons)
         ],
         "measurements": [
-            {"name": f"m{i}", "device": "plc1", "address": f"DB{WORD_DB}.DBW{2 * i}",
-             "scale": 0.1, "station": f"st{i % STATIONS}"}
+            {"name": f"m{i}", "device": device_id, "address": word(i), "scale": 0.1,
+             "station": f"st{i % STATIONS}"}
             for i in range(measurements)
         ],
     }  # fmt: skip
@@ -66,8 +70,10 @@ def run_s7_edge_benchmark(
     poll_interval_s: float = 0.1, presses: int = 100, warmup_s: float = 3.0,
 ) -> dict[str, Any]:  # fmt: skip
     """Run the workload against ``broker`` and an S7 ``plc``; the pinned keys."""
-    path = _edge_config(
-        folder, broker, plc, buttons=buttons, measurements=measurements,
+    device = {"kind": "s7", "id": "plc1", "host": plc.host, "port": plc.port}
+    path = tag_edge_config(
+        folder, broker, device, button=lambda i: f"DB{BUTTON_DB}.DBX{i // 8}.{i % 8}",
+        word=lambda i: f"DB{WORD_DB}.DBW{2 * i}", buttons=buttons, measurements=measurements,
         poll_interval_s=poll_interval_s,
     )  # fmt: skip
     report = measure_process(

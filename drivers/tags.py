@@ -1,5 +1,5 @@
 """The driver contract for devices whose tags are named by address strings (OPC UA, S7;
-Logix next): read a set of tags, write one, and, for drivers that can, deliver changes
+Logix): read a set of tags, write one, and, for drivers that can, deliver changes
 as they happen instead of being polled (``run(items, sink)`` with ``Monitored`` items
 and a ``ChangeSink``); the others are polled (``PolledTagDriver``).
 
@@ -31,7 +31,7 @@ class TagDriver(Protocol):
 
 
 class PolledTagDriver(TagDriver, Protocol):
-    """A driver read by address strings that the edge polls (S7; Logix next). It opens
+    """A driver read by address strings that the edge polls (S7, Logix). It opens
     its connection when first asked, and again after a failure on ``contract/backoff.py``'s
     ``Outage`` schedule (DeviceUnavailable meanwhile)."""
 

@@ -1,4 +1,4 @@
-"""Poll the devices read by address strings (S7 PLCs; Logix next), one task each.
+"""Poll the devices read by address strings (S7 PLCs, Logix controllers), one task each.
 
 A ``TagPoller`` reads its device's buttons and due measurements every poll interval in
 one ``read_tags`` call (the driver groups them into as few requests as its protocol

@@ -92,9 +92,13 @@ class SimulatedLogixPlc(LocalServer):
         self.set(f"Button[{address}]", value)
 
     def set_registers(self, table: str, address: int, values: list[int]) -> None:
+        """Set ``Word`` elements from ``address`` on, in one multi-service write."""
         del table  # one array of words here
-        for offset, value in enumerate(values):
-            self.set(f"Word[{address + offset}]", value)
+        writes = [(f"Word[{address + offset}]", value) for offset, value in enumerate(values)]
+        responses = self._request(lambda client: client.Write(writes))
+        refused = [str(r) for r in responses if str(r.Status) != SUCCESS]
+        if refused:
+            raise RuntimeError(f"the simulated controller refused {refused[:3]}")
 
     def _request(self, call: Any) -> Any:
         with self._client_lock:
