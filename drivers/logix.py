@@ -123,6 +123,11 @@ class LogixDriver:
             raise DeviceMisconfigured(f"{self.config.id}: {'; '.join(refused)}")
         return values
 
+    async def write_tags(self, values: Mapping[str, Value]) -> None:
+        """Write several tags, one request each, in order."""
+        for address, value in values.items():
+            await self.write_tag(address, value)
+
     async def write_tag(self, address: str, value: Value) -> None:
         """Write one tag, converted by pylogix to the tag's own type on the controller."""
         response = await self._call(lambda: self._plc.Write(address, value))

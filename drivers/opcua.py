@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -212,19 +212,35 @@ class OpcUaDriver:
 
     async def write_tag(self, address: str, value: Value) -> None:
         """Write ``value`` as the variable's own DataType (a light's 0/1 as a Boolean)."""
+        await self.write_tags({address: value})
+
+    async def write_tags(self, values: Mapping[str, Value]) -> None:
+        """Write several variables in one Write request (a light's outputs), each as its
+        own DataType; DeviceMisconfigured naming every one the server refused."""
         client = self._connected()
-        variant_type = await self._variant_type(client, address)
-        typed = as_variant_value(value, variant_type)
-        if typed is None:
-            raise DeviceMisconfigured(
-                f"{self.config.id}: {address} is a {variant_type.name}: cannot write {value!r}"
-            )
+        nodes, variants = [], []
+        for address, value in values.items():
+            variant_type = await self._variant_type(client, address)
+            typed = as_variant_value(value, variant_type)
+            if typed is None:
+                raise DeviceMisconfigured(
+                    f"{self.config.id}: {address} is a {variant_type.name}: cannot write {value!r}"
+                )
+            nodes.append(client.get_node(address))
+            variants.append(ua.Variant(typed, variant_type))
         try:
-            await client.get_node(address).write_value(typed, variant_type)
-        except UaStatusCodeError as exc:
-            raise DeviceMisconfigured(f"{self.config.id}: write {address}: {_why(exc)}") from exc
+            results = await client.write_values(nodes, variants, raise_on_partial_error=False)
+        except UaStatusCodeError as exc:  # the request as a whole refused
+            raise DeviceMisconfigured(f"{self.config.id}: write: {_why(exc)}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise DeviceUnavailable(f"{self.config.id}: {_why(exc)}") from exc
+        refused = [
+            f"write {address}: {result.name}"
+            for address, result in zip(values, results, strict=True)
+            if not result.is_good()
+        ]
+        if refused:
+            raise DeviceMisconfigured(f"{self.config.id}: {'; '.join(refused)}")
 
     # -- the subscription ---------------------------------------------------------------
 

@@ -211,6 +211,11 @@ class S7Driver:
         except (TypeError, ValueError) as exc:  # a STRING whose length bytes do not fit
             raise DeviceMisconfigured(f"{self.config.id}: {tag.text}: {exc}") from None
 
+    async def write_tags(self, values: Mapping[str, Value]) -> None:
+        """Write several tags, one request each, in order."""
+        for address, value in values.items():
+            await self.write_tag(address, value)
+
     async def write_tag(self, address: str, value: Value) -> None:
         """Write one tag: a bit within its byte (read, changed, written back, as snap7's
         own ``db_write_bool`` does), a number or a string in the tag's own type."""

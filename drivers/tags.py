@@ -10,7 +10,7 @@ is what keeps a poll cycle of hundreds of tags cheap.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,6 +27,11 @@ class TagDriver(Protocol):
 
     async def write_tag(self, address: str, value: Value) -> None:
         """Write one tag, converted to the tag's own type on the device."""
+        ...
+
+    async def write_tags(self, values: Mapping[str, Value]) -> None:
+        """Write several tags (a light's outputs), in one request where the protocol
+        allows; each converted to its own type."""
         ...
 
 

@@ -187,8 +187,9 @@ class StationLights:
                 await _write_outputs(driver, config, wanted)
                 read_back = await _read_outputs(driver, config.feedback or config)
             else:
-                for name, address in config.outputs.items():
-                    await driver.write_tag(str(address), wanted[name])
+                await driver.write_tags(
+                    {str(address): wanted[name] for name, address in config.outputs.items()}
+                )
                 read_back = await _read_named(driver, config.feedback or config)
         except DeviceError as exc:
             log.warning("cannot set the light of station %s: %s", station, exc)

@@ -138,6 +138,21 @@ async def test_a_light_written_reads_back_in_the_variables_own_type(
 
 
 @pytest.mark.asyncio(loop_scope="module")
+async def test_a_lights_outputs_are_written_together_each_in_its_own_type(
+    server: OpcUaTestServer,
+) -> None:
+    red, amber, green = (server.node_id(f"St10.{name}") for name in ("Red", "Amber", "Green"))
+    async with OpcUaDriver(config_of(server)) as driver:
+        await driver.connect()
+        await driver.write_tags({red: 0, amber: 1, green: 1})
+        assert await driver.read_tags([red, amber, green]) == {red: False, amber: True, green: 1}
+        # A value one variable cannot take is refused before anything is written.
+        with pytest.raises(DeviceMisconfigured, match="Boolean"):
+            await driver.write_tags({amber: 0, red: "on"})
+    assert (await server.get("St10.Amber"), await server.get("St10.Red")) == (True, False)
+
+
+@pytest.mark.asyncio(loop_scope="module")
 async def test_a_press_shorter_than_the_publishing_interval_arrives_as_press_and_release(
     server: OpcUaTestServer,
 ) -> None:
