@@ -208,7 +208,9 @@ def _status_of(result: Any) -> str:
     """Why a request whose connection fell failed, from pylogix's answer."""
     first = result[0] if isinstance(result, list) and result else result
     status = getattr(first, "Status", None)
-    return str(status) if status not in (None, "") else "no answer"
+    if status in (None, ""):
+        return "no answer"
+    return str(status).removeprefix("Unknown error ")  # pylogix's words around an OSError
 
 
 def _why(exc: BaseException) -> str:
