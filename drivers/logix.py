@@ -6,7 +6,8 @@ pylogix to fit the connection's size); the first read of a tag learns its type f
 the controller, so values come back as the tag holds them: BOOL as a bool, SINT, INT,
 DINT and LINT as integers, REAL as a float, STRING as text, a bit of an integer
 (``Flags.5``) as a bool. A write goes as the tag's own type (a bit of an integer with
-the controller's read-modify-write service, so the other bits are left alone).
+the controller's read-modify-write service, so the other bits are left alone); a
+light's outputs go together in multi-service requests.
 
 pylogix is a blocking client: each request runs in a worker thread, one at a time
 (the poller and the lights share the driver and its one connection). It reconnects by
@@ -124,9 +125,21 @@ class LogixDriver:
         return values
 
     async def write_tags(self, values: Mapping[str, Value]) -> None:
-        """Write several tags, one request each, in order."""
-        for address, value in values.items():
-            await self.write_tag(address, value)
+        """Write several tags (a light's outputs) in multi-service requests, each in its
+        own type; DeviceMisconfigured naming every one the controller refused."""
+        if len(values) < 2:
+            for address, value in values.items():
+                await self.write_tag(address, value)
+            return
+        writes = list(values.items())
+        responses = await self._call(lambda: self._plc.Write(writes))
+        refused = [
+            f"writing {address}: {response.Status}"
+            for (address, _), response in zip(writes, responses, strict=True)
+            if str(response.Status) != SUCCESS
+        ]
+        if refused:
+            raise DeviceMisconfigured(f"{self.config.id}: {'; '.join(refused)}")
 
     async def write_tag(self, address: str, value: Value) -> None:
         """Write one tag, converted by pylogix to the tag's own type on the controller."""

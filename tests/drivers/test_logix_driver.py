@@ -83,6 +83,19 @@ async def test_writes_reach_the_controller_in_the_tags_own_types(
 
 
 @pytest.mark.asyncio
+async def test_a_lights_outputs_are_written_together_and_refusals_named(
+    logix: SimulatedLogixPlc,
+) -> None:
+    async with LogixDriver(_config(logix)) as driver:
+        await driver.write_tags({"Lamp": 0, "Horn": 1, "Count": 1})
+        assert (logix.get("Lamp"), logix.get("Horn"), logix.get("Count")) == (False, 1, 1)
+        with pytest.raises(DeviceMisconfigured, match="writing Nope") as refused:
+            await driver.write_tags({"Lamp": 1, "Nope": 1})
+    assert "Lamp" not in str(refused.value)
+    assert logix.get("Lamp") is True
+
+
+@pytest.mark.asyncio
 async def test_an_unknown_tag_or_a_type_not_configured_is_refused(
     logix: SimulatedLogixPlc,
 ) -> None:
