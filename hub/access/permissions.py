@@ -25,6 +25,7 @@ class Permission(StrEnum):
     RESOLVE = "resolve"
     VERIFY = "verify"
     CANCEL = "cancel"
+    PHOTOGRAPH = "photograph"  # attach a photo to a call
     RELOAD = "reload"
     AUDIT = "audit"
     TOKENS = "tokens"
@@ -40,6 +41,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.RESOLVE: frozenset({Role.RESPONDER, Role.ADMIN}),
     Permission.VERIFY: frozenset({Role.STATION, Role.ADMIN}),
     Permission.CANCEL: frozenset({Role.STATION, Role.RESPONDER, Role.ADMIN}),
+    Permission.PHOTOGRAPH: frozenset({Role.STATION, Role.RESPONDER, Role.ENGINEER, Role.ADMIN}),
     Permission.RELOAD: frozenset({Role.ENGINEER, Role.ADMIN}),
     Permission.AUDIT: frozenset({Role.ADMIN}),
     Permission.TOKENS: frozenset({Role.ADMIN}),
@@ -77,6 +79,9 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("POST", "/api/calls/{call_id}/verify", Permission.VERIFY),
     ("POST", "/api/calls/{call_id}/cancel", Permission.CANCEL),
     ("GET", "/api/calls/{call_id}/suggestions", Permission.READ),
+    ("GET", "/api/calls/{call_id}/photos", Permission.READ),
+    ("POST", "/api/calls/{call_id}/photos", Permission.PHOTOGRAPH),
+    ("GET", "/api/calls/{call_id}/photos/{photo_id}", Permission.READ),
     ("GET", "/api/board", Permission.READ),
     ("GET", "/api/board/events", Permission.READ),
     ("GET", "/api/reports/summary", Permission.READ),

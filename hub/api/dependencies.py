@@ -20,6 +20,7 @@ from hub.calls.repository import Store
 from hub.edges.subscription import Subscriber
 from hub.measurements.news import MeasurementNews
 from hub.measurements.worker import MeasurementWorker
+from hub.photos.repository import Photos
 from hub.process.live_config import LiveConfig
 from hub.process.metrics import HubMetrics
 
@@ -63,6 +64,11 @@ async def subscriber(request: Request) -> Subscriber:
     return found
 
 
+async def photos(request: Request) -> Photos:
+    found: Photos = request.app.state.photos
+    return found
+
+
 StoreDep = Annotated[Store, Depends(store)]
 """The calls repository, and the database's transactions."""
 TokensDep = Annotated[TokenStore, Depends(tokens)]
@@ -73,3 +79,5 @@ MetricsDep = Annotated[HubMetrics, Depends(metrics)]
 MeasurementNewsDep = Annotated[MeasurementNews, Depends(measurement_news)]
 MeasuringDep = Annotated[MeasurementWorker, Depends(measuring)]
 SubscriberDep = Annotated[Subscriber, Depends(subscriber)]
+PhotosDep = Annotated[Photos, Depends(photos)]
+"""The photos on calls: rows and files under the photo directory."""

@@ -6,6 +6,10 @@ of hub/api/auth.py alone would let anyone make the hub read (and parse) a body. 
 token is looked up from the headers alone, and what was found rides on to the route in
 the request's state (``hub.api.auth.TOKEN_STATE``), so the route does not look it up again.
 
+A photo's upload (``POST /api/calls/{id}/photos``) has a limit of its own,
+``photos.max_bytes`` and a little for the multipart form around the file, read from the
+running configuration at each request.
+
 A body announced larger than the limit (``Content-Length``) is refused at once; a body
 sent in chunks is counted as it comes, and refused when it passes the limit. The body is
 then handed to the app as it was received.
@@ -13,6 +17,7 @@ then handed to the app as it was received.
 
 from __future__ import annotations
 
+import re
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -25,6 +30,9 @@ from hub.api.problems import problem_response
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 _API_PREFIX = "/api/"  # every route here needs a token (hub/access/permissions.py)
+_PHOTO_UPLOAD = re.compile(r"/api/calls/[^/]+/photos")
+# The multipart form's boundaries and part headers around a photo's bytes.
+FORM_ALLOWANCE = 16 * 1024
 
 
 class ApiGate:
@@ -42,32 +50,49 @@ class ApiGate:
         if scope["path"].startswith(_API_PREFIX) and not await _authenticate(scope, headers):
             await _refuse(scope, receive, send, 401, "a valid API token is needed")
             return
-        if _announced_length(headers) > self.max_body_bytes:
-            await _refuse(scope, receive, send, 413, self._too_large())
+        limit, too_large = self._limit(scope)
+        if _announced_length(headers) > limit:
+            await _refuse(scope, receive, send, 413, too_large)
             return
-        body = await self._read_body(receive)
+        body = await _read_body(receive, limit)
         if body is None:
-            await _refuse(scope, receive, send, 413, self._too_large())
+            await _refuse(scope, receive, send, 413, too_large)
             return
         await self.app(scope, _replay(body, receive), send)
 
-    def _too_large(self) -> str:
-        return f"the body is larger than {self.max_body_bytes} bytes (api.max_body_bytes)"
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        """The body limit of this request, and what a refusal says."""
+        live = getattr(scope["app"].state, "config", None)
+        if (
+            live is not None
+            and scope["method"] == "POST"
+            and _PHOTO_UPLOAD.fullmatch(scope["path"])
+        ):
+            photo_bytes: int = live.current.photos.max_bytes
+            return (
+                photo_bytes + FORM_ALLOWANCE,
+                f"the photo is larger than {photo_bytes} bytes (photos.max_bytes)",
+            )
+        return (
+            self.max_body_bytes,
+            f"the body is larger than {self.max_body_bytes} bytes (api.max_body_bytes)",
+        )
 
-    async def _read_body(self, receive: Receive) -> list[Message] | None:
-        """The body's messages, or None when they pass the limit (reading stops there)."""
-        messages: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                return messages
-            size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                return None
-            if not message.get("more_body", False):
-                return messages
+
+async def _read_body(receive: Receive, limit: int) -> list[Message] | None:
+    """The body's messages, or None when they pass the limit (reading stops there)."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
 
 
 def _announced_length(headers: dict[str, bytes]) -> int:

@@ -257,3 +257,15 @@ class NotificationOut(BaseModel):
 
 class NotificationPage(BaseModel):
     notifications: list[NotificationOut]
+
+
+class PhotoOut(BaseModel):
+    id: int
+    content_type: str = Field(description="image/jpeg, image/png or image/webp (as stored)")
+    bytes: int = Field(description="the stored image's size, after re-encoding")
+    created_at: datetime
+    by: str = Field(description="who uploaded it: a token's name")
+
+
+class PhotoList(BaseModel):
+    photos: list[PhotoOut]

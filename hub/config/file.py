@@ -90,6 +90,33 @@ class ApiConfig(Strict):
     )
 
 
+class PhotosConfig(Strict):
+    """Photos on calls: where they are kept, and how much the hub takes."""
+
+    directory: Path | None = Field(
+        default=None,
+        description="where photos are kept; default: photos/ beside the SQLite file (storage.path)",
+    )
+    max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=512 * 1024 * 1024,
+        description="an upload larger than this is refused (413) while it arrives",
+    )
+    max_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        le=178_956_970,  # Pillow refuses above this (twice its MAX_IMAGE_PIXELS) anyway
+        description="width x height of the largest image taken (a 50 MP phone picture)",
+    )
+    quota_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="the photos and their thumbnails together; when full, uploads are "
+        "refused (507) until an admin makes room",
+    )
+
+
 class TimeseriesConfig(Strict):
     """A database with the InfluxDB v2 write API (InfluxDB 2.x/3.x, VictoriaMetrics)
     that the hub copies call events, measurements and SPC points to."""
@@ -146,6 +173,7 @@ class HubConfig(Strict):
     storage: StorageConfig = StorageConfig()
     api: ApiConfig = ApiConfig()
     timeseries: TimeseriesConfig | None = None
+    photos: PhotosConfig = PhotosConfig()
     call_types: list[Annotated[CallTypeConfig, BeforeValidator(_call_type_entry)]] = Field(
         min_length=1
     )
@@ -163,6 +191,10 @@ class HubConfig(Strict):
     @property
     def mqtt_client_id(self) -> str:
         return self.client_id or f"andon-hub-{self.site}"
+
+    @property
+    def photo_directory(self) -> Path:
+        return self.photos.directory or self.storage.path.parent / "photos"
 
     @property
     def call_type_ids(self) -> list[str]:

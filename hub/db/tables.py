@@ -383,3 +383,19 @@ dead_letters = Table(
     # The message as received, base64: it may hold any byte, NUL included.
     Column("payload_base64", Text, nullable=False),
 )
+
+# -- photos on calls (migration 0015) --------------------------------------------------
+
+call_photos = Table(
+    "call_photos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", Integer, ForeignKey("calls.id"), nullable=False, index=True),
+    Column("content_type", String(32), nullable=False),  # image/jpeg, image/png, image/webp
+    Column("bytes", Integer, nullable=False),  # the stored image's size
+    Column("thumb_bytes", Integer, nullable=False),  # its thumbnail's: both count to the quota
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("by", String(200), nullable=False),  # who uploaded it (the token's name today)
+)

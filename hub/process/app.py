@@ -22,6 +22,7 @@ from hub.api import (
     knowledge,
     measurements,
     notifications,
+    photos,
     reports,
     system,
     token_info,
@@ -40,6 +41,7 @@ from hub.export.measurements import measurement_sources
 from hub.export.timeseries import timeseries_export
 from hub.measurements.news import MeasurementNews
 from hub.measurements.worker import MeasurementWorker
+from hub.photos.repository import PhotoPlace, Photos
 from hub.process.live_config import LiveConfig
 from hub.process.metrics import HubMetrics
 from hub.web import acknowledge_links, add_pages
@@ -73,6 +75,7 @@ ROUTERS = (
     admin,
     anomalies,
     notifications,
+    photos,
     acknowledge_links,
     measurements,
     chart_events,
@@ -120,6 +123,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
+def _photo_place(config: HubConfig) -> PhotoPlace:
+    return PhotoPlace(config.photo_directory, config.photos.quota_bytes)
+
+
 @contextlib.asynccontextmanager
 async def _hub_services(
     app: FastAPI, config: HubConfig, config_path: Path | None
@@ -141,6 +148,7 @@ async def _hub_services(
     app.state.store = store
     app.state.metrics = metrics
     app.state.subscriber = subscriber
+    app.state.photos = Photos(store, place=lambda: _photo_place(live.current))
     escalation = EscalationEngine(store=store, config=lambda: live.current, changes=changes)
     app.state.escalation = escalation
     lights = LightPublisher(config=live, store=store, changes=changes)

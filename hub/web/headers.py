@@ -26,8 +26,9 @@ PAGE_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        # The pages' icon is an empty data: URL (no request for a favicon).
-        "img-src 'self' data:",
+        # The pages' icon is an empty data: URL (no request for a favicon); a call's
+        # photos are read with the token and shown from blob: URLs (hub/web/static/photos.js).
+        "img-src 'self' data: blob:",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -131,7 +131,8 @@ class HubUnderTest:
 
 @pytest_asyncio.fixture
 async def hub(tmp_path: Path, database_url: str) -> AsyncIterator[HubUnderTest]:
-    config_path = write_yaml(tmp_path / "hub.yaml", hub_settings(database_url))
+    settings = {**hub_settings(database_url), "photos": {"directory": str(tmp_path / "photos")}}
+    config_path = write_yaml(tmp_path / "hub.yaml", settings)
     app = create_app(load_hub_config(config_path), config_path=config_path)
     async with app.router.lifespan_context(app):
         yield HubUnderTest(app, config_path)

@@ -53,7 +53,11 @@ def live_hub(tmp_path: Path, database_url: str, **settings: Any) -> Iterator[Liv
     """A hub on ``database_url`` answering HTTP until the block ends; ``settings`` go into
     its YAML over the tests' defaults."""
     port = free_port()
-    config = {**hub_settings(database_url), "api": {"host": "127.0.0.1", "port": port}}
+    config = {
+        **hub_settings(database_url),
+        "api": {"host": "127.0.0.1", "port": port},
+        "photos": {"directory": str(tmp_path / "photos")},
+    }
     config.update(settings)
     path = write_yaml(tmp_path / "live-hub.yaml", config)
     app = create_app(load_hub_config(path), config_path=path)

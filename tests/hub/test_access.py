@@ -24,6 +24,20 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/calls/{call_id}/cancel"): {"reason": "mistake"},
     ("POST", "/api/admin/tokens"): {"name": "made-in-test", "role": "viewer"},
 }  # fmt: skip
+# A photo's upload is a multipart form: a one-pixel PNG (a valid upload, so a refusal is
+# the permission's or the line's, not the body's).
+PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a4944415478da63600000000200015de2b5f20000000049454e44ae426082"
+)
+FILES = {("POST", "/api/calls/{call_id}/photos"): {"file": ("pixel.png", PIXEL_PNG, "image/png")}}
+
+
+def _body(method: str, path: str) -> dict[str, Any]:
+    """What a request of ``method path`` carries: a JSON body or a form with a file."""
+    if (method, path) in FILES:
+        return {"files": FILES[method, path]}
+    return {"json": BODIES.get((method, path))}
 
 
 # Streams never end, and httpx's ASGI transport reads a whole body: the board's stream is
@@ -32,7 +46,7 @@ STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 
 def _url(path: str, call_id: int) -> str:
-    return path.format(call_id=call_id, name="victim", anomaly_id=call_id)
+    return path.format(call_id=call_id, name="victim", anomaly_id=call_id, photo_id=1)
 
 
 async def test_the_table_names_every_api_route_of_the_app(hub: HubUnderTest) -> None:
@@ -56,9 +70,7 @@ async def test_every_endpoint_admits_exactly_the_roles_of_the_table(
         async with hub.client(role) as client:
             if path.endswith("{name}"):
                 await _make_victim(hub)
-            response = await client.request(
-                method, _url(path, call_id), json=BODIES.get((method, path))
-            )
+            response = await client.request(method, _url(path, call_id), **_body(method, path))
         allowed = role in ALLOWED[permission]
         if allowed:
             assert response.status_code not in (401, 403), (role, method, path, response.text)
@@ -86,9 +98,7 @@ async def test_no_token_a_bad_token_or_a_revoked_one_is_a_401(hub: HubUnderTest)
     token = hub.token(Role.ADMIN)
     for method, path, _ in ENDPOINTS:
         async with hub.client() as anonymous:
-            response = await anonymous.request(
-                method, _url(path, 1), json=BODIES.get((method, path))
-            )
+            response = await anonymous.request(method, _url(path, 1), **_body(method, path))
             assert response.status_code == 401, (method, path)
             assert response.headers["www-authenticate"] == "Bearer"
     async with hub.client() as client:
@@ -158,9 +168,7 @@ async def test_a_token_of_another_line_is_refused_on_every_call_of_this_line(
     call_id = hub.raise_call("st10")  # line1
     async with hub.client(role, "line2") as other_line:
         for method, path, permission in CALL_ENDPOINTS:
-            response = await other_line.request(
-                method, _url(path, call_id), json=BODIES.get((method, path))
-            )
+            response = await other_line.request(method, _url(path, call_id), **_body(method, path))
             assert response.status_code == 403, (method, path)
             why = "limited to lines line2" if role in ALLOWED[permission] else "may not"
             assert why in response.text, (method, path)

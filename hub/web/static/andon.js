@@ -59,11 +59,13 @@ const Andon = (() => {
   async function api(path, options = {}) {
     const headers = { ...(options.headers || {}) };
     if (token()) headers.Authorization = `Bearer ${token()}`;
-    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    // A form (a photo's upload) goes as it is: the browser writes its multipart type.
+    const form = options.body instanceof FormData;
+    if (options.body !== undefined && !form) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
       ...options,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.body === undefined || form ? options.body : JSON.stringify(options.body),
     });
     if (response.status === 401) {
       askForToken(Boolean(token()));

@@ -27,7 +27,44 @@
     tiles.replaceChildren(...board.tiles.map(tile));
     fit();
     tick();
+    chime(board);
   }
+
+  // ?sound=on: the board chimes while any call waits for its acknowledgement (the tile
+  // flashes as long), and stops when the last one is acknowledged. The choice is this
+  // screen's, kept per board; ?sound=off forgets it.
+  const SOUND_KEY = `andon_sound:${window.location.pathname}`;
+  if (Andon.data.sound) localStorage.setItem(SOUND_KEY, Andon.data.sound);
+  const soundOn = localStorage.getItem(SOUND_KEY) === "on";
+  const audio = document.getElementById("call-sound");
+  const blocked = document.getElementById("sound-blocked");
+  document.body.dataset.sound = soundOn ? "on" : "off";
+
+  let lastBoard = null;
+  function chime(board) {
+    lastBoard = board;
+    if (!soundOn) return;
+    const waiting = board.tiles.some((station) => station.calls.some((call) => call.state === "raised"));
+    if (waiting && audio.paused) {
+      audio.play().then(() => {
+        document.body.dataset.sounding = "true";
+        blocked.hidden = true;
+      }).catch(() => {
+        // No sound before someone touches the page, unless the kiosk browser allows it
+        // (Chromium: --autoplay-policy=no-user-gesture-required; docs/pages.md).
+        blocked.hidden = false;
+      });
+    } else if (!waiting && !audio.paused) {
+      audio.pause();
+      audio.currentTime = 0;
+      document.body.dataset.sounding = "false";
+    }
+  }
+  // The tap is the gesture the browser waits for: the chime may start now.
+  blocked.addEventListener("click", () => {
+    blocked.hidden = true;
+    if (lastBoard) chime(lastBoard);
+  });
 
   function tile(station) {
     const top = station.calls[0];

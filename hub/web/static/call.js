@@ -44,6 +44,7 @@
       [t("unattended_s"), duration(d.unattended_s)],
     ]);
     showTimeline(call, log.notifications);
+    await Photos.attach(document.querySelector("#photos .photos"), id);
     showNotifications(log.notifications);
     await showAnomalies(call);
     const fixes = await apiJson(`/api/calls/${id}/suggestions`);

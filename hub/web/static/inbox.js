@@ -138,6 +138,7 @@
       openForms.delete(call.id);
       act(node, call, "resolve", body);
     });
+    Photos.attach(node.querySelector(".photos"), call.id);
     return node;
   }
 
@@ -166,6 +167,13 @@
     for (const age of list.querySelectorAll("[data-since]")) {
       age.textContent = duration((now - Date.parse(age.dataset.since)) / 1000);
     }
+  }
+
+  // On a phone's home screen the inbox opens even while the hub is out of reach: its
+  // shell is kept by a service worker (HTTPS or localhost only; hub/web/inbox_app.py).
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/inbox-sw.js", { scope: "/inbox" })
+      .catch((error) => { document.body.dataset.serviceWorker = `failed: ${error.message}`; });
   }
 
   setInterval(tick, 1000);
