@@ -216,8 +216,9 @@ class SparkplugNode:
             log.info("primary host %s online: births", self.host_id)
             self._rebirth_due = True
             self._wakeup.set()
-        elif not state.online and self._host_online:
-            log.warning("primary host %s offline: data held until it is back", self.host_id)
+        elif not state.online:
+            log.warning("primary host %s offline: nothing is published until it is back",
+                        self.host_id)  # fmt: skip
             self._born = False
         self._host_online = state.online
 

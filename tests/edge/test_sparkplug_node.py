@@ -7,14 +7,18 @@ pysparkplug, subscribed as a host application in a process of its own
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import signal
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
+import yaml
 
 from rules.registers import ValueType
 from testbed.broker import MosquittoBroker
@@ -24,6 +28,7 @@ from tests.sparkplug_peers import Peer, Seen, message, metrics
 
 GROUP = "plant-north"
 NODE = "edge-line1"
+HOST_ID = "scada-primary"
 
 # name, register, type, value the PLC holds, the datatype the node must declare
 VALUES: list[tuple[str, int, ValueType, Any, str]] = [
@@ -189,6 +194,52 @@ def test_a_host_reads_births_data_rebirth_and_death_of_our_edge(  # noqa: PLR091
         edge.start()
         next_bd_seq, _dbirth = _check_births(host, marker)
         assert next_bd_seq == (bd_seq + 1) % 256
+    except BaseException:
+        print(edge.log_tail())
+        raise
+    finally:
+        edge.stop()
+
+
+def _publish_state(broker: MosquittoBroker, *, online: bool, timestamp: int) -> None:
+    body = json.dumps({"online": online, "timestamp": timestamp})
+
+    async def publish() -> None:
+        async with aiomqtt.Client(broker.host, broker.port) as client:
+            await client.publish(f"spBv1.0/STATE/{HOST_ID}", body, qos=1, retain=True)
+
+    asyncio.run(publish())
+
+
+def test_with_a_primary_host_births_wait_for_its_state_and_follow_its_return(
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, host: Peer
+) -> None:
+    path = _edge_file(tmp_path, broker, plc)
+    edge_file = yaml.safe_load(path.read_text())
+    edge_file["sparkplug"]["primary_host_id"] = HOST_ID
+    write_yaml(path, edge_file)
+    _publish_state(broker, online=False, timestamp=1)
+    edge = AndonProcess("edge", path, tmp_path / "edge.log")
+    edge.start()
+    try:
+        wait_until(lambda: f"primary host {HOST_ID} offline" in edge.log(), what="offline")
+        # Births go out only after an online STATE: none was ever published.
+        assert not [line for line in host.seen() if line.get("type") == "NBIRTH"]
+        _publish_state(broker, online=True, timestamp=2)
+        _check_births(host, 0)
+        _publish_state(broker, online=False, timestamp=3)
+        wait_until(lambda: edge.log().count(f"primary host {HOST_ID} offline") == 2, what="off")
+        marker = len(host.seen())
+        _publish_state(broker, online=True, timestamp=4)
+        _check_births(host, marker)
+        # A STATE older than one already seen changes nothing: still born, data flows.
+        _publish_state(broker, online=False, timestamp=1)
+        plc.set_register(17, 9)
+        host.wait_for(
+            "DDATA after a stale STATE",
+            lambda line: message("DDATA", "plc1")(line) and "st10/u16" in metrics(line),
+            after=marker,
+        )
     except BaseException:
         print(edge.log_tail())
         raise
