@@ -147,7 +147,15 @@ def _edge_accounts(hub: HubConfig, edges: list[EdgeConfig]) -> list[EdgeAccount]
                 f"under edges (edges: [{edge.edge_id}])"
             )
         username = edge.broker.username or edge.edge_id
-        accounts.append(EdgeAccount(username, edge.edge_id, edge.site, edge.area, edge.line))
+        node = edge.sparkplug
+        sparkplug = (
+            None
+            if node is None
+            else (node.group_id, node.edge_node_id or edge.edge_id, node.primary_host_id)
+        )
+        accounts.append(
+            EdgeAccount(username, edge.edge_id, edge.site, edge.area, edge.line, sparkplug)
+        )
     return accounts
 
 

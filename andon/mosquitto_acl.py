@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from contract.sparkplug.topics import MessageType, Topic, state_topic
 from contract.wire import Topics
 
 ANY = "+"
@@ -83,6 +84,33 @@ class EdgeAccount:
     site: str
     area: str
     line: str
+    # The edge as a Sparkplug edge node: its group, node id and primary host (if any).
+    sparkplug: tuple[str, str, str | None] | None = None
+
+
+# What an edge node writes (its births, data and death) and reads (its commands).
+SPARKPLUG_GRANTS: tuple[tuple[Literal["read", "write"], MessageType, str | None], ...] = (
+    ("write", MessageType.NBIRTH, None),
+    ("write", MessageType.NDEATH, None),
+    ("write", MessageType.DBIRTH, ANY),
+    ("write", MessageType.DDATA, ANY),
+    ("read", MessageType.NCMD, None),
+)
+
+
+def sparkplug_rules(edge: EdgeAccount) -> list[str]:
+    """ACL lines of an edge's Sparkplug node: its own node id's topics, and the STATE of
+    its primary host."""
+    if edge.sparkplug is None:
+        return []
+    group, node, host = edge.sparkplug
+    lines = [
+        f"topic {access} {Topic(group, message_type, node, device)}"
+        for access, message_type, device in SPARKPLUG_GRANTS
+    ]
+    if host is not None:
+        lines.append(f"topic read {state_topic(host)}")
+    return lines
 
 
 def rules(topics: Topics, party: Party, scope: Scope) -> list[str]:
@@ -97,7 +125,7 @@ def rules(topics: Topics, party: Party, scope: Scope) -> list[str]:
 def edge_rules(topics: Topics, edge: EdgeAccount) -> list[str]:
     """ACL lines of one edge: its own line's and its own edge id's topics, nothing else."""
     scope = Scope(site=edge.site, area=edge.area, line=edge.line, edge=edge.edge_id)
-    return rules(topics, EDGE, scope)
+    return rules(topics, EDGE, scope) + sparkplug_rules(edge)
 
 
 def hub_rules(topics: Topics, site: str) -> list[str]:

@@ -11,7 +11,7 @@ speaks JSON lines, what it receives on stdout and commands on stdin.
         "Running" (Boolean) and "Count" (Int32); each NCMD received is printed
         stdin {"device": {"Running": true}}  DDATA of the device
               {"gap": 1}                     skip one seq (a lost message)
-              {"death": true}                NDEATH and disconnect
+              {"death": true}                its own NDEATH and a clean disconnect
 """
 
 from __future__ import annotations

@@ -1,0 +1,70 @@
+"""The hub as a Sparkplug host application, against an edge node no one here wrote
+(pysparkplug's, in a process of its own: tests/sparkplug_peer.py) on a real Mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+
+from hub.access.permissions import Role
+from testbed.broker import MosquittoBroker
+from tests.hub.live import LiveHub, live_hub
+from tests.plant import wait_until
+from tests.sparkplug_peers import Peer
+
+GROUP, NODE, HOST_ID = "plant-north", "press-node", "andon-hub"
+
+
+def _retained_state(broker: MosquittoBroker) -> dict[str, Any]:
+    async def read() -> dict[str, Any]:
+        async with aiomqtt.Client(broker.host, broker.port) as client:
+            await client.subscribe(f"spBv1.0/STATE/{HOST_ID}", qos=1)
+            async with asyncio.timeout(10):
+                message = await anext(aiter(client.messages))
+        assert message.retain
+        body: dict[str, Any] = json.loads(bytes(message.payload))
+        return body
+
+    return asyncio.run(read())
+
+
+def _edge_status(hub: LiveHub) -> str | None:
+    headers = {"Authorization": f"Bearer {hub.token(Role.ADMIN)}"}
+    edges = httpx.get(f"{hub.url}/api/edges", headers=headers, timeout=30).json()["edges"]
+    return next((e["status"] for e in edges if e["edge_id"] == f"{GROUP}/{NODE}"), None)
+
+
+def test_the_hub_states_itself_asks_for_a_rebirth_after_a_gap_and_sees_the_node_die(
+    tmp_path: Path, broker: MosquittoBroker
+) -> None:
+    settings: dict[str, Any] = {
+        "broker": {"host": broker.host, "port": broker.port},
+        "sparkplug": {"host_id": HOST_ID, "groups": [GROUP]},
+    }
+    with live_hub(tmp_path, f"sqlite:///{tmp_path / 'hub.sqlite'}", **settings) as hub:
+        wait_until(hub.app.state.sparkplug.connected.is_set, what="host connected")
+        state = _retained_state(broker)
+        assert state["online"] is True
+        assert isinstance(state["timestamp"], int)
+        edge = Peer("edge", str(broker.port), GROUP, NODE, "press1")
+        try:
+            wait_until(lambda: _edge_status(hub) == "online", what="the node online")
+            # A message lost (seq skipped): the hub asks for the births again.
+            edge.send({"gap": 1})
+            edge.send({"device": {"Count": 5}})
+            command = edge.wait_for("the NCMD", lambda line: "ncmd" in line)
+            assert command["ncmd"] == [
+                {"name": "Node Control/Rebirth", "datatype": "BOOLEAN", "value": True}
+            ]
+            # Killed: the broker publishes its Will, the NDEATH of the births' bdSeq. (Its
+            # clean disconnect would not do: pysparkplug's own NDEATH then carries the
+            # next connection's bdSeq, which a host must ignore.)
+            edge.stop()
+            wait_until(lambda: _edge_status(hub) == "offline", what="the node offline")
+        finally:
+            edge.stop()
