@@ -8,7 +8,9 @@ data before a birth is answered with an NCMD ``Node Control/Rebirth``; an NBIRTH
 node online and an NDEATH of its current bdSeq offline on ``/api/edges``, as
 ``<group_id>/<edge_node_id>``.
 
-The intake of mapped metrics (measurements, calls) is not wired here yet.
+Metrics mapped to measurements, in a message taken in order (births included), go
+through the measurement path's check and store (``hub/sparkplug/intake.py``). Calls from
+Boolean metrics are not wired here yet (``CallEdges`` in ``sessions.py`` is their rule).
 """
 
 from __future__ import annotations
@@ -20,10 +22,18 @@ import time
 from collections.abc import Callable
 
 import aiomqtt
+from sqlalchemy.exc import SQLAlchemyError
 
 from contract.backoff import Backoff
 from contract.mqtt import mqtt_client
-from contract.sparkplug.payloads import DataType, Metric, PayloadInvalid, decode, encode
+from contract.sparkplug.payloads import (
+    DataType,
+    Metric,
+    Payload,
+    PayloadInvalid,
+    decode,
+    encode,
+)
 from contract.sparkplug.topics import (
     MessageType,
     Topic,
@@ -37,6 +47,9 @@ from hub.config.file import HubConfig
 from hub.config.sparkplug import SparkplugHostConfig
 from hub.db.transactions import Database
 from hub.edges.liveness import set_edge_status
+from hub.measurements.news import MeasurementNews
+from hub.measurements.repository import MeasurementStore
+from hub.sparkplug.intake import SparkplugMeasurements
 from hub.sparkplug.sessions import NodeKey, NodeSessions, Verdict
 
 log = logging.getLogger(__name__)
@@ -53,9 +66,19 @@ def now_ms() -> int:
 class SparkplugHost:
     """Runs until cancelled; ``rebirths_asked`` counts the NCMDs it sent."""
 
-    def __init__(self, *, config: Callable[[], HubConfig], database: Database) -> None:
+    def __init__(
+        self,
+        *,
+        config: Callable[[], HubConfig],
+        database: Database,
+        news: MeasurementNews | None = None,
+    ) -> None:
         self.config = config
         self.database = database
+        self.news = news
+        self.measurements = SparkplugMeasurements(
+            config=config, store=MeasurementStore(database), news=news
+        )
         self.sessions = NodeSessions()
         self.rebirths_asked = 0
         self._asked: set[NodeKey] = set()  # asked once until the node is born again
@@ -133,6 +156,21 @@ class SparkplugHost:
             verdict = self.sessions.message(node, seq=payload.seq)
         if verdict is Verdict.REBIRTH:
             await self._ask_rebirth(client, node)
+        elif verdict is Verdict.TAKE:
+            await self._take(node, topic.device_id, payload, text)
+
+    async def _take(self, node: NodeKey, device: str | None, payload: Payload, text: str) -> None:
+        """The mapped metrics of a message taken in order."""
+        event = self.measurements.event(node, device, payload.metrics, payload.timestamp)
+        if event is None:
+            return
+        try:
+            stored = await asyncio.to_thread(self.measurements.take, event, text)
+        except SQLAlchemyError as exc:
+            log.error("could not store Sparkplug measurements of %s/%s: %s", *node, exc)
+            return
+        if stored and self.news is not None:
+            self.news.announce(event)
 
     async def _status(self, node: NodeKey, status: str, bd_seq: int) -> None:
         edge_id = f"{node[0]}/{node[1]}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,32 @@ def _edge_status(hub: LiveHub) -> str | None:
     return next((e["status"] for e in edges if e["edge_id"] == f"{GROUP}/{NODE}"), None)
 
 
+def _inspected(hub: LiveHub) -> int:
+    now, hours = datetime.now(UTC), timedelta(hours=2)
+    params = {
+        "from": (now - hours).isoformat(), "to": (now + hours).isoformat(),
+        "line": "line1", "station": "st10",
+    }  # fmt: skip
+    headers = {"Authorization": f"Bearer {hub.token(Role.ADMIN)}"}
+    answer = httpx.get(f"{hub.url}/api/quality/counts", params=params, headers=headers, timeout=30)
+    return sum(int(bucket["inspected"]) for bucket in answer.json()["counts"])
+
+
 def test_the_hub_states_itself_asks_for_a_rebirth_after_a_gap_and_sees_the_node_die(
     tmp_path: Path, broker: MosquittoBroker
 ) -> None:
     settings: dict[str, Any] = {
         "broker": {"host": broker.host, "port": broker.port},
-        "sparkplug": {"host_id": HOST_ID, "groups": [GROUP]},
-    }
+        "sparkplug": {
+            "host_id": HOST_ID, "groups": [GROUP],
+            "measurements": [
+                {"group": GROUP, "node": NODE, "device": "press1", "metric": "Count",
+                 "line": "line1", "station": "st10", "measurement": "parts"},
+            ],
+        },
+        # The mapped metric counts parts: stored, it shows in the quality counts.
+        "measurements": {"quality": [{"line": "line1", "station": "st10", "inspected": "parts"}]},
+    }  # fmt: skip
     with live_hub(tmp_path, f"sqlite:///{tmp_path / 'hub.sqlite'}", **settings) as hub:
         wait_until(hub.app.state.sparkplug.connected.is_set, what="host connected")
         state = _retained_state(broker)
@@ -54,9 +74,13 @@ def test_the_hub_states_itself_asks_for_a_rebirth_after_a_gap_and_sees_the_node_
         edge = Peer("edge", str(broker.port), GROUP, NODE, "press1")
         try:
             wait_until(lambda: _edge_status(hub) == "online", what="the node online")
+            # The birth's Count (0) is the counter's base; DDATA's 7 counts 7 parts.
+            wait_until(lambda: hub.app.state.sparkplug.measurements.stored >= 1, what="base")
+            edge.send({"device": {"Count": 7}})
+            wait_until(lambda: _inspected(hub) == 7, what="7 parts inspected")
             # A message lost (seq skipped): the hub asks for the births again.
             edge.send({"gap": 1})
-            edge.send({"device": {"Count": 5}})
+            edge.send({"device": {"Count": 9}})
             command = edge.wait_for("the NCMD", lambda line: "ncmd" in line)
             assert command["ncmd"] == [
                 {"name": "Node Control/Rebirth", "datatype": "BOOLEAN", "value": True}
