@@ -158,7 +158,7 @@ async def _hub_services(
     app.state.sparkplug = sparkplug = (
         None
         if config.sparkplug is None
-        else SparkplugHost(config=lambda: live.current, database=store, news=news)
+        else SparkplugHost(config=lambda: live.current, database=store, news=news, changes=changes)
     )
     sparkplug_task = (
         None

@@ -9,8 +9,9 @@ node online and an NDEATH of its current bdSeq offline on ``/api/edges``, as
 ``<group_id>/<edge_node_id>``.
 
 Metrics mapped to measurements, in a message taken in order (births included), go
-through the measurement path's check and store (``hub/sparkplug/intake.py``). Calls from
-Boolean metrics are not wired here yet (``CallEdges`` in ``sessions.py`` is their rule).
+through the measurement path's check and store (``hub/sparkplug/intake.py``); those mapped
+to calls raise them on their rising edge through the calls' own intake
+(``hub/sparkplug/calls.py``).
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ from contract.sparkplug.topics import (
     state_topic,
 )
 from contract.wire import utc_now
+from hub.calls.news import CallChanges
+from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.config.sparkplug import SparkplugHostConfig
-from hub.db.transactions import Database
 from hub.edges.liveness import set_edge_status
 from hub.measurements.news import MeasurementNews
 from hub.measurements.repository import MeasurementStore
+from hub.sparkplug.calls import SparkplugCalls
 from hub.sparkplug.intake import SparkplugMeasurements
 from hub.sparkplug.sessions import NodeKey, NodeSessions, Verdict
 
@@ -70,15 +73,18 @@ class SparkplugHost:
         self,
         *,
         config: Callable[[], HubConfig],
-        database: Database,
+        database: Store,
         news: MeasurementNews | None = None,
+        changes: CallChanges | None = None,
     ) -> None:
         self.config = config
         self.database = database
         self.news = news
+        self.changes = changes
         self.measurements = SparkplugMeasurements(
             config=config, store=MeasurementStore(database), news=news
         )
+        self.calls = SparkplugCalls(config=config, store=database)
         self.sessions = NodeSessions()
         self.rebirths_asked = 0
         self._asked: set[NodeKey] = set()  # asked once until the node is born again
@@ -161,6 +167,16 @@ class SparkplugHost:
 
     async def _take(self, node: NodeKey, device: str | None, payload: Payload, text: str) -> None:
         """The mapped metrics of a message taken in order."""
+        stamp = self.sessions.stamp(node)
+        rose = [] if stamp is None else self.calls.rising(node, device, payload.metrics, stamp)
+        if rose:
+            try:
+                report = await asyncio.to_thread(self.calls.raise_calls, node, rose)
+            except SQLAlchemyError as exc:
+                log.error("could not raise the calls of %s/%s: %s", *node, exc)
+            else:
+                if self.changes is not None:
+                    self.changes.announce(*report.changes)
         event = self.measurements.event(node, device, payload.metrics, payload.timestamp)
         if event is None:
             return

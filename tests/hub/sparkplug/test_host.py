@@ -40,6 +40,13 @@ def _edge_status(hub: LiveHub) -> str | None:
     return next((e["status"] for e in edges if e["edge_id"] == f"{GROUP}/{NODE}"), None)
 
 
+def _calls(hub: LiveHub) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {hub.token(Role.ADMIN)}"}
+    answer = httpx.get(f"{hub.url}/api/calls", headers=headers, timeout=30)
+    calls: list[dict[str, Any]] = answer.json()["calls"]
+    return calls
+
+
 def _inspected(hub: LiveHub) -> int:
     now, hours = datetime.now(UTC), timedelta(hours=2)
     params = {
@@ -51,7 +58,7 @@ def _inspected(hub: LiveHub) -> int:
     return sum(int(bucket["inspected"]) for bucket in answer.json()["counts"])
 
 
-def test_the_hub_states_itself_asks_for_a_rebirth_after_a_gap_and_sees_the_node_die(
+def test_the_hub_stores_mapped_metrics_raises_calls_asks_for_rebirth_and_sees_death(
     tmp_path: Path, broker: MosquittoBroker
 ) -> None:
     settings: dict[str, Any] = {
@@ -61,6 +68,10 @@ def test_the_hub_states_itself_asks_for_a_rebirth_after_a_gap_and_sees_the_node_
             "measurements": [
                 {"group": GROUP, "node": NODE, "device": "press1", "metric": "Count",
                  "line": "line1", "station": "st10", "measurement": "parts"},
+            ],
+            "calls": [
+                {"group": GROUP, "node": NODE, "device": "press1", "metric": "Running",
+                 "line": "line1", "station": "st20", "call_type": "maintenance"},
             ],
         },
         # The mapped metric counts parts: stored, it shows in the quality counts.
@@ -78,6 +89,20 @@ def test_the_hub_states_itself_asks_for_a_rebirth_after_a_gap_and_sees_the_node_
             wait_until(lambda: hub.app.state.sparkplug.measurements.stored >= 1, what="base")
             edge.send({"device": {"Count": 7}})
             wait_until(lambda: _inspected(hub) == 7, what="7 parts inspected")
+            # Running rises: one call; staying true in the next message raises no other
+            # (counted by the host: /api/calls would show a second press joined).
+            edge.send({"device": {"Running": True}})
+            wait_until(lambda: len(_calls(hub)) == 1, what="the call raised")
+            edge.send({"device": {"Running": True}})
+            edge.send({"device": {"Count": 8}})
+            wait_until(lambda: _inspected(hub) == 8, what="8 parts inspected")
+            (call,) = _calls(hub)
+            assert (call["line"], call["station"], call["call_type"]) == (
+                "line1",
+                "st20",
+                "maintenance",
+            )
+            assert hub.app.state.sparkplug.calls.raised == 1
             # A message lost (seq skipped): the hub asks for the births again.
             edge.send({"gap": 1})
             edge.send({"device": {"Count": 9}})
