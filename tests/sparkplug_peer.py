@@ -6,9 +6,10 @@ speaks JSON lines, what it receives on stdout and commands on stdin.
 
     sparkplug_peer.py host PORT GROUP       every message of GROUP, decoded
         stdin {"rebirth": NODE}             NCMD Node Control/Rebirth to NODE
-    sparkplug_peer.py edge PORT GROUP NODE DEVICE
+    sparkplug_peer.py edge PORT GROUP NODE DEVICE [RUNNING]
         births on connect: node metric "Temperature" (Double), device metrics
-        "Running" (Boolean) and "Count" (Int32); each NCMD received is printed
+        "Running" (Boolean, RUNNING: true or false) and "Count" (Int32, 0); each NCMD
+        received is printed
         stdin {"device": {"Running": true}}  DDATA of the device
               {"gap": 1}                     skip one seq (a lost message)
               {"death": true}                its own NDEATH and a clean disconnect
@@ -88,7 +89,7 @@ def run_host(port: int, group: str) -> None:
     client.disconnect()
 
 
-def run_edge(port: int, group: str, node_id: str, device_id: str) -> None:
+def run_edge(port: int, group: str, node_id: str, device_id: str, running: str = "false") -> None:
     now = get_current_timestamp()
     node = EdgeNode(
         group_id=group, edge_node_id=node_id,
@@ -97,7 +98,9 @@ def run_edge(port: int, group: str, node_id: str, device_id: str) -> None:
     device = Device(
         device_id=device_id,
         metrics=[
-            Metric(timestamp=now, name="Running", datatype=DataType.BOOLEAN, value=False),
+            Metric(
+                timestamp=now, name="Running", datatype=DataType.BOOLEAN, value=running == "true"
+            ),
             Metric(timestamp=now, name="Count", datatype=DataType.INT32, value=0),
         ],
     )

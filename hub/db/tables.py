@@ -383,3 +383,15 @@ dead_letters = Table(
     # The message as received, base64: it may hold any byte, NUL included.
     Column("payload_base64", Text, nullable=False),
 )
+
+# The last value of each Sparkplug metric mapped to a call (migration 0018): a hub that
+# restarts and asks for a rebirth raises no call again for a metric that stayed true.
+sparkplug_call_metrics = Table(
+    "sparkplug_call_metrics",
+    metadata,
+    Column("group_id", String(64), primary_key=True),
+    Column("edge_node_id", String(64), primary_key=True),
+    Column("device_id", String(64), primary_key=True),  # "" for the node's own metric
+    Column("metric", String(256), primary_key=True),
+    Column("value", Boolean, nullable=False),
+)

@@ -19,6 +19,7 @@ from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.config.sparkplug import SparkplugCall
 from hub.edges.ingest import BatchReport, Ingest
+from hub.sparkplug.call_metrics import save_call_metrics
 from hub.sparkplug.intake import measurement_edge_id
 from hub.sparkplug.sessions import CallEdges, MetricKey, NodeKey
 
@@ -61,7 +62,13 @@ class SparkplugCalls:
         return rose
 
     def raise_calls(self, node: NodeKey, calls: list[SparkplugCall]) -> BatchReport:
-        """Take the calls in through the call intake (in a worker thread)."""
+        """Keep the metrics' new values, and take the calls in through the call intake
+        (in a worker thread)."""
+        changed = self.edges.take_changed()
+        if changed:
+            save_call_metrics(self.ingest.store, changed)
+        if not calls:
+            return BatchReport(results=[])
         config = self.config()
         topics = Topics(config.broker.topic_prefix)
         edge_id = measurement_edge_id(node)

@@ -51,6 +51,7 @@ from hub.config.sparkplug import SparkplugHostConfig
 from hub.edges.liveness import set_edge_status
 from hub.measurements.news import MeasurementNews
 from hub.measurements.repository import MeasurementStore
+from hub.sparkplug.call_metrics import load_call_metrics
 from hub.sparkplug.calls import SparkplugCalls
 from hub.sparkplug.intake import SparkplugMeasurements
 from hub.sparkplug.sessions import NodeKey, NodeSessions, Verdict
@@ -96,6 +97,8 @@ class SparkplugHost:
         return section
 
     async def run(self) -> None:
+        kept = await asyncio.to_thread(load_call_metrics, self.database)
+        self.calls.edges.last.update(kept)
         backoff = Backoff(initial=0.2, cap=10.0)
         while True:
             section, hub = self._section(), self.config()
@@ -169,7 +172,7 @@ class SparkplugHost:
         """The mapped metrics of a message taken in order."""
         stamp = self.sessions.stamp(node)
         rose = [] if stamp is None else self.calls.rising(node, device, payload.metrics, stamp)
-        if rose:
+        if rose or self.calls.edges.changed:
             try:
                 report = await asyncio.to_thread(self.calls.raise_calls, node, rose)
             except SQLAlchemyError as exc:

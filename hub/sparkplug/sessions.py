@@ -85,6 +85,7 @@ class CallEdges:
 
     def __init__(self, last: dict[MetricKey, bool] | None = None) -> None:
         self.last: dict[MetricKey, bool] = dict(last or {})
+        self.changed: dict[MetricKey, bool] = {}  # since the last ``take_changed``
         self._taken: dict[MetricKey, tuple[int, int]] = {}
 
     def rising(self, key: MetricKey, value: bool, *, stamp: tuple[int, int]) -> bool:
@@ -95,4 +96,11 @@ class CallEdges:
         self._taken[key] = stamp
         before = self.last.get(key, False)
         self.last[key] = value
+        if value != before:
+            self.changed[key] = value
         return value and not before
+
+    def take_changed(self) -> dict[MetricKey, bool]:
+        """The values that changed since the last call (to keep them)."""
+        changed, self.changed = self.changed, {}
+        return changed

@@ -117,3 +117,16 @@ def test_the_hub_stores_mapped_metrics_raises_calls_asks_for_rebirth_and_sees_de
             wait_until(lambda: _edge_status(hub) == "offline", what="the node offline")
         finally:
             edge.stop()
+        tokens = hub.tokens  # in the database, which the next hub shares
+    # A restarted hub, and a node born again with Running still true: no second call.
+    with live_hub(tmp_path, f"sqlite:///{tmp_path / 'hub.sqlite'}", **settings) as hub:
+        hub.tokens.update(tokens)
+        edge = Peer("edge", str(broker.port), GROUP, NODE, "press1", "true")
+        try:
+            host = hub.app.state.sparkplug
+            # The birth's Count is stored after its Running is weighed: both are done.
+            wait_until(lambda: host.measurements.stored >= 1, what="the birth taken in")
+            assert host.calls.raised == 0
+            assert len(_calls(hub)) == 1
+        finally:
+            edge.stop()
