@@ -175,7 +175,15 @@ def deploy_mosquitto(
     accounts = [_account(name, secrets_dir) for name in usernames]
     topics = Topics(hub.broker.topic_prefix)
     (out / "acl").write_text(
-        acl_text(topics=topics, site=hub.site, hub_user=hub_user, edges=edge_accounts)
+        acl_text(
+            topics=topics,
+            site=hub.site,
+            hub_user=hub_user,
+            edges=edge_accounts,
+            hub_sparkplug=None
+            if hub.sparkplug is None
+            else (hub.sparkplug.host_id, hub.sparkplug.groups),
+        )  # fmt: skip
     )
     passwd = "".join(f"{a.username}:{password_hash(a.password)}\n" for a in accounts)
     descriptor = os.open(out / "passwd", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)

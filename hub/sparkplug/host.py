@@ -79,6 +79,10 @@ class SparkplugHost:
         changes: CallChanges | None = None,
     ) -> None:
         self.config = config
+        started_with = config().sparkplug
+        if started_with is None:
+            raise ValueError("the hub's file has no 'sparkplug' section")
+        self._started_with = started_with
         self.database = database
         self.news = news
         self.changes = changes
@@ -92,8 +96,9 @@ class SparkplugHost:
         self.connected = asyncio.Event()
 
     def _section(self) -> SparkplugHostConfig:
-        section = self.config().sparkplug
-        assert section is not None  # started only with a sparkplug section
+        """The section (one a reload took away stays until the hub restarts)."""
+        section = self.config().sparkplug or self._started_with
+        self._started_with = section
         return section
 
     async def run(self) -> None:

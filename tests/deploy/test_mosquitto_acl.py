@@ -129,3 +129,12 @@ def test_an_edge_node_is_granted_its_own_sparkplug_topics_and_its_primary_hosts_
     other = str(Topic("north", MessageType.NBIRTH, EDGES["line2"]))
     assert not covered(other, grants["write"])
     assert not covered(str(Topic("north", MessageType.NCMD, EDGES["line2"])), grants["read"])
+
+
+def test_the_hub_as_a_sparkplug_host_is_granted_its_state_its_groups_and_their_commands() -> None:
+    grants = granted(hub_rules(TOPICS, SITE, ("andon-hub", ["north"])))
+    assert covered(state_topic("andon-hub"), grants["write"])
+    assert covered(str(Topic("north", MessageType.NCMD, "any-node")), grants["write"])
+    assert covered("spBv1.0/north/#", grants["read"])
+    assert not covered(str(Topic("south", MessageType.NCMD, "any-node")), grants["write"])
+    assert not covered(str(Topic("north", MessageType.NBIRTH, "any-node")), grants["write"])
