@@ -183,7 +183,7 @@ def deploy_mosquitto(
             hub_sparkplug=None
             if hub.sparkplug is None
             else (hub.sparkplug.host_id, hub.sparkplug.groups),
-        )  # fmt: skip
+        )
     )
     passwd = "".join(f"{a.username}:{password_hash(a.password)}\n" for a in accounts)
     descriptor = os.open(out / "passwd", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
