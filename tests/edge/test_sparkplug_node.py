@@ -20,7 +20,7 @@ import aiomqtt
 import pytest
 import yaml
 
-from rules.registers import ValueType
+from rules.registers import ValueType, encode
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
 from tests.plant import AndonProcess, wait_until, write_yaml
@@ -43,6 +43,7 @@ VALUES: list[tuple[str, int, ValueType, Any, str]] = [
     ("text", 30, ValueType.STRING, "AB12", "String"),
 ]
 BUTTON_COIL, FLAG_COIL, SCALED_REGISTER = 0, 5, 40
+F64_DEADBAND = 5.0
 
 
 @pytest.fixture
@@ -61,6 +62,7 @@ def _edge_file(tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc) -> Pa
             "type": str(value_type),
             "station": "st10",
             **({"length": 2} if value_type is ValueType.STRING else {}),
+            **({"deadband": F64_DEADBAND} if name == "f64" else {}),
         }
         for name, register, value_type, _value, _datatype in VALUES
     ]
@@ -175,12 +177,32 @@ def test_a_host_reads_births_data_rebirth_and_death_of_our_edge(  # noqa: PLR091
         plc.set_coil(BUTTON_COIL, False)
         wait_until(lambda: latest().get("st10/call/maintenance") is False, what="release")
 
+        # Deadband: f64 moves by less than it, u16 changes, in one write (one poll sees
+        # both): the DDATA that carries u16 has no f64. Then a move beyond it is sent.
+        f64, i16 = want["st10/f64"], want["st10/i16"]
+        inside, beyond = f64 + F64_DEADBAND / 2, f64 + F64_DEADBAND * 2
+        marker = len(host.seen())
+        words = encode(inside, ValueType.FLOAT64) + encode(i16, ValueType.INT16)
+        plc.set_registers("holding_register", 12, [*words, *encode(8, ValueType.UINT16)])
+        ddata = host.wait_for(
+            "u16 at 8",
+            lambda line: (
+                message("DDATA", "plc1")(line)
+                and metrics(line).get("st10/u16", {}).get("value") == 8
+            ),
+            after=marker,
+        )
+        assert "st10/f64" not in metrics(ddata)
+        assert latest()["st10/f64"] == f64
+        plc.set_value("holding_register", 12, beyond, ValueType.FLOAT64)
+        wait_until(lambda: latest()["st10/f64"] == beyond, what="f64 beyond its deadband")
+
         # Rebirth, on the same connection: NBIRTH (seq 0, same bdSeq) and DBIRTH again.
         marker = len(host.seen())
         host.send({"rebirth": NODE})
         again, redbirth = _check_births(host, marker)
         assert again == bd_seq
-        assert metrics(redbirth)["st10/u16"]["value"] == 7
+        assert metrics(redbirth)["st10/u16"]["value"] == 8
 
         # Killed: the broker publishes the Will, an NDEATH with the births' bdSeq.
         marker = len(host.seen())
