@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 REBIRTH = "Node Control/Rebirth"
 BD_SEQ = "bdSeq"
 MAX_PAYLOAD_BYTES = 256 * 1024
+# A node is an edge on /api/edges (``<group>/<node>``), whose ids are paged by up to 64
+# characters: a node whose id makes a longer one is refused, not stored.
+MAX_EDGE_ID = 64
 
 
 def now_ms() -> int:
@@ -144,6 +147,13 @@ class SparkplugHost:
     async def _received(self, client: aiomqtt.Client, text: str, raw: bytes) -> None:
         topic = parse_topic(text)
         if topic is None or topic.message_type in (MessageType.NCMD, MessageType.DCMD):
+            return
+        edge_id = f"{topic.group_id}/{topic.edge_node_id}"
+        if len(edge_id) > MAX_EDGE_ID or not edge_id.isprintable():
+            log.warning(
+                "Sparkplug message on %r refused: not a printable edge id of at most %d "
+                "characters", text[:300], MAX_EDGE_ID,
+            )  # fmt: skip
             return
         node: NodeKey = (topic.group_id, topic.edge_node_id)
         try:
