@@ -147,7 +147,15 @@ def _edge_accounts(hub: HubConfig, edges: list[EdgeConfig]) -> list[EdgeAccount]
                 f"under edges (edges: [{edge.edge_id}])"
             )
         username = edge.broker.username or edge.edge_id
-        accounts.append(EdgeAccount(username, edge.edge_id, edge.site, edge.area, edge.line))
+        node = edge.sparkplug
+        sparkplug = (
+            None
+            if node is None
+            else (node.group_id, node.edge_node_id or edge.edge_id, node.primary_host_id)
+        )
+        accounts.append(
+            EdgeAccount(username, edge.edge_id, edge.site, edge.area, edge.line, sparkplug)
+        )
     return accounts
 
 
@@ -167,7 +175,15 @@ def deploy_mosquitto(
     accounts = [_account(name, secrets_dir) for name in usernames]
     topics = Topics(hub.broker.topic_prefix)
     (out / "acl").write_text(
-        acl_text(topics=topics, site=hub.site, hub_user=hub_user, edges=edge_accounts)
+        acl_text(
+            topics=topics,
+            site=hub.site,
+            hub_user=hub_user,
+            edges=edge_accounts,
+            hub_sparkplug=None
+            if hub.sparkplug is None
+            else (hub.sparkplug.host_id, hub.sparkplug.groups),
+        )
     )
     passwd = "".join(f"{a.username}:{password_hash(a.password)}\n" for a in accounts)
     descriptor = os.open(out / "passwd", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)

@@ -27,6 +27,7 @@ from edge.listening import SerialListener
 from edge.outbox import Outbox
 from edge.recorder import Recorder
 from edge.session import build_pollers
+from edge.sparkplug_node import SparkplugNode
 from edge.station_lights import StationLights
 from edge.subscribing import subscribing
 from edge.tag_polling import tag_polling
@@ -58,6 +59,11 @@ class EdgeAgent:
         self.delivery = Delivery(
             config=config, outbox=self.outbox, recorder=self.recorder, lights=self.lights
         )
+        self.sparkplug: SparkplugNode | None = None
+        if config.sparkplug is not None:
+            self.sparkplug = node = SparkplugNode(config, state_dir=config.outbox.path.parent)
+            self.recorder.sparkplug = node
+            self.lights.on_light = lambda station, command: node.light(station, command.colour)
         self.reloads = 0
         self.refused_reloads = 0  # the running configuration is the last good one
         self.polling = asyncio.Event()
@@ -82,10 +88,17 @@ class EdgeAgent:
             async with asyncio.TaskGroup() as tasks:
                 publisher = tasks.create_task(self.delivery.run(), name="edge-publish")
                 watcher = tasks.create_task(self._watch_file(), name="edge-config-watch")
+                sparkplug = (
+                    None
+                    if self.sparkplug is None
+                    else tasks.create_task(self.sparkplug.run(), name="edge-sparkplug")
+                )
                 try:
                     await self._poll_until_stopped()
                 finally:
                     watcher.cancel()
+                    if sparkplug is not None:
+                        await _cancel_for_sure(sparkplug)
                     await self._flush()
                     self.delivery.stop()
                     await _cancel_for_sure(publisher)
@@ -116,6 +129,8 @@ class EdgeAgent:
         """Poll with ``config`` until a stop (None) or a valid reload (the new config)."""
         self.recorder.configure(config)
         self.lights.configure(config)
+        if self.sparkplug is not None:
+            self.sparkplug.configure(config)
         self.listener = listener = SerialListener(config, self.recorder)
         async with (
             open_devices(config.devices) as drivers,
@@ -164,12 +179,15 @@ class EdgeAgent:
             )
             self.refused_reloads += 1
             return None
-        if (new.broker, new.outbox, new.edge_id) != (
+        if (new.broker, new.outbox, new.edge_id, new.sparkplug) != (
             self.config.broker,
             self.config.outbox,
             self.config.edge_id,
+            self.config.sparkplug,
         ):
-            log.warning("broker, outbox and edge_id changes take effect at the next restart")
+            log.warning(
+                "broker, outbox, edge_id and sparkplug changes take effect at the next restart"
+            )
         self.reloads += 1
         log.info("%s: reloaded", _files(self.config_path, new))
         return new.model_copy(
@@ -177,6 +195,7 @@ class EdgeAgent:
                 "broker": self.config.broker,
                 "outbox": self.config.outbox,
                 "edge_id": self.config.edge_id,
+                "sparkplug": self.config.sparkplug,
             }
         )
 

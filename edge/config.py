@@ -20,6 +20,7 @@ from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
 from drivers import ADDRESS_SYNTAX, Address, DeviceConfig, ModbusRtuConfig, OpcUaConfig, Table
 from edge.config_addresses import address_problems
+from edge.sparkplug_config import SparkplugConfig
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
@@ -225,6 +226,7 @@ class EdgeConfig(Strict):
     lights: list[LightConfig] = Field(default_factory=list)
     chatter: ChatterConfig = ChatterConfig()
     spc: SpcConfig | None = None
+    sparkplug: SparkplugConfig | None = None
 
     def problems(self) -> list[Problem]:
         """Mistakes the schema cannot see: repeated ids, unknown devices, shared inputs."""

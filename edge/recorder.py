@@ -42,6 +42,7 @@ from edge.measurement_batch import MeasurementBatcher
 from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
 from edge.polling import ButtonTag, Cycle, MeasurementTag
+from edge.sparkplug_node import SparkplugNode
 from edge.spc import Anomaly, SpcCycle, SpcMonitor
 from edge.spc_config import load_rule_file
 from rules.buttons import Admission, ChatterGuard, Press
@@ -65,6 +66,8 @@ class Recorder:
         # Told of a device that answers again after an outage (the lights: a PLC back
         # from a power cut has every output off, so they are written again).
         self.on_device_back: Callable[[str], None] | None = None
+        # The Sparkplug B face, when the file has one: told of buttons and published values.
+        self.sparkplug: SparkplugNode | None = None
         self._chatter: dict[str, ChatterGuard] = {}
         self.latest: dict[str, MeasuredValue] = {}
         self.parts: dict[str, PartRef] = {}
@@ -128,7 +131,14 @@ class Recorder:
     # -- PollSink ----------------------------------------------------------------------
 
     def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
+        held = tag.signal.level
         rising = tag.signal.update(pressed, now)
+        if self.sparkplug is not None and tag.signal.level != held:
+            button = tag.config
+            if button.sends == "call" and button.call_type is not None:
+                self.sparkplug.button(
+                    button.device, button.station, button.call_type, held=tag.signal.level
+                )
         if tag.hold is None:
             if rising:
                 self.press(tag.config, now)
@@ -260,6 +270,9 @@ class Recorder:
                     tag.last_published = value
                     readings.append((config.station, config.name, value, config.unit))
         self.latest.update(fresh)
+        if self.sparkplug is not None:
+            for _station, name, value, _unit in readings:
+                self.sparkplug.measured(name, value)
         for name, (station, key) in self._sources.items():
             text = fresh.get(name)
             if isinstance(text, str):

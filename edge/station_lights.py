@@ -78,6 +78,8 @@ class StationLights:
         self._line_stops: dict[str, int] = {}  # the line-stop output last read back right
         self._dirty: set[str] = set()
         self._wakeup = asyncio.Event()
+        # Told of each station's light as it is decided (the Sparkplug face).
+        self.on_light: Callable[[str, LightCommand], None] | None = None
         self.configure(config)
 
     def configure(self, config: EdgeConfig) -> None:
@@ -145,6 +147,8 @@ class StationLights:
 
     def _set(self, station: str, command: LightCommand) -> None:
         self._desired[station] = command
+        if self.on_light is not None:
+            self.on_light(station, command)
         if station in self._configs:
             self._dirty.add(station)
             self._wakeup.set()

@@ -39,6 +39,8 @@ if [ "$kind" = dev ]; then
   # The deployment tests: unit files checked offline, test certificates, a time-series database.
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # Compiles Eclipse Tahu's sparkplug_b.proto in the test of the generated code.
+  command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
   command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
@@ -60,4 +62,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e "$target"
   touch "$stamp"
+fi
+if [ "$kind" = dev ] && [ ! -x .venv-sparkplug/bin/python ]; then
+  # The independent Sparkplug B implementation the tests talk to (pysparkplug) pins
+  # paho-mqtt below 2, which aiomqtt cannot run on: it gets a venv of its own, and the
+  # tests run it as a separate process (tests/sparkplug_peer.py).
+  python3 -m venv .venv-sparkplug
+  .venv-sparkplug/bin/python -m pip install -q 'pysparkplug==0.6.1'
 fi

@@ -19,6 +19,7 @@ from hub.config.escalation import (
     unescalated_call_types,
 )
 from hub.config.measurements import MeasurementsConfig, measurement_problems
+from hub.config.sparkplug import SparkplugHostConfig, sparkplug_problems
 
 Language = Literal["en", "zh"]
 """The languages of the hub's pages."""
@@ -187,6 +188,7 @@ class HubConfig(Strict):
     rosters: list[RosterConfig] = Field(default_factory=list)
     escalation: EscalationConfig | None = None
     measurements: MeasurementsConfig = MeasurementsConfig()
+    sparkplug: SparkplugHostConfig | None = None
 
     @property
     def mqtt_client_id(self) -> str:
@@ -269,9 +271,10 @@ class HubConfig(Strict):
                     )
                     for e in duplicates(line.edges)
                 ]
-        problems += measurement_problems(
-            self.measurements, {(line, station) for _, line, station in self.station_keys()}
-        )
+        stations = {(line, station) for _, line, station in self.station_keys()}
+        problems += measurement_problems(self.measurements, stations)
+        if self.sparkplug is not None:
+            problems += sparkplug_problems(self.sparkplug, stations, self.call_type_ids)
         return problems + escalation_problems(
             people=self.people,
             rosters=self.rosters,

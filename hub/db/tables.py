@@ -399,3 +399,15 @@ call_photos = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("by", String(200), nullable=False),  # who uploaded it (the token's name today)
 )
+
+# The last value of each Sparkplug metric mapped to a call (migration 0018): a hub that
+# restarts and asks for a rebirth raises no call again for a metric that stayed true.
+sparkplug_call_metrics = Table(
+    "sparkplug_call_metrics",
+    metadata,
+    Column("group_id", String(64), primary_key=True),
+    Column("edge_node_id", String(64), primary_key=True),
+    Column("device_id", String(64), primary_key=True),  # "" for the node's own metric
+    Column("metric", String(256), primary_key=True),
+    Column("value", Boolean, nullable=False),
+)

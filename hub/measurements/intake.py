@@ -83,6 +83,12 @@ class MeasurementCheck:
         unserved = not_served(self._line_edges(), sender=event.edge_id, event=event)
         if unserved is not None:
             return _reject(unserved[0], topic, unserved[1])
+        return self.check_places(event, topic)
+
+    def check_places(self, event: MeasurementEvent, topic: str) -> MeasurementEvent | Rejection:
+        """The event if its site, line and stations are configured, or why not: the
+        check of every measurement message, and all of it for one the hub built itself
+        from what a Sparkplug node sent (``hub/sparkplug/``), whose sender is its topic."""
         stations = self._stations().get((event.area, event.line))
         if event.site != self.config().site or stations is None:
             where = f"{event.site}/{event.area}/{event.line}"

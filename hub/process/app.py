@@ -44,6 +44,7 @@ from hub.measurements.worker import MeasurementWorker
 from hub.photos.repository import PhotoPlace, Photos
 from hub.process.live_config import LiveConfig
 from hub.process.metrics import HubMetrics
+from hub.sparkplug.host import SparkplugHost
 from hub.web import acknowledge_links, add_pages
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,16 @@ async def _hub_services(
     app.state.measuring = measuring = MeasurementWorker(config=config, news=news, metrics=metrics)
     measuring.start()
     live.on_change(measuring.use_config)
+    app.state.sparkplug = sparkplug = (
+        None
+        if config.sparkplug is None
+        else SparkplugHost(config=lambda: live.current, database=store, news=news, changes=changes)
+    )
+    sparkplug_task = (
+        None
+        if sparkplug is None
+        else asyncio.create_task(sparkplug.run(), name="hub-sparkplug-host")
+    )
     try:
         exports = measurement_sources(news, metrics)
         async with timeseries_export(
@@ -169,6 +180,8 @@ async def _hub_services(
         ):
             yield
     finally:
+        if sparkplug_task is not None:
+            await stop_task(sparkplug_task, lambda: None)
         await stop_task(lights_task, lambda: None)
         await stop_task(engine_task, escalation.stop)
         await asyncio.to_thread(measuring.stop)

@@ -4,12 +4,18 @@ with the same ``Topics`` calls their code makes."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from paho.mqtt.client import topic_matches_sub
 
 from andon.mosquitto_acl import EdgeAccount, edge_rules, hub_rules
+from contract.sparkplug.topics import MessageType, Topic, state_topic
 from contract.wire import Topics
-from edge.config import EdgeConfig
+from edge.config import EdgeConfig, OutboxConfig
 from edge.delivery import subscriptions as edge_subscriptions
+from edge.sparkplug_config import SparkplugConfig
+from edge.sparkplug_node import SparkplugNode
 from hub.edges.subscription import subscriptions as hub_subscriptions
 
 TOPICS = Topics("andon")
@@ -103,3 +109,32 @@ def test_an_edge_may_write_nothing_another_edge_writes_nor_read_what_is_for_it()
     assert not covered(TOPICS.event(SITE, AREA, "line1", "st10"), mine["write"])
     assert not covered(TOPICS.hub_status(SITE), mine["write"])
     assert not covered(TOPICS.edge_ack(SITE, EDGES["line1"]), mine["write"])
+
+
+def test_an_edge_node_is_granted_its_own_sparkplug_topics_and_its_primary_hosts_state() -> None:
+    config = edge_config("line1").model_copy(
+        update={
+            "sparkplug": SparkplugConfig(group_id="north", primary_host_id="scada"),
+            "outbox": OutboxConfig(path=Path("/nonexistent/outbox.sqlite3")),
+        }
+    )
+    node = SparkplugNode(config, state_dir=Path("/nonexistent"))
+    edge = dataclasses.replace(account("line1"), sparkplug=("north", node.node_id, "scada"))
+    grants = granted(edge_rules(TOPICS, edge))
+    writes = {node.topic(kind) for kind in (MessageType.NBIRTH, MessageType.NDEATH)}
+    writes |= {node.topic(kind, "plc") for kind in (MessageType.DBIRTH, MessageType.DDATA)}
+    assert all(covered(topic, grants["write"]) for topic in writes)
+    reads = {node.topic(MessageType.NCMD), state_topic("scada")}
+    assert all(covered(topic, grants["read"]) for topic in reads)
+    other = str(Topic("north", MessageType.NBIRTH, EDGES["line2"]))
+    assert not covered(other, grants["write"])
+    assert not covered(str(Topic("north", MessageType.NCMD, EDGES["line2"])), grants["read"])
+
+
+def test_the_hub_as_a_sparkplug_host_is_granted_its_state_its_groups_and_their_commands() -> None:
+    grants = granted(hub_rules(TOPICS, SITE, ("andon-hub", ["north"])))
+    assert covered(state_topic("andon-hub"), grants["write"])
+    assert covered(str(Topic("north", MessageType.NCMD, "any-node")), grants["write"])
+    assert covered("spBv1.0/north/#", grants["read"])
+    assert not covered(str(Topic("south", MessageType.NCMD, "any-node")), grants["write"])
+    assert not covered(str(Topic("north", MessageType.NBIRTH, "any-node")), grants["write"])

@@ -1,0 +1,1 @@
+"""The hub as a Sparkplug B 3.0 host application (docs/wire-contract.md)."""
