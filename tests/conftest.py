@@ -13,7 +13,8 @@ import pytest
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
 from testbed.postgres import PostgresServer
-from tests.plant import STARTED
+from testbed.s7_plc import SimulatedS7Plc
+from tests.helpers.plant import STARTED
 
 
 @pytest.hookimpl(wrapper=True)
@@ -41,6 +42,13 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 def plc() -> Iterator[SimulatedPlc]:
     with SimulatedPlc() as started:
         yield started
+
+
+@pytest.fixture
+def s7() -> Iterator[SimulatedS7Plc]:
+    """A simulated S7 PLC (python-snap7's server), stopped after the test."""
+    with SimulatedS7Plc() as server:
+        yield server
 
 
 @pytest.fixture
