@@ -8,8 +8,10 @@ so a test reads who was told at which level from the structured body.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +21,9 @@ from hub.calls.repository import Store
 from hub.config.file import load_hub_config
 from hub.db.tables import escalations, notifications
 from hub.edges.ingest import Result
+from hub.escalation.engine import EscalationEngine
 from hub.process.app import create_app
+from hub.process.live_config import LiveConfig
 from tests.helpers.hub import HubUnderTest, hub_settings
 from tests.helpers.receiver import Received, Receiver
 from tests.helpers.waiting import until
@@ -126,3 +130,14 @@ SLOW_LEVELS = [
     {"after_s": 5, "notify": ["person:zhang-min"]},
     {"after_s": 6, "notify": ["person:boss"]},
 ]
+
+
+async def pass_at(hub: HubUnderTest, now: datetime) -> list[dict[str, Any]]:
+    """One escalation pass at ``now``, a chosen clock, as a second hub on the same
+    database runs it: what it queued and claimed to send (nothing, when nothing is due).
+
+    A test shows that nothing happens at a time to come by asking this pass, instead of
+    waiting for that time; what the pass claims, it does not send."""
+    live: LiveConfig = hub.app.state.config
+    engine = EscalationEngine(store=hub.store, config=lambda: live.current)
+    return await asyncio.to_thread(engine.tick, now)

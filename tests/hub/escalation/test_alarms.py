@@ -3,14 +3,21 @@ an edge that goes offline raising its own call. Both database backends."""
 
 from __future__ import annotations
 
-import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from contract.wire import AnomalyEvent, AnomalyPayload, make_event_id, utc_now
 from hub.calls.lifecycle import CallState
-from tests.helpers.escalation import announce, escalation_settings, received, running_hub
+from tests.helpers.escalation import (
+    announce,
+    attempts,
+    escalation_settings,
+    pass_at,
+    received,
+    running_hub,
+)
 from tests.helpers.hub import SITE, HubUnderTest
 from tests.helpers.plant import write_yaml
 from tests.helpers.receiver import Receiver
@@ -44,10 +51,13 @@ async def test_spc_anomalies_of_one_characteristic_are_one_notification_per_inte
         announce(hub, *[anomaly(hub) for _ in range(5)])
         (first,) = await received(receiver, 1)
         announce(hub, *[anomaly(hub) for _ in range(3)])
-        await asyncio.sleep(0.3)
-        assert len(receiver.received) == 1  # held within the interval
+        # Held within the interval: a pass at the moment the first arrived sends nothing.
+        assert await pass_at(hub, datetime.fromtimestamp(first.at, UTC)) == []
+        assert len(receiver.received) == 1
         got = await received(receiver, 2)
-        await asyncio.sleep(0.5)
+        # Nothing is left: a pass two intervals on has nothing to send.
+        assert await pass_at(hub, utc_now() + timedelta(seconds=6)) == []
+        assert len(attempts(hub.store)) == 2
     assert len(receiver.received) == 2
     assert [m.path for m in got] == ["/zhang-min", "/zhang-min"]  # the quality policy
     assert first.json()["kind"] == "alarm"
@@ -64,7 +74,9 @@ async def test_an_open_line_down_call_inhibits_the_spc_alarms_of_its_line(
         announce(hub, anomaly(hub, line="line1", station="st10"))
         announce(hub, anomaly(hub, line="line2", station="st30"))
         (message,) = await received(receiver, 1)
-        await asyncio.sleep(1.5)
+        # Line 1's alarm is not merely late: a pass intervals on has nothing to send.
+        assert await pass_at(hub, utc_now() + timedelta(seconds=3)) == []
+        assert len(attempts(hub.store)) == 1  # none queued for line 1 either
     assert message.json()["line"] == "line2"
     assert len(receiver.received) == 1
 

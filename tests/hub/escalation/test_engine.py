@@ -6,8 +6,7 @@ local HTTP receiver through signed webhooks.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,6 +20,7 @@ from tests.helpers.escalation import (
     escalation,
     escalation_settings,
     levels,
+    pass_at,
     received,
     running_hub,
 )
@@ -43,8 +43,9 @@ async def test_nobody_acknowledges_all_levels_arrive_in_order_at_their_times(
     for message, after_s in zip(got, (0, 2, 4), strict=True):
         assert message.at >= base + after_s  # never before its time
         assert message.json()["step_s"] == after_s
-    await asyncio.sleep(1.0)
-    assert len(receiver.received) == 3  # the last level does not repeat
+    # The last level does not repeat: a pass well after its time has nothing to send.
+    assert await pass_at(esc_hub, datetime.fromtimestamp(base, UTC) + timedelta(seconds=10)) == []
+    assert len(receiver.received) == 3
 
 
 async def test_acknowledged_between_levels_nothing_further_arrives(
@@ -57,8 +58,7 @@ async def test_acknowledged_between_levels_nothing_further_arrives(
         response = await client.post(f"/api/calls/{call_id}/acknowledge")
     assert response.status_code == 200
     base = escalation(slow_hub.store, call_id)["base_at"]
-    await until(lambda: utc_now() > base + timedelta(seconds=7), what="the last level's time")
-    await asyncio.sleep(0.5)
+    assert await pass_at(slow_hub, base + timedelta(seconds=7)) == []  # after the last level
     assert levels(receiver) == [("/li-wei", 0)]
     assert escalation(slow_hub.store, call_id)["status"] == "ack_wait"
 
@@ -92,7 +92,7 @@ async def test_arrival_stops_the_paging(slow_hub: HubUnderTest, receiver: Receiv
     async with slow_hub.client(Role.RESPONDER) as client:
         assert (await client.post(f"/api/calls/{call_id}/arrive")).status_code == 200
     base = escalation(slow_hub.store, call_id)["base_at"]
-    await until(lambda: utc_now() > base + timedelta(seconds=7), what="the last level's time")
+    assert await pass_at(slow_hub, base + timedelta(seconds=7)) == []  # after the last level
     assert levels(receiver) == [("/li-wei", 0)]
     assert escalation(slow_hub.store, call_id)["stop_reason"] == "arrived"
 
@@ -107,7 +107,7 @@ async def test_a_call_cancelled_before_a_level_is_due_never_reaches_that_level(
         response = await client.post(f"/api/calls/{call_id}/cancel", json={"reason": "by mistake"})
     assert response.status_code == 200
     base = escalation(slow_hub.store, call_id)["base_at"]
-    await until(lambda: utc_now() > base + timedelta(seconds=7), what="the last level's time")
+    assert await pass_at(slow_hub, base + timedelta(seconds=7)) == []  # after the last level
     assert levels(receiver) == [("/li-wei", 0)]
     row = escalation(slow_hub.store, call_id)
     assert (row["status"], row["due_at"]) == ("stopped", None)
@@ -141,7 +141,8 @@ async def test_a_reload_during_an_open_call_does_not_change_that_calls_policy(
         assert hub.app.state.config.reload(actor="test", now=utc_now()).ok
         announce(hub, hub.press("st20"))  # a new call: the new policy
         await received(receiver, 4)
-        await asyncio.sleep(0.5)
+        # Nothing more is due, now or once every level's time has passed.
+        assert await pass_at(hub, utc_now() + timedelta(seconds=10)) == []
         by_station: dict[str, list[tuple[str, int]]] = {}
         for message in receiver.received:
             body = message.json()
@@ -190,7 +191,10 @@ async def test_a_call_resolved_before_its_line_stop_deadline_never_stops_the_lin
             assert (
                 await client.post(f"/api/calls/{call_id}/resolve", json=body)
             ).status_code == 200
-        await asyncio.sleep(4.5)
+        received_at = hub.store.get_call(call_id).received_at
+        assert received_at is not None
+        # A pass after the deadline: resolved, the call's line stop is no longer due.
+        await pass_at(hub, received_at + timedelta(seconds=5))
         call = hub.store.get_call(call_id)
         assert (call.state, call.line_stop_at) == (CallState.RESOLVED, None)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from contract.wire import utc_now
 from hub.access.permissions import Role
 from hub.calls.lifecycle import CallState
+from hub.escalation.links import LinkRefused, link_key, make_token, read_token
 from tests.helpers.escalation import (
     SECRET,
     announce,
@@ -197,10 +199,22 @@ async def test_an_expired_acknowledgement_link_is_refused(
     async with running_hub(write_yaml(tmp_path / "hub.yaml", settings)) as hub:
         announce(hub, hub.press())
         (message,) = await received(receiver, 1)
-        path = _link(message.json()["text"])
-        await asyncio.sleep(2.1)  # the link lives 1 s (ack_link_ttl_s)
+        token = _link(message.json()["text"]).removeprefix("/ack/")
+        with hub.store.write() as conn:
+            key = link_key(conn)
+        # The message's link lives 1 s (ack_link_ttl_s): read on a chosen clock, 2 s after
+        # the message came, it is expired.
+        with pytest.raises(LinkRefused, match="expired"):
+            read_token(
+                key, token, now=datetime.fromtimestamp(message.at, UTC) + timedelta(seconds=2)
+            )
+        # The page refuses a link of the hub's whose time has passed.
+        expired = make_token(
+            key, call_id=hub.store_calls()[0].id, person="li-wei",
+            expires_at=utc_now() - timedelta(seconds=1),
+        )  # fmt: skip
         async with hub.client() as client:
-            response = await client.post(path)
+            response = await client.post(f"/ack/{expired}")
         assert response.status_code == 410
         assert "This link expired" in response.text
         assert hub.store_calls()[0].state is CallState.RAISED
