@@ -100,7 +100,8 @@ def test_hub_killed_mid_policy_sends_what_was_due_once_and_nothing_that_stopped_
         assert receiver.on("/zhang-min") == []
         hub.start()
         wait_until(lambda: len(receiver.on("/boss")) >= 1, timeout=30, what="level 2 of A")
-        time.sleep(1.0)
+        # Every outcome recorded: no send is left in flight to arrive twice.
+        wait_until(lambda: _statuses(store) == ["sent"] * 4, what="every outcome recorded")
     finally:
         hub.stop()
         store.engine.dispose()

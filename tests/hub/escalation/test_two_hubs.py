@@ -18,6 +18,7 @@ from hub.escalation.engine import EscalationEngine
 from tests.helpers.escalation import announce, attempts, escalation_settings, received, running_hub
 from tests.helpers.plant import write_yaml
 from tests.helpers.receiver import Receiver
+from tests.helpers.waiting import until
 
 pytestmark = pytest.mark.asyncio
 
@@ -50,7 +51,11 @@ async def test_two_engines_on_one_database_send_each_step_once(
                         if call.state == "raised":
                             hub.store.transition(call.id, "cancel", utc_now(), actor=ACTOR)
             await received(receiver, 3 * ROUNDS + 3)  # and the last round's level 1
-            await asyncio.sleep(1.0)
+            # Every outcome recorded: no send is left in flight to arrive twice.
+            await until(
+                lambda: [a["status"] for a in attempts(hub.store)] == ["sent"] * (3 * ROUNDS + 3),
+                what="every outcome recorded",
+            )
         finally:
             other.stop()
             task.cancel()
