@@ -11,7 +11,7 @@ The TCP outage is half refused connections (nothing listens: a PLC rebooting) an
 a listener that accepts and closes each connection (a PLC whose network is up before its
 Modbus server), which counts the attempts from the outside.
 
-tests/test_modbus_reconnect.py holds these outcomes to the schedule's bounds; the
+tests/drivers/test_modbus_reconnect.py holds these outcomes to the schedule's bounds; the
 benchmark prints their figures.
 """
 

@@ -3,7 +3,7 @@
 The edge agent and the hub talk through aiomqtt (``mqtt_client``). Three things they
 need are not in aiomqtt's API, so they are done here, on the paho client and the message
 queue an aiomqtt client keeps (``Client._client``, ``Client._queue``, both private);
-tests/test_mqtt_insides.py fails if a release in the pinned range changes them:
+tests/contract/test_mqtt_insides.py fails if a release in the pinned range changes them:
 
 - acknowledging a message only when the hub says so (after its commit), not on receipt
   (empicano/aiomqtt#345 tracks adding it);

@@ -7,7 +7,7 @@ envelope's fields from the validated configuration and the outbox's sequence num
 the rest from the SPC core), so a dictionary in the models' field order goes through
 pydantic-core's ``to_json``, with the models' settings (unset optionals left out, NaN
 and infinities as ``null``): the bytes are those of ``event_json(AnomalyEvent(...))``
-(``tests/test_anomaly_json.py`` holds the two side by side).
+(``tests/edge/test_anomaly_json.py`` holds the two side by side).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Everything that goes in here is valid by construction (names, stations and units
 from the validated configuration, values are finite numbers, booleans or strings, the
 points come from the SPC core), so the dictionaries are serialised directly, in the
 models' field order, with unset optionals left out: the bytes are those of
-``event_json(MeasurementEvent(...))`` (``tests/test_measurement_json.py`` holds the two
+``event_json(MeasurementEvent(...))`` (``tests/edge/test_measurement_json.py`` holds the two
 side by side). The payload goes through orjson, which writes the same JSON as
 pydantic-core's ``to_json`` four times faster (35 kB a cycle: 50 against 215 µs); an
 integer beyond 64 bits, which orjson refuses, sends the payload through ``to_json``.

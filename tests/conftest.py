@@ -13,7 +13,8 @@ import pytest
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
 from testbed.postgres import PostgresServer
-from tests.plant import STARTED
+from testbed.s7_plc import SimulatedS7Plc
+from tests.helpers.plant import STARTED
 
 
 @pytest.hookimpl(wrapper=True)
@@ -41,6 +42,13 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 def plc() -> Iterator[SimulatedPlc]:
     with SimulatedPlc() as started:
         yield started
+
+
+@pytest.fixture
+def s7() -> Iterator[SimulatedS7Plc]:
+    """A simulated S7 PLC (python-snap7's server), stopped after the test."""
+    with SimulatedS7Plc() as server:
+        yield server
 
 
 @pytest.fixture
@@ -88,7 +96,23 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+# Folders whose tests start whole plants of processes (a broker, a PLC, hubs, edges,
+# Chromium) and take seconds to tens of seconds each.
+PLANTS_FIRST = ("bench/", "system/", "deploy/", "docs/", "hub/web/", "andon/test_demo")
+
+
+def _order(item: pytest.Item) -> int:
+    if item.get_closest_marker("long") is not None:
+        return 0
+    tests = Path(__file__).parent
+    if not item.path.is_relative_to(tests):
+        return 2
+    return 1 if item.path.relative_to(tests).as_posix().startswith(PLANTS_FIRST) else 2
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked ``long`` (minutes of waiting) go first: on several workers they then
-    run beside the rest of the suite instead of stretching its end."""
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    """The longest tests go first: those marked ``long`` (minutes of waiting), then the
+    whole plants. On several workers they then run beside the many short tests, which
+    fill the workers' ends, instead of one of them stretching the end of the run (the
+    300 s Modbus outage started last would hold a worker 5 minutes after the rest)."""
+    items.sort(key=_order)

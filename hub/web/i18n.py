@@ -261,5 +261,5 @@ def from_accept_language(header: str) -> str:
 
 def texts(language: str) -> dict[str, str]:
     """Every word of the pages in ``language`` (English where a word lacks it: a page
-    that still works, and that tests/web/test_chinese_pages.py fails)."""
+    that still works, and that tests/hub/web/test_chinese_pages.py fails)."""
     return {key: words.get(language, words["en"]) for key, words in TEXTS.items()}

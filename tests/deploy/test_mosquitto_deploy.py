@@ -18,7 +18,7 @@ from contract.config.models import BrokerConfig
 from contract.mqtt import mqtt_client
 from contract.secrets import resolve_secrets
 from contract.wire import Topics
-from tests.deploy.conftest import LINES, SITE, SecuredBroker, edge_file, hub_file, run_deploy
+from tests.helpers.deploy import LINES, SITE, SecuredBroker, edge_file, hub_file, run_deploy
 
 TOPICS = Topics()
 ROOT = f"andon/v1/{SITE}"

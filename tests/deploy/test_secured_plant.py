@@ -16,7 +16,8 @@ import pytest
 
 from contract.wire import CallPayload, Event, MeasurementEvent, Topics, event_json, utc_now
 from testbed.plc_sim import SimulatedPlc
-from tests.deploy.secured_plant import (
+from tests.helpers.plant import AndonProcess, create_token, measurement_messages, wait_hub_healthy
+from tests.helpers.secured_plant import (
     AREA,
     LIGHT_BASE,
     OUTPUTS,
@@ -30,13 +31,7 @@ from tests.deploy.secured_plant import (
     press,
     write_site,
 )
-from tests.plant import (
-    AndonProcess,
-    create_token,
-    measurement_messages,
-    wait_hub_healthy,
-    wait_until,
-)
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.system
 

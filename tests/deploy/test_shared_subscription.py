@@ -7,47 +7,17 @@ import signal
 import uuid
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
 import sqlalchemy as sa
-from paho.mqtt.enums import CallbackAPIVersion
 
-from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
 from testbed.broker import MosquittoBroker
 from testbed.postgres import PostgresServer
-from tests.deploy.conftest import LINES, SITE
-from tests.plant import AndonProcess, wait_until, write_yaml
+from tests.helpers.deploy import LINES, SITE, publish, subscribed, two_hub_files
+from tests.helpers.plant import AndonProcess
+from tests.helpers.waiting import wait_until
 
 PRESSES = 100
-
-
-def two_hub_files(tmp_path: Path, broker: MosquittoBroker, url: str, prefix: str) -> list[Path]:
-    return [
-        write_yaml(
-            tmp_path / f"{name}.yaml",
-            {
-                "site": SITE,
-                "client_id": name,
-                "shared_group": "hubs",
-                "broker": {"host": broker.host, "port": broker.port, "topic_prefix": prefix},
-                "storage": {"url": url},
-                "api": {"port": free_port()},
-                "call_types": ["maintenance", "quality"],
-                "reason_codes": ["adjusted"],
-                "areas": [
-                    {
-                        "id": "assembly",
-                        "lines": [
-                            {"id": line, "stations": [{"id": s} for s in stations]}
-                            for line, stations in LINES.items()
-                        ],
-                    }
-                ],
-            },
-        )
-        for name in ("hub-a", "hub-b")
-    ]
 
 
 def presses(prefix: str, seqs: range) -> list[tuple[str, str]]:
@@ -63,22 +33,6 @@ def presses(prefix: str, seqs: range) -> list[tuple[str, str]]:
         )  # fmt: skip
         messages.append((topics.event(SITE, "assembly", line, station), event_json(event)))
     return messages
-
-
-def publish(broker: MosquittoBroker, messages: list[tuple[str, str]]) -> None:
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="edge-sim")
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        for topic, payload in messages:
-            client.publish(topic, payload, qos=1).wait_for_publish(timeout=10)
-    finally:
-        client.loop_stop()
-        client.disconnect()
-
-
-def subscribed(hub: AndonProcess) -> bool:
-    return "subscribed at broker" in hub.log()
 
 
 def stored(url: str) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from contract.netutil import free_port
-from tests.deploy.conftest import hub_file
+from tests.helpers.deploy import hub_file
 
 UNITS = Path(__file__).parents[2] / "deploy" / "systemd"
 INSTALLED_ANDON = "/opt/andon/.venv/bin/andon"

@@ -22,22 +22,16 @@ from hub.measurements.news import MeasurementNews
 from hub.process.app import create_app
 from hub.process.metrics import HubMetrics
 from testbed.victoria_metrics import VictoriaMetrics
-from tests.deploy.measurement_messages import measurement_event
-from tests.hub.conftest import HubUnderTest, hub_settings
-from tests.plant import write_yaml
+from tests.helpers.deploy import exported
+from tests.helpers.hub import HubUnderTest, hub_settings
+from tests.helpers.measurement_messages import measurement_event
+from tests.helpers.plant import write_yaml
 
 
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
     with VictoriaMetrics(tmp_path / "victoria") as started:
         yield started
-
-
-def exported(vm: VictoriaMetrics, match: str) -> list[dict[str, Any]]:
-    """Every series matching ``match``, as VictoriaMetrics' export API gives them."""
-    answer = httpx.get(f"{vm.url}/api/v1/export", params={"match[]": match}, timeout=10)
-    answer.raise_for_status()
-    return [json.loads(line) for line in answer.text.splitlines() if line.strip()]
 
 
 async def eventually(vm: VictoriaMetrics, match: str, count: int) -> list[dict[str, Any]]:

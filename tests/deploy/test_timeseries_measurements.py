@@ -22,11 +22,11 @@ from hub.measurements.news import MeasurementNews
 from hub.process.metrics import HubMetrics
 from testbed.broker import MosquittoBroker
 from testbed.victoria_metrics import VictoriaMetrics
-from tests.deploy.measurement_messages import EDGE, measurement_event
-from tests.deploy.test_shared_subscription import publish
-from tests.deploy.test_timeseries import exported
-from tests.hub.conftest import SITE, hub_settings
-from tests.plant import AndonProcess, wait_until, write_yaml
+from tests.helpers.deploy import exported, publish
+from tests.helpers.hub import SITE, hub_settings
+from tests.helpers.measurement_messages import EDGE, measurement_event
+from tests.helpers.plant import AndonProcess, write_yaml
+from tests.helpers.waiting import until, wait_until
 
 
 @pytest.fixture
@@ -113,12 +113,6 @@ def dropped(metrics: HubMetrics, source: str) -> float:
     return value
 
 
-async def until(probe: Any) -> None:
-    async with asyncio.timeout(30):
-        while not probe():  # noqa: ASYNC110  # counters have no event to wait on
-            await asyncio.sleep(0.01)
-
-
 @pytest.mark.asyncio
 async def test_a_full_queue_drops_and_counts_per_source() -> None:
     metrics = HubMetrics()
@@ -128,13 +122,15 @@ async def test_a_full_queue_drops_and_counts_per_source() -> None:
     news = MeasurementNews(asyncio.get_running_loop())
     tasks = [asyncio.create_task(s.run(exporter.offer)) for s in measurement_sources(news, metrics)]
     try:
-        await until(lambda: news.listening)  # both tasks reached their listen() together
+        await until(
+            lambda: news.listening, timeout=30
+        )  # both tasks reached their listen() together
         now = datetime.now(UTC)
         six = [{"station": "st10", "name": f"m{n}", "value": n} for n in range(6)]
         news.announce(measurement_event(1, at=now, readings=six, points=[]))
-        await until(lambda: dropped(metrics, "measurements") == 2)
+        await until(lambda: dropped(metrics, "measurements") == 2, timeout=30)
         news.announce(measurement_event(2, at=now, readings=[]))  # the two SPC points
-        await until(lambda: dropped(metrics, "spc") == 2)
+        await until(lambda: dropped(metrics, "spc") == 2, timeout=30)
     finally:
         for task in tasks:
             task.cancel()
@@ -154,11 +150,11 @@ async def test_messages_a_source_missed_while_behind_are_counted_as_dropped() ->
     )
     task = asyncio.create_task(source.run(exporter.offer))
     try:
-        await until(lambda: news.listening)
+        await until(lambda: news.listening, timeout=30)
         now = datetime.now(UTC)
         # Announced on the loop in one go: the source's listener keeps only the newest.
         news.announce(*(measurement_event(seq, at=now, points=[]) for seq in (1, 2, 3)))
-        await until(lambda: exporter._queue.qsize() == 4)
+        await until(lambda: exporter._queue.qsize() == 4, timeout=30)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
 from testbed.broker import MosquittoBroker
-from tests.deploy.conftest import SITE
-from tests.deploy.test_shared_subscription import publish, subscribed
-from tests.plant import AndonProcess, wait_until, write_yaml
-from tests.receiver import Receiver
+from tests.helpers.deploy import SITE, publish, query, subscribed
+from tests.helpers.plant import AndonProcess, write_yaml
+from tests.helpers.receiver import Receiver
+from tests.helpers.waiting import wait_until
 
 STATIONS = [f"st{n:02d}" for n in range(1, 61)]  # one press each: a call each
 LINE = "line1"
@@ -79,17 +78,6 @@ def presses(prefix: str, stations: list[str], first_seq: int) -> list[tuple[str,
         )  # fmt: skip
         messages.append((topics.event(SITE, "assembly", LINE, station), event_json(event)))
     return messages
-
-
-def query(url: str, sql: str) -> list[Any]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return list(connection.execute(sa.text(sql)))
-    except sa.exc.ProgrammingError:  # the hubs have not made the tables yet
-        return []
-    finally:
-        engine.dispose()
 
 
 def calls(url: str) -> list[Any]:

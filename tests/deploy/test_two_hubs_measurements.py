@@ -13,11 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from contract.wire import Topics, event_json, utc_now
 from testbed.broker import MosquittoBroker
-from tests.deploy.conftest import SITE
-from tests.deploy.measurement_messages import EDGE, POINTS, measurement_event
-from tests.deploy.test_shared_subscription import publish, two_hub_files
-from tests.deploy.test_two_hubs_escalation import query
-from tests.plant import AndonProcess, wait_until
+from tests.helpers.deploy import SITE, publish, query, two_hub_files
+from tests.helpers.measurement_messages import EDGE, POINTS, measurement_event
+from tests.helpers.plant import AndonProcess
+from tests.helpers.waiting import wait_until
 
 MESSAGES = 120  # one SPC point each: the point's subgroup is the message's sequence
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.drivers.ptys import PtyPair
+from tests.helpers.ptys import PtyPair
 
 
 @pytest.fixture

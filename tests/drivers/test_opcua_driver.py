@@ -1,4 +1,4 @@
-"""The OPC UA driver against a real asyncua server on loopback (tests/opcua_server.py):
+"""The OPC UA driver against a real asyncua server on loopback (tests/helpers/opcua_server.py):
 every type, changes as a subscription delivers them, writes read back, refusals, and a
 server that vanishes and returns."""
 
@@ -9,7 +9,7 @@ import contextlib
 import logging
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,8 @@ from drivers import DeviceMisconfigured, DeviceUnavailable, OpcUaConfig, Value
 from drivers.opcua import OpcUaDriver
 from drivers.tags import Monitored
 from edge.config import load_edge_config
-from tests.opcua_server import VARIABLES, OpcUaTestServer, make_certificate
+from tests.helpers.opcua_server import VARIABLES, OpcUaTestServer, make_certificate
+from tests.helpers.waiting import until
 
 # A test fails after this long without what it waits for; nothing asserts durations.
 WAIT_S = 10.0
@@ -54,13 +55,6 @@ class Recording:
 
     def of(self, address: str) -> list[Value | None]:
         return [value for where, value in self.changes if where == address]
-
-
-async def wait_for(predicate: Callable[[], bool], what: str) -> None:
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():  # noqa: ASYNC110  # what a sink records has no event
-            await asyncio.sleep(0.01)
-    assert predicate(), what
 
 
 # One server for the tests that leave it running (each on variables of its own): an
@@ -161,10 +155,10 @@ async def test_a_press_shorter_than_the_publishing_interval_arrives_as_press_and
     # One publish a second: the press and the release land between two publishes.
     driver = OpcUaDriver(config_of(server, publishing_interval_ms=1000))
     async with subscribed(driver, [Monitored(button)], sink):
-        await wait_for(lambda: sink.of(button) == [False], "the initial value")
+        await until(lambda: sink.of(button) == [False], timeout=WAIT_S, what="the initial value")
         await server.set("St10.Maintenance", True)
         await server.set("St10.Maintenance", False)
-        await wait_for(lambda: len(sink.of(button)) >= 3, "press and release")
+        await until(lambda: len(sink.of(button)) >= 3, timeout=WAIT_S, what="press and release")
     assert sink.of(button) == [False, True, False]
     assert sink.states == [True]
 
@@ -177,7 +171,7 @@ async def test_an_unknown_node_in_a_subscription_is_refused_and_the_others_still
     good = server.node_id("Press.Force")
     driver = OpcUaDriver(config_of(server))
     async with subscribed(driver, [Monitored("ns=2;s=Nowhere"), Monitored(good, 10)], sink):
-        await wait_for(lambda: bool(sink.of(good)), "the good item's value")
+        await until(lambda: bool(sink.of(good)), timeout=WAIT_S, what="the good item's value")
     assert sink.refusals == [("ns=2;s=Nowhere", "BadNodeIdUnknown")]
 
 
@@ -208,18 +202,22 @@ async def _vanish_and_return(server: OpcUaTestServer) -> None:
     quick = Backoff(initial=0.05, cap=0.2)
     driver = OpcUaDriver(config_of(server), backoff=quick)
     async with subscribed(driver, [Monitored(button)], sink):
-        await wait_for(lambda: sink.states == [True], "connected")
+        await until(lambda: sink.states == [True], timeout=WAIT_S, what="connected")
         await server.set("St10.Maintenance", True)
-        await wait_for(lambda: sink.of(button) == [False, True], "the press")
+        await until(lambda: sink.of(button) == [False, True], timeout=WAIT_S, what="the press")
         await server.stop()
-        await wait_for(lambda: sink.states == [True, False], "reported down")
+        await until(lambda: sink.states == [True, False], timeout=WAIT_S, what="reported down")
         with pytest.raises(DeviceUnavailable):
             await driver.read_tags([button])
         await server.start()  # still held: the same press, not a new one
-        await wait_for(lambda: sink.states == [True, False, True], "reported up again")
-        await wait_for(lambda: len(sink.of(button)) == 3, "the value after the return")
+        await until(
+            lambda: sink.states == [True, False, True], timeout=WAIT_S, what="reported up again"
+        )
+        await until(
+            lambda: len(sink.of(button)) == 3, timeout=WAIT_S, what="the value after the return"
+        )
         await server.set("St10.Maintenance", False)
-        await wait_for(lambda: len(sink.of(button)) == 4, "the release")
+        await until(lambda: len(sink.of(button)) == 4, timeout=WAIT_S, what="the release")
     assert sink.of(button) == [False, True, True, False]
     assert driver.connects == 2
 
@@ -230,11 +228,15 @@ async def test_a_server_not_there_yet_is_tried_until_it_answers() -> None:
     sink = Recording()
     driver = OpcUaDriver(config_of(plc), backoff=Backoff(initial=0.05, cap=0.2))
     async with subscribed(driver, [Monitored(plc.node_id("Press.Force"))], sink):
-        await wait_for(lambda: sink.states == [False], "reported down")
+        await until(lambda: sink.states == [False], timeout=WAIT_S, what="reported down")
         await plc.start()
         try:
-            await wait_for(lambda: sink.states == [False, True], "reported up")
-            await wait_for(lambda: sink.of(plc.node_id("Press.Force")) == [10.0], "its value")
+            await until(lambda: sink.states == [False, True], timeout=WAIT_S, what="reported up")
+            await until(
+                lambda: sink.of(plc.node_id("Press.Force")) == [10.0],
+                timeout=WAIT_S,
+                what="its value",
+            )
         finally:
             await plc.stop()
 

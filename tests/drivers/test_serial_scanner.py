@@ -18,7 +18,8 @@ from drivers import (
     open_driver,
 )
 from drivers.serial_scanner import ScanParser, ScanRejection
-from tests.drivers.ptys import PtyPair, take, until
+from tests.helpers.ptys import PtyPair, take
+from tests.helpers.waiting import until
 
 
 def _config(pair: PtyPair, **settings: str | int) -> SerialScannerConfig:
@@ -88,7 +89,7 @@ def test_a_run_without_line_end_is_dropped_once_and_reading_goes_on() -> None:
 async def test_scans_arrive_stripped_and_bound_to_the_station(pty_pair: PtyPair) -> None:
     config = _config(pty_pair, prefix="]C1", max_length=20)
     async with SerialScannerDriver(config) as scanner:
-        await until(lambda: scanner.port_open, "the port is open")
+        await until(lambda: scanner.port_open, what="the port is open")
         pty_pair.write(b"]C1 SN-0001 \r\n]C1SN-00")
         pty_pair.write(b"02\r]C1\r\n")
         pty_pair.write(b"]C1SN\x1b[2J\r\n]C1" + b"9" * 30 + b"\r\n")
@@ -114,7 +115,7 @@ async def test_a_scanner_unplugged_and_plugged_in_again_is_read_again(
     pty_pair: PtyPair,
 ) -> None:
     async with SerialScannerDriver(_config(pty_pair), backoff=_quick_backoff()) as scanner:
-        await until(lambda: scanner.port_open, "the port is open")
+        await until(lambda: scanner.port_open, what="the port is open")
         pty_pair.write(b"LOT-1\r\n")
         assert [s.code for s in await take(scanner.events(), 1)] == ["LOT-1"]
         pty_pair.stop()
@@ -122,7 +123,7 @@ async def test_a_scanner_unplugged_and_plugged_in_again_is_read_again(
             await take(scanner.events(), 1)
         assert not scanner.port_open
         pty_pair.start()
-        await until(lambda: scanner.port_open, "the port is open again")
+        await until(lambda: scanner.port_open, what="the port is open again")
         pty_pair.write(b"LOT-2\r\n")
         assert [s.code for s in await take(scanner.events(), 1)] == ["LOT-2"]
 

@@ -23,7 +23,8 @@ from drivers import (
     open_driver,
 )
 from drivers.serial_frames import MAX_SEQ, ButtonFrame, HeartbeatFrame, encode
-from tests.drivers.ptys import PtyPair, nothing_more, take, until
+from tests.helpers.ptys import PtyPair, nothing_more, take
+from tests.helpers.waiting import until
 
 
 def _config(pair: PtyPair, heartbeat_timeout_s: float = 3.0) -> SerialButtonStationConfig:
@@ -55,7 +56,7 @@ async def _opened(pair: PtyPair) -> SerialButtonStationDriver:
     driver = SerialButtonStationDriver(_config(pair), backoff=_quick_backoff())
     await driver.__aenter__()
     # Bytes sent before the port is open are flushed by the open itself: wait for it.
-    await until(lambda: driver.port_open, "the port is open")
+    await until(lambda: driver.port_open, what="the port is open")
     return driver
 
 
@@ -154,17 +155,17 @@ async def test_a_station_without_heartbeats_goes_offline_and_comes_back(
     # online state; then they stop, and only a timeout far below WAIT_S must pass.
     config = _config(pty_pair, heartbeat_timeout_s=0.5)
     async with SerialButtonStationDriver(config, backoff=_quick_backoff()) as driver:
-        await until(lambda: driver.port_open, "the port is open")
+        await until(lambda: driver.port_open, what="the port is open")
         assert not driver.online, "no frame yet: not known to be alive"
         async with _beating(pty_pair, first_seq=0):
-            await until(lambda: driver.online, "heartbeats make it online")
-        await until(lambda: not driver.online, "silence makes it offline")
+            await until(lambda: driver.online, what="heartbeats make it online")
+        await until(lambda: not driver.online, what="silence makes it offline")
         heartbeats = driver.stats.heartbeats  # all sent are read: silence came after them
         first_heartbeat_at = driver.stats.last_heartbeat_at
         assert heartbeats >= 1
         assert first_heartbeat_at is not None
         async with _beating(pty_pair, first_seq=heartbeats):
-            await until(lambda: driver.online, "heartbeats bring it back")
+            await until(lambda: driver.online, what="heartbeats bring it back")
         stats = driver.stats
         assert stats.heartbeats > heartbeats
         assert stats.last_heartbeat_at is not None
@@ -176,7 +177,7 @@ async def test_a_station_without_heartbeats_goes_offline_and_comes_back(
 @pytest.mark.asyncio
 async def test_lost_frames_show_as_sequence_gaps(pty_pair: PtyPair) -> None:
     async with SerialButtonStationDriver(_config(pty_pair)) as driver:
-        await until(lambda: driver.port_open, "the port is open")
+        await until(lambda: driver.port_open, what="the port is open")
         pty_pair.write(_heartbeat(65534) + _heartbeat(65535) + _press("b1", 0))  # wraps
         pty_pair.write(_press("b1", 2, pressed=False))  # seq 1 was lost
         await take(driver.events(), 2)
@@ -189,7 +190,7 @@ async def test_a_vanished_port_is_unavailable_then_read_again_when_back(
 ) -> None:
     config = _config(pty_pair, heartbeat_timeout_s=60)
     async with SerialButtonStationDriver(config, backoff=_quick_backoff()) as driver:
-        await until(lambda: driver.port_open, "the port is open")
+        await until(lambda: driver.port_open, what="the port is open")
         pty_pair.write(_heartbeat(1) + _press("b1", 2))
         assert _summary(await take(driver.events(), 1)) == [("st10", "b1", True, 2)]
         assert driver.online
@@ -201,7 +202,7 @@ async def test_a_vanished_port_is_unavailable_then_read_again_when_back(
         assert not driver.online
 
         pty_pair.start()  # plugged in again, at the same path
-        await until(lambda: driver.port_open, "the port is open again")
+        await until(lambda: driver.port_open, what="the port is open again")
         assert not driver.online, "frames from before the outage do not count"
         pty_pair.write(_press("b1", 3, pressed=False))
         assert _summary(await take(driver.events(), 1)) == [("st10", "b1", False, 3)]
@@ -220,7 +221,7 @@ async def test_a_port_missing_at_start_is_unavailable_once_until_it_appears(
         # Retries go on behind the scenes without raising again for the same outage.
         await nothing_more(events)
         stopped_pty_pair.start()
-        await until(lambda: driver.port_open, "the port is open")
+        await until(lambda: driver.port_open, what="the port is open")
         stopped_pty_pair.write(_press("b7", 1))
         assert _summary(await take(events, 1)) == [("st10", "b7", True, 1)]
 
@@ -228,7 +229,7 @@ async def test_a_port_missing_at_start_is_unavailable_once_until_it_appears(
 @pytest.mark.asyncio
 async def test_a_port_already_in_use_is_unavailable(pty_pair: PtyPair) -> None:
     async with SerialButtonStationDriver(_config(pty_pair)) as first:
-        await until(lambda: first.port_open, "the first driver has the port")
+        await until(lambda: first.port_open, what="the first driver has the port")
         async with SerialButtonStationDriver(_config(pty_pair)) as second:
             with pytest.raises(DeviceUnavailable, match="exclusively lock"):
                 await take(second.events(), 1)
@@ -270,7 +271,7 @@ async def test_cancelling_a_reading_task_finishes_promptly_every_time(
 @pytest.mark.asyncio
 async def test_a_cancelled_wait_for_an_event_loses_nothing(pty_pair: PtyPair) -> None:
     async with SerialButtonStationDriver(_config(pty_pair)) as driver:
-        await until(lambda: driver.port_open, "the port is open")
+        await until(lambda: driver.port_open, what="the port is open")
         events = driver.events()
 
         async def next_event() -> ButtonEvent:
@@ -290,9 +291,9 @@ async def test_a_cancelled_wait_for_an_event_loses_nothing(pty_pair: PtyPair) ->
 async def test_nobody_consuming_keeps_memory_bounded(pty_pair: PtyPair) -> None:
     config = _config(pty_pair)
     async with SerialButtonStationDriver(config, queue_size=5) as driver:
-        await until(lambda: driver.port_open, "the port is open")
+        await until(lambda: driver.port_open, what="the port is open")
         pty_pair.write(b"".join(_press("b1", seq) for seq in range(20)))
-        await until(lambda: driver.stats.frames_ok == 20, "all frames are parsed")
+        await until(lambda: driver.stats.frames_ok == 20, what="all frames are parsed")
         assert driver.stats.dropped_events == 15
         assert [e.seq for e in await take(driver.events(), 5)] == [15, 16, 17, 18, 19]
 

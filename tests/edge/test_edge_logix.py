@@ -27,8 +27,8 @@ from edge.station_lights import StationLights
 from edge.tag_polling import tag_polling
 from testbed.broker import MosquittoBroker
 from testbed.logix_plc import SimulatedLogixPlc
-from tests.plant import ANDON, write_yaml
-from tests.test_edge_opcua import WAIT_S, Heard, _call_types, _forces, _listen, _statuses
+from tests.helpers.heard import WAIT_S, Heard, call_types, forces, listen, statuses
+from tests.helpers.plant import ANDON, write_yaml
 
 TAGS = {
     "St10_Maint": "BOOL",
@@ -89,30 +89,30 @@ async def test_a_press_a_measurement_and_an_outage_reach_the_broker(
     logix.set("Flags", 0)
     agent = EdgeAgent(_config(tmp_path, broker, logix, topic_prefix))
     heard = Heard()
-    listener = asyncio.create_task(_listen(broker, Topics(topic_prefix), heard))
+    listener = asyncio.create_task(listen(broker, Topics(topic_prefix), heard))
     task = asyncio.create_task(agent.run())
     try:
-        await heard.until(lambda: 20.0 in _forces(heard), "the first force, scaled")
+        await heard.until(lambda: 20.0 in forces(heard), "the first force, scaled")
         await asyncio.to_thread(logix.set, "St10_Maint", True)
         await heard.until(lambda: len(heard.kinds("call")) == 1, "the press's call")
         await asyncio.to_thread(logix.set, "St10_Maint", False)
         await asyncio.to_thread(logix.set, "Force", 12.5)
-        await heard.until(lambda: 25.0 in _forces(heard), "the moved force")
+        await heard.until(lambda: 25.0 in forces(heard), "the moved force")
         # Held when the controller vanishes; it returns with its tags at zero: released,
         # so nothing new is invented, and a press after the return is a call of its own.
         await asyncio.to_thread(logix.set, "St10_Maint", True)
         await heard.until(lambda: len(heard.kinds("call")) == 2, "the second press")
         await asyncio.to_thread(logix.stop)
-        await heard.until(lambda: _statuses(heard) == ["offline"], "the controller offline")
+        await heard.until(lambda: statuses(heard) == ["offline"], "the controller offline")
         await asyncio.to_thread(logix.start)
-        await heard.until(lambda: _statuses(heard) == ["offline", "online"], "online again")
+        await heard.until(lambda: statuses(heard) == ["offline", "online"], "online again")
         await asyncio.to_thread(logix.set, "Flags", 0b10)  # quality, pressed after the return
-        await heard.until(lambda: _call_types(heard)[-1:] == ["quality"], "the last press")
+        await heard.until(lambda: call_types(heard)[-1:] == ["quality"], "the last press")
     finally:
         agent.stop()
         await asyncio.wait_for(task, timeout=10)
         listener.cancel()
-    assert _call_types(heard) == ["maintenance", "maintenance", "quality"]
+    assert call_types(heard) == ["maintenance", "maintenance", "quality"]
 
 
 @pytest.mark.asyncio

@@ -2,7 +2,7 @@
 
 ``andon edge`` runs as a process against a real PLC (pymodbus) and a real Mosquitto;
 pysparkplug, subscribed as a host application in a process of its own
-(tests/sparkplug_peer.py), decodes what it publishes.
+(tests/helpers/sparkplug_peer.py), decodes what it publishes.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ import yaml
 from rules.registers import ValueType, encode
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
-from tests.plant import AndonProcess, wait_until, write_yaml
-from tests.sparkplug_peers import Peer, Seen, message, metrics
+from tests.helpers.plant import AndonProcess, write_yaml
+from tests.helpers.sparkplug_peers import Peer, Seen, message, metrics
+from tests.helpers.waiting import wait_until
 
 GROUP = "plant-north"
 NODE = "edge-line1"

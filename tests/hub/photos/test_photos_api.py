@@ -20,8 +20,8 @@ from PIL import Image
 from hub.access.permissions import Role
 from hub.config.file import load_hub_config
 from hub.process.app import create_app
-from tests.hub.conftest import HubUnderTest, hub_settings
-from tests.plant import write_yaml
+from tests.helpers.hub import HubUnderTest, hub_settings
+from tests.helpers.plant import write_yaml
 
 pytestmark = pytest.mark.asyncio
 

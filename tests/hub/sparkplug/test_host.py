@@ -1,5 +1,5 @@
 """The hub as a Sparkplug host application, against an edge node no one here wrote
-(pysparkplug's, in a process of its own: tests/sparkplug_peer.py) on a real Mosquitto."""
+(pysparkplug's, in a process of its own: tests/helpers/sparkplug_peer.py) on a real Mosquitto."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import httpx
 
 from hub.access.permissions import Role
 from testbed.broker import MosquittoBroker
-from tests.hub.live import LiveHub, live_hub
-from tests.plant import wait_until
-from tests.sparkplug_peers import Peer
+from tests.helpers.live_hub import LiveHub, live_hub
+from tests.helpers.sparkplug_peers import Peer
+from tests.helpers.waiting import wait_until
 
 GROUP, NODE, HOST_ID = "plant-north", "press-node", "andon-hub"
 
