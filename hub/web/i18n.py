@@ -127,6 +127,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "this_week": {"en": "This week", "zh": "本周"},
     "change": {"en": "Change", "zh": "变化"},
     "points": {"en": "pt", "zh": "个百分点"},
+    # Weekly trends (reports_trends.html, trends.js).
+    "trends": {"en": "Weekly trends (12 weeks)", "zh": "周趋势（12周）"},
+    "trends_definitions": {
+        "en": "One point per week, Monday to Sunday in the site's time zone, up to the "
+        "week holding the period's end. Times: the median over the calls raised in the "
+        "week in which the step happened. Rates: the parts counted in the week, summed "
+        "over the stations with the counters a rate needs, then divided. No point: "
+        "nothing to compute it from.",
+        "zh": "每周一个点（工厂时区的周一至周日），截至包含查询结束日的那一周。时间：该周发起的"
+        "呼叫中发生了该步骤者的中位数。比率：该周各具备相应计数器的工位的零件数合计后相除。"
+        "无点：该周没有可计算的数据。",
+    },
+    "week": {"en": "Week", "zh": "周"},
     "part": {"en": "Part", "zh": "零件"},
     "notifications": {"en": "Notifications", "zh": "通知记录"},
     "no_notifications": {
