@@ -20,7 +20,13 @@ from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.dependencies import LiveConfigDep, StoreDep
 from hub.api.parameters import MAX_LIST, Word, Words
-from hub.api.trend_schemas import TrendSeriesOut, TrendsOut, TrendWeekOut
+from hub.api.report_schemas import (
+    RecurrenceRowOut,
+    RecurrencesOut,
+    TrendSeriesOut,
+    TrendsOut,
+    TrendWeekOut,
+)
 from hub.calls.records import Call
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, Named
@@ -33,6 +39,7 @@ from hub.reports.quality import (
     read_buckets,
     station_quality,
 )
+from hub.reports.recurrences import recurrence_rows, recurrences_csv
 from hub.reports.trends import (
     MAX_WEEKS,
     SERIES_NAMES,
@@ -284,4 +291,36 @@ async def trends(
         timezone=hub.timezone,
         weeks=[TrendWeekOut(week=w.week, start=w.start, end=w.end) for w in span],
         series=[TrendSeriesOut(name=s.name, unit=s.unit, values=s.values) for s in found],
+    )
+
+
+@router.get("/recurrences", response_model=RecurrencesOut, responses=CSV_OR_JSON)
+async def recurrences(
+    store: StoreDep,
+    config: LiveConfigDep,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    by: Literal["station", "reason_code"] = "station",
+    since: Annotated[Moment | None, SINCE] = None,
+    until: Annotated[Moment | None, UNTIL] = None,
+    line: Words,
+    lang: Language = "en",
+    format: Format = "json",  # the query parameter's documented name
+) -> RecurrencesOut | Response:
+    """Of the calls raised in the period and resolved with a reason code, by station or
+    by reason code: how many recur an earlier call (the same reason code, or SPC
+    characteristic, at the station within ``recurrence_days`` of that call's fix), and
+    the rate (recurrences / resolved). Most recurrences first."""
+    period = _period(since, until)
+    calls = await _calls(store, who, line, period)
+    hub = config.current
+    rows = recurrence_rows(calls, by=by, label=lambda key: label_of(hub, by, key, lang))
+    if format == "csv":
+        return Response(recurrences_csv(rows), media_type="text/csv; charset=utf-8")
+    return RecurrencesOut(
+        since=period[0],
+        until=period[1],
+        by=by,
+        recurrence_days=hub.recurrence_days,
+        rows=[RecurrenceRowOut.model_validate(row.__dict__) for row in rows],
     )

@@ -81,6 +81,24 @@ async def test_a_call_with_the_same_reason_at_the_station_within_the_days_recurs
     # help needs no root cause: none was asked for, none is kept.
     assert (await _call(hub, again))["root_cause"] is None
 
+    # The reports count them over the calls of the period (the week before now: the call
+    # fixed ten days ago is not in it), by station and by reason code.
+    async with hub.client(Role.VIEWER) as client:
+        path = "/api/reports/recurrences"
+        stations = (await client.get(path, params={"by": "station"})).json()
+        reasons = (await client.get(path, params={"by": "reason_code"})).json()
+        as_csv = (await client.get(path, params={"by": "station", "format": "csv"})).text
+    rows = [(r["key"], r["resolved"], r["recurrences"], r["rate"]) for r in stations["rows"]]
+    assert rows == [("line1/st10", 3, 1, 1 / 3), ("line1/st20", 1, 0, 0.0)]
+    assert stations["recurrence_days"] == 7
+    rows = [(r["key"], r["resolved"], r["recurrences"], r["rate"]) for r in reasons["rows"]]
+    assert rows == [("tool-worn", 3, 1, 1 / 3), ("adjusted", 1, 0, 0.0)]
+    assert as_csv.splitlines() == [
+        "key,label,resolved,recurrences,rate",
+        "line1/st10,line1 / st10,3,1,0.333333",
+        "line1/st20,line1 / st20,1,0,0.000000",
+    ]
+
 
 async def test_a_recurrence_of_a_type_that_asks_needs_a_root_cause_and_a_countermeasure(
     hub: HubUnderTest,

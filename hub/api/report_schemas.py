@@ -1,4 +1,5 @@
-"""Response bodies of the weekly trends (``GET /api/reports/trends``).
+"""Response bodies of the weekly trends (``GET /api/reports/trends``) and of the
+recurrence rates (``GET /api/reports/recurrences``).
 
 Kept beside ``hub/api/schemas.py``, as the measurement routes keep theirs: the trends
 grow a series at a time (``hub/reports/trends.py``'s table), not with the calls' bodies.
@@ -30,3 +31,19 @@ class TrendsOut(BaseModel):
     timezone: str = Field(description="the site's time zone the weeks are cut in")
     weeks: list[TrendWeekOut]
     series: list[TrendSeriesOut]
+
+
+class RecurrenceRowOut(BaseModel):
+    key: str = Field(description="line/station, or the reason code")
+    label: str
+    resolved: int = Field(description="calls raised in the period, resolved with a reason")
+    recurrences: int = Field(description="of them, recurrences of an earlier call")
+    rate: float | None = Field(description="recurrences / resolved; null: none resolved")
+
+
+class RecurrencesOut(BaseModel):
+    since: datetime
+    until: datetime
+    by: Literal["station", "reason_code"]
+    recurrence_days: float = Field(description="the hub's recurrence_days")
+    rows: list[RecurrenceRowOut]
