@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.plant import wait_until
-from tests.web.conftest import WebPlant, new_page
+from tests.web.conftest import WebPlant, new_page, screenshot
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
@@ -79,6 +79,8 @@ def test_the_weekly_trends_chart_the_calls_and_parts_of_this_week(
     expect(page.locator('#trends figure[data-series="first_pass_yield"] .latest')).to_have_text(
         "94.0 %"
     )
+
+    screenshot(page, "reports-trends")
 
     with page.expect_download() as download:
         page.locator('#trends figure[data-series="defect_rate"] button.trend-csv').click()
