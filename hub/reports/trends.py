@@ -112,8 +112,8 @@ class TrendSources:
 
 def _median_time(name: str) -> Callable[[TrendSources], list[float | None]]:
     def weekly(sources: TrendSources) -> list[float | None]:
-        # The end of the week, or now for a call still open, does not count: only
-        # steps that happened (a median over durations that exist).
+        # Only steps that happened count (``now`` moves the unattended time alone, which
+        # no series uses): a call still open has no time to resolve, not one until now.
         values = []
         for calls in sources.calls:
             steps = [v for c in calls if (v := getattr(c.durations(c.raised_at), name)) is not None]
