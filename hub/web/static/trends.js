@@ -24,12 +24,15 @@
   }
 
   // The value range drawn: every value, with a margin; 0 at the bottom unless the values
-  // sit far above it (a first-pass yield near 100 %).
-  function range(values) {
+  // sit far above it (a first-pass yield near 100 %), one value alone from 0; a rate
+  // never past 100 %.
+  function range(values, unit) {
     let low = Math.min(...values), high = Math.max(...values);
-    if (low > 0 && low < (high - low) * 2) low = 0;
-    const margin = (high - low) * 0.1 || Math.abs(high) * 0.1 || 1;
-    return [Math.max(0, low - margin), high + margin];
+    if (low === high || low < (high - low) * 2) low = 0;
+    const margin = (high - low) * 0.1 || 1;
+    high += margin;
+    if (unit === "ratio") high = Math.min(high, 1);
+    return [low === 0 ? 0 : Math.max(0, low - margin), high];
   }
 
   function chart(weeks, series) {
@@ -37,9 +40,10 @@
     const plotWidth = WIDTH - BOX.left - BOX.right, bottom = HEIGHT - BOX.bottom;
     const x = (i) => BOX.left + (weeks.length > 1 ? (plotWidth * i) / (weeks.length - 1) : plotWidth / 2);
     const known = series.values.filter((v) => v !== null);
-    const [low, high] = known.length ? range(known) : [0, 1];
+    const [low, high] = known.length ? range(known, series.unit) : [0, 1];
     const y = (v) => bottom - ((bottom - BOX.top) * (v - low)) / (high - low);
-    for (const v of [low, (low + high) / 2, high]) {
+    // No value at all: no scale to read either, only the weeks.
+    for (const v of known.length ? [low, (low + high) / 2, high] : []) {
       drawing.append(svg("line", { x1: BOX.left, x2: WIDTH - BOX.right, y1: y(v), y2: y(v), class: "grid" }),
         svg("text", { x: BOX.left - 4, y: y(v) + 3, "text-anchor": "end", class: "axis" }, shown(series.unit, v)));
     }
