@@ -87,6 +87,8 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/reports/summary", Permission.READ),
     ("GET", "/api/reports/calls", Permission.READ),
     ("GET", "/api/reports/quality", Permission.READ),
+    ("GET", "/api/reports/trends", Permission.READ),
+    ("GET", "/api/reports/recurrences", Permission.READ),
     ("GET", "/api/edges", Permission.READ),
     ("GET", "/api/token", Permission.READ),
     ("GET", "/api/anomalies", Permission.READ),

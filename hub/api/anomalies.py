@@ -96,7 +96,11 @@ def raise_anomaly_call(
     )  # fmt: skip
     now = utc_now()
     call, new = store.raise_call(
-        call=where, actor=Actor(who.name, Source.API), now=now, snapshot_for=snapshots_from(hub)
+        call=where,
+        actor=Actor(who.name, Source.API),
+        now=now,
+        snapshot_for=snapshots_from(hub),
+        recurrence_window=hub.recurrence_window,
     )
     action = "raised" if new else "joined"
     changes.announce(CallChange(call.id, call.area, call.line, call.station, action))

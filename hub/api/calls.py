@@ -18,6 +18,7 @@ from hub.api.schemas import CallDetailOut, CallOut, CallPage, CancelIn, RaiseIn,
 from hub.calls.lifecycle import Actor, CallState, Source
 from hub.calls.news import CallChange, CallChanges
 from hub.calls.records import Call, CallFilter
+from hub.calls.recurrence import RecurrenceRule, RootCauseMissing
 from hub.calls.repository import CallNotFound, NewCall, Store, TransitionRefused
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.escalation.snapshot import snapshots_from
@@ -158,7 +159,11 @@ def arrive(
     "/{call_id}/resolve",
     responses={
         **NOT_FOUND,
-        409: {"description": f"{REFUSED[409]['description']}; or {NOT_CONFIGURED}"},
+        409: {
+            "description": f"{REFUSED[409]['description']}; or {NOT_CONFIGURED}; or the "
+            "call recurs an earlier one and its call type needs a root cause and a "
+            "countermeasure"
+        },
     },
 )
 def resolve(
@@ -168,13 +173,31 @@ def resolve(
     body: ResolveIn,
     who: Annotated[Principal, allowed(Permission.RESOLVE)],
 ) -> CallOut:
-    codes = config.current.reason_code_ids
+    """Resolve with a reason code (and a note). A call that recurs an earlier one (the
+    same reason code or characteristic at its station within ``recurrence_days`` of that
+    one's fix) is linked to it; where its call type has ``root_cause_required``, it is
+    resolved only with a ``root_cause`` and a ``countermeasure`` (409 otherwise)."""
+    hub = config.current
+    codes = hub.reason_code_ids
     if body.reason_code not in codes:
         raise HTTPException(
             409, f"unknown reason code {body.reason_code!r}; expected one of: {', '.join(codes)}"
         )
-    details = {"reason_code": body.reason_code, "note": body.note}
-    return _transition(parts, call_id, "resolve", who, details)
+    details = {
+        "reason_code": body.reason_code,
+        "note": body.note,
+        "root_cause": body.root_cause,
+        "countermeasure": body.countermeasure,
+    }
+    call = _get_visible(parts.store, call_id, who)
+    call_type = hub.call_type(call.call_type)
+    rule = RecurrenceRule(
+        hub.recurrence_window, call_type is not None and call_type.root_cause_required
+    )
+    try:
+        return _transition(parts, call_id, "resolve", who, details, recurrence=rule)
+    except RootCauseMissing as exc:
+        raise HTTPException(409, str(exc)) from None
 
 
 @router.post("/{call_id}/verify", responses={**NOT_FOUND, **REFUSED})
@@ -209,6 +232,8 @@ def _transition(
     action: str,
     who: Principal,
     details: dict[str, str | None] | None = None,
+    *,
+    recurrence: RecurrenceRule | None = None,
 ) -> CallOut:
     assert action in ACTION_PERMISSION
     store = parts.store
@@ -216,7 +241,12 @@ def _transition(
     now = utc_now()
     try:
         call = store.transition(
-            call_id, action, now, actor=Actor(who.name, Source.API), details=details
+            call_id,
+            action,
+            now,
+            actor=Actor(who.name, Source.API),
+            details=details,
+            recurrence=recurrence,
         )
     except CallNotFound:
         raise HTTPException(404, f"no call {call_id}") from None

@@ -1,6 +1,7 @@
 """/api/reports: response figures over a period, overall and by reason code (the Pareto),
-line, station, call type or shift, and the stations' quality figures by shift with their
-trend week over week; JSON, or CSV with ``?format=csv``."""
+line, station, call type or shift, the stations' quality figures by shift with their
+trend week over week, and weekly trends over the last weeks; JSON, or CSV with
+``?format=csv``."""
 
 from __future__ import annotations
 
@@ -12,13 +13,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator, WithJsonSchema
 
 from contract.bounds import Moment
 from contract.wire import utc_now
 from hub.access.permissions import Permission
 from hub.api.auth import Principal, allowed
 from hub.api.dependencies import LiveConfigDep, StoreDep
-from hub.api.parameters import Words
+from hub.api.parameters import MAX_LIST, Words
+from hub.api.report_schemas import (
+    RecurrenceRowOut,
+    RecurrencesOut,
+    TrendSeriesOut,
+    TrendsOut,
+    TrendWeekOut,
+)
 from hub.calls.records import Call
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, Named
@@ -30,6 +39,16 @@ from hub.reports.quality import (
     quality_csv,
     read_buckets,
     station_quality,
+)
+from hub.reports.recurrences import recurrence_rows, recurrences_csv
+from hub.reports.trends import (
+    MAX_WEEKS,
+    SERIES_NAMES,
+    WEEKS,
+    TrendSources,
+    trends_csv,
+    weekly_trends,
+    weeks_ending,
 )
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -227,3 +246,93 @@ def _station_body(item: StationQuality, label: Callable[[str, str | None], str])
         "shifts": shifts,
         "trend": asdict(item.trend),
     }
+
+
+SERIES_LIST = ", ".join(SERIES_NAMES)
+
+
+def _known_series(name: str) -> str:
+    if name not in SERIES_NAMES:
+        raise ValueError(f"no such series: {name}; known: {SERIES_LIST}")
+    return name
+
+
+# A name of hub/reports/trends.py's table, documented as the enumeration of its names: a
+# row added there is a value here, with no second list to keep.
+SeriesName = Annotated[
+    str,
+    AfterValidator(_known_series),
+    WithJsonSchema({"type": "string", "enum": list(SERIES_NAMES)}),
+]
+
+
+@router.get("/trends", response_model=TrendsOut, responses=CSV_OR_JSON)
+async def trends(
+    config: LiveConfigDep,
+    store: StoreDep,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    until: Annotated[
+        Moment | None, Query(description="the last week is the one holding this; default: now")
+    ] = None,
+    weeks: Annotated[int, Query(ge=1, le=MAX_WEEKS, description="how many weeks")] = WEEKS,
+    series: Annotated[
+        list[SeriesName],
+        Query(default_factory=list, max_length=MAX_LIST, description="which (repeat; none: all)"),
+    ],
+    line: Words,
+    format: Format = "json",  # the query parameter's documented name
+) -> TrendsOut | Response:
+    """A value per ISO week (Monday to Sunday in the site's time zone) for each series:
+    median times to acknowledge, arrive and resolve of the calls raised in the week;
+    defect rate, rework rate and first-pass yield of the parts counted in it (summed over
+    the stations with the counters, then divided). ``null`` where the week has nothing
+    to compute a value from. CSV: a line per week, a column per series."""
+    for wanted in line or ():
+        who.check_line(wanted)
+    hub = config.current
+    span = weeks_ending(until or utc_now(), hub.timezone, weeks)
+    sources = TrendSources(store=store, config=hub, lines=line or list(who.lines), weeks=span)
+    try:
+        found = await asyncio.to_thread(lambda: weekly_trends(sources, series or SERIES_NAMES))
+    except (PeriodTooLong, TooManyBuckets) as exc:
+        raise HTTPException(422, str(exc)) from None
+    if format == "csv":
+        return Response(trends_csv(span, found), media_type="text/csv; charset=utf-8")
+    return TrendsOut(
+        timezone=hub.timezone,
+        weeks=[TrendWeekOut(week=w.week, start=w.start, end=w.end) for w in span],
+        series=[TrendSeriesOut(name=s.name, unit=s.unit, values=s.values) for s in found],
+    )
+
+
+@router.get("/recurrences", response_model=RecurrencesOut, responses=CSV_OR_JSON)
+async def recurrences(
+    store: StoreDep,
+    config: LiveConfigDep,
+    *,
+    who: Annotated[Principal, allowed(Permission.READ)],
+    by: Literal["station", "reason_code"] = "station",
+    since: Annotated[Moment | None, SINCE] = None,
+    until: Annotated[Moment | None, UNTIL] = None,
+    line: Words,
+    lang: Language = "en",
+    format: Format = "json",  # the query parameter's documented name
+) -> RecurrencesOut | Response:
+    """Of the calls raised in the period and resolved with a reason code, by station or
+    by reason code: how many recur an earlier call (the same reason code, or SPC
+    characteristic, at the station within ``recurrence_days`` of that call's fix), and
+    the rate (recurrences / resolved). Most recurrences first."""
+    period = _period(since, until)
+    calls = await _calls(store, who, line, period)
+    hub = config.current
+    rows = recurrence_rows(calls, by=by, label=lambda key: label_of(hub, by, key, lang))
+    if format == "csv":
+        return Response(recurrences_csv(rows), media_type="text/csv; charset=utf-8")
+    return RecurrencesOut(
+        since=period[0],
+        until=period[1],
+        by=by,
+        recurrence_days=hub.recurrence_days,
+        rows=[RecurrenceRowOut.model_validate(row.__dict__) for row in rows],
+    )

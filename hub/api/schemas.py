@@ -56,6 +56,13 @@ class CallOut(BaseModel):
     characteristic: str | None = Field(
         default=None, description="the SPC characteristic the call was raised for"
     )
+    recurrence_of: int | None = Field(
+        default=None,
+        description="the earlier call this one recurs: the same reason code (or "
+        "characteristic) at the same station within recurrence_days of its fix",
+    )
+    root_cause: str | None = Field(default=None, description="given when it was resolved")
+    countermeasure: str | None = Field(default=None, description="given when it was resolved")
     durations: DurationsOut
 
 
@@ -93,6 +100,15 @@ class ResolveIn(BaseModel):
 
     reason_code: Text = Field(max_length=64, description="one of the hub's reason codes")
     note: MultilineText | None = Field(default=None, max_length=2000)
+    root_cause: MultilineText | None = Field(
+        default=None,
+        max_length=2000,
+        description="why it happened; needed to resolve a recurrence of a call type with "
+        "root_cause_required",
+    )
+    countermeasure: MultilineText | None = Field(
+        default=None, max_length=2000, description="what keeps it from happening again"
+    )
 
 
 class CancelIn(BaseModel):

@@ -45,6 +45,9 @@ class Call:
     part_lot: str | None
     line_stop_at: datetime | None
     characteristic: str | None  # the SPC characteristic it was raised for, if any
+    recurrence_of: int | None  # the earlier call it recurs (hub/calls/recurrence.py)
+    root_cause: str | None
+    countermeasure: str | None
 
     def durations(self, now: datetime) -> Durations:
         """From the press; from the hub's receipt if the edge's clock says the press came

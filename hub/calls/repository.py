@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -16,6 +16,7 @@ from hub.access.audit import audit_row, record_audit
 from hub.calls.escalation_rows import escalation_row, insert_escalations, on_transition
 from hub.calls.lifecycle import OPEN_STATES, TRANSITIONS, Actor, CallState
 from hub.calls.records import Call, CallFilter, TimelineEntry, call_from_row
+from hub.calls.recurrence import Fix, RecurrenceRule, link_on_raise, on_resolve
 from hub.calls.rows import insert_call, timeline_row
 from hub.calls.station_events import (
     HubEvent,
@@ -74,17 +75,26 @@ class Store(Database):
         actor: Actor,
         now: datetime,
         snapshot_for: SnapshotFor | None = None,
+        recurrence_window: timedelta | None = None,
     ) -> tuple[Call, bool]:
         """Raise a call from a panel; a call already open there is joined. (call, created).
 
-        A new call's escalation row (``snapshot_for``) is written in the same transaction.
+        A new call's escalation row (``snapshot_for``) is written in the same transaction,
+        and, with ``recurrence_window``, its link to the call it recurs.
 
         Two writers that both found no open call cannot both open one (a unique index on
         the open calls refuses the second): the loser tries once more, and joins."""
         for attempt in (1, 2):
             try:
                 with self.write() as conn:
-                    return _raise_in(conn, call, actor, now, snapshot_for)
+                    return _raise_in(
+                        conn,
+                        call,
+                        actor,
+                        now,
+                        snapshot_for=snapshot_for,
+                        recurrence_window=recurrence_window,
+                    )
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -99,12 +109,15 @@ class Store(Database):
         actor: Actor,
         details: dict[str, str | None] | None = None,
         also: Callable[[Connection], None] | None = None,
+        recurrence: RecurrenceRule | None = None,
     ) -> Call:
         """Move a call along its lifecycle; CallNotFound or TransitionRefused otherwise.
 
         ``details`` go to the call's columns of the same name (reason_code, note,
-        cancel_reason) and to its timeline; ``also`` runs in the same transaction (an
-        acknowledgement link records its one use), and a refusal undoes it."""
+        cancel_reason, root_cause, countermeasure) and to its timeline; ``also`` runs in
+        the same transaction (an acknowledgement link records its one use), and a refusal
+        undoes it. A resolution with ``recurrence`` links the call to the one it recurs
+        (RootCauseMissing where the rule asks for what the details lack)."""
         step = TRANSITIONS[action]
         details = {k: v for k, v in (details or {}).items() if v is not None}
         with self.write() as conn:
@@ -113,6 +126,13 @@ class Store(Database):
             if also is not None:
                 also(conn)
             values: dict[str, Any] = {"state": step.target, step.stamp: now, **details}
+            if action == "resolve" and recurrence is not None and "reason_code" in details:
+                fix = Fix(
+                    str(details["reason_code"]),
+                    details.get("root_cause"),
+                    details.get("countermeasure"),
+                )
+                values["recurrence_of"] = on_resolve(conn, current, fix, recurrence)
             if action == "acknowledge" or (action == "arrive" and not current.acknowledged_at):
                 values["acknowledged_by"] = actor.name
             changed = conn.execute(
@@ -186,7 +206,9 @@ def _raise_in(
     call: NewCall,
     actor: Actor,
     now: datetime,
+    *,
     snapshot_for: SnapshotFor | None = None,
+    recurrence_window: timedelta | None = None,
 ) -> tuple[Call, bool]:
     key = (call.site, call.area, call.line, call.station, call.call_type)
     existing = find_open_calls(conn, {(call.area, call.line, call.station)}).get(key)
@@ -205,6 +227,8 @@ def _raise_in(
     if snapshot:
         insert_escalations(conn, [escalation_row(call_id, snapshot, now)])
     record_audit(conn, audit_row(now, actor.name, "call.raised", f"call:{call_id}", {}))
+    if recurrence_window is not None:
+        link_on_raise(conn, _get(conn, call_id), recurrence_window)
     return _get(conn, call_id), True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -156,6 +157,10 @@ class CallTypeConfig(Named):
 
     verify: bool = False
     line_down: bool = False
+    root_cause_required: bool = Field(
+        default=False,
+        description="resolving a recurrence of this type needs a root cause and a countermeasure",
+    )
 
 
 class HubConfig(Strict):
@@ -189,6 +194,13 @@ class HubConfig(Strict):
     escalation: EscalationConfig | None = None
     measurements: MeasurementsConfig = MeasurementsConfig()
     sparkplug: SparkplugHostConfig | None = None
+    recurrence_days: float = Field(
+        default=7,
+        gt=0,
+        le=366,
+        description="days a station is watched after a fix: a call there with the same "
+        "reason code (or SPC characteristic) within them is a recurrence",
+    )
 
     @property
     def mqtt_client_id(self) -> str:
@@ -208,6 +220,10 @@ class HubConfig(Strict):
 
     def call_type(self, call_type_id: str) -> CallTypeConfig | None:
         return next((c for c in self.call_types if c.id == call_type_id), None)
+
+    @property
+    def recurrence_window(self) -> timedelta:
+        return timedelta(days=self.recurrence_days)
 
     def line_down_call_types(self) -> set[str]:
         return {c.id for c in self.call_types if c.line_down}

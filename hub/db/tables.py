@@ -103,6 +103,11 @@ calls = Table(
     Column("line_stop_at", UtcDateTime),
     # The SPC characteristic a call was raised for (migration 0009; null: not an SPC call).
     Column("characteristic", String(64)),
+    # Recurrences (migration 0017): the earlier call this one recurs, and what the
+    # responder found and did about it (hub/calls/recurrence.py).
+    Column("recurrence_of", Integer),
+    Column("root_cause", Text),
+    Column("countermeasure", Text),
 )
 Index("calls_characteristic", calls.c.characteristic)
 Index(

@@ -168,4 +168,5 @@ def _tile_call(call: Call, config: HubConfig, language: str) -> dict[str, Any]:
         "acknowledged_by": call.acknowledged_by,
         "part_serial": call.part_serial,
         "part_lot": call.part_lot,
+        "recurrence_of": call.recurrence_of,  # the earlier call it recurs, or None
     }

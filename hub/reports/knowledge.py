@@ -6,7 +6,8 @@ record). For a call, the suggestions are the most frequent reason codes and the 
 recent fixes of resolved calls at the same station and of the same call type, so a
 responder sees at the moment of need what worked last time; for a call on a
 characteristic, also those of earlier calls on the same characteristic at any station
-(the same bore drifts on every machine that cuts it).
+(the same bore drifts on every machine that cuts it). A fix of a recurrence carries its
+root cause and countermeasure, where the responder gave them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class RecentFix:
     line: str
     station: str
     call_type: str
+    # What the responder found and did when the problem came back (hub/calls/recurrence.py).
+    recurrence_of: int | None
+    root_cause: str | None
+    countermeasure: str | None
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ def _fixes(conn: Connection, alike: Sequence[ColumnElement[bool]]) -> Fixes:
                 line=row["line"],
                 station=row["station"],
                 call_type=row["call_type"],
+                recurrence_of=row["recurrence_of"],
+                root_cause=row["root_cause"],
+                countermeasure=row["countermeasure"],
             )
             for row in recent_rows
         ],

@@ -135,6 +135,39 @@ TEXTS: dict[str, dict[str, str]] = {
     "this_week": {"en": "This week", "zh": "本周"},
     "change": {"en": "Change", "zh": "变化"},
     "points": {"en": "pt", "zh": "个百分点"},
+    # Weekly trends (reports_trends.html, trends.js).
+    "trends": {"en": "Weekly trends (12 weeks)", "zh": "周趋势（12周）"},
+    "trends_definitions": {
+        "en": "One point per week, Monday to Sunday in the site's time zone, up to the "
+        "week holding the period's end. Times: the median over the calls raised in the "
+        "week in which the step happened. Rates: the parts counted in the week, summed "
+        "over the stations with the counters a rate needs, then divided. No point: "
+        "nothing to compute it from.",
+        "zh": "每周一个点（工厂时区的周一至周日），截至包含查询结束日的那一周。时间：该周发起的"
+        "呼叫中发生了该步骤者的中位数。比率：该周各具备相应计数器的工位的零件数合计后相除。"
+        "无点：该周没有可计算的数据。",
+    },
+    "week": {"en": "Week", "zh": "周"},
+    # Recurrences (call page, inbox, board, reports).
+    "recurrence": {"en": "Recurrence", "zh": "重复发生"},
+    "recurs_call": {"en": "Recurs call #{id}", "zh": "重复发生（呼叫 #{id}）"},
+    "recurrence_asks": {
+        "en": "This problem came back after a recent fix: why, and what stops it?",
+        "zh": "该问题在近期处理后再次发生：原因是什么，如何防止再发？",
+    },
+    "root_cause": {"en": "Root cause", "zh": "根本原因"},
+    "countermeasure": {"en": "Countermeasure", "zh": "对策"},
+    "recurrences": {"en": "Recurrences", "zh": "重复发生次数"},
+    "recurrence_rate": {"en": "Recurrence rate", "zh": "重复发生率"},
+    "recurrences_by_station": {"en": "Recurrences by station", "zh": "按工位统计重复发生"},
+    "recurrences_by_reason": {"en": "Recurrences by reason", "zh": "按原因统计重复发生"},
+    "recurrence_definition": {
+        "en": "Of the calls raised in the period and resolved with a reason: those raised "
+        "at a station within the hub's recurrence days of a fix there with the same reason "
+        "(or, for an SPC call, on the same characteristic). Rate = recurrences / resolved.",
+        "zh": "在该时段发起并已按原因解决的呼叫中：在同一工位、上次以相同原因（SPC 呼叫为相同"
+        "特性）处理后的设定天数内再次发起的呼叫。重复发生率 = 重复发生次数 / 已解决数。",
+    },
     "part": {"en": "Part", "zh": "零件"},
     "notifications": {"en": "Notifications", "zh": "通知记录"},
     "no_notifications": {

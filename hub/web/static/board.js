@@ -88,6 +88,10 @@
     const part = [top.part_serial && `${t("serial")} ${top.part_serial}`, top.part_lot && `${t("lot")} ${top.part_lot}`]
       .filter(Boolean).join(" · ");
     if (part) node.append(element("div", { class: "tile-part", text: part }));
+    if (top.recurrence_of !== null && top.recurrence_of !== undefined) {
+      const recurs = Andon.words("recurs_call", { id: top.recurrence_of });
+      node.append(element("div", { class: "tile-recurrence", "data-recurrence-of": top.recurrence_of, text: recurs }));
+    }
     const more = station.calls.length - 1;
     if (more > 0) {
       const words = t(more === 1 ? "more_calls_one" : "more_calls").replace("{n}", more);

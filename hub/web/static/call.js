@@ -35,7 +35,10 @@
       [t("characteristic"), call.characteristic],
       [t("reason_code"), call.reason_code && Andon.reasonName(call.reason_code)],
       [t("note"), call.note],
+      [t("root_cause"), call.root_cause],
+      [t("countermeasure"), call.countermeasure],
     ]);
+    showRecurrence(call);
     const d = call.durations;
     facts(document.getElementById("durations"), [
       [t("to_acknowledge_s"), duration(d.to_acknowledge_s)],
@@ -59,6 +62,14 @@
       showFixes(same, "characteristic-frequent", "characteristic-recent", true);
       document.getElementById("no-characteristic-fixes").hidden = same.most_recent.length > 0;
     }
+  }
+
+  // A recurrence names the earlier call it recurs, with a link to it.
+  function showRecurrence(call) {
+    if (call.recurrence_of === null) return;
+    const link = element("a", { href: `/calls/${call.recurrence_of}`, text: Andon.words("recurs_call", { id: call.recurrence_of }) });
+    const list = document.getElementById("call");
+    list.append(element("dt", { text: t("recurrence") }), element("dd", { class: "recurrence", "data-recurrence-of": call.recurrence_of }, link));
   }
 
   // Whom a notification went to: the person's name, else the (redacted) channel.

@@ -100,7 +100,7 @@
   }
 
   function signature(call) {
-    return JSON.stringify([call.id, call.state, call.acknowledged_by, call.part_serial, call.part_lot]);
+    return JSON.stringify([call.id, call.state, call.acknowledged_by, call.part_serial, call.part_lot, call.recurrence_of]);
   }
 
   function card(call) {
@@ -117,6 +117,10 @@
     node.querySelector(".state").textContent = t(call.state);
     node.querySelector(".who").textContent = call.acknowledged_by ? `${t("by")} ${Andon.personName(call.acknowledged_by)}` : "";
     node.querySelector(".part").textContent = [call.part_serial, call.part_lot].filter(Boolean).join(" · ");
+    // A recurrence of an earlier fix: the root cause and countermeasure are asked for (the
+    // hub refuses without them where the call type says so, and says why: then shown too).
+    node.dataset.recurrenceOf = call.recurrence_of ?? "";
+    node.querySelector(".root-cause").hidden = call.recurrence_of === null;
     node.querySelector(".details").href = `/calls/${call.id}`;
     node.querySelector(".do-acknowledge").hidden = call.state !== "raised";
     node.querySelector(".do-arrive").hidden = !["raised", "acknowledged"].includes(call.state);
@@ -134,7 +138,10 @@
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const body = { reason_code: select.value, note: form.note.value.trim() || null };
+      const body = {
+        reason_code: select.value, note: form.note.value.trim() || null,
+        root_cause: form.root_cause.value.trim() || null, countermeasure: form.countermeasure.value.trim() || null,
+      };
       openForms.delete(call.id);
       act(node, call, "resolve", body);
     });
@@ -154,6 +161,11 @@
     } catch (failure) {
       error.textContent = failure.message;
       error.hidden = false;
+      if (action === "resolve") {
+        node.querySelector(".root-cause").hidden = false;
+        node.querySelector("form.resolve").hidden = false;
+        openForms.add(call.id);
+      }
       return;
     } finally {
       for (const button of buttons) button.disabled = false;

@@ -5,47 +5,15 @@ that fix, labelled as the characteristic's; a call on another characteristic doe
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from hub.access.permissions import Role
-from hub.calls.station_events import IngestOutcome
+from tests.helpers.anomalies import anomaly, call_for
 from tests.helpers.hub import HubUnderTest
 
 pytestmark = pytest.mark.asyncio
-
-
-async def _anomaly(
-    hub: HubUnderTest, station: str, characteristic: str, *, line: str = "line1"
-) -> int:
-    """An anomaly published by the station's edge and taken in by ingest; its id."""
-    topic, body = hub.press(station, line=line)
-    event = json.loads(body) | {
-        "kind": "anomaly",
-        "payload": {
-            "characteristic": characteristic, "chart": "imr", "measurement": characteristic,
-            "tests": [1], "value": 10.42, "center": 10.0, "lcl": 9.7, "ucl": 10.3,
-            "subgroup": hub.seq,
-        },
-        "part": {"serial": f"P-{hub.seq}"},
-    }  # fmt: skip
-    (outcome,) = hub.ingest_presses((topic, json.dumps(event).encode()))
-    assert outcome is IngestOutcome.ANOMALY
-    async with hub.client(Role.VIEWER) as client:
-        listed = (await client.get("/api/anomalies", params={"limit": 1})).json()
-    return int(listed["anomalies"][0]["id"])
-
-
-async def _call_for(hub: HubUnderTest, station: str, characteristic: str) -> dict[str, Any]:
-    """A call raised through the API for a new anomaly on ``characteristic``."""
-    anomaly_id = await _anomaly(hub, station, characteristic)
-    async with hub.client(Role.STATION) as client:
-        response = await client.post(f"/api/anomalies/{anomaly_id}/call")
-    assert response.status_code == 201, response.text
-    call: dict[str, Any] = response.json()
-    return call
 
 
 async def _resolve(hub: HubUnderTest, call_id: int, reason: str, note: str) -> None:
@@ -67,14 +35,14 @@ async def _suggestions(hub: HubUnderTest, call_id: int, *lines: str) -> dict[str
 async def test_a_call_on_a_characteristic_shows_the_fixes_of_earlier_calls_on_it(
     hub: HubUnderTest,
 ) -> None:
-    first = await _call_for(hub, "st10", "bore")
+    first = await call_for(hub, "st10", "bore")
     assert (first["call_type"], first["characteristic"]) == ("quality", "bore")
     assert first["part_serial"] is not None
     await _resolve(hub, first["id"], "tool-worn", "changed the boring bar insert")
-    other = await _call_for(hub, "st10", "torque")
+    other = await call_for(hub, "st10", "torque")
     await _resolve(hub, other["id"], "adjusted", "recalibrated the nutrunner")
 
-    again = await _call_for(hub, "st20", "bore")  # the same characteristic, another station
+    again = await call_for(hub, "st20", "bore")  # the same characteristic, another station
     found = await _suggestions(hub, again["id"])
     assert found["characteristic"] == "bore"
     same = found["same_characteristic"]
@@ -84,10 +52,10 @@ async def test_a_call_on_a_characteristic_shows_the_fixes_of_earlier_calls_on_it
     assert [(f["reason_code"], f["calls"]) for f in same["most_frequent"]] == [("tool-worn", 1)]
     assert found["most_recent"] == []  # st20 has had no quality call fixed
 
-    on_torque = await _call_for(hub, "st20", "torque")
+    on_torque = await call_for(hub, "st20", "torque")
     assert on_torque["id"] == again["id"]  # joined: one open quality call per station
     await _resolve(hub, again["id"], "adjusted", "reset the spindle offset")
-    y = await _call_for(hub, "st20", "flatness")
+    y = await call_for(hub, "st20", "flatness")
     found_y = await _suggestions(hub, y["id"])
     assert found_y["characteristic"] == "flatness"
     assert found_y["same_characteristic"] == {"most_frequent": [], "most_recent": []}
@@ -96,7 +64,7 @@ async def test_a_call_on_a_characteristic_shows_the_fixes_of_earlier_calls_on_it
 
 
 async def test_a_call_from_a_panel_has_no_characteristic_fixes(hub: HubUnderTest) -> None:
-    first = await _call_for(hub, "st10", "bore")
+    first = await call_for(hub, "st10", "bore")
     await _resolve(hub, first["id"], "tool-worn", "changed the insert")
     panel = hub.raise_call("st10", "quality")
     found = await _suggestions(hub, panel)
@@ -107,10 +75,10 @@ async def test_a_call_from_a_panel_has_no_characteristic_fixes(hub: HubUnderTest
 async def test_fixes_on_a_characteristic_stay_within_the_lines_a_token_may_read(
     hub: HubUnderTest,
 ) -> None:
-    first = await _call_for(hub, "st10", "bore")
+    first = await call_for(hub, "st10", "bore")
     await _resolve(hub, first["id"], "tool-worn", "line 1's fix")
-    line1_anomaly = await _anomaly(hub, "st10", "bore")
-    anomaly_id = await _anomaly(hub, "st30", "bore", line="line2")
+    line1_anomaly = await anomaly(hub, "st10", "bore")
+    anomaly_id = await anomaly(hub, "st30", "bore", line="line2")
     async with hub.client(Role.STATION, "line2") as client:
         response = await client.post(f"/api/anomalies/{anomaly_id}/call")
         assert response.status_code == 201, response.text

@@ -9,35 +9,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
 import yaml
-from fastapi import FastAPI
 
-from contract.wire import MeasurementEvent, Topics, event_json, make_event_id
 from hub.access.permissions import Role
 from hub.config.file import load_hub_config
-from hub.measurements.repository import MeasurementStore
-from hub.measurements.subscription import MeasurementSubscriber
 from hub.process.app import create_app
 from hub.process.live_config import LiveConfig
-from tests.helpers.hub import SITE, HubUnderTest, hub_settings
+from tests.helpers.hub import HubUnderTest, hub_settings
 from tests.helpers.plant import write_yaml
+from tests.helpers.quality import EARLY, LATE, MONDAY, ST10, ST20, Counters
 
 pytestmark = pytest.mark.asyncio
 
-# Shanghai is UTC+8: 01:00 UTC is 09:00 there (the early shift), 07:00 UTC is 15:00 (the
-# late shift) and 15:00 UTC is 23:00 (no shift). 2026-11-30 is the Monday of ISO week 49.
-MONDAY = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # 2026-11-30 00:00 in Shanghai
-EARLY, LATE, NIGHT = timedelta(hours=9), timedelta(hours=15), timedelta(hours=23)
 THIS_WEEK = {"since": MONDAY.isoformat(), "until": (MONDAY + timedelta(days=3)).isoformat()}
-ST10 = {"line": "line1", "station": "st10", "inspected": "made", "defective": "bad",
-        "reworked": "rework", "wraps_at": 65536}  # fmt: skip
-ST20 = {"line": "line1", "station": "st20", "inspected": "made", "defective": "bad"}
 
 
 @pytest_asyncio.fixture
@@ -53,33 +43,6 @@ async def hub(tmp_path: Path, database_url: str) -> AsyncIterator[HubUnderTest]:
     app = create_app(load_hub_config(config_path), config_path=config_path)
     async with app.router.lifespan_context(app):
         yield HubUnderTest(app, config_path)
-
-
-class Counters:
-    """An edge publishing its stations' counter readings, one message per reading."""
-
-    def __init__(self, app: FastAPI) -> None:
-        live: LiveConfig = app.state.config
-        self.writer = MeasurementSubscriber(
-            config=lambda: live.current, store=MeasurementStore(app.state.store)
-        )
-        self.seq = 0
-
-    def read(self, at: datetime, station: str, **values: int) -> None:
-        """The edge read ``values`` (measurement name -> counter value) at ``at``."""
-        self.seq += 1
-        readings = [{"station": station, "name": n, "value": v} for n, v in values.items()]
-        event = MeasurementEvent.model_validate(
-            {
-                "event_id": make_event_id("edge-1", self.seq), "edge_id": "edge-1",
-                "seq": self.seq, "ts": at, "site": SITE, "area": "assembly", "line": "line1",
-                "kind": "measurement", "payload": {"readings": readings, "points": []},
-            }
-        )  # fmt: skip
-        stored = self.writer.write(
-            [(Topics().measurement(SITE, "edge-1"), event_json(event).encode())]
-        )
-        assert len(stored) == 1
 
 
 async def _quality(hub: HubUnderTest, role: Role = Role.VIEWER, *lines: str, **params: Any) -> Any:

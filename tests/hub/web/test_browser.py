@@ -36,7 +36,7 @@ def _resolve_in_inbox(inbox: Page, station: str, reason: str, note: str) -> None
     if card.locator("form.resolve").is_hidden():
         card.locator(".do-resolve").click()
     card.locator("select").select_option(reason)
-    card.locator("textarea").fill(note)
+    card.locator("textarea[name=note]").fill(note)
     card.locator("form.resolve button[type=submit]").click()
 
 
