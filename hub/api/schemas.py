@@ -257,3 +257,41 @@ class NotificationOut(BaseModel):
 
 class NotificationPage(BaseModel):
     notifications: list[NotificationOut]
+
+
+class OverrideIn(BaseModel):
+    """``person`` covers ``covers`` from ``starts`` to ``ends``, the site's wall clock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: Name = Field(description="who answers: an id of the hub file's people")
+    covers: Name = Field(description="for whom: an id of the hub file's people")
+    starts: Text = Field(
+        max_length=16, description="the site's local time, YYYY-MM-DD HH:MM (or with a T)"
+    )
+    ends: Text = Field(
+        max_length=16,
+        description="YYYY-MM-DD HH:MM, or HH:MM alone: that time on the start's day, or "
+        "the next day when it is not later",
+    )
+    note: Text = Field(default="", max_length=500)
+
+
+class OverrideOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person: str = Field(description="who answers")
+    covers: str = Field(description="for whom")
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str = Field(description="the site's time zone when it was made")
+    starts_local: str = Field(description="starts_at on that time zone's clock")
+    ends_local: str = Field(description="ends_at on that time zone's clock")
+    note: str
+    created_at: datetime
+    created_by: str
+
+
+class OverridesOut(BaseModel):
+    overrides: list[OverrideOut]

@@ -23,6 +23,7 @@ from hub.api import (
     measurements,
     notifications,
     reports,
+    roster_overrides,
     system,
     token_info,
 )
@@ -78,6 +79,7 @@ ROUTERS = (
     chart_events,
     dead_letters,
     token_info,
+    roster_overrides,
 )
 
 
