@@ -65,8 +65,9 @@ def night_settings(database_url: str, receiver: Receiver) -> dict[str, Any]:
     return settings
 
 
-def berlin(*args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=BERLIN, fold=fold).astimezone(UTC)  # type: ignore[misc]
+def berlin(year: int, month: int, day: int, hour: int, minute: int = 0, fold: int = 0) -> datetime:
+    """A wall-clock time in Berlin as UTC; ``fold=1`` the second of a repeated time."""
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN, fold=fold).astimezone(UTC)
 
 
 @contextlib.asynccontextmanager
