@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).parents[2]
 PAGES = [
     "/board", "/board/line1", "/inbox", "/inbox?call=7", "/calls/7", "/reports", "/charts",
-    "/charts/bore",
+    "/charts/bore", "/rosters",
 ]  # fmt: skip
 
 
