@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract.wire import utc_now
 
 if TYPE_CHECKING:
+    from hub.calls.repository import Store
     from hub.shifts.override_rows import Override
 
 ACTOR = "command line"
@@ -50,7 +53,6 @@ def add_roster_commands(commands: Any) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from andon.admin_commands import open_store
     from hub.config.file import load_hub_config
     from hub.shifts.override_rows import OverrideConflict, add_override
     from hub.shifts.overrides import OverrideRefused, new_override
@@ -68,7 +70,8 @@ def _add(args: argparse.Namespace) -> int:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 2
     try:
-        made = add_override(open_store(args.config), new, actor=ACTOR, now=utc_now())
+        with _database(args.config) as db:
+            made = add_override(db, new, actor=ACTOR, now=utc_now())
     except OverrideConflict as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -77,29 +80,39 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from andon.admin_commands import open_store
     from hub.shifts.override_rows import list_overrides
 
-    found = list_overrides(
-        open_store(args.config), person=args.person,
-        ending_after=None if args.all else utc_now(), limit=10_000,
-    )  # fmt: skip
+    with _database(args.config) as db:
+        since = None if args.all else utc_now()
+        found = list_overrides(db, person=args.person, ending_after=since, limit=10_000)
     for override in found:
         print(f"{override.id}\t{_line(override)}")
     return 0
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from andon.admin_commands import open_store
     from hub.shifts.override_rows import OverrideNotFound, remove_override
 
     try:
-        gone = remove_override(open_store(args.config), args.id, actor=ACTOR, now=utc_now())
+        with _database(args.config) as db:
+            gone = remove_override(db, args.id, actor=ACTOR, now=utc_now())
     except OverrideNotFound as exc:
         print(exc, file=sys.stderr)
         return 1
     print(f"override {gone.id} removed: {_line(gone)}")
     return 0
+
+
+@contextlib.contextmanager
+def _database(config_path: Path) -> Iterator[Store]:
+    """The hub's database, brought to this release, and closed after the command."""
+    from andon.admin_commands import open_store
+
+    store = open_store(config_path)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
 
 
 def _line(override: Override) -> str:

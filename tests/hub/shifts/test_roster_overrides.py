@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import subprocess
-import sys
+import io
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from andon.cli import main
 from hub.access.permissions import Role
 from hub.calls.lifecycle import Actor, Source
 from hub.calls.repository import NewCall
@@ -117,11 +117,20 @@ async def escalate_at(hub: HubUnderTest, receiver: Receiver, moment: datetime) -
     return message.path.strip("/")
 
 
-def andon(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "andon.cli", *args],
-        capture_output=True, text=True, check=False, env=dict(os.environ),
-    )  # fmt: skip
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def andon(*args: str) -> Ran:
+    """``andon ARGS`` in this process (the command line's own code, without a Python
+    start-up per command): its exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return Ran(status, out.getvalue(), err.getvalue())
 
 
 async def test_chen_covers_wang_across_midnight_and_the_clock_change(
@@ -186,6 +195,23 @@ async def test_chen_covers_wang_across_midnight_and_the_clock_change(
             explained.stdout
         )
         assert "wang via" not in explained.stdout
+
+        # Listed and removed from the command line too: the next pass forgets it.
+        listed_cli = andon("roster", "override", "list", "--config", str(path), "--all")
+        assert listed_cli.stdout.splitlines() == [
+            f"{october['id']}\tchen covers wang from 2026-10-24 22:00 to 2026-10-25 06:00 "
+            "(Europe/Berlin): Wang on leave",
+            f"{december['id']}\tchen covers wang from 2026-12-08 22:00 to 2026-12-09 06:00 "
+            "(Europe/Berlin)",
+        ]
+        removed = andon("roster", "override", "remove", "--config", str(path), str(december["id"]))
+        assert removed.returncode == 0, removed.stderr
+        assert await escalate_at(hub, receiver, berlin(2026, 12, 9, 0, 30)) == "wang"
+        again_removed = andon(
+            "roster", "override", "remove", "--config", str(path), str(december["id"])
+        )
+        assert again_removed.returncode == 1
+        assert f"no roster override {december['id']}" in again_removed.stderr
 
 
 REFUSED = [
