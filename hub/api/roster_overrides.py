@@ -52,7 +52,13 @@ async def overrides(
 @router.post(
     "",
     status_code=201,
-    responses={409: {"description": "someone already covers that person for part of it"}},
+    responses={
+        409: {
+            "description": "an unknown person, a person covering themselves, a span that "
+            "does not end after it starts, lasts more than 31 days or names no such date, "
+            "or someone already covers that person for part of it"
+        }
+    },
 )
 async def add(
     store: StoreDep,
@@ -62,15 +68,15 @@ async def add(
 ) -> OverrideOut:
     """``person`` answers instead of ``covers``: the escalation tells them wherever it
     would tell ``covers`` (a roster's shift, its fallback, a policy naming the person).
-    A swap is two overrides. 422 for an unknown person, a span that does not end after
-    it starts or lasts more than 31 days."""
+    A swap is two overrides. Well-formed but refused by the hub's file or the calendar
+    (it can change at a reload, as a station can): 409, with the reason."""
     try:
         new = new_override(
             config.current, person=body.person, covers=body.covers, starts=body.starts,
             ends=body.ends, note=body.note,
         )  # fmt: skip
     except OverrideRefused as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(409, str(exc)) from None
     try:
         made = await asyncio.to_thread(
             lambda: add_override(store, new, actor=who.name, now=utc_now())

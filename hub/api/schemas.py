@@ -259,6 +259,12 @@ class NotificationPage(BaseModel):
     notifications: list[NotificationOut]
 
 
+# A wall-clock date and time as an override is written (hub/shifts/overrides.py); a
+# well-formed one the calendar or the hub's file refuses is a 409.
+_LOCAL_DAY = "(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_LOCAL_TIME = "([01][0-9]|2[0-3]):[0-5][0-9]"
+
+
 class OverrideIn(BaseModel):
     """``person`` covers ``covers`` from ``starts`` to ``ends``, the site's wall clock."""
 
@@ -266,11 +272,12 @@ class OverrideIn(BaseModel):
 
     person: Name = Field(description="who answers: an id of the hub file's people")
     covers: Name = Field(description="for whom: an id of the hub file's people")
-    starts: Text = Field(
-        max_length=16, description="the site's local time, YYYY-MM-DD HH:MM (or with a T)"
+    starts: str = Field(
+        pattern=f"^{_LOCAL_DAY}[T ]{_LOCAL_TIME}$",
+        description="the site's local time, YYYY-MM-DD HH:MM (or with a T)",
     )
-    ends: Text = Field(
-        max_length=16,
+    ends: str = Field(
+        pattern=f"^({_LOCAL_DAY}[T ])?{_LOCAL_TIME}$",
         description="YYYY-MM-DD HH:MM, or HH:MM alone: that time on the start's day, or "
         "the next day when it is not later",
     )

@@ -125,6 +125,8 @@ def _date_time(key: str, text: str) -> tuple[date, time]:
         day = date.fromisoformat(found[1])
     except ValueError:
         raise OverrideRefused(f"{key}: no such date; got {text!r}") from None
+    if not 1970 <= day.year <= 2999:  # far from datetime's own ends, as the API's times
+        raise OverrideRefused(f"{key}: expected a year from 1970 to 2999; got {text!r}")
     return day, _clock(key, found[2])
 
 

@@ -54,6 +54,7 @@ def test_a_span_in_the_sites_clock(starts: str, ends: str, span: tuple[datetime,
         ("2026-13-01 22:00", "06:00", "no such date"),
         ("2026-12-08 24:00", "06:00", "from 00:00 to 23:59"),
         ("tomorrow 22:00", "06:00", "YYYY-MM-DD HH:MM"),
+        ("9999-12-31 22:00", "06:00", "a year from 1970 to 2999"),
     ],
 )
 def test_a_span_that_cannot_be_is_refused_saying_why(starts: str, ends: str, why: str) -> None:

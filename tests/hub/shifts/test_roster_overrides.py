@@ -215,13 +215,14 @@ async def test_chen_covers_wang_across_midnight_and_the_clock_change(
 
 
 REFUSED = [
-    ({"person": "nobody", "covers": "wang"}, 422, "person: unknown person 'nobody'"),
-    ({"covers": "chen"}, 422, "a person cannot cover themselves"),
-    ({"starts": "2026-12-10 22:00", "ends": "2026-12-10 21:00"}, 422, "must end after it starts"),
-    ({"starts": "2026-12-10 22:00", "ends": "2027-02-10 21:00"}, 422, "at most 31 days"),
-    ({"starts": "10.12.2026 22:00"}, 422, "the site's local time as YYYY-MM-DD HH:MM"),
-    ({"starts": "2026-02-30 22:00"}, 422, "no such date"),
+    ({"person": "nobody", "covers": "wang"}, 409, "person: unknown person 'nobody'"),
+    ({"covers": "chen"}, 409, "a person cannot cover themselves"),
+    ({"starts": "2026-12-10 22:00", "ends": "2026-12-10 21:00"}, 409, "must end after it starts"),
+    ({"starts": "2026-12-10 22:00", "ends": "2027-02-10 21:00"}, 409, "at most 31 days"),
+    ({"starts": "2026-02-30 22:00"}, 409, "no such date"),
     ({"starts": "2026-12-09 05:00"}, 409, "chen already covers wang from 2026-12-08 22:00"),
+    ({"starts": "10.12.2026 22:00"}, 422, "body.starts: String should match pattern"),
+    ({"ends": "24:00"}, 422, "body.ends: String should match pattern"),
 ]
 
 
