@@ -12,13 +12,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hub.config.escalation import PolicyConfig
     from hub.config.file import HubConfig
+    from hub.shifts.overrides import Cover
 
 EXPLAIN_HELP = """\
 Print who a call would reach, at which offset, through which channels (secrets
 redacted) and why, from the configuration alone: nothing is sent and no secret is read.
 TIME is ISO 8601 (2026-12-01T09:30 or 2026-12-01T01:30Z). Without an offset it is the
 local time of the rosters the policy names, or UTC when the policy names no roster.
-Repeating levels are listed up to one hour (3600 s) after the call is raised."""
+Repeating levels are listed up to one hour (3600 s) after the call is raised.
+Roster overrides (andon roster override) are read from the hub's database when it can
+be reached: a person covered at a step's moment is replaced by who covers them."""
 
 
 def add_escalation_commands(commands: Any) -> None:
@@ -61,7 +64,7 @@ def _explain(args: argparse.Namespace) -> int:
     except ExplainRefused as exc:
         print(f"{args.config}: {exc}", file=sys.stderr)
         return 1
-    explanation = explain(policy, config, at)
+    explanation = explain(policy, config, at, _covers(config, policy, at))
     if args.json:
         print(json.dumps(explanation.as_json(), indent=2))
     else:
@@ -122,3 +125,34 @@ def _moment(text: str, config: HubConfig, policy: PolicyConfig) -> datetime:
 
 def _list(values: set[str]) -> str:
     return ", ".join(sorted(values))
+
+
+def _covers(config: HubConfig, policy: PolicyConfig, at: datetime) -> list[Cover]:
+    """The roster overrides that last during the dry run, from the hub's database; none
+    (said on stderr) when there is no database yet or it cannot be read."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from contract.secrets import SecretMissing
+    from hub.db.engine import database_url, open_engine
+    from hub.escalation.explain import REPEAT_HORIZON_S
+    from hub.shifts.override_rows import covers_during
+
+    if config.storage.url is None and not config.storage.path.exists():
+        return []
+    last = max([REPEAT_HORIZON_S, *(level.after_s for level in policy.levels)])
+    try:
+        engine = open_engine(database_url(config.storage))
+    except SecretMissing as exc:
+        print(f"roster overrides not read: {exc}", file=sys.stderr)
+        return []
+    try:
+        with engine.connect() as conn:
+            return covers_during(conn, at, at + timedelta(seconds=last))
+    except SQLAlchemyError as exc:
+        reason = str(exc).splitlines()[0]
+        print(f"roster overrides not read from the hub's database: {reason}", file=sys.stderr)
+        return []
+    finally:
+        engine.dispose()

@@ -29,6 +29,7 @@ class Permission(StrEnum):
     RELOAD = "reload"
     AUDIT = "audit"
     TOKENS = "tokens"
+    OVERRIDE = "override"  # roster overrides: who covers whom (a team leader's)
 
 
 _EVERYONE = frozenset(Role)
@@ -45,6 +46,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.RELOAD: frozenset({Role.ENGINEER, Role.ADMIN}),
     Permission.AUDIT: frozenset({Role.ADMIN}),
     Permission.TOKENS: frozenset({Role.ADMIN}),
+    Permission.OVERRIDE: frozenset({Role.ENGINEER, Role.ADMIN}),
 }
 
 # The permission of each lifecycle action of the API.
@@ -105,6 +107,9 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/admin/tokens", Permission.TOKENS),
     ("POST", "/api/admin/tokens", Permission.TOKENS),
     ("DELETE", "/api/admin/tokens/{name}", Permission.TOKENS),
+    ("GET", "/api/roster-overrides", Permission.READ),
+    ("POST", "/api/roster-overrides", Permission.OVERRIDE),
+    ("DELETE", "/api/roster-overrides/{override_id}", Permission.OVERRIDE),
 ]
 
 # Routes open without a token, because what they carry is their own proof: a signed,

@@ -285,3 +285,48 @@ class PhotoOut(BaseModel):
 
 class PhotoList(BaseModel):
     photos: list[PhotoOut]
+
+
+# A wall-clock date and time as an override is written (hub/shifts/overrides.py); a
+# well-formed one the calendar or the hub's file refuses is a 409.
+_LOCAL_DAY = "(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_LOCAL_TIME = "([01][0-9]|2[0-3]):[0-5][0-9]"
+
+
+class OverrideIn(BaseModel):
+    """``person`` covers ``covers`` from ``starts`` to ``ends``, the site's wall clock."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person: Name = Field(description="who answers: an id of the hub file's people")
+    covers: Name = Field(description="for whom: an id of the hub file's people")
+    starts: str = Field(
+        pattern=f"^{_LOCAL_DAY}[T ]{_LOCAL_TIME}$",
+        description="the site's local time, YYYY-MM-DD HH:MM (or with a T)",
+    )
+    ends: str = Field(
+        pattern=f"^({_LOCAL_DAY}[T ])?{_LOCAL_TIME}$",
+        description="YYYY-MM-DD HH:MM, or HH:MM alone: that time on the start's day, or "
+        "the next day when it is not later",
+    )
+    note: Text = Field(default="", max_length=500)
+
+
+class OverrideOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person: str = Field(description="who answers")
+    covers: str = Field(description="for whom")
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str = Field(description="the site's time zone when it was made")
+    starts_local: str = Field(description="starts_at on that time zone's clock")
+    ends_local: str = Field(description="ends_at on that time zone's clock")
+    note: str
+    created_at: datetime
+    created_by: str
+
+
+class OverridesOut(BaseModel):
+    overrides: list[OverrideOut]

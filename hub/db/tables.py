@@ -416,3 +416,21 @@ sparkplug_call_metrics = Table(
     Column("metric", String(256), primary_key=True),
     Column("value", Boolean, nullable=False),
 )
+
+# -- roster overrides (migration 0019) -------------------------------------------------
+
+roster_overrides = Table(
+    "roster_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # ``person`` answers instead of ``covers`` from ``starts_at`` to ``ends_at`` (UTC).
+    Column("person", String(64), nullable=False),
+    Column("covers", String(64), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("timezone", String(64), nullable=False),  # the site's when it was made
+    Column("note", String(500), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Index("ix_roster_overrides_ends_at", "ends_at"),
+)

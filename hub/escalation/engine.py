@@ -37,6 +37,7 @@ from hub.escalation.system_calls import (
     NOTIFICATIONS_LINE,
     raise_system_call,
 )
+from hub.shifts.override_rows import covers_during
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,8 +58,11 @@ class EscalationEngine:
         changes: CallChanges | None = None,
         tick_s: float = TICK_S,
         workers: int = WORKERS,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
+        # What a pass takes as now: the wall clock, or a moment a test or a replay chooses.
+        self.clock = clock
         self.config = config
         self.changes = changes
         self.tick_s = tick_s
@@ -113,7 +117,7 @@ class EscalationEngine:
             while not self._stopping.is_set():
                 self._wake.clear()
                 try:
-                    claimed = await self._in_db(self.tick, utc_now())
+                    claimed = await self._in_db(self.tick, self.clock())
                 except Exception:  # a database hiccup must not end escalation for good
                     log.exception("escalation pass failed; trying again")
                     claimed = []
@@ -162,7 +166,16 @@ class EscalationEngine:
         link = LinkMaker(
             key=self._key, base_url=public_url(config), ttl_s=settings.ack_link_ttl_s, now=now
         )
-        ctx = pipeline.Context(now=now, ack_link=link, retry=settings.retry)
+        covers = tuple(
+            c for c in covers_during(conn, now, now) if any(p.id == c.person for p in config.people)
+        )
+        ctx = pipeline.Context(
+            now=now,
+            ack_link=link,
+            retry=settings.retry,
+            covers=covers,
+            stand_ins={p.id: p for p in config.people if any(c.person == p.id for c in covers)},
+        )
         # One batch of steps per transaction, so that ingest's writes are not held up
         # behind a thousand calls falling due at once; a full batch asks for another pass.
         done = steps.take_due_steps(conn, ctx)
@@ -192,7 +205,7 @@ class EscalationEngine:
             log.exception("notification %s failed in the hub", row["id"])
             error = f"the hub failed to send it: {type(exc).__name__}"
         try:
-            await self._in_db(self._record_outcome, row, error, utc_now())
+            await self._in_db(self._record_outcome, row, error, self.clock())
         finally:
             self._inflight.discard(int(row["id"]))
         if error is not None:

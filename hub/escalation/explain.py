@@ -6,6 +6,7 @@ sent, no clock is read and no secret is resolved (URLs are shown redacted).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from contract.secrets import redact_url
 from hub.config.escalation import LevelConfig, PolicyConfig, RosterConfig
 from hub.config.file import HubConfig
+from hub.shifts.overrides import Cover, stand_in
 from hub.shifts.rosters import on_shift
 
 REPEAT_HORIZON_S = 3600
@@ -64,16 +66,25 @@ def level_offsets(level: LevelConfig) -> list[int]:
     return list(range(level.after_s, last + 1, level.repeat_every_s))
 
 
-def explain(policy: PolicyConfig, config: HubConfig, at: datetime) -> Explanation:
-    """Every step of ``policy`` for a call raised at ``at``, in time order."""
+def explain(
+    policy: PolicyConfig, config: HubConfig, at: datetime, covers: Sequence[Cover] = ()
+) -> Explanation:
+    """Every step of ``policy`` for a call raised at ``at``, in time order; a person
+    covered by one of ``covers`` (roster overrides) at a step's moment is replaced by
+    who covers them, as the escalation does."""
     by_offset: dict[int, list[ExplainedTarget]] = {}
     for level in policy.levels:
         for offset in level_offsets(level):
             moment = at + timedelta(seconds=offset)
             targets = by_offset.setdefault(offset, [])
             for target in level.notify:
-                targets += _resolve(target, config, moment)
-    steps = tuple(ExplainedStep(offset, tuple(by_offset[offset])) for offset in sorted(by_offset))
+                found = _resolve(target, config, moment)
+                targets += [t for told in found for t in _covered(told, config, covers, moment)]
+    # Once each: a covered person's channels would otherwise bring who covers them twice.
+    steps = tuple(
+        ExplainedStep(offset, tuple(dict.fromkeys(by_offset[offset])))
+        for offset in sorted(by_offset)
+    )
     return Explanation(policy=policy, at=at, steps=steps)
 
 
@@ -100,6 +111,17 @@ def _resolve(target: str, config: HubConfig, moment: datetime) -> list[Explained
             for channel in _channels(config, member, via=via, why=why)
         ]
     return [ExplainedTarget(person=None, url=redact_url(target), via="url", why="named as is")]
+
+
+def _covered(
+    target: ExplainedTarget, config: HubConfig, covers: Sequence[Cover], moment: datetime
+) -> list[ExplainedTarget]:
+    """``target``, or the channels of who covers its person at ``moment``."""
+    cover = stand_in(target.person, covers, moment) if target.person else None
+    if cover is None or not any(p.id == cover.person for p in config.people):
+        return [target]
+    why = f"covers {cover.covers} (roster override {cover.id}), who is {target.why}"
+    return _channels(config, cover.person, via=target.via, why=why)
 
 
 def _channels(config: HubConfig, person_id: str, *, via: str, why: str) -> list[ExplainedTarget]:

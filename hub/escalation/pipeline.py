@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 
 from contract.backoff import Backoff
 from contract.secrets import redact_url
-from hub.config.escalation import RetryConfig
+from hub.config.escalation import PersonConfig, RetryConfig
 from hub.escalation.message import render
 from hub.escalation.notices import Notice, Outgoing, Recipient
 from hub.escalation.snapshot import Snapshot
+from hub.shifts.overrides import Cover, with_stand_ins
 from hub.shifts.rosters import on_shift
 
 
@@ -34,6 +35,10 @@ class Context:
     queued_keys: frozenset[str] = frozenset()
     ack_link: Callable[[int, str], str] | None = None
     retry: RetryConfig = field(default_factory=RetryConfig)
+    # Roster overrides lasting now, and the people who cover (from the running file: a
+    # person who covers may be in no roster the call's frozen policy names).
+    covers: tuple[Cover, ...] = ()
+    stand_ins: Mapping[str, PersonConfig] = field(default_factory=dict)
 
 
 Stage = Callable[[Sequence[Notice], Context], list[Notice]]
@@ -60,38 +65,41 @@ def inhibit(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
 def route(notices: Sequence[Notice], ctx: Context) -> list[Notice]:
     """Targets to channels: people's URLs, whoever is on shift now, or URLs as they are."""
     return [
-        replace(notice, recipients=tuple(_unique(_recipients(notice, ctx.now))))
-        for notice in notices
+        replace(notice, recipients=tuple(_unique(_recipients(notice, ctx)))) for notice in notices
     ]
 
 
-def _recipients(notice: Notice, now: datetime) -> list[Recipient]:
+def _recipients(notice: Notice, ctx: Context) -> list[Recipient]:
+    """Who answers each target now: a roster's shift or fallback, a person, or a URL;
+    a person covered by an override now is replaced by who covers them."""
     snap = notice.snapshot
     assert snap is not None, "a notice to route carries its snapshot"
     found: list[Recipient] = []
     for target in notice.targets:
         kind, _, name = target.partition(":")
         if kind == "person":
-            found += _channels(snap, [name], "person")
+            found += _channels(snap, ctx, [name], "person")
         elif kind in ("roster", "fallback"):
             roster = snap.rosters[name]
-            answer = on_shift(roster, now)
+            answer = on_shift(roster, ctx.now)
             members = roster.fallback if kind == "fallback" else list(answer.members)
             fallback = kind == "fallback" or answer.is_fallback
             via = f"fallback:{name}" if fallback else target
-            found += _channels(snap, members, via)
+            found += _channels(snap, ctx, members, via)
         else:
             found.append(Recipient(None, redact_url(target), target, "url"))
     return found
 
 
-def _channels(snap: Snapshot, people: Sequence[str], via: str) -> list[Recipient]:
-    return [
-        Recipient(person, snap.people[person].name or person, url, via)
-        for person in people
-        if person in snap.people
-        for url in snap.people[person].notify
-    ]
+def _channels(snap: Snapshot, ctx: Context, people: Sequence[str], via: str) -> list[Recipient]:
+    found = []
+    for person_id in with_stand_ins(people, ctx.covers, ctx.now):
+        person = snap.people.get(person_id) or ctx.stand_ins.get(person_id)
+        if person is not None:
+            found += [
+                Recipient(person_id, person.name or person_id, url, via) for url in person.notify
+            ]
+    return found
 
 
 def _unique(recipients: list[Recipient]) -> list[Recipient]:

@@ -119,6 +119,8 @@ def take_due_steps(conn: Connection, ctx: pipeline.Context) -> Pass:
         queued_keys=frozenset(deliveries.queued_keys(conn, ids)),
         ack_link=ctx.ack_link,
         retry=ctx.retry,
+        covers=ctx.covers,
+        stand_ins=ctx.stand_ins,
     )
     notices: list[Notice] = []
     for row in rows:

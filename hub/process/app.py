@@ -24,6 +24,7 @@ from hub.api import (
     notifications,
     photos,
     reports,
+    roster_overrides,
     system,
     token_info,
 )
@@ -82,6 +83,7 @@ ROUTERS = (
     chart_events,
     dead_letters,
     token_info,
+    roster_overrides,
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hub.web import board, calls, charts, inbox_app, reports
+from hub.web import board, calls, charts, inbox_app, reports, rosters
 from hub.web.headers import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +29,7 @@ def add_pages(app: FastAPI) -> None:
     app.include_router(reports.router)
     app.include_router(charts.router)
     app.include_router(inbox_app.router)
+    app.include_router(rosters.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     explorer = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
     app.add_middleware(SecurityHeaders, explorer_paths=explorer)

@@ -264,6 +264,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "source_api": {"en": "Page or API", "zh": "页面或接口"},
     "source_station": {"en": "Station", "zh": "工位"},
     "source_hub": {"en": "Andon hub", "zh": "安灯系统"},
+    # Roster overrides (/rosters).
+    "rosters": {"en": "Roster overrides", "zh": "替班安排"},
+    "overrides": {"en": "Now and to come", "zh": "当前及今后的替班"},
+    "override_person": {"en": "Who answers", "zh": "替班人"},
+    "override_covers": {"en": "Instead of", "zh": "被替班人"},
+    "override_by": {"en": "Made by", "zh": "创建人"},
+    "ends_on": {"en": "End date (if not the next)", "zh": "结束日期（不填则为最近一次）"},
+    "add_override": {"en": "Add override", "zh": "添加替班"},
+    "remove": {"en": "Remove", "zh": "删除"},
+    "no_overrides": {"en": "No overrides now or to come.", "zh": "当前及今后没有替班安排。"},
+    "override_hint": {
+        "en": "Times are the site's, {zone}. An end before the start is the next day. "
+        "While an override lasts, escalation tells who answers wherever it would tell the "
+        "other person. A swap is two overrides, one each way.",
+        "zh": "时间为工厂所在时区（{zone}）。结束时间早于开始时间表示次日。替班期间，"
+        "原本通知被替班人的升级通知改为通知替班人。换班即两条替班记录，双方各替一次。",
+    },
 }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 PAGES = [
     "/board", "/board/line1", "/inbox", "/inbox?call=7", "/calls/7", "/reports", "/charts",
-    "/charts/bore",
+    "/charts/bore", "/rosters",
 ]  # fmt: skip
 
 

@@ -23,6 +23,9 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/calls/{call_id}/resolve"): {"reason_code": "adjusted"},
     ("POST", "/api/calls/{call_id}/cancel"): {"reason": "mistake"},
     ("POST", "/api/admin/tokens"): {"name": "made-in-test", "role": "viewer"},
+    ("POST", "/api/roster-overrides"): {
+        "person": "li-wei", "covers": "zhang-min", "starts": "2026-12-08 22:00", "ends": "06:00"
+    },
 }  # fmt: skip
 # A photo's upload is a multipart form: a one-pixel PNG (a valid upload, so a refusal is
 # the permission's or the line's, not the body's).
@@ -46,7 +49,9 @@ STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 
 def _url(path: str, call_id: int) -> str:
-    return path.format(call_id=call_id, name="victim", anomaly_id=call_id, photo_id=1)
+    return path.format(
+        call_id=call_id, name="victim", anomaly_id=call_id, photo_id=1, override_id=call_id
+    )
 
 
 async def test_the_table_names_every_api_route_of_the_app(hub: HubUnderTest) -> None:

@@ -22,59 +22,14 @@ from contract.wire import utc_now
 from hub.web.i18n import TEXTS
 from testbed.broker import MosquittoBroker
 from tests.helpers.charts import Gauge, SpcEdge, bore, stored
+from tests.helpers.chinese import ENGLISH, PAGE_TEXT, english_words
 from tests.helpers.floor import PHONE
 from tests.helpers.waiting import wait_until
 from tests.helpers.web import WebPlant, new_page
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
-# Everything a page shows as text, one text node a line (so that words of two cells never
-# run together): its title, its body (hidden parts too, and SVG), its templates, and the
-# words of its attributes.
-PAGE_TEXT = """() => {
-  const texts = [document.title];
-  const templates = [...document.querySelectorAll("template")].map((node) => node.content);
-  for (const root of [document.body, ...templates]) {
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    while (walker.nextNode()) texts.push(walker.currentNode.nodeValue);
-  }
-  const names = ["title", "placeholder", "aria-label", "alt"];
-  for (const node of document.querySelectorAll("[title], [placeholder], [aria-label], [alt]")) {
-    for (const name of names) texts.push(node.getAttribute(name));
-  }
-  return texts.filter(Boolean).join("\\n");
-}"""
-# What the test plant names in Latin letters itself (longest first, so "bore_mm" goes
-# before "bore"); channel addresses and token names are taken out by pattern.
-PLANT_DATA = sorted(
-    ["plant1", "Li Wei", "Zhang Min", "li-wei", "zhang-min", "bore_mm", "bore", "imr", "mm",
-     "probe", "viewer-line2"],
-    key=len, reverse=True,
-)  # fmt: skip
-ADDRESSES = re.compile(r"[\w+.-]+://\S+", re.ASCII)
-TOKEN_NAMES = re.compile(r"[\w-]+-token", re.ASCII)
 ACK_LINKS = re.compile(r"http://\S+/ack/\S+")
-
-
-def catalog_words(language: str) -> set[str]:
-    """The Latin words of the catalog's entries in ``language``, less their {places}."""
-    found: set[str] = set()
-    for words in TEXTS.values():
-        text = re.sub(r"\{\w+\}", " ", words.get(language, ""))
-        found |= {word.lower() for word in re.findall("[A-Za-z]+", text)}
-    return found
-
-
-ENGLISH = catalog_words("en") - catalog_words("zh")
-
-
-def english_words(text: str) -> list[str]:
-    """The words of ``text`` that come from our English catalog, once the plant's own
-    names are taken out."""
-    text = TOKEN_NAMES.sub(" ", ADDRESSES.sub(" ", text))
-    for name in PLANT_DATA:
-        text = text.replace(name, " ")
-    return sorted({word for word in re.findall("[A-Za-z]+", text) if word.lower() in ENGLISH})
 
 
 class Walk:
