@@ -48,7 +48,7 @@ def add_admin_commands(commands: Any) -> None:
 # that every other ``andon`` command (an edge agent on a small line PC) starts without it.
 
 
-def _store(config_path: Path) -> Store:
+def open_store(config_path: Path) -> Store:
     from hub.calls.repository import Store
     from hub.config.file import load_hub_config
     from hub.db.engine import database_url, open_engine, upgrade
@@ -86,7 +86,7 @@ def _token_create(args: argparse.Namespace) -> int:
     if unknown:
         print(f"no such line in {args.config}: {', '.join(unknown)}", file=sys.stderr)
         return 2
-    tokens = TokenStore(_store(args.config))
+    tokens = TokenStore(open_store(args.config))
     try:
         token = tokens.create(
             name=args.name, role=Role(args.role), lines=args.line, actor=ACTOR, now=utc_now()
@@ -106,7 +106,7 @@ def _token_create(args: argparse.Namespace) -> int:
 def _token_list(args: argparse.Namespace) -> int:
     from hub.access.tokens import TokenStore
 
-    for info in TokenStore(_store(args.config)).list():
+    for info in TokenStore(open_store(args.config)).list():
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         lines = ",".join(info.lines) or "*"
         print(f"{info.name}\t{info.role}\t{lines}\t{info.created_at:%Y-%m-%d %H:%M}\t{state}")
@@ -117,7 +117,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     from hub.access.tokens import TokenNotFound, TokenStore
 
     try:
-        TokenStore(_store(args.config)).revoke(args.name, actor=ACTOR, now=utc_now())
+        TokenStore(open_store(args.config)).revoke(args.name, actor=ACTOR, now=utc_now())
     except TokenNotFound as exc:
         print(exc, file=sys.stderr)
         return 1

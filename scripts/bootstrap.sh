@@ -39,6 +39,9 @@ if [ "$kind" = dev ]; then
   # The deployment tests: unit files checked offline, test certificates, a time-series database.
   command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # The sign-in tests: a real OpenLDAP directory (slapd) and its ldapadd.
+  [ -x /usr/sbin/slapd ] || missing+=(slapd)
+  command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
   command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

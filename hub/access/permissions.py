@@ -28,6 +28,7 @@ class Permission(StrEnum):
     RELOAD = "reload"
     AUDIT = "audit"
     TOKENS = "tokens"
+    ACCOUNTS = "accounts"
 
 
 _EVERYONE = frozenset(Role)
@@ -43,6 +44,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.RELOAD: frozenset({Role.ENGINEER, Role.ADMIN}),
     Permission.AUDIT: frozenset({Role.ADMIN}),
     Permission.TOKENS: frozenset({Role.ADMIN}),
+    Permission.ACCOUNTS: frozenset({Role.ADMIN}),
 }
 
 # The permission of each lifecycle action of the API.
@@ -98,11 +100,17 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/admin/tokens", Permission.TOKENS),
     ("POST", "/api/admin/tokens", Permission.TOKENS),
     ("DELETE", "/api/admin/tokens/{name}", Permission.TOKENS),
+    ("POST", "/api/logout", Permission.READ),
+    ("GET", "/api/admin/users", Permission.ACCOUNTS),
+    ("POST", "/api/admin/users", Permission.ACCOUNTS),
+    ("POST", "/api/admin/users/{name}/password", Permission.ACCOUNTS),
+    ("POST", "/api/admin/users/{name}/disable", Permission.ACCOUNTS),
 ]
 
 # Routes open without a token, because what they carry is their own proof: a signed,
-# expiring, one-use acknowledgement link (hub/escalation/links.py).
+# expiring, one-use acknowledgement link (hub/escalation/links.py), or a name and password.
 PUBLIC: list[tuple[str, str]] = [
     ("GET", "/ack/{token}"),
     ("POST", "/ack/{token}"),
+    ("POST", "/api/login"),
 ]

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field
 from contract.config.loading import Problem, duplicates, load_model
 from contract.config.models import BrokerConfig, Strict
 from contract.wire import Name
+from hub.config.auth import AuthConfig, auth_problems
 from hub.config.clock import ClockTime, TimeZone
 from hub.config.escalation import (
     EscalationConfig,
@@ -159,6 +160,7 @@ class HubConfig(Strict):
     rosters: list[RosterConfig] = Field(default_factory=list)
     escalation: EscalationConfig | None = None
     measurements: MeasurementsConfig = MeasurementsConfig()
+    auth: AuthConfig = AuthConfig()
 
     @property
     def mqtt_client_id(self) -> str:
@@ -240,6 +242,7 @@ class HubConfig(Strict):
         problems += measurement_problems(
             self.measurements, {(line, station) for _, line, station in self.station_keys()}
         )
+        problems += auth_problems(self.auth, self.line_ids())
         return problems + escalation_problems(
             people=self.people,
             rosters=self.rosters,

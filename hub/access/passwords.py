@@ -1,0 +1,39 @@
+"""Passwords of the hub's own accounts: argon2id hashes (argon2-cffi's defaults, RFC 9106's
+second recommended parameter set), never the password itself."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()  # argon2id
+# Checked against when an account has no hash (unknown, or the directory's), so a wrong
+# name costs the same time as a wrong password and the answer's delay tells nothing.
+_DECOY = _HASHER.hash("a password nobody has")
+
+MIN_LENGTH = 8
+MAX_LENGTH = 1024  # argon2 takes any length; a bound keeps a request from costing more
+
+
+class PasswordRefused(ValueError):
+    """A new password too short or too long."""
+
+
+def check_new_password(password: str) -> None:
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise PasswordRefused(f"a password has {MIN_LENGTH} to {MAX_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    check_new_password(password)
+    return _HASHER.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` is the one hashed; with no hash, as slow, and False."""
+    if len(password) > MAX_LENGTH:
+        return False
+    try:
+        return _HASHER.verify(password_hash or _DECOY, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
