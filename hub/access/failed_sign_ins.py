@@ -52,6 +52,10 @@ class FailedSignIns:
         from an address does not excuse its guesses at other names)."""
         self._failures.pop(name_key, None)
 
+    def remembered(self) -> int:
+        """How many names and addresses have failures on record."""
+        return len(self._failures)
+
     def _recent(self, key: str, now: float) -> deque[float]:
         times = self._failures.get(key, deque())
         while times and times[0] <= now - self.policy.window_s:
