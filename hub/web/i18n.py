@@ -38,6 +38,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "token": {"en": "Access token", "zh": "访问令牌"},
     "sign_in": {"en": "Sign in", "zh": "登录"},
     "sign_out": {"en": "Sign out", "zh": "退出"},
+    "user_name": {"en": "Name", "zh": "用户名"},
+    "password": {"en": "Password", "zh": "密码"},
+    "sign_in_refused": {"en": "Wrong name or password.", "zh": "用户名或密码错误。"},
+    "signed_in_as": {"en": "Signed in as", "zh": "当前用户"},
     "token_refused": {"en": "This token was refused.", "zh": "令牌无效。"},
     "token_switch": {
         "en": "This link carries a different access token from the one this browser uses. "
