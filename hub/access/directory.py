@@ -44,11 +44,14 @@ def authenticate(config: LdapConfig, username: str, password: str) -> DirectoryU
         return None  # an empty password is an anonymous bind, which "succeeds"
     try:
         server = Server(config.url, connect_timeout=config.timeout_s)
-        with _open(server, config, config.bind_dn, resolve_secrets(config.bind_password)) as hub:
+        hub = _open(server, config, config.bind_dn, resolve_secrets(config.bind_password))
+        try:  # ldap3's ``with`` leaves a connection that was open before it open
             dn = _find_user(hub, config, username)
             if dn is None or not _password_is_theirs(server, config, dn, password):
                 return None
             group = _first_group(hub, config, dn)
+        finally:
+            hub.unbind()
     except SecretMissing as exc:
         raise DirectoryUnavailable(f"the directory's bind password: {exc}") from None
     except LDAPException as exc:

@@ -38,7 +38,7 @@ class LdapConfig(Strict):
         description="(sAMAccountName={username}) for Active Directory",
     )  # fmt: skip
     groups: list[DirectoryGroupConfig] = Field(min_length=1, description="first match wins")
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    timeout_s: int = Field(default=5, ge=1, le=60, description="seconds, per request")
 
 
 class FailedSignInConfig(Strict):
