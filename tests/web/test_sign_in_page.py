@@ -35,7 +35,7 @@ def test_a_person_signs_in_acts_under_their_name_and_signs_out(
         })  # fmt: skip
         assert made.status_code == 201, made.text
     call_id = floor.raise_call(FEW, "st01", "maintenance")
-    page = new_page(browser, **PHONE)
+    page = new_page(browser, width=PHONE["width"], height=PHONE["height"])
     page.goto(f"{floor.base_url}/inbox")
     expect(page.locator("#sign-in")).to_be_visible()
     page.locator("#sign-in-name").fill("sam.okafor")
