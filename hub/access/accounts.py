@@ -5,7 +5,7 @@ person the escalation knows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -174,6 +174,23 @@ def unknown_references(config: HubConfig, *, lines: list[str], person: str | Non
     if person is not None and person not in {p.id for p in config.people}:
         return f"no person {person!r} in the configuration's people"
     return None
+
+
+def badge_holders(
+    conn: Connection, badges: Mapping[str, str], scanned: Collection[str]
+) -> dict[str, str]:
+    """Each scanned badge of ``badges`` (badge number -> account) whose account is enabled,
+    with the name its arrivals are recorded under (the account's person, else its name)."""
+    wanted = {badges[badge] for badge in scanned if badge in badges}
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(accounts.c.name, accounts.c.person).where(
+            accounts.c.name.in_(wanted), accounts.c.disabled_at.is_(None)
+        )
+    ).all()
+    actor = {row.name: row.person or row.name for row in rows}
+    return {badge: actor[badges[badge]] for badge in scanned if badges.get(badge) in actor}
 
 
 class _Row:

@@ -227,6 +227,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "source_api": {"en": "Page or API", "zh": "页面或接口"},
     "source_station": {"en": "Station", "zh": "工位"},
     "source_hub": {"en": "Andon hub", "zh": "安灯系统"},
+    "source_badge": {"en": "Badge", "zh": "工牌"},
 }
 
 
