@@ -22,6 +22,8 @@ class PasswordRefused(ValueError):
 def check_new_password(password: str) -> None:
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise PasswordRefused(f"a password has {MIN_LENGTH} to {MAX_LENGTH} characters")
+    if not password.isprintable():
+        raise PasswordRefused("a password has no control characters (tabs, line breaks, NUL)")
 
 
 def hash_password(password: str) -> str:

@@ -16,8 +16,9 @@ from hub.access.permissions import Role
 MAX_ACCOUNT_LINES = 100
 
 AccountName = Annotated[str, Field(pattern=ACCOUNT_NAME_PATTERN, max_length=64)]
-Password = Annotated[str, Field(min_length=1, max_length=MAX_LENGTH)]
-NewPassword = Annotated[str, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
+# One line of text: no control characters (a NUL, a line break) in a password.
+Password = Annotated[Text, Field(min_length=1, max_length=MAX_LENGTH)]
+NewPassword = Annotated[Text, Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 
 
 class LoginIn(BaseModel):

@@ -38,7 +38,12 @@ def list_accounts(
 @router.post(
     "/api/admin/users",
     status_code=201,
-    responses={409: {"description": "the name is taken, or the role cannot have lines"}},
+    responses={
+        409: {
+            "description": "the name is taken, the role cannot have lines, or a line or "
+            "person the hub's file does not know"
+        }
+    },
 )
 def create_account(
     accounts: AccountsDep, config: LiveConfigDep, body: AccountIn, who: Admin
@@ -46,7 +51,7 @@ def create_account(
     """A local account; its password is stored as an argon2id hash only."""
     unknown = unknown_references(config.current, lines=body.lines, person=body.person)
     if unknown:
-        raise HTTPException(422, unknown)
+        raise HTTPException(409, unknown)
     try:
         account = accounts.create(
             name=body.name, role=body.role, lines=body.lines, person=body.person,
