@@ -68,7 +68,7 @@ def auth_problems(auth: AuthConfig, lines: set[str]) -> list[Problem]:
     for i, group in enumerate(auth.ldap.groups if auth.ldap else []):
         where = ("auth", "ldap", "groups", i, "lines")
         if group.lines and group.role not in LINE_ROLE_NAMES:
-            problems.append((where, f"a {group.role} is for the whole site; it cannot have lines"))
+            problems.append((where, f"the {group.role} role is for the whole site: no lines"))
         problems += [(where, f"unknown line {line!r}") for line in group.lines if line not in lines]
     for badge in auth.badges:
         if not 1 <= len(badge) <= 64 or not badge.isprintable():
