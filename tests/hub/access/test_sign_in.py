@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import sqlalchemy
+from fastapi import Request
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from contract.wire import utc_now
 from hub.access.accounts import AccountStore
 from hub.access.permissions import Role
+from hub.access.tokens import TokenStore
+from hub.api.streams import token_active
 from hub.config.file import load_hub_config
 from hub.db.tables import sign_ins
 from hub.process.app import create_app
@@ -56,6 +59,12 @@ def _account(hub: HubUnderTest, name: str = "li-wei", **kw: object) -> None:
     )
 
 
+def _request(headers: dict[str, str]) -> Request:
+    """A request carrying ``headers``, as a stream's loop sees it."""
+    raw = [(key.lower().encode(), value.encode()) for key, value in headers.items()]
+    return Request({"type": "http", "headers": raw})
+
+
 def _failures(metrics_text: str) -> float:
     for family in text_string_to_metric_families(metrics_text):
         for sample in family.samples:
@@ -83,7 +92,9 @@ async def test_a_sign_in_is_a_token_for_a_shift_that_names_the_person(hub: HubUn
         assert acknowledged.status_code == 200, acknowledged.text
         timeline = (await client.get(f"/api/calls/{call_id}", headers=me)).json()["timeline"]
         assert [(e["action"], e["actor"]) for e in timeline][-1] == ("acknowledged", "li")
+        assert await token_active(_request(me), TokenStore(hub.store))  # its streams stay
         assert (await client.post("/api/logout", headers=me)).status_code == 204
+        assert not await token_active(_request(me), TokenStore(hub.store))  # and end now
         assert (await client.get("/api/token", headers=me)).status_code == 401
         machine = {"Authorization": f"Bearer {hub.token(Role.VIEWER)}"}
         assert (await client.post("/api/logout", headers=machine)).status_code == 409
