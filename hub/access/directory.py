@@ -65,7 +65,7 @@ def _open(server: Server, config: LdapConfig, user: str, password: str) -> Conne
         server, user=user, password=password, receive_timeout=config.timeout_s,
         raise_exceptions=False,
     )  # fmt: skip
-    conn.open()
+    _connect(conn)
     if config.start_tls and not conn.start_tls():
         conn.unbind()
         raise DirectoryUnavailable(f"the directory at {config.url} refused StartTLS")
@@ -74,6 +74,17 @@ def _open(server: Server, config: LdapConfig, user: str, password: str) -> Conne
         conn.unbind()
         raise DirectoryUnavailable(f"the directory refused the hub's bind: {description}")
     return conn
+
+
+def _connect(conn: Connection) -> None:
+    """Open ``conn``; when the directory cannot be reached, ldap3 leaves the socket of its
+    failed attempt open: it is closed here, so a directory that is down leaks nothing."""
+    try:
+        conn.open()
+    except LDAPException:
+        if conn.socket is not None:
+            conn.socket.close()
+        raise
 
 
 def _find_user(conn: Connection, config: LdapConfig, username: str) -> str | None:
@@ -92,7 +103,7 @@ def _password_is_theirs(server: Server, config: LdapConfig, dn: str, password: s
         raise_exceptions=False,
     )  # fmt: skip
     try:
-        conn.open()
+        _connect(conn)
         if config.start_tls and not conn.start_tls():
             raise DirectoryUnavailable(f"the directory at {config.url} refused StartTLS")
         return bool(conn.bind())
