@@ -82,6 +82,8 @@ def _clear_text_secrets(doc: YamlDocument, config: HubConfig | EdgeConfig) -> li
         ]
     if isinstance(config, HubConfig):
         found.append((("api", "metrics_token"), config.api.metrics_token or ""))
+        if config.auth.ldap is not None:
+            found.append((("auth", "ldap", "bind_password"), config.auth.ldap.bind_password))
         for key_path, url in [
             (("storage", "url"), config.storage.url or ""),
             *_notify_urls(config),

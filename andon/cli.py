@@ -17,6 +17,7 @@ from andon.escalation_commands import add_escalation_commands
 from andon.reconnect_bench_command import add_reconnect_bench
 from andon.roster_commands import add_roster_commands
 from andon.spc.commands import add_spc_commands
+from andon.user_commands import add_user_commands
 from contract.config.loading import ConfigInvalid
 
 
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     add_edge_bench(bench_commands)
     add_reconnect_bench(bench_commands)
     add_admin_commands(commands)
+    add_user_commands(commands)
     add_escalation_commands(commands)
     add_roster_commands(commands)
     add_deploy_commands(commands)

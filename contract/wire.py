@@ -76,12 +76,16 @@ class PartRef(BaseModel):
 
 
 class ArrivalPayload(BaseModel):
-    """The responder is at the station (the station's arrival button).
+    """The responder is at the station (the station's arrival button, or a badge scanned
+    at the station's badge scanner).
 
-    Without ``call_type`` it marks the station's oldest open call."""
+    Without ``call_type`` it marks the station's oldest open call. With ``badge``, the hub
+    names the person the badge belongs to (its ``auth.badges``), and ignores an unknown
+    badge."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     call_type: Name | None = None
+    badge: WireText | None = Field(default=None, min_length=1, max_length=64)
 
 
 # seq is stored as a signed 64-bit integer: anything larger is a broken edge.

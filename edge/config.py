@@ -124,11 +124,13 @@ class MeasurementConfig(Strict):
 
 class StationConfig(Strict):
     """Where a station's current part serial and lot come from: a string measurement, or
-    a scanner bound to the station (a scanner not named here sets the serial)."""
+    a scanner bound to the station (a scanner not named here sets the serial); and the
+    scanner whose scans are responders' badges (each marks the responder arrived)."""
 
     id: Name
     serial: Name | None = Field(default=None, description="measurement or scanner: serial")
     lot: Name | None = Field(default=None, description="measurement or scanner: lot")
+    badge: Name | None = Field(default=None, description="scanner: responders' badges")
 
 
 class OutboxConfig(Strict):
@@ -320,6 +322,13 @@ class EdgeConfig(Strict):
             scanners = {
                 d.id for d in self.devices if d.kind == "serial_scanner" and d.station == station.id
             }
+            if station.badge is not None and station.badge not in scanners:
+                problems.append(
+                    (
+                        ("stations", index, "badge"),
+                        f"{station.badge!r} is not a scanner of station {station.id}",
+                    )
+                )
             for key in ("serial", "lot"):
                 source = getattr(station, key)
                 if source is not None and source not in names | scanners:

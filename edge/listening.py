@@ -2,8 +2,10 @@
 
 A station's press raises a call exactly as a Modbus button does (``Recorder.raise_call``);
 a scan sets the part (serial, or lot when the station's ``lot`` names the scanner) of the
-station the scanner is bound to. Whether each device is heard from is checked a few
-times a second and reported as ``device_status`` events, as for polled devices.
+station the scanner is bound to, or, from the station's ``badge`` scanner, marks the
+responder whose badge it is arrived (an arrival event carrying the badge). Whether each
+device is heard from is checked a few times a second and reported as ``device_status``
+events, as for polled devices.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class SerialListener:
             (b.device, b.station, b.button): b for b in config.buttons if b.button is not None
         }
         self._lot_scanners = {station.lot for station in config.stations if station.lot}
+        self._badge_scanners = {station.badge for station in config.stations if station.badge}
         self._unknown: set[tuple[str, str, str]] = set()
 
     @contextlib.asynccontextmanager
@@ -100,6 +103,11 @@ class SerialListener:
         self.recorder.press(button, time.monotonic())
 
     def _scan(self, device: str, event: ScanEvent) -> None:
+        if device in self._badge_scanners:
+            # A badge is a person, not a part: no log of the number itself.
+            seq = self.recorder.raise_arrival(event.station, badge=event.code)
+            log.info("badge scanned at station %s: arrival event %s", event.station, seq)
+            return
         if device in self._lot_scanners:
             self.recorder.set_part(event.station, lot=event.code)
         else:

@@ -177,9 +177,12 @@ class Recorder:
         assert call_type is not None  # a call button has one: checked with the configuration
         return self.raise_call(station, call_type)
 
-    def raise_arrival(self, station: str, call_type: str | None = None) -> int:
-        """The responder is at ``station`` (its arrival button): store the arrival event."""
-        payload = ArrivalPayload(call_type=call_type)
+    def raise_arrival(
+        self, station: str, call_type: str | None = None, *, badge: str | None = None
+    ) -> int:
+        """The responder is at ``station`` (its arrival button, or ``badge`` scanned at its
+        badge scanner): store the arrival event."""
+        payload = ArrivalPayload(call_type=call_type, badge=badge)
         seq = self.outbox.add(
             self._station_event(
                 station, lambda head: ArrivalEvent(**head, kind="arrival", payload=payload)

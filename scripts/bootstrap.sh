@@ -41,6 +41,9 @@ if [ "$kind" = dev ]; then
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   # Compiles Eclipse Tahu's sparkplug_b.proto in the test of the generated code.
   command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+  # The sign-in tests: a real OpenLDAP directory (slapd) and its ldapadd.
+  [ -x /usr/sbin/slapd ] || missing+=(slapd)
+  command -v ldapadd >/dev/null 2>&1 || missing+=(ldap-utils)
   command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] || missing+=(victoria-metrics)
 fi
 if [ ${#missing[@]} -gt 0 ]; then

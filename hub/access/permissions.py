@@ -30,6 +30,7 @@ class Permission(StrEnum):
     AUDIT = "audit"
     TOKENS = "tokens"
     OVERRIDE = "override"  # roster overrides: who covers whom (a team leader's)
+    ACCOUNTS = "accounts"
 
 
 _EVERYONE = frozenset(Role)
@@ -47,6 +48,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.AUDIT: frozenset({Role.ADMIN}),
     Permission.TOKENS: frozenset({Role.ADMIN}),
     Permission.OVERRIDE: frozenset({Role.ENGINEER, Role.ADMIN}),
+    Permission.ACCOUNTS: frozenset({Role.ADMIN}),
 }
 
 # The permission of each lifecycle action of the API.
@@ -110,11 +112,17 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/roster-overrides", Permission.READ),
     ("POST", "/api/roster-overrides", Permission.OVERRIDE),
     ("DELETE", "/api/roster-overrides/{override_id}", Permission.OVERRIDE),
+    ("POST", "/api/logout", Permission.READ),
+    ("GET", "/api/admin/users", Permission.ACCOUNTS),
+    ("POST", "/api/admin/users", Permission.ACCOUNTS),
+    ("POST", "/api/admin/users/{name}/password", Permission.ACCOUNTS),
+    ("POST", "/api/admin/users/{name}/disable", Permission.ACCOUNTS),
 ]
 
 # Routes open without a token, because what they carry is their own proof: a signed,
-# expiring, one-use acknowledgement link (hub/escalation/links.py).
+# expiring, one-use acknowledgement link (hub/escalation/links.py), or a name and password.
 PUBLIC: list[tuple[str, str]] = [
     ("GET", "/ack/{token}"),
     ("POST", "/ack/{token}"),
+    ("POST", "/api/login"),
 ]

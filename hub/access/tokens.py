@@ -43,6 +43,8 @@ class TokenInfo:
     lines: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
+    account: str | None = None  # a sign-in's account (hub/access/sign_ins.py); None: a token
+    expires_at: datetime | None = None  # a sign-in's end; an API token lasts until revoked
 
     @classmethod
     def from_row(cls, row: Any) -> TokenInfo:

@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from contract.wire import utc_now
 from hub.access.permissions import Permission, Role, allows
+from hub.access.sign_ins import holder_of
 from hub.access.tokens import TokenInfo, TokenStore
 from hub.api.dependencies import TokensDep
 
@@ -24,6 +26,7 @@ class Principal:
     name: str
     role: Role
     lines: tuple[str, ...]  # empty: every line
+    account: str | None = None  # a signed-in person's account; None: an API token
 
     def check_line(self, line: str) -> None:
         if self.lines and line not in self.lines:
@@ -43,12 +46,12 @@ def principal(request: Request, tokens: TokenStore, authorization: str | None) -
     info: TokenInfo | None = getattr(request.state, TOKEN_STATE, None)
     if info is None:  # a route outside /api, which the gate does not look at
         token = bearer_token(authorization)
-        info = None if token is None else tokens.lookup(token)
+        info = None if token is None else holder_of(tokens.store, token, utc_now())
     if info is None:
         raise HTTPException(
             401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"}
         )
-    return Principal(info.name, info.role, info.lines)
+    return Principal(info.name, info.role, info.lines, info.account)
 
 
 # Declared as a security scheme, so the OpenAPI page at /docs has an "Authorize" button.

@@ -14,6 +14,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hub.access.accounts import AccountStore
+from hub.access.failed_sign_ins import FailedSignIns
 from hub.access.tokens import TokenStore
 from hub.calls.news import CallChanges
 from hub.calls.repository import Store
@@ -32,6 +34,15 @@ async def store(request: Request) -> Store:
 
 async def tokens(request: Request) -> TokenStore:
     return TokenStore(await store(request))
+
+
+async def accounts(request: Request) -> AccountStore:
+    return AccountStore(await store(request))
+
+
+async def failed_sign_ins(request: Request) -> FailedSignIns:
+    found: FailedSignIns = request.app.state.failed_sign_ins
+    return found
 
 
 async def live_config(request: Request) -> LiveConfig:
@@ -72,6 +83,9 @@ async def photos(request: Request) -> Photos:
 StoreDep = Annotated[Store, Depends(store)]
 """The calls repository, and the database's transactions."""
 TokensDep = Annotated[TokenStore, Depends(tokens)]
+AccountsDep = Annotated[AccountStore, Depends(accounts)]
+FailedSignInsDep = Annotated[FailedSignIns, Depends(failed_sign_ins)]
+"""Recent failed sign-ins of this hub process, per name and address."""
 LiveConfigDep = Annotated[LiveConfig, Depends(live_config)]
 """The running configuration: ``.current`` is the HubConfig of this moment."""
 ChangesDep = Annotated[CallChanges, Depends(call_changes)]

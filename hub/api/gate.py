@@ -24,7 +24,8 @@ from typing import Any
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.access.tokens import TokenStore
+from contract.wire import utc_now
+from hub.access.sign_ins import holder_of
 from hub.api.auth import TOKEN_STATE, bearer_token
 from hub.api.problems import problem_response
 
@@ -33,6 +34,8 @@ _API_PREFIX = "/api/"  # every route here needs a token (hub/access/permissions.
 _PHOTO_UPLOAD = re.compile(r"/api/calls/[^/]+/photos")
 # The multipart form's boundaries and part headers around a photo's bytes.
 FORM_ALLOWANCE = 16 * 1024
+# ... but these, which are how a person gets one (hub/access/permissions.py's PUBLIC).
+_OPEN = frozenset({"/api/login"})
 
 
 class ApiGate:
@@ -47,7 +50,8 @@ class ApiGate:
             await self.app(scope, receive, send)
             return
         headers = {key.decode("latin-1").lower(): value for key, value in scope["headers"]}
-        if scope["path"].startswith(_API_PREFIX) and not await _authenticate(scope, headers):
+        needs_token = scope["path"].startswith(_API_PREFIX) and scope["path"] not in _OPEN
+        if needs_token and not await _authenticate(scope, headers):
             await _refuse(scope, receive, send, 401, "a valid API token is needed")
             return
         limit, too_large = self._limit(scope)
@@ -110,7 +114,7 @@ async def _authenticate(scope: Scope, headers: dict[str, bytes]) -> bool:
     store = getattr(scope["app"].state, "store", None)
     if token is None or store is None:
         return False
-    info = await anyio.to_thread.run_sync(TokenStore(store).lookup, token)
+    info = await anyio.to_thread.run_sync(holder_of, store, token, utc_now())
     if info is None:
         return False
     state: MutableMapping[str, Any] = scope.setdefault("state", {})

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from contract.wire import utc_now
+from hub.access.sign_ins import holder_of
 from hub.access.tokens import TokenStore
 from hub.api.auth import bearer_token
 
@@ -45,9 +47,12 @@ def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
 
 
 async def token_active(request: Request, tokens: TokenStore) -> bool:
-    """Whether the request's bearer token is still a valid one."""
+    """Whether the request's bearer token is still a valid one (an API token not revoked,
+    or a sign-in not ended nor expired)."""
     token = bearer_token(request.headers.get("authorization"))
-    return token is not None and await asyncio.to_thread(tokens.lookup, token) is not None
+    if token is None:
+        return False
+    return await asyncio.to_thread(holder_of, tokens.store, token, utc_now()) is not None
 
 
 async def watched(

@@ -32,6 +32,7 @@ class Source(StrEnum):
     API = "api"
     STATION = "station"
     HUB = "hub"
+    BADGE = "badge"  # a responder's badge scanned at the station
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -53,6 +53,7 @@ class Store(Database):
         *,
         verified_types: frozenset[str] = frozenset(),
         snapshot_for: SnapshotFor | None = None,
+        badges: Mapping[str, str] | None = None,
     ) -> list[tuple[IngestOutcome, int | None]]:
         """Apply events exactly once, in order, in one transaction: (outcome, call id) each.
 
@@ -63,7 +64,7 @@ class Store(Database):
         with self.write() as conn:
             return apply_events(
                 conn, events, received_at, verified_types=verified_types,
-                snapshot_for=snapshot_for,
+                snapshot_for=snapshot_for, badges=badges,
             )  # fmt: skip
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ inserted one by one, since each needs its id.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +25,7 @@ from contract.wire import (
     FaultEvent,
     OutputEvent,
 )
+from hub.access.accounts import badge_holders
 from hub.access.audit import audit_row, record_audit
 from hub.calls.escalation_rows import escalation_row, insert_escalations, stop_paging
 from hub.calls.lifecycle import OPEN_STATES, TRANSITIONS, Actor, CallState, Source
@@ -38,6 +39,7 @@ class IngestOutcome(StrEnum):
     JOINED = "joined"
     ARRIVED = "arrived"
     NO_OPEN_CALL = "no_open_call"  # an arrival at a station with nothing to arrive at
+    UNKNOWN_BADGE = "unknown_badge"  # a badge no enabled account holds: nobody arrived
     ANOMALY = "anomaly"  # an SPC anomaly from an edge, kept
     DEVICE_STATUS = "device_status"  # a device of an edge went offline or came back
     FAULT = "fault"  # a fault at a station (a light that reads back wrong, chatter), kept
@@ -157,8 +159,13 @@ def _apply_arrival(
     received_at: datetime,
     open_calls: dict[tuple[str, str, str, str, str], _OpenCall],
     batch: _Batch,
+    holders: Mapping[str, str],
 ) -> tuple[IngestOutcome, int | None]:
-    """Arrival at the station's oldest call that is raised or acknowledged (of the type)."""
+    """Arrival at the station's oldest call that is raised or acknowledged (of the type),
+    by the station's button or by the person whose badge was scanned there."""
+    actor = _arriving(event, received_at, batch, holders)
+    if actor is None:
+        return IngestOutcome.UNKNOWN_BADGE, None
     allowed = TRANSITIONS["arrive"].allowed_from
     candidates = [
         (call.id, key, call)
@@ -173,19 +180,34 @@ def _apply_arrival(
     call.state = CallState.ARRIVED
     arrival: dict[str, Any] = {"call_id": call_id, "state": call.state, "arrived_at": event.ts}
     if not call.acknowledged:
-        arrival["acknowledged_by"] = event.station
+        arrival["acknowledged_by"] = actor.name
     batch.arrivals.append(arrival)
-    actor = Actor(event.station, Source.STATION)
     detail = {"event_id": event.event_id, "acknowledged": call.acknowledged}
     batch.timeline.append(
         timeline_row(
             call_id, at=event.ts, action="arrived", state=call.state, actor=actor, detail=detail
         )
     )
-    batch.audit.append(
-        audit_row(received_at, event.station, "call.arrive", f"call:{call_id}", detail)
-    )
+    batch.audit.append(audit_row(received_at, actor.name, "call.arrive", f"call:{call_id}", detail))
     return IngestOutcome.ARRIVED, call_id
+
+
+def _arriving(
+    event: ArrivalEvent, received_at: datetime, batch: _Batch, holders: Mapping[str, str]
+) -> Actor | None:
+    """Who arrives: the station (its button), the badge's holder, or None for a badge
+    nobody holds (written to the audit log, so IT sees a badge the map lacks)."""
+    badge = event.payload.badge
+    if badge is None:
+        return Actor(event.station, Source.STATION)
+    holder = holders.get(badge)
+    if holder is None:
+        refused = {"event_id": event.event_id, "station": event.station}
+        batch.audit.append(
+            audit_row(received_at, event.station, "badge.unknown", f"badge:{badge}", refused)
+        )
+        return None
+    return Actor(holder, Source.BADGE)
 
 
 def _write_batch(conn: Connection, batch: _Batch) -> None:
@@ -272,10 +294,12 @@ def apply_events(
     *,
     verified_types: frozenset[str],
     snapshot_for: SnapshotFor | None = None,
+    badges: Mapping[str, str] | None = None,
 ) -> list[tuple[IngestOutcome, int | None]]:
     """Apply ``events`` in ``conn``'s transaction: (outcome, call id) for each, in order.
 
-    Each new call gets its escalation row (``snapshot_for``) in the same transaction."""
+    Each new call gets its escalation row (``snapshot_for``) in the same transaction; an
+    arrival with a badge is recorded under the person of ``badges`` (badge -> account)."""
     ids = list({e.event_id for e in events})
     seen: dict[str, int | None] = dict(
         conn.execute(
@@ -286,6 +310,8 @@ def apply_events(
     )
     stations = {(e.area, e.line, e.station) for e in events if isinstance(e, Event | ArrivalEvent)}
     open_calls = find_open_calls(conn, stations) if stations else {}
+    scanned = {e.payload.badge for e in events if isinstance(e, ArrivalEvent) and e.payload.badge}
+    holders = badge_holders(conn, badges or {}, scanned)
     batch = _Batch()
     results: list[tuple[IngestOutcome, int | None]] = []
     for event in events:
@@ -300,7 +326,7 @@ def apply_events(
                 snapshot_for=snapshot_for,
             )  # fmt: skip
         elif isinstance(event, ArrivalEvent):
-            outcome, call_id = _apply_arrival(event, received_at, open_calls, batch)
+            outcome, call_id = _apply_arrival(event, received_at, open_calls, batch, holders)
         elif isinstance(event, AnomalyEvent):
             batch.anomalies.append(_anomaly_row(event, received_at))
             outcome = IngestOutcome.ANOMALY

@@ -11,6 +11,7 @@ from pydantic import BeforeValidator, Field
 from contract.config.loading import Problem, duplicates, load_model
 from contract.config.models import BrokerConfig, Strict
 from contract.wire import Name
+from hub.config.auth import AuthConfig, auth_problems
 from hub.config.clock import ClockTime, TimeZone
 from hub.config.escalation import (
     EscalationConfig,
@@ -201,6 +202,7 @@ class HubConfig(Strict):
         description="days a station is watched after a fix: a call there with the same "
         "reason code (or SPC characteristic) within them is a recurrence",
     )
+    auth: AuthConfig = AuthConfig()
 
     @property
     def mqtt_client_id(self) -> str:
@@ -291,6 +293,7 @@ class HubConfig(Strict):
         problems += measurement_problems(self.measurements, stations)
         if self.sparkplug is not None:
             problems += sparkplug_problems(self.sparkplug, stations, self.call_type_ids)
+        problems += auth_problems(self.auth, self.line_ids())
         return problems + escalation_problems(
             people=self.people,
             rosters=self.rosters,

@@ -434,3 +434,33 @@ roster_overrides = Table(
     Column("created_by", String(200), nullable=False),
     Index("ix_roster_overrides_ends_at", "ends_at"),
 )
+
+# -- people's accounts and their sign-ins (migration 0020) ------------------------------
+
+# A person who signs in: a local account (an argon2id hash) or one the directory vouched
+# for at its last sign-in (no hash: the directory checks the password every time).
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("person", String(64)),  # a ``people:`` id of the escalation configuration
+    Column("source", String(16), nullable=False),  # local or ldap
+    Column("password_hash", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),
+)
+
+# One sign-in: a bearer token (only its SHA-256 kept, as for API tokens) for one shift.
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("account", String(64), ForeignKey("accounts.name"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+)

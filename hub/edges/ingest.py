@@ -159,6 +159,7 @@ class Ingest:
             received_at,
             verified_types=verified,
             snapshot_for=self._snapshot_for(),
+            badges=self.config().auth.badges,
         )
         confirmed: dict[str, list[int]] = {}
         for (index, event), (outcome, call_id) in zip(events, applied, strict=True):

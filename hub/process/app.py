@@ -12,7 +12,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from hub.access.failed_sign_ins import FailedSignIns
 from hub.api import (
+    accounts,
     admin,
     anomalies,
     board,
@@ -20,6 +22,7 @@ from hub.api import (
     chart_events,
     dead_letters,
     knowledge,
+    login,
     measurements,
     notifications,
     photos,
@@ -29,6 +32,7 @@ from hub.api import (
     token_info,
 )
 from hub.api.gate import ApiGate
+from hub.api.login import failure_policy
 from hub.api.problems import add_problem_handlers, document_problems
 from hub.calls.news import CallChanges
 from hub.calls.repository import Store
@@ -84,6 +88,8 @@ ROUTERS = (
     dead_letters,
     token_info,
     roster_overrides,
+    login,
+    accounts,
 )
 
 
@@ -149,6 +155,7 @@ async def _hub_services(
     app.state.changes = changes
     app.state.config = live
     app.state.store = store
+    app.state.failed_sign_ins = FailedSignIns(failure_policy(config.auth))
     app.state.metrics = metrics
     app.state.subscriber = subscriber
     app.state.photos = Photos(store, place=lambda: _photo_place(live.current))

@@ -111,6 +111,18 @@ class HubMetrics:
             registry=r,
         )
 
+        self.sign_in_failures = Counter(
+            "andon_hub_sign_in_failures",
+            "Sign-ins refused, by reason (password: a wrong name or password; directory:"
+            " the directory could not be reached).",
+            ["reason"],
+            registry=r,
+        )
+        self.sign_ins = Counter(
+            "andon_hub_sign_ins", "Sign-ins that started a session, by source.", ["source"],
+            registry=r,
+        )  # fmt: skip
+
     def count_open_calls(self, count: Callable[[], list[tuple[str, str, int]]]) -> None:
         self.registry.register(_OpenCalls(count))
 

@@ -38,6 +38,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "token": {"en": "Access token", "zh": "访问令牌"},
     "sign_in": {"en": "Sign in", "zh": "登录"},
     "sign_out": {"en": "Sign out", "zh": "退出"},
+    "user_name": {"en": "Name", "zh": "用户名"},
+    "password": {"en": "Password", "zh": "密码"},
+    "sign_in_refused": {"en": "Wrong name or password.", "zh": "用户名或密码错误。"},
+    "signed_in_as": {"en": "Signed in as", "zh": "当前用户"},
     "token_refused": {"en": "This token was refused.", "zh": "令牌无效。"},
     "token_switch": {
         "en": "This link carries a different access token from the one this browser uses. "
@@ -281,6 +285,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "时间为工厂所在时区（{zone}）。结束时间早于开始时间表示次日。替班期间，"
         "原本通知被替班人的升级通知改为通知替班人。换班即两条替班记录，双方各替一次。",
     },
+    "source_badge": {"en": "Badge", "zh": "工牌"},
 }
 
 

@@ -47,11 +47,60 @@ const Andon = (() => {
     status.hidden = !text;
   }
 
+  // A person signs in with a name and password (POST /api/login); a machine's or a wall
+  // board's API token can still be pasted below it.
   function askForToken(refused) {
-    const form = document.getElementById("login");
-    form.hidden = false;
+    document.getElementById("sign-in").hidden = false;
+    document.getElementById("login").hidden = false;
     document.getElementById("login-error").hidden = !refused;
-    document.getElementById("login-token").focus();
+    document.getElementById("sign-in-name").focus();
+  }
+
+  function signedIn(newToken) {
+    localStorage.setItem(KEY, newToken);
+    document.getElementById("sign-in").hidden = true;
+    document.getElementById("login").hidden = true;
+    const signOut = document.getElementById("sign-out");
+    if (signOut) signOut.hidden = false;
+    showWho();
+    for (const listener of listeners) listener();
+  }
+
+  // The name of whoever this browser acts as: the person of a sign-in, else the token.
+  async function showWho() {
+    const who = document.getElementById("signed-in");
+    if (!who || !token()) return;
+    try {
+      const response = await fetch("/api/token", { headers: { Authorization: `Bearer ${token()}` } });
+      if (!response.ok) return;
+      const me = await response.json();
+      who.textContent = personName(me.name);
+      who.title = `${t("signed_in_as")} ${personName(me.name)}`;
+      who.dataset.name = me.name;
+      who.hidden = false;
+    } catch (error) {
+      // The name is a courtesy: the page works without it.
+    }
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const error = document.getElementById("sign-in-error");
+    const password = document.getElementById("sign-in-password");
+    const response = await fetch("/api/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: document.getElementById("sign-in-name").value.trim(), password: password.value }),
+    });
+    password.value = "";
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      error.textContent = response.status === 401 ? t("sign_in_refused") : body.detail || `HTTP ${response.status}`;
+      error.hidden = false;
+      return;
+    }
+    error.hidden = true;
+    signedIn((await response.json()).token);
   }
 
   class Unauthorized extends Error {}
@@ -158,14 +207,10 @@ const Andon = (() => {
 
   document.addEventListener("DOMContentLoaded", () => {
     if (offered) offerToken(offered);
-    const form = document.getElementById("login");
-    form.addEventListener("submit", (event) => {
+    document.getElementById("sign-in").addEventListener("submit", signIn);
+    document.getElementById("login").addEventListener("submit", (event) => {
       event.preventDefault();
-      localStorage.setItem(KEY, document.getElementById("login-token").value.trim());
-      form.hidden = true;
-      const signOut = document.getElementById("sign-out");
-      if (signOut) signOut.hidden = false;
-      for (const listener of listeners) listener();
+      signedIn(document.getElementById("login-token").value.trim());
     });
     // A kiosk board (?kiosk=1) has no menu: nobody at a wall screen signs it out.
     if (document.getElementById("menu")) setUpMenu();
@@ -174,8 +219,11 @@ const Andon = (() => {
   function setUpMenu() {
     const signOut = document.getElementById("sign-out");
     signOut.hidden = !token();
-    signOut.addEventListener("click", (event) => {
+    showWho();
+    signOut.addEventListener("click", async (event) => {
       event.preventDefault();
+      // A sign-in ends at the hub too (an API token answers 409 and stays: an admin's).
+      if (token()) await fetch("/api/logout", { method: "POST", headers: { Authorization: `Bearer ${token()}` } }).catch(() => null);
       localStorage.removeItem(KEY);
       window.location.reload();
     });

@@ -131,7 +131,7 @@
     document.getElementById(recentId).replaceChildren(...fixes.most_recent.map((fix) => {
       const part = [fix.part_serial, fix.part_lot].filter(Boolean).join(" · ");
       const where = withStation ? `${Andon.stationName(fix.line, fix.station)} · ${Andon.lineName(fix.line)}` : null;
-      const text = [dateTime(fix.resolved_at), where, Andon.reasonName(fix.reason_code), fix.note, fix.resolved_by, part]
+      const text = [dateTime(fix.resolved_at), where, Andon.reasonName(fix.reason_code), fix.note, fix.resolved_by && Andon.personName(fix.resolved_by), part]
         .filter(Boolean).join(" · ");
       return element("li", { class: "fix", "data-call": fix.call_id, "data-station": fix.station, text });
     }));

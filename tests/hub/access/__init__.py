@@ -1,0 +1,1 @@
+"""Tests of the hub's access room: accounts, sign-ins, the directory."""

@@ -7,11 +7,14 @@ import contextlib
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from contract.wire import utc_now
-from hub.access.permissions import ALLOWED, ENDPOINTS, LINE_ROLES, Permission, Role
+from hub.access.accounts import AccountNameTaken, AccountStore
+from hub.access.permissions import ALLOWED, ENDPOINTS, LINE_ROLES, PUBLIC, Permission, Role
 from hub.access.tokens import TokenNameTaken, TokenRefused, TokenStore
 from hub.calls.lifecycle import OPEN_STATES, Actor, Source
+from hub.db.tables import accounts as accounts_table
 from tests.helpers.hub import HubUnderTest
 
 pytestmark = pytest.mark.asyncio
@@ -26,6 +29,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/roster-overrides"): {
         "person": "li-wei", "covers": "zhang-min", "starts": "2026-12-08 22:00", "ends": "06:00"
     },
+    ("POST", "/api/admin/users"): {
+        "name": "made-in-test", "role": "viewer", "password": "correct horse"
+    },
+    ("POST", "/api/admin/users/{name}/password"): {"password": "battery staple"},
 }  # fmt: skip
 # A photo's upload is a multipart form: a one-pixel PNG (a valid upload, so a refusal is
 # the permission's or the line's, not the body's).
@@ -61,7 +68,8 @@ async def test_the_table_names_every_api_route_of_the_app(hub: HubUnderTest) -> 
         if path.startswith("/api")
         for method in operations
     }
-    assert routes == {(method, path) for method, path, _ in ENDPOINTS}
+    open_routes = {(method, path) for method, path in PUBLIC if path.startswith("/api")}
+    assert routes == {(method, path) for method, path, _ in ENDPOINTS} | open_routes
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -75,6 +83,8 @@ async def test_every_endpoint_admits_exactly_the_roles_of_the_table(
         async with hub.client(role) as client:
             if path.endswith("{name}"):
                 await _make_victim(hub)
+            if "/users/{name}" in path:
+                _make_victim_account(hub)
             response = await client.request(method, _url(path, call_id), **_body(method, path))
         allowed = role in ALLOWED[permission]
         if allowed:
@@ -91,6 +101,24 @@ async def _make_victim(hub: HubUnderTest) -> None:
     if not any(info.name == "victim" and info.revoked_at is None for info in tokens.list()):
         with contextlib.suppress(TokenNameTaken):
             tokens.create(name="victim", role=Role.VIEWER, lines=[], actor="test", now=utc_now())
+
+
+def _make_victim_account(hub: HubUnderTest) -> None:
+    """An enabled local account named ``victim`` for the password and disable endpoints."""
+    accounts = AccountStore(hub.store)
+    found = accounts.find("victim")
+    if found is not None and found.disabled_at is None:
+        return
+    if found is None:
+        with contextlib.suppress(AccountNameTaken):
+            accounts.create(
+                name="victim", role=Role.VIEWER, lines=[], person=None,
+                password="victim's password", actor="test", now=utc_now(),
+            )  # fmt: skip
+        return
+    with hub.store.write() as conn:  # disabled by the last role's walk: enabled again
+        conn.execute(update(accounts_table).where(accounts_table.c.name == "victim").values(
+            disabled_at=None))  # fmt: skip
 
 
 def _close_open_calls(hub: HubUnderTest) -> None:

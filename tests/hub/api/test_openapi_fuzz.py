@@ -37,7 +37,11 @@ SCHEMATHESIS = Path(sys.executable).parent / "st"
 
 @pytest.fixture
 def fuzzed_hub(tmp_path: Path, database_url: str, broker: MosquittoBroker) -> Iterator[LiveHub]:
-    with live_hub(tmp_path, database_url, broker={"host": broker.host, "port": broker.port}) as hub:
+    broker_settings = {"host": broker.host, "port": broker.port}
+    # Failed sign-ins wait at most 10 ms here: the fuzzer's many wrong passwords would
+    # otherwise wait up to the default's 10 s each, past its request timeout.
+    auth = {"failed_sign_ins": {"delay_s": 0.01, "max_delay_s": 0.01}}
+    with live_hub(tmp_path, database_url, broker=broker_settings, auth=auth) as hub:
         wait_until(
             lambda: httpx.get(f"{hub.url}/healthz", timeout=5).status_code == 200,
             timeout=30,
