@@ -28,6 +28,7 @@ class Permission(StrEnum):
     RELOAD = "reload"
     AUDIT = "audit"
     TOKENS = "tokens"
+    DOWNTIME_REASON = "downtime_reason"
 
 
 _EVERYONE = frozenset(Role)
@@ -43,6 +44,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.RELOAD: frozenset({Role.ENGINEER, Role.ADMIN}),
     Permission.AUDIT: frozenset({Role.ADMIN}),
     Permission.TOKENS: frozenset({Role.ADMIN}),
+    Permission.DOWNTIME_REASON: frozenset({Role.RESPONDER, Role.ENGINEER, Role.ADMIN}),
 }
 
 # The permission of each lifecycle action of the API.
@@ -82,6 +84,10 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/reports/summary", Permission.READ),
     ("GET", "/api/reports/calls", Permission.READ),
     ("GET", "/api/reports/quality", Permission.READ),
+    ("GET", "/api/reports/oee", Permission.READ),
+    ("GET", "/api/downtime", Permission.READ),
+    ("POST", "/api/downtime/{period_id}/reason", Permission.DOWNTIME_REASON),
+    ("GET", "/api/machines", Permission.READ),
     ("GET", "/api/edges", Permission.READ),
     ("GET", "/api/token", Permission.READ),
     ("GET", "/api/anomalies", Permission.READ),

@@ -19,9 +19,11 @@ from hub.api import (
     calls,
     chart_events,
     dead_letters,
+    downtime,
     knowledge,
     measurements,
     notifications,
+    oee,
     reports,
     system,
     token_info,
@@ -78,6 +80,8 @@ ROUTERS = (
     chart_events,
     dead_letters,
     token_info,
+    downtime,
+    oee,
 )
 
 

@@ -23,6 +23,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/calls/{call_id}/resolve"): {"reason_code": "adjusted"},
     ("POST", "/api/calls/{call_id}/cancel"): {"reason": "mistake"},
     ("POST", "/api/admin/tokens"): {"name": "made-in-test", "role": "viewer"},
+    ("POST", "/api/downtime/{period_id}/reason"): {"reason": "adjusted"},
 }  # fmt: skip
 
 
@@ -32,7 +33,7 @@ STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 
 def _url(path: str, call_id: int) -> str:
-    return path.format(call_id=call_id, name="victim", anomaly_id=call_id)
+    return path.format(call_id=call_id, name="victim", anomaly_id=call_id, period_id=call_id)
 
 
 async def test_the_table_names_every_api_route_of_the_app(hub: HubUnderTest) -> None:

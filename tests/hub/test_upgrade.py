@@ -35,7 +35,7 @@ def test_andon_db_upgrade_keeps_every_call_of_the_first_releases_database(
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("database at revision 0012")
+    assert done.stdout.strip().endswith("database at revision 0013")
 
     engine = open_engine(f"sqlite:///{database}")
     store = Store(engine)
@@ -68,14 +68,14 @@ def test_andon_db_upgrade_keeps_every_call_of_the_first_releases_database(
         times = [row[0] for row in raw.execute("SELECT raised_at FROM calls ORDER BY id")]
     assert ids == ["edge-line1:1", "edge-line1:2", "edge-line1:3", "edge-line1:4"]
     assert times[0] == "2026-11-30T08:00:00.000000+00:00"  # one width: sorts as time
-    assert upgrade(engine) == "0012"  # a second upgrade changes nothing
+    assert upgrade(engine) == "0013"  # a second upgrade changes nothing
     assert len(store.list_calls(CallFilter())) == 3
     engine.dispose()
 
 
 def test_a_new_database_gets_the_whole_schema(database_url: str) -> None:
     engine = open_engine(database_url)
-    assert upgrade(engine) == "0012"
+    assert upgrade(engine) == "0013"
     tables = set(sqlalchemy.inspect(engine).get_table_names())
     assert {"calls", "call_events", "processed_events", "edges", "api_tokens", "audit_log"} <= (
         tables
