@@ -82,9 +82,10 @@ class Plant:
         states = self.api.get("/api/machines").json()
         return states[0] if states else None
 
-    def in_state(self, state: str) -> dict[str, Any] | None:
+    def in_state(self, state: str) -> dict[str, Any]:
+        """The machine once it is in ``state``; {} until then."""
         machine = self.machine()
-        return machine if machine is not None and machine["state"] == state else None
+        return machine if machine is not None and machine["state"] == state else {}
 
     def periods(self, since: datetime) -> list[dict[str, Any]]:
         """Downtime from ``since`` on (before it: idle while the script had not begun)."""
