@@ -23,8 +23,7 @@ def test_the_first_rule_that_holds_names_the_state() -> None:
 
 def test_true_is_1_so_a_coil_and_a_register_read_alike() -> None:
     rule = StateRule("running", "is", True, "running")
-    assert rule.holds(1) and rule.holds(True) and rule.holds(1.0)
-    assert not rule.holds(0) and not rule.holds(False)
+    assert [rule.holds(value) for value in (1, True, 1.0, 0, False)] == [True] * 3 + [False] * 2
     assert StateRule("mode", "is", "SETUP", "changeover").holds("SETUP")
     assert not StateRule("mode", "above", 3, "running").holds("SETUP")
 
