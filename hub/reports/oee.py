@@ -28,7 +28,15 @@ from typing import Literal
 
 from hub.config.file import HubConfig
 from hub.machines.periods import Count, Machine, Period
-from hub.shifts.production import Stretch, inside, overlap, shift_windows, subtract, union
+from hub.shifts.production import (
+    Stretch,
+    inside,
+    overlap,
+    overlap_one,
+    shift_windows,
+    subtract,
+    union,
+)
 
 OeeBy = Literal["station", "line", "shift"]
 
@@ -122,7 +130,7 @@ def _station_sums(
     sums = _Sums(planned_s=sum((b - a).total_seconds() for a, b in planned))
     sums.down_s = overlap(downtime, planned)
     for stretch in micro:
-        seconds = overlap([stretch], planned)
+        seconds = overlap_one(stretch, planned)
         if seconds > 0:
             sums.micro_stops += 1
             sums.micro_stop_total_s += seconds

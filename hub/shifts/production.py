@@ -118,6 +118,19 @@ def overlap(stretches: Sequence[Stretch], within: Sequence[Stretch]) -> float:
     return total
 
 
+def overlap_one(stretch: Stretch, merged: Sequence[Stretch]) -> float:
+    """Seconds of one ``stretch`` inside ``merged`` (stretches merged, in time order)."""
+    begin, finish = stretch
+    total = 0.0
+    index = max(bisect.bisect_right(merged, (begin, begin)) - 1, 0)
+    while index < len(merged) and merged[index][0] < finish:
+        low, high = max(begin, merged[index][0]), min(finish, merged[index][1])
+        if low < high:
+            total += (high - low).total_seconds()
+        index += 1
+    return total
+
+
 def inside(moment: datetime, stretches: Sequence[Stretch]) -> bool:
     """Whether ``moment`` lies in one of ``stretches`` (merged, in time order)."""
     index = bisect.bisect_right(stretches, (moment, moment)) - 1
