@@ -419,9 +419,10 @@ machine_periods = Table(
     Column("note", Text),
     Column("reason_by", String(200)),
 )
-Index("machine_periods_station", machine_periods.c.station, machine_periods.c.started_at)
-Index("machine_periods_line", machine_periods.c.line, machine_periods.c.started_at)
-Index("machine_periods_start", machine_periods.c.started_at)
+# A period overlaps [since, until) when it ends after since (or lasts): found by its end.
+Index("machine_periods_station", machine_periods.c.station, machine_periods.c.ended_at)
+Index("machine_periods_line", machine_periods.c.line, machine_periods.c.ended_at)
+Index("machine_periods_end", machine_periods.c.ended_at)
 
 # Parts a machine's counters added, each at the moment its edge read them.
 machine_counts = Table(
@@ -437,3 +438,4 @@ machine_counts = Table(
 )
 Index("machine_counts_station", machine_counts.c.station, machine_counts.c.at)
 Index("machine_counts_line", machine_counts.c.line, machine_counts.c.at)
+Index("machine_counts_at", machine_counts.c.at)

@@ -44,9 +44,9 @@ def upgrade() -> None:
         sa.Column("note", sa.Text),
         sa.Column("reason_by", sa.String(200)),
     )
-    op.create_index("machine_periods_station", "machine_periods", ["station", "started_at"])
-    op.create_index("machine_periods_line", "machine_periods", ["line", "started_at"])
-    op.create_index("machine_periods_start", "machine_periods", ["started_at"])
+    op.create_index("machine_periods_station", "machine_periods", ["station", "ended_at"])
+    op.create_index("machine_periods_line", "machine_periods", ["line", "ended_at"])
+    op.create_index("machine_periods_end", "machine_periods", ["ended_at"])
     op.create_table(
         "machine_counts",
         sa.Column("id", _BIG_ID, primary_key=True, autoincrement=True),
@@ -59,6 +59,7 @@ def upgrade() -> None:
     )
     op.create_index("machine_counts_station", "machine_counts", ["station", "at"])
     op.create_index("machine_counts_line", "machine_counts", ["line", "at"])
+    op.create_index("machine_counts_at", "machine_counts", ["at"])
 
 
 def downgrade() -> None:
