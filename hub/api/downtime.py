@@ -79,7 +79,7 @@ async def list_downtime(
 
 @router.post(
     "/api/downtime/{period_id}/reason",
-    responses={409: {"description": "the period has its reason already"}},
+    responses={409: {"description": "an unknown reason, or the period has one already"}},
 )
 def give_downtime_reason(
     store: StoreDep,
@@ -93,7 +93,7 @@ def give_downtime_reason(
     hub = config.current
     if body.reason not in hub.reason_code_ids:
         known = ", ".join(hub.reason_code_ids)
-        raise HTTPException(422, f"unknown reason {body.reason!r}; expected one of: {known}")
+        raise HTTPException(409, f"unknown reason {body.reason!r}; expected one of: {known}")
     try:
         period = give_reason(
             store, period_id, reason=body.reason, note=body.note, by=who.name,

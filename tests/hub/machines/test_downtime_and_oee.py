@@ -181,7 +181,7 @@ async def _a_responder_gives_a_stop_its_reason_once(played: HubUnderTest) -> Non
         given = await client.post(url, json={"reason": "no-material", "note": "cart late"})
         again = await client.post(url, json={"reason": "adjusted"})
         missing = await client.post("/api/downtime/99999/reason", json={"reason": "adjusted"})
-    assert unknown.status_code == 422, unknown.text
+    assert unknown.status_code == 409, unknown.text
     assert given.status_code == 200, given.text
     assert (given.json()["reason"], given.json()["id"]) == ("no-material", starved["id"])
     assert again.status_code == 409, again.text
