@@ -45,6 +45,15 @@ def add_ingest_bench(bench_commands: Any) -> None:
     escalation.add_argument("--calls", type=int, default=50, help="one call per station")
     escalation.set_defaults(handler=_bench_escalation)
     _add_e2e_bench(bench_commands)
+    reports = bench_commands.add_parser(
+        "reports", help="a year of machine states for 200 stations; the month's OEE and downtime"
+    )
+    reports.add_argument("--json", action="store_true", help="print JSON (the default)")
+    reports.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    reports.add_argument("--lines", type=_positive(int), default=10, help="20 stations each")
+    reports.add_argument("--days", type=_positive(int), default=365)
+    reports.add_argument("--repeat", type=_positive(int), default=10, help="timings per scope")
+    reports.set_defaults(handler=_bench_reports)
 
 
 def _add_e2e_bench(bench_commands: Any) -> None:
@@ -123,6 +132,21 @@ def _bench_ingest(args: argparse.Namespace) -> int:
             events=args.events,
             workdir=workdir,
         )
+    print(json.dumps(result))
+    return 0
+
+
+def _bench_reports(args: argparse.Namespace) -> int:
+    from bench.reports import run_reports_bench
+
+    with (
+        tempfile.TemporaryDirectory(prefix="andon-bench-reports-") as directory,
+        _database(args.backend, Path(directory)) as url,
+    ):
+        result = run_reports_bench(
+            database_url=url, backend=args.backend, lines=args.lines, days=args.days,
+            repeat=args.repeat,
+        )  # fmt: skip
     print(json.dumps(result))
     return 0
 

@@ -170,4 +170,42 @@ def _edge_against_hub(
                         f"{', '.join(hub.call_type_ids)}",
                     )
                 )
+    issues += _machines_against_hub(edge_doc, edge, hub_doc, hub)
+    return issues
+
+
+def _machines_against_hub(
+    edge_doc: YamlDocument, edge: EdgeConfig, hub_doc: YamlDocument, hub: HubConfig
+) -> list[ConfigIssue]:
+    """A machine's station, its faults' call type and reason codes are the hub's."""
+    stations = hub.station_keys()
+    reasons = hub.reason_code_ids
+    issues = []
+    for index, machine in enumerate(edge.machines):
+        where: tuple[str | int, ...] = ("machines", index)
+        if (edge.area, edge.line, machine.station) not in stations:
+            message = (
+                f"station {machine.station!r} is not declared on line {edge.line} in {hub_doc.path}"
+            )
+            issues.append(issue_at(edge_doc, (*where, "station"), message))
+        faults = machine.faults
+        if faults is None:
+            continue
+        if faults.call_type not in hub.call_type_ids:
+            message = (
+                f"unknown call type {faults.call_type!r}; expected one of: "
+                f"{', '.join(hub.call_type_ids)}"
+            )
+            issues.append(issue_at(edge_doc, (*where, "faults", "call_type"), message))
+        named: list[tuple[tuple[str | int, ...], str]] = [
+            (("codes", code), meaning.id) for code, meaning in faults.codes.items()
+        ]
+        named.append((("unknown",), faults.unknown.id))
+        for path, reason in named:
+            if reason not in reasons:
+                message = (
+                    f"fault id {reason!r} is not a reason code of {hub_doc.path}; "
+                    f"expected one of: {', '.join(reasons)}"
+                )
+                issues.append(issue_at(edge_doc, (*where, "faults", *path, "id"), message))
     return issues

@@ -16,10 +16,17 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from andon.demo_plant import DemoPlc, NotificationReceiver, drift_force, respond, watch_lights
+from andon.demo_plant import (
+    DemoPlc,
+    NotificationReceiver,
+    drift_force,
+    print_machine,
+    respond,
+    watch_lights,
+)
 from andon.demo_serial import players, serial_devices
 from contract.config.models import BrokerConfig
-from contract.wire import utc_now
+from contract.wire import MachinePayload, utc_now
 from drivers import OpcUaConfig
 from edge.agent import EdgeAgent
 from edge.config import EdgeConfig, load_edge_config
@@ -71,6 +78,8 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
         server.stop_on_signals()
         _print_welcome(broker, plcs, receiver, api_port, tokens)
         agents = [EdgeAgent(edge) for edge in edges]
+        for agent, edge in zip(agents, edges, strict=True):
+            agent.recorder.on_machine = _machine_printer(edge.line)
         agent_tasks = [
             asyncio.create_task(agent.run(), name=f"demo-{edge.edge_id}")
             for agent, edge in zip(agents, edges, strict=True)
@@ -93,6 +102,19 @@ async def run_demo(*, api_port: int, press_every_s: float) -> None:
                 await stop_task(task, agent.stop)
         log.info("demo stopping: simulated PLCs, receiver and broker")
     log.info("demo stopped")
+
+
+def _machine_printer(line: str) -> Callable[[str, MachinePayload], None]:
+    """Prints each state change of the line's machines (not their counters' steps)."""
+    last: dict[str, tuple[str, int | None]] = {}
+
+    def changed(station: str, report: MachinePayload) -> None:
+        fault = report.fault.code if report.fault is not None else None
+        if last.get(station) != (report.state, fault):
+            last[station] = (report.state, fault)
+            print_machine(line, station, report.state, fault)
+
+    return changed
 
 
 def _plc_for(edge: EdgeConfig) -> DemoPlc:

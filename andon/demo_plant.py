@@ -34,6 +34,10 @@ REASONS = {"maintenance": "jam-cleared", "material": "material-restocked", "qual
 FORCE_REGISTER = 200
 # The press's part counters (uint32, two registers each): made, rejected, sent to rework.
 COUNTER_REGISTERS = {"made": 210, "bad": 212, "reworked": 214}
+# The press's fault code (17: spindle overload) and its running flag; it faults every
+# FAULT_EVERY parts for FAULT_PARTS parts' time, and pauses for a part's time now and then.
+FAULT_REGISTER, RUNNING_REGISTER = 220, 221
+FAULT_EVERY, FAULT_PARTS = 80, 16
 LIGHT_NAMES = ("red", "amber", "blue", "green", "flashing", "buzzer")
 
 DemoPlc = SimulatedPlc | SimulatedOpcUaPlc
@@ -182,7 +186,14 @@ async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5) -> None:
     noise = random.Random(7)  # the same demo every time
     counts = dict.fromkeys(COUNTER_REGISTERS, 0)
     part = 0
+    await asyncio.to_thread(plc.set_register, RUNNING_REGISTER, 1)
     while True:
+        if part and part % FAULT_EVERY == 0:
+            await _press_fault(plc, FAULT_PARTS * every_s)
+        elif noise.random() < 0.03:  # a micro-stop: the operator pauses the press
+            await asyncio.to_thread(plc.set_register, RUNNING_REGISTER, 0)
+            await asyncio.sleep(every_s * 2)
+            await asyncio.to_thread(plc.set_register, RUNNING_REGISTER, 1)
         drift = force_drift(part)
         value = 2.2 + drift + noise.gauss(0, 0.03)
         await asyncio.to_thread(
@@ -194,6 +205,20 @@ async def drift_force(plc: SimulatedPlc, *, every_s: float = 0.5) -> None:
             print(news, flush=True)
         part += 1
         await asyncio.sleep(every_s)
+
+
+async def _press_fault(plc: SimulatedPlc, seconds: float) -> None:
+    """The press stops with fault 17 (spindle overload) for ``seconds``, then runs again."""
+    print("scenario: the press stops with fault 17 (spindle overload)", flush=True)
+    await asyncio.to_thread(plc.set_register, FAULT_REGISTER, 17)
+    await asyncio.sleep(seconds)
+    await asyncio.to_thread(plc.set_register, FAULT_REGISTER, 0)
+
+
+def print_machine(line: str, station: str, state: str, fault_code: int | None) -> None:
+    """A machine's state change, as the demo prints it."""
+    fault = f" (fault {fault_code})" if fault_code is not None else ""
+    print(f"machine at {line}/{station}: {state}{fault}", flush=True)
 
 
 def _count_part(plc: SimulatedPlc, counts: dict[str, int], luck: float) -> None:

@@ -312,7 +312,59 @@ class OutputEvent(Envelope):
     payload: OutputPayload
 
 
-StationEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent
+MachineState = Literal[
+    "running", "idle", "down", "starved", "blocked", "changeover", "planned_stop"
+]
+MACHINE_STATES: tuple[MachineState, ...] = (
+    "running", "idle", "down", "starved", "blocked", "changeover", "planned_stop",
+)  # fmt: skip
+# A part counter's reading, signed ones taken modulo their range (stored as a signed 64 bits).
+CounterValue = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class MachineFault(BaseModel):
+    """The fault code a machine shows: its reason code at the hub (``reason``), the call
+    type it raises, and whether the machine's return to 0 resolves that call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Int64
+    reason: Name
+    name: WireText = Field(default="", max_length=128)
+    resolve: Literal["cleared", "responder"] = "cleared"
+
+
+class MachinePayload(BaseModel):
+    """A machine's state as its edge saw it at ``ts``, sent whenever the state, the fault
+    code or a part counter changed (and once when the edge starts).
+
+    ``parts`` and ``rejects`` are the raw counter readings (the hub counts their steps,
+    reset and wrap safe, with ``wraps_at``: the counter's type range); ``call_type`` is
+    set while a fault code other than 0 is shown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    state: MachineState
+    fault: MachineFault | None = None
+    call_type: Name | None = None
+    parts: CounterValue | None = None
+    rejects: CounterValue | None = None
+    wraps_at: int | None = Field(default=None, ge=2, le=2**63)
+    ideal_cycle_s: float | None = Field(default=None, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _fault_calls(self) -> Self:
+        if (self.fault is None) != (self.call_type is None):
+            raise ValueError("a fault and its call_type come together")
+        return self
+
+
+class MachineEvent(Envelope):
+    """A machine's state, fault code and part counters at a station."""
+
+    kind: Literal["machine"]
+    payload: MachinePayload
+
+
+StationEvent = Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent | MachineEvent
 """What a station's ``event`` topic carries (measurements have a topic of their own)."""
 
 STATION_EVENT: TypeAdapter[StationEvent] = TypeAdapter(
@@ -325,6 +377,7 @@ AnyEvent = Annotated[
     | AnomalyEvent
     | FaultEvent
     | OutputEvent
+    | MachineEvent
     | MeasurementEvent
     | DeviceStatusEvent,
     Field(discriminator="kind"),

@@ -21,6 +21,7 @@ from contract.wire import Name
 from drivers import ADDRESS_SYNTAX, Address, DeviceConfig, ModbusRtuConfig, OpcUaConfig, Table
 from edge.config_addresses import address_problems
 from edge.sparkplug_config import SparkplugConfig
+from edge.machine_config import MachineConfig, machine_problems
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 
@@ -42,6 +43,8 @@ class ButtonConfig(Strict):
     ``call_type``, at that type's call only)."""
 
     device: Name
+    # Optional: the name a machine's state rules read the button's level by (1 pressed).
+    name: Name | None = None
     table: Table = Table.COIL
     # A number on a Modbus device, a NodeId on an OPC UA server: checked against the
     # device's own syntax once the devices are known (``edge.config_addresses``).
@@ -229,6 +232,7 @@ class EdgeConfig(Strict):
     chatter: ChatterConfig = ChatterConfig()
     spc: SpcConfig | None = None
     sparkplug: SparkplugConfig | None = None
+    machines: list[MachineConfig] = Field(default_factory=list)
 
     def problems(self) -> list[Problem]:
         """Mistakes the schema cannot see: repeated ids, unknown devices, shared inputs."""
@@ -269,6 +273,18 @@ class EdgeConfig(Strict):
         problems += self._station_sources(set(names))
         if self.spc is not None:
             problems += self.spc.problems({m.name: m for m in self.measurements})
+        named = [(i, b.name) for i, b in enumerate(self.buttons) if b.name is not None]
+        buttons = [name for _, name in named]
+        problems += [
+            (
+                ("buttons", named[i - len(names)][0], "name"),
+                f"{buttons[i - len(names)]!r} already names a measurement or button",
+            )
+            for i in duplicates([*names, *buttons])
+            if i >= len(names)
+        ]
+        kinds = {m.name: str(m.type) for m in self.measurements}
+        problems += machine_problems(self.machines, kinds, buttons)
         return problems
 
     def _serial_lines(self) -> list[Problem]:

@@ -26,6 +26,8 @@ from contract.wire import (
     Event,
     FaultEvent,
     FaultPayload,
+    MachineEvent,
+    MachinePayload,
     MeasuredValue,
     OutputEvent,
     OutputPayload,
@@ -38,6 +40,7 @@ from contract.wire import (
 from drivers import ModbusUnitDriver
 from edge.anomaly_json import anomaly_json
 from edge.config import ButtonConfig, EdgeConfig
+from edge.machines import MachineWatch
 from edge.measurement_batch import MeasurementBatcher
 from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
@@ -77,6 +80,9 @@ class Recorder:
         self._stations: dict[str, str] = {}
         self._spc: SpcMonitor | None = None
         self.anomaly_log = AnomalyLog()
+        self.machines = MachineWatch()
+        # Told of every machine report stored (station, state): the demo prints them.
+        self.on_machine: Callable[[str, MachinePayload], None] | None = None
         self.measurements = MeasurementBatcher(
             topic=topics.measurement(config.site, config.edge_id),
             head=self._head,
@@ -92,6 +98,7 @@ class Recorder:
         if config.chatter != self._config.chatter:
             self._chatter.clear()
         self._config = config
+        self.machines.configure(config)
         self._stations = {m.name: m.station for m in config.measurements}
         self.measurements.units = {m.name: m.unit for m in config.measurements if m.unit}
         self._sources = {
@@ -132,6 +139,8 @@ class Recorder:
 
     def button(self, tag: ButtonTag, pressed: bool, now: float) -> None:
         held = tag.signal.level
+        if tag.config.name is not None:
+            self.latest[tag.config.name] = pressed
         rising = tag.signal.update(pressed, now)
         if self.sparkplug is not None and tag.signal.level != held:
             button = tag.config
@@ -254,6 +263,7 @@ class Recorder:
     def cycle_done(self, poller: Cycle) -> None:
         self.outbox.write_due()
         if not poller.fresh:
+            self._machine_reports()
             return
         fresh: dict[str, MeasuredValue] = {}
         readings: list[ReadingRow] = []
@@ -276,6 +286,7 @@ class Recorder:
         if self.sparkplug is not None:
             for _station, name, value, _unit in readings:
                 self.sparkplug.measured(name, value)
+        self._machine_reports()
         for name, (station, key) in self._sources.items():
             text = fresh.get(name)
             if isinstance(text, str):
@@ -290,6 +301,22 @@ class Recorder:
         if events:
             self.anomalies += len(events)
             self.anomaly_log.add(charted.anomalies, time.monotonic())
+
+    def _machine_reports(self) -> None:
+        """Store a ``machine`` event for each machine whose state or counters changed."""
+        reports = self.machines.reports(self.latest)
+        if not reports:
+            return
+        # Derived from the cycle's readings, as anomalies are: synced with the next call.
+        self.outbox.add_many(
+            [self._station_event(station, _machine_event(payload)) for station, payload in reports],
+            derived=True,
+        )
+        for station, payload in reports:
+            log.info("machine at station %s: %s", station, payload.state)
+            if self.on_machine is not None:
+                self.on_machine(station, payload)
+        self.wakeup.set()
 
     # -- events ------------------------------------------------------------------------
 
@@ -342,6 +369,13 @@ class Recorder:
 
     def _station_of(self, measurement: str) -> str:
         return self._stations[measurement]
+
+
+def _machine_event(payload: MachinePayload) -> Callable[[dict[str, object]], AnyEvent]:
+    def make(head: dict[str, object]) -> AnyEvent:
+        return MachineEvent(**head, kind="machine", payload=payload)
+
+    return make
 
 
 class AnomalyLog:

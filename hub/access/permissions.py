@@ -31,6 +31,7 @@ class Permission(StrEnum):
     TOKENS = "tokens"
     OVERRIDE = "override"  # roster overrides: who covers whom (a team leader's)
     ACCOUNTS = "accounts"
+    DOWNTIME_REASON = "downtime_reason"
 
 
 _EVERYONE = frozenset(Role)
@@ -49,6 +50,7 @@ ALLOWED: dict[Permission, frozenset[Role]] = {
     Permission.TOKENS: frozenset({Role.ADMIN}),
     Permission.OVERRIDE: frozenset({Role.ENGINEER, Role.ADMIN}),
     Permission.ACCOUNTS: frozenset({Role.ADMIN}),
+    Permission.DOWNTIME_REASON: frozenset({Role.RESPONDER, Role.ENGINEER, Role.ADMIN}),
 }
 
 # The permission of each lifecycle action of the API.
@@ -93,6 +95,10 @@ ENDPOINTS: list[tuple[str, str, Permission]] = [
     ("GET", "/api/reports/quality", Permission.READ),
     ("GET", "/api/reports/trends", Permission.READ),
     ("GET", "/api/reports/recurrences", Permission.READ),
+    ("GET", "/api/reports/oee", Permission.READ),
+    ("GET", "/api/downtime", Permission.READ),
+    ("POST", "/api/downtime/{period_id}/reason", Permission.DOWNTIME_REASON),
+    ("GET", "/api/machines", Permission.READ),
     ("GET", "/api/edges", Permission.READ),
     ("GET", "/api/token", Permission.READ),
     ("GET", "/api/anomalies", Permission.READ),

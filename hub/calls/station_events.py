@@ -44,6 +44,7 @@ class IngestOutcome(StrEnum):
     DEVICE_STATUS = "device_status"  # a device of an edge went offline or came back
     FAULT = "fault"  # a fault at a station (a light that reads back wrong, chatter), kept
     OUTPUT = "output"  # the line-stop output set or released as commanded
+    MACHINE = "machine"  # a machine's state and counters, kept (hub/machines/)
     DUPLICATE = "duplicate"
 
 

@@ -189,6 +189,12 @@ class HubConfig(Strict):
     )
     timezone: TimeZone = Field(default="UTC", description="the site's wall clock: days, shifts")
     shifts: list[ProductionShiftConfig] = Field(default_factory=list)
+    micro_stop_s: float = Field(
+        default=120,
+        ge=0,
+        le=86_400,
+        description="a machine stop shorter than this is a micro-stop, not a downtime period",
+    )
     areas: list[AreaConfig] = Field(min_length=1)
     people: list[PersonConfig] = Field(default_factory=list)
     rosters: list[RosterConfig] = Field(default_factory=list)

@@ -464,3 +464,59 @@ sign_ins = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime),
 )
+
+# -- machines: states, downtime and part counts (migration 0021) ------------------------
+
+# Each machine the edges report: its open state and its counters' last readings.
+machines = Table(
+    "machines",
+    metadata,
+    Column("line", String(64), primary_key=True),
+    Column("station", String(64), primary_key=True),
+    Column("area", String(64), nullable=False),
+    Column("ideal_cycle_s", Float),
+    Column("parts_last", BigInteger),
+    Column("rejects_last", BigInteger),
+    Column("seen_at", UtcDateTime, nullable=False),  # the edge's time of its last report
+)
+
+# Each stretch of one state (and fault code) of a machine, by the edge's clock; the open
+# one has no end. ``seconds`` is end - start once it ended.
+machine_periods = Table(
+    "machine_periods",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("area", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("seconds", Float),
+    Column("fault_code", BigInteger),
+    Column("call_id", Integer),
+    Column("fault_clears", Boolean),  # its fault's call is resolved when the code clears
+    Column("reason", String(64)),
+    Column("note", Text),
+    Column("reason_by", String(200)),
+)
+# A period overlaps [since, until) when it ends after since (or lasts): found by its end.
+Index("machine_periods_station", machine_periods.c.station, machine_periods.c.ended_at)
+Index("machine_periods_line", machine_periods.c.line, machine_periods.c.ended_at)
+Index("machine_periods_end", machine_periods.c.ended_at)
+
+# Parts a machine's counters added, each at the moment its edge read them.
+machine_counts = Table(
+    "machine_counts",
+    metadata,
+    Column("id", _BIG_ID, primary_key=True, autoincrement=True),
+    Column("area", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("rejects", BigInteger, nullable=False),
+)
+Index("machine_counts_station", machine_counts.c.station, machine_counts.c.at)
+Index("machine_counts_line", machine_counts.c.line, machine_counts.c.at)
+Index("machine_counts_at", machine_counts.c.at)

@@ -33,6 +33,7 @@ from contract.wire import (
     EdgeEnvelope,
     Event,
     FaultEvent,
+    MachineEvent,
     OutputEvent,
     SeqRange,
     SessionStatus,
@@ -43,12 +44,13 @@ from contract.wire import (
 )
 from hub.calls.news import CallChange
 from hub.calls.repository import Store
-from hub.calls.station_events import HubEvent, IngestOutcome
+from hub.calls.station_events import HubEvent, IngestOutcome, apply_events
 from hub.config.file import HubConfig
 from hub.edges.dead_letters import DeadLetter, describe, keep, refused_by_database
 from hub.edges.liveness import set_edge_status
 from hub.escalation.snapshot import SnapshotFor, snapshots_from
 from hub.escalation.system_calls import edge_status_changed
+from hub.machines.reports_in import MachineNews, apply_machine_events
 from hub.process.metrics import HubMetrics
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,7 @@ class Ingest:
         batch was applied, and the caller must not acknowledge any of it."""
         report = BatchReport(results=[None] * len(messages))
         events: list[tuple[int, HubEvent]] = []
+        machine_events: list[tuple[int, MachineEvent]] = []
         statuses: list[tuple[str, SessionStatus]] = []
         rejected: dict[str, list[int]] = {}
         for index, (topic, payload) in enumerate(messages):
@@ -150,18 +153,13 @@ class Ingest:
                     rejected.setdefault(checked.event.edge_id, []).append(checked.event.seq)
             elif isinstance(checked, tuple):
                 statuses.append(checked)
+            elif isinstance(checked, MachineEvent):
+                machine_events.append((index, checked))
             else:
                 events.append((index, checked))
         received_at = utc_now()
-        verified = frozenset(c.id for c in self.config().call_types if c.verify)
-        applied = self.store.ingest(
-            [event for _, event in events],
-            received_at,
-            verified_types=verified,
-            snapshot_for=self._snapshot_for(),
-            badges=self.config().auth.badges,
-        )
-        confirmed: dict[str, list[int]] = {}
+        applied, machine_news = self._apply(events, machine_events, received_at)
+        confirmed = _machine_results(report, machine_events, machine_news)
         for (index, event), (outcome, call_id) in zip(events, applied, strict=True):
             report.results[index] = outcome
             confirmed.setdefault(event.edge_id, []).append(event.seq)
@@ -182,6 +180,27 @@ class Ingest:
             if self._apply_status(edge_id, status, received_at):
                 report.changes += self.edge_call(edge_id, status.status, received_at)
         return report
+
+    def _apply(
+        self,
+        events: list[tuple[int, HubEvent]],
+        machine_events: list[tuple[int, MachineEvent]],
+        received_at: datetime,
+    ) -> tuple[list[tuple[IngestOutcome, int | None]], MachineNews]:
+        """Apply the station events and the machine reports in one transaction."""
+        config = self.config()
+        verified = frozenset(c.id for c in config.call_types if c.verify)
+        snapshot_for = self._snapshot_for()
+        with self.store.write() as conn:
+            applied = apply_events(
+                conn, [event for _, event in events], received_at,
+                verified_types=verified, snapshot_for=snapshot_for, badges=config.auth.badges,
+            ) if events else []  # fmt: skip
+            news = apply_machine_events(
+                conn, [event for _, event in machine_events], received_at,
+                snapshot_for=snapshot_for, reasons=frozenset(config.reason_code_ids),
+            )  # fmt: skip
+        return applied, news
 
     def set_aside(self, topic: str, payload: bytes, exc: Exception) -> BatchReport:
         """Keep a message aside that the database refused alone (or the hub failed on),
@@ -220,7 +239,9 @@ class Ingest:
         )
         return False
 
-    def _check(self, topic: str, payload: bytes) -> HubEvent | Refused | tuple[str, SessionStatus]:
+    def _check(
+        self, topic: str, payload: bytes
+    ) -> HubEvent | MachineEvent | Refused | tuple[str, SessionStatus]:
         """The valid event in a message, an edge status (edge id, status), or why not."""
         status_of = self.topics.parse_edge_status(topic)
         if status_of is not None:
@@ -238,7 +259,7 @@ class Ingest:
             )
         adapter: TypeAdapter[Any] = STATION_EVENT if place is not None else DEVICE_STATUS_EVENT
         try:
-            event: HubEvent = adapter.validate_json(payload)
+            event: HubEvent | MachineEvent = adapter.validate_json(payload)
         except ValidationError as exc:
             kind = Rejection.MALFORMED if _is_json_error(exc) else Rejection.INVALID
             if edge_of is not None:
@@ -265,10 +286,10 @@ class Ingest:
     def _check_station_event(
         self,
         topic: str,
-        event: Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent,
+        event: Event | ArrivalEvent | AnomalyEvent | FaultEvent | OutputEvent | MachineEvent,
         where: object,
         sender: str | None,
-    ) -> HubEvent | Refused:
+    ) -> HubEvent | MachineEvent | Refused:
         # Neither refusal names the event to its edge: the envelope's edge is not proven.
         if (event.site, event.area, event.line, event.station) != where:
             return self._reject(Rejection.TOPIC_MISMATCH, topic, "envelope names another station")
@@ -334,6 +355,20 @@ class Ingest:
     ) -> Refused:
         log.warning("rejected message on %s: %s: %s", topic, reason, detail)
         return Refused(reason, event)
+
+
+def _machine_results(
+    report: BatchReport, machine_events: list[tuple[int, MachineEvent]], news: MachineNews
+) -> dict[str, list[int]]:
+    """Note the machine reports' results and the calls they changed in ``report``; the
+    seqs each edge is to be told were kept."""
+    confirmed: dict[str, list[int]] = {}
+    for index, event in machine_events:
+        report.results[index] = IngestOutcome.MACHINE
+        confirmed.setdefault(event.edge_id, []).append(event.seq)
+    for call_id, area, line, station, action in news.calls:
+        report.changes.append(CallChange(call_id, area, line, station, action))
+    return confirmed
 
 
 def _station_topic(topics: Topics, topic: str) -> tuple[object, str | None]:

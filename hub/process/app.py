@@ -21,11 +21,13 @@ from hub.api import (
     calls,
     chart_events,
     dead_letters,
+    downtime,
     knowledge,
     login,
     measurements,
     notifications,
     photos,
+    oee,
     reports,
     roster_overrides,
     system,
@@ -90,6 +92,8 @@ ROUTERS = (
     roster_overrides,
     login,
     accounts,
+    downtime,
+    oee,
 )
 
 

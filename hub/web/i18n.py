@@ -16,6 +16,41 @@ TEXTS: dict[str, dict[str, str]] = {
     "board": {"en": "Andon board", "zh": "安灯看板"},
     "inbox": {"en": "Inbox", "zh": "待处理呼叫"},
     "reports": {"en": "Reports", "zh": "报表"},
+    # Machines: OEE, downtime, MTBF and MTTR on the reports page, states on the board.
+    "oee_by_shift": {"en": "OEE by station and shift", "zh": "各工位各班次 OEE"},
+    "oee_definitions": {
+        "en": "Planned time: the time inside the shifts minus planned stops. Downtime: "
+        "stops of at least the hub's micro_stop_s inside planned time; shorter stops are "
+        "micro-stops and count as run time. Availability = run time / planned time; "
+        "performance = ideal cycle x parts / run time (above 100 % when the ideal cycle "
+        "is wrong); quality = good parts / parts; OEE = their product. Parts count when "
+        "the edge read them inside planned time.",
+        "zh": "计划时间：班次内时间减去计划停机。停机：计划时间内持续不少于 micro_stop_s "
+        "的停止；更短的为短暂停机，计入运行时间。可用率 = 运行时间 / 计划时间；性能 = "
+        "理想节拍 × 产量 / 运行时间（理想节拍设置有误时可超过 100 %）；质量 = 良品 / "
+        "产量；OEE 为三者之积。产量按边缘读取时刻计入计划时间。",
+    },
+    "no_machines": {"en": "No machine reported in this period.", "zh": "此期间无设备数据。"},
+    "downtime_pareto": {"en": "Downtime by reason", "zh": "按原因的停机时间"},
+    "mtbf_mttr": {"en": "MTBF and MTTR from machine faults", "zh": "设备故障的 MTBF 与 MTTR"},
+    "availability": {"en": "Availability", "zh": "可用率"},
+    "performance": {"en": "Performance", "zh": "性能"},
+    "quality": {"en": "Quality", "zh": "质量"},
+    "planned_time": {"en": "Planned time", "zh": "计划时间"},
+    "downtime": {"en": "Downtime", "zh": "停机时间"},
+    "parts": {"en": "Parts", "zh": "产量"},
+    "good_parts": {"en": "Good", "zh": "良品"},
+    "micro_stops": {"en": "Micro-stops", "zh": "短暂停机"},
+    "no_reason": {"en": "No reason given", "zh": "未填写原因"},
+    "reason": {"en": "Reason", "zh": "原因"},
+    "faults": {"en": "Faults", "zh": "故障次数"},
+    "machine_running": {"en": "Running", "zh": "运行"},
+    "machine_idle": {"en": "Idle", "zh": "空闲"},
+    "machine_down": {"en": "Down", "zh": "故障停机"},
+    "machine_starved": {"en": "Starved", "zh": "缺料"},
+    "machine_blocked": {"en": "Blocked", "zh": "堵料"},
+    "machine_changeover": {"en": "Changeover", "zh": "换型"},
+    "machine_planned_stop": {"en": "Planned stop", "zh": "计划停机"},
     "call": {"en": "Call", "zh": "呼叫"},
     "open_calls": {"en": "Open calls", "zh": "未关闭呼叫"},
     "calls_today": {"en": "Calls today", "zh": "今日呼叫"},

@@ -314,6 +314,26 @@ def test_the_press_fit_force_drifts_out_of_control_and_the_correction_stops_the_
     wait_until(lambda: demo.printed(corrected), timeout=120, what="the press adjusted")
     found = wait_until(anomalies, timeout=30, what="anomalies of the drift at the hub")
     assert found > 0
+    # The press is a machine too: it runs, stops with fault 17 now and then (printed), and
+    # its downtime and OEE reach the reports.
+    wait_until(lambda: demo.printed("machine at line1/st10: down (fault 17)"), timeout=120)
+    assert demo.printed("machine at line1/st10: running")
+
+    def downtime() -> list[dict[str, Any]]:
+        periods: list[dict[str, Any]] = httpx.get(
+            f"http://127.0.0.1:{demo.port}/api/downtime", params={"station": "st10"},
+            headers=viewer, timeout=5,
+        ).json()["periods"]  # fmt: skip
+        return [p for p in periods if p["fault_code"] == 17 and p["end"] is not None]
+
+    fault = wait_until(downtime, timeout=60, what="the press's fault as downtime")
+    assert fault[0]["reason"] == "spindle-overload"
+    oee = httpx.get(
+        f"http://127.0.0.1:{demo.port}/api/reports/oee", headers=viewer, timeout=5
+    ).json()["rows"]
+    (press,) = [row for row in oee if row["station"] == "st10"]
+    assert press["total"] > 0
+    assert press["down_s"] >= fault[0]["seconds"]
 
     # After the adjustment the count stops growing: two counts a few seconds apart
     # (dozens of parts at two a second) agree. Only the count is compared, never a time.

@@ -13,7 +13,7 @@
   // Each line's size relative to the others, as andon.css writes them (keep in step):
   // the fullest tile's lines, at these sizes, fill its height.
   const WEIGHTS = { "tile-name": 1.4, "tile-line": 0.7, "tile-type": 1, "tile-age": 1.4,
-    "tile-state": 0.8, "tile-part": 0.7, "tile-more": 0.7 };
+    "tile-state": 0.8, "tile-part": 0.7, "tile-more": 0.7, "tile-machine": 0.8 };
   let clockOffset = 0; // the hub's clock minus this screen's
 
   if (line) document.getElementById("board-line").textContent = Andon.lineName(line);
@@ -25,6 +25,7 @@
     document.getElementById("calls-today").textContent = header.calls_today;
     document.getElementById("median-response").textContent = duration(header.median_response_s);
     tiles.replaceChildren(...board.tiles.map(tile));
+    AndonBoardMachines.decorate(tiles);
     fit();
     tick();
     chime(board);
@@ -138,6 +139,7 @@
   }
 
   setInterval(tick, 1000);
+  AndonBoardMachines.start(tiles);
   window.addEventListener("resize", fit);
   // "Connection lost, reconnecting…" above the board moves the tiles down: fit again.
   new ResizeObserver(() => fit()).observe(document.getElementById("status"));

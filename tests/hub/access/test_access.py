@@ -33,6 +33,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "name": "made-in-test", "role": "viewer", "password": "correct horse"
     },
     ("POST", "/api/admin/users/{name}/password"): {"password": "battery staple"},
+    ("POST", "/api/downtime/{period_id}/reason"): {"reason": "adjusted"},
 }  # fmt: skip
 # A photo's upload is a multipart form: a one-pixel PNG (a valid upload, so a refusal is
 # the permission's or the line's, not the body's).
@@ -57,7 +58,8 @@ STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 def _url(path: str, call_id: int) -> str:
     return path.format(
-        call_id=call_id, name="victim", anomaly_id=call_id, photo_id=1, override_id=call_id
+        call_id=call_id, name="victim", anomaly_id=call_id, photo_id=1, override_id=call_id,
+        period_id=call_id,
     )
 
 
