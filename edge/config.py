@@ -20,8 +20,8 @@ from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
 from drivers import ADDRESS_SYNTAX, Address, DeviceConfig, ModbusRtuConfig, OpcUaConfig, Table
 from edge.config_addresses import address_problems
-from edge.sparkplug_config import SparkplugConfig
 from edge.machine_config import MachineConfig, machine_problems
+from edge.sparkplug_config import SparkplugConfig
 from edge.spc_config import SpcConfig, check_rule_file
 from rules.registers import ByteOrder, ValueType, register_count
 

@@ -316,6 +316,8 @@ class Recorder:
             log.info("machine at station %s: %s", station, payload.state)
             if self.on_machine is not None:
                 self.on_machine(station, payload)
+            if self.sparkplug is not None:
+                self.sparkplug.machine_state(station, payload.state)
         self.wakeup.set()
 
     # -- events ------------------------------------------------------------------------

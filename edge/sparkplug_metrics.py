@@ -57,9 +57,9 @@ def measurement_datatype(measurement: MeasurementConfig) -> DataType:
     return datatype
 
 
-def plan_metrics(config: EdgeConfig, *, state_stations: dict[str, str] | None = None) -> MetricPlan:
-    """The metrics of ``config``'s devices. ``state_stations``: station -> device of the
-    stations whose machine state is read (none yet: machine states are to come)."""
+def plan_metrics(config: EdgeConfig) -> MetricPlan:
+    """The metrics of ``config``'s devices; a machine's ``<station>/state`` belongs to the
+    device of the tag its first state rule reads."""
     plan = MetricPlan()
     for device in config.devices:
         plan.devices[device.id] = {}
@@ -75,9 +75,13 @@ def plan_metrics(config: EdgeConfig, *, state_stations: dict[str, str] | None = 
     for light in config.lights:
         plan.add(light.device, f"{light.station}/light", DataType.STRING)
         plan.lights[light.station] = light.device
-    for station, where in (state_stations or {}).items():
-        plan.add(where, f"{station}/state", DataType.STRING)
-        plan.states[station] = where
+    devices = {m.name: m.device for m in config.measurements}
+    devices |= {b.name: b.device for b in config.buttons if b.name is not None}
+    for machine in config.machines:
+        where = devices.get(machine.rules[0].tag)
+        if where is not None:
+            plan.add(where, f"{machine.station}/state", DataType.STRING)
+            plan.states[machine.station] = where
     return plan
 
 

@@ -75,7 +75,7 @@ class SparkplugNode:
 
     def configure(self, config: EdgeConfig) -> None:
         """A reload: new metrics go out with new births."""
-        plan = plan_metrics(config, state_stations=self.plan.states)
+        plan = plan_metrics(config)
         if plan.devices != self.plan.devices:
             self._rebirth_due = True
             self._wakeup.set()
@@ -100,8 +100,8 @@ class SparkplugNode:
             self._set(device, f"{station}/light", colour)
 
     def machine_state(self, station: str, state: str) -> None:
-        """The hook for machine states: a station's state (running, down, ...). Its
-        metric exists where ``plan_metrics`` was given the station's device."""
+        """A station's machine state (running, down, ...) changed: its ``<station>/state``
+        metric, on the device of the tag its first rule reads."""
         device = self.plan.states.get(station)
         if device is not None:
             self._set(device, f"{station}/state", state)

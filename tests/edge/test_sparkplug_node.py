@@ -88,6 +88,8 @@ def _edge_file(tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc) -> Pa
             "lights": [{"station": "st10", "device": "plc1",
                         "outputs": {"red": 100, "amber": 101, "green": 102}}],
             "sparkplug": {"group_id": GROUP, "edge_node_id": NODE},
+            "machines": [{"station": "st10", "otherwise": "idle",
+                          "rules": [{"tag": "flag", "is": True, "state": "running"}]}],
         },
     )  # fmt: skip
 
@@ -145,6 +147,7 @@ def test_a_host_reads_births_data_rebirth_and_death_of_our_edge(  # noqa: PLR091
         expected["st20/scaled"] = (123 * 0.1, "Double")
         expected["st10/call/maintenance"] = (False, "Boolean")
         expected["st10/light"] = (None, "String")
+        expected["st10/state"] = ("running", "String")  # the machine: its flag is set
         assert set(born) == set(expected)
         # The births carry the values polled so far; the rest follow as DDATA at once.
         current = {name: metric["value"] for name, metric in born.items()}
@@ -197,6 +200,13 @@ def test_a_host_reads_births_data_rebirth_and_death_of_our_edge(  # noqa: PLR091
         assert latest()["st10/f64"] == f64
         plc.set_value("holding_register", 12, beyond, ValueType.FLOAT64)
         wait_until(lambda: latest()["st10/f64"] == beyond, what="f64 beyond its deadband")
+
+        # The machine stops: its state follows the flag it is read from.
+        plc.set_coil(FLAG_COIL, False)
+        wait_until(
+            lambda: latest().get("st10/state") == "idle" and latest()["st10/flag"] is False,
+            what="the machine idle",
+        )
 
         # Rebirth, on the same connection: NBIRTH (seq 0, same bdSeq) and DBIRTH again.
         marker = len(host.seen())

@@ -58,7 +58,11 @@ STREAMS = {"/api/board/events", "/api/characteristics/{name}/events"}
 
 def _url(path: str, call_id: int) -> str:
     return path.format(
-        call_id=call_id, name="victim", anomaly_id=call_id, photo_id=1, override_id=call_id,
+        call_id=call_id,
+        name="victim",
+        anomaly_id=call_id,
+        photo_id=1,
+        override_id=call_id,
         period_id=call_id,
     )
 
