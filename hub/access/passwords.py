@@ -3,15 +3,22 @@ second recommended parameter set), never the password itself."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()  # argon2id
-# Checked against when an account has no hash (unknown, or the directory's), so a wrong
-# name costs the same time as a wrong password and the answer's delay tells nothing.
-_DECOY = _HASHER.hash("a password nobody has")
+
+
+@functools.cache
+def _decoy() -> str:
+    """Checked against when an account has no hash (unknown, or the directory's), so a
+    wrong name costs the same time as a wrong password and the answer's delay tells
+    nothing. Made at the first sign-in, not at import: every hub process imports this."""
+    return _HASHER.hash("a password nobody has")
+
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # argon2 takes any length; a bound keeps a request from costing more
@@ -41,6 +48,6 @@ def password_matches(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return _HASHER.verify(password_hash or _DECOY, password) and password_hash is not None
+        return _HASHER.verify(password_hash or _decoy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False

@@ -33,11 +33,16 @@ ADDRESSES = re.compile(r"[\w+.-]+://\S+", re.ASCII)
 TOKEN_NAMES = re.compile(r"[\w-]+-token", re.ASCII)
 
 
+# A configuration key written in a text (``micro_stop_s``) is a name, not words.
+KEYS = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+
+
 def catalog_words(language: str) -> set[str]:
-    """The Latin words of the catalog's entries in ``language``, less their {places}."""
+    """The Latin words of the catalog's entries in ``language``, less their {places} and
+    the configuration keys they name."""
     found: set[str] = set()
     for words in TEXTS.values():
-        text = re.sub(r"\{\w+\}", " ", words.get(language, ""))
+        text = KEYS.sub(" ", re.sub(r"\{\w+\}", " ", words.get(language, "")))
         found |= {word.lower() for word in re.findall("[A-Za-z]+", text)}
     return found
 
@@ -48,7 +53,7 @@ ENGLISH = catalog_words("en") - catalog_words("zh")
 def english_words(text: str) -> list[str]:
     """The words of ``text`` that come from our English catalog, once the plant's own
     names are taken out."""
-    text = TOKEN_NAMES.sub(" ", ADDRESSES.sub(" ", text))
+    text = KEYS.sub(" ", TOKEN_NAMES.sub(" ", ADDRESSES.sub(" ", text)))
     for name in PLANT_DATA:
         text = text.replace(name, " ")
     return sorted({word for word in re.findall("[A-Za-z]+", text) if word.lower() in ENGLISH})

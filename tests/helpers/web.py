@@ -12,7 +12,7 @@ Screenshots go to a temporary directory, or into docs/screenshots with
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -51,6 +51,7 @@ class WebPlant:
     base_url: str
     tokens: dict[str, str]
     receiver: Receiver
+    _released: dict[str, float] = field(default_factory=dict)  # station -> monotonic time
 
     def press(self, station: str) -> None:
         """A worker presses the station's button on the PLC and holds it until the station
@@ -60,6 +61,9 @@ class WebPlant:
         longer. Once, on a loaded CI machine, a press was never seen; an agent's log now
         says when its polling was late. Seeing presses is the edge tests' subject, not
         the pages'."""
+        # A button pressed again at once after its release would be one long press to an
+        # agent that polled neither between: it stays released 0.3 s first.
+        time.sleep(max(0.0, self._released.get(station, 0.0) + 0.3 - time.monotonic()))
         self.plc.set_coil(COILS[station], True)
         try:
             time.sleep(0.3)
@@ -67,6 +71,7 @@ class WebPlant:
                 wait_until(lambda: self._open_calls(api, station), what=f"a call at {station}")
         finally:
             self.plc.set_coil(COILS[station], False)
+            self._released[station] = time.monotonic()
 
     @staticmethod
     def _open_calls(api: httpx.Client, station: str) -> list[object]:
