@@ -7,19 +7,30 @@ It holds ``bits`` Boolean variables (``Bit.0`` ...) and ``words`` UInt16 variabl
 for coil i and word i for holding register i, so one workload drives either PLC; an edge
 subscribes to the variables, and its writes (the tower lights) are read back here.
 
+Besides, it can hold named variables of any scalar type (``variables``, e.g.
+``STATION_VARIABLES``: one of every type the edge takes, a station's buttons and its
+tower light outputs), set and read by name (``set``, ``get``, ``node_id``); serve with
+Basic256Sha256 SignAndEncrypt only, on a certificate of its own (``make_certificate``);
+and let in one user name and password, nobody else. Stopped and started again, it comes
+back on the same port with the values it had (``forget()`` between the two: at their
+initial values, as a PLC that restarted cold).
+
 The server runs on an event loop of its own, so whoever drives it (a benchmark's
-threads) and the edge under test (a process of its own) never share its loop.
+threads, a test's event loop) and the edge under test never share its loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from asyncua import ua
+from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.server import Server
 
 from contract.netutil import free_port, wait_for_port
@@ -27,6 +38,32 @@ from testbed.server import LOOPBACK, LocalServer
 
 NAMESPACE = "urn:andon:simulated-plc"
 START_TIMEOUT_S = 60.0  # a few thousand variables on a busy machine
+
+# name: (initial value, its DataType)
+Variables = Mapping[str, tuple[Any, ua.VariantType]]
+
+STATION_VARIABLES: Variables = {
+    "Types.Bool": (True, ua.VariantType.Boolean),
+    "Types.SByte": (-5, ua.VariantType.SByte),
+    "Types.Byte": (200, ua.VariantType.Byte),
+    "Types.Int16": (-1234, ua.VariantType.Int16),
+    "Types.UInt16": (54321, ua.VariantType.UInt16),
+    "Types.Int32": (-123456, ua.VariantType.Int32),
+    "Types.UInt32": (4_000_000_000, ua.VariantType.UInt32),
+    "Types.Int64": (-(2**40), ua.VariantType.Int64),
+    "Types.UInt64": (2**63 + 5, ua.VariantType.UInt64),
+    "Types.Float": (1.5, ua.VariantType.Float),
+    "Types.Double": (74.012, ua.VariantType.Double),
+    "Types.String": ("SN-0042", ua.VariantType.String),
+    "St10.Maintenance": (False, ua.VariantType.Boolean),
+    "St10.Quality": (False, ua.VariantType.Boolean),
+    "St10.Arrived": (False, ua.VariantType.Boolean),
+    "St10.Red": (False, ua.VariantType.Boolean),
+    "St10.Amber": (False, ua.VariantType.Boolean),
+    "St10.Buzzer": (False, ua.VariantType.Boolean),
+    "St10.Green": (0, ua.VariantType.Int16),
+    "Press.Force": (10.0, ua.VariantType.Double),
+}
 
 
 class _NoSecurityWarnings(logging.Filter):
@@ -41,16 +78,49 @@ class _NoSecurityWarnings(logging.Filter):
 _NO_SECURITY_WARNINGS = _NoSecurityWarnings()
 
 
-class SimulatedOpcUaPlc(LocalServer):
-    """Bits and words 0..n-1, all starting at zero (false)."""
+class _OneUser:
+    """Lets in one user name and password, nobody else (anonymous neither)."""
 
-    def __init__(self, *, bits: int = 256, words: int = 256, port: int | None = None) -> None:
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self.password = password
+
+    def get_user(
+        self, iserver: Any, username: str | None = None, password: str | None = None, **_: Any
+    ) -> User | None:
+        del iserver
+        if (username, password) == (self.username, self.password):
+            return User(role=UserRole.User)
+        return None
+
+
+class SimulatedOpcUaPlc(LocalServer):
+    """Bits and words 0..n-1, all starting at zero (false), and ``variables`` by name."""
+
+    def __init__(
+        self,
+        *,
+        bits: int = 256,
+        words: int = 256,
+        variables: Variables | None = None,
+        port: int | None = None,
+        certificate: Path | None = None,
+        private_key: Path | None = None,
+        user: tuple[str, str] | None = None,
+    ) -> None:
+        if (certificate is None) != (private_key is None):
+            raise ValueError("a certificate and its private key go together")
         self.host = LOOPBACK
         self.port = port or free_port()
         self.endpoint = f"opc.tcp://{self.host}:{self.port}/andon"
         self.namespace = 2  # the first namespace a server registers; checked at start
         self._bits = bits
         self._words = words
+        self._variables = dict(variables or {})
+        self._certificate = certificate
+        self._private_key = private_key
+        self._user = user
+        self._kept: dict[str, Any] = {}  # every variable's value when it last stopped
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -67,6 +137,10 @@ class SimulatedOpcUaPlc(LocalServer):
 
     def word_node(self, index: int) -> str:
         return f"ns={self.namespace};s=Word.{index}"
+
+    def node_id(self, name: str) -> str:
+        """The NodeId string of the variable ``name`` (one of ``variables``)."""
+        return f"ns={self.namespace};s={name}"
 
     def bit_of(self, node_id: str) -> int:
         """The bit that ``node_id`` (an address in an edge's configuration) names."""
@@ -96,6 +170,23 @@ class SimulatedOpcUaPlc(LocalServer):
 
     def register(self, address: int) -> int:
         return int(self._read(self.word_node(address)))
+
+    def set(self, name: str, value: Any) -> None:
+        """Set the variable ``name`` as the PLC's program would, in its own DataType."""
+        self._write([(self.node_id(name), ua.Variant(value, self._type_of(name)))])
+
+    def get(self, name: str) -> Any:
+        self._type_of(name)
+        return self._read(self.node_id(name))
+
+    def forget(self) -> None:
+        """Start next at the initial values, as a PLC that restarted cold."""
+        self._kept.clear()
+
+    def _type_of(self, name: str) -> ua.VariantType:
+        if name not in self._variables:
+            raise ValueError(f"not a variable of this PLC: {name!r}")
+        return self._variables[name][1]
 
     # -- the server ------------------------------------------------------------------------
 
@@ -142,7 +233,7 @@ class SimulatedOpcUaPlc(LocalServer):
         if loop is None or thread is None:
             return
         if server is not None:
-            asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+            asyncio.run_coroutine_threadsafe(self._keep_and_stop(server), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         self._loop = self._server = self._thread = None
@@ -159,22 +250,64 @@ class SimulatedOpcUaPlc(LocalServer):
         loop.run_forever()
         loop.close()
 
+    def _every_variable(self) -> dict[str, tuple[Any, ua.VariantType]]:
+        """Name: (initial value, DataType) of the bits, the words and the named ones."""
+        every: dict[str, tuple[Any, ua.VariantType]] = {
+            f"Bit.{i}": (False, ua.VariantType.Boolean) for i in range(self._bits)
+        }
+        every |= {f"Word.{i}": (0, ua.VariantType.UInt16) for i in range(self._words)}
+        return every | self._variables
+
+    async def _keep_and_stop(self, server: Server) -> None:
+        """Keep every value (a PLC's retained memory), then stop serving."""
+        for name in self._every_variable():
+            value = server.read_attribute_value(ua.NodeId.from_string(self.node_id(name)))
+            self._kept[name] = None if value.Value is None else value.Value.Value
+        await server.stop()
+
     async def _start_server(self) -> Server:
         logging.getLogger("asyncua.server.server").addFilter(_NO_SECURITY_WARNINGS)
-        server = Server()
+        manager = None if self._user is None else _OneUser(*self._user)
+        server = Server(user_manager=manager)  # type: ignore[arg-type]  # asyncua's protocol
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name("andon simulated PLC")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if self._certificate is not None and self._private_key is not None:
+            await server.load_certificate(str(self._certificate))
+            await server.load_private_key(str(self._private_key))
+            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+        else:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         self.namespace = await server.register_namespace(NAMESPACE)
         plc = await server.nodes.objects.add_object(self.namespace, "Plc")
-        tables = (("Bit", self._bits, False, ua.VariantType.Boolean),
-                  ("Word", self._words, 0, ua.VariantType.UInt16))  # fmt: skip
-        for prefix, count, initial, variant_type in tables:
-            for index in range(count):
-                name = f"{prefix}.{index}"
-                nodeid = ua.NodeId(ua.String(name), ua.Int16(self.namespace))
-                node = await plc.add_variable(nodeid, name, ua.Variant(initial, variant_type))
-                await node.set_writable()
+        for name, (initial, variant_type) in self._every_variable().items():
+            value = self._kept.get(name, initial)
+            nodeid = ua.NodeId(ua.String(name), ua.Int16(self.namespace))
+            node = await plc.add_variable(nodeid, name, ua.Variant(value, variant_type))
+            await node.set_writable()
         await server.start()
         return server
+
+
+def make_certificate(folder: Path, name: str, uri: str, *, der: bool = False) -> tuple[Path, Path]:
+    """A self-signed certificate and key for ``uri``, made with the openssl command that
+    docs/configuration.md gives (``der``: both converted to DER, named .der)."""
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    usage = "critical,digitalSignature,nonRepudiation,keyEncipherment,dataEncipherment"
+    command = (
+        "openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2"
+        f" -keyout {key} -out {cert} -subj /CN={name}"
+        f" -addext subjectAltName=URI:{uri},DNS:localhost -addext keyUsage={usage}"
+        " -addext extendedKeyUsage=serverAuth,clientAuth"
+    )
+    subprocess.run(command.split(), check=True, capture_output=True)
+    if not der:
+        return cert, key
+    cert_der, key_der = folder / f"{name}-cert.der", folder / f"{name}-key.der"
+    for kind, source, target in (("x509", cert, cert_der), ("pkey", key, key_der)):
+        subprocess.run(
+            ["openssl", kind, "-in", str(source), "-outform", "DER", "-out", str(target)],
+            check=True,
+            capture_output=True,
+        )
+    return cert_der, key_der

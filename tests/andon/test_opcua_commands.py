@@ -6,33 +6,28 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 import yaml
 
-from tests.helpers.opcua_server import OpcUaTestServer
+from testbed.opcua_plc import STATION_VARIABLES, SimulatedOpcUaPlc
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 ANDON = [sys.executable, "-m", "andon.cli"]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def opcua() -> AsyncIterator[OpcUaTestServer]:
-    server = OpcUaTestServer()
-    await server.start()
-    try:
+@pytest.fixture(scope="module")
+def opcua() -> Iterator[SimulatedOpcUaPlc]:
+    with SimulatedOpcUaPlc(bits=0, words=0, variables=STATION_VARIABLES) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def _andon(*args: str) -> tuple[int, str, str]:
-    """Run ``andon`` while this loop keeps serving the OPC UA server."""
+    """Run ``andon``, its output read as it comes."""
     process = await asyncio.create_subprocess_exec(
         *ANDON, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
@@ -42,7 +37,7 @@ async def _andon(*args: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-def _edge_file(tmp_path: Path, server: OpcUaTestServer, **sections: Any) -> Path:
+def _edge_file(tmp_path: Path, server: SimulatedOpcUaPlc, **sections: Any) -> Path:
     config = {
         "edge_id": "edge-1", "site": "p", "area": "a", "line": "l",
         "devices": [{"kind": "opcua", "id": "ua1", "endpoint": server.endpoint}],
@@ -54,7 +49,7 @@ def _edge_file(tmp_path: Path, server: OpcUaTestServer, **sections: Any) -> Path
 
 
 async def test_test_mode_prints_each_value_with_its_address_as_written(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     force, button = opcua.node_id("Press.Force"), opcua.node_id("St10.Quality")
     names = ["Types.Int32", "Types.UInt64", "Types.Float", "Types.String", "Types.Bool"]
@@ -87,7 +82,7 @@ async def test_test_mode_prints_each_value_with_its_address_as_written(
 
 
 async def test_test_mode_names_a_node_the_server_does_not_have_and_exits_1(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     measurements = [
         {"name": "good", "device": "ua1", "address": opcua.node_id("Press.Force")}
@@ -107,7 +102,7 @@ async def test_test_mode_names_a_node_the_server_does_not_have_and_exits_1(
 
 
 async def test_browse_prints_the_servers_variables_with_type_and_access(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     path = _edge_file(tmp_path, opcua)
     code, out, err = await _andon("edge", "browse", "--config", str(path), "--device", "ua1")
@@ -115,7 +110,7 @@ async def test_browse_prints_the_servers_variables_with_type_and_access(
     lines = [json.loads(line) for line in out.splitlines()]
     by_id = {line["node_id"]: line for line in lines}
     assert by_id[opcua.node_id("Types.UInt32")] == {
-        "node_id": opcua.node_id("Types.UInt32"), "browse_path": "Plant/Types.UInt32",
+        "node_id": opcua.node_id("Types.UInt32"), "browse_path": "Plc/Types.UInt32",
         "node_class": "Variable", "data_type": "UInt32", "type": "uint32",
         "access_level": ["read", "write"],
     }  # fmt: skip
@@ -124,7 +119,7 @@ async def test_browse_prints_the_servers_variables_with_type_and_access(
 
 
 async def test_browse_starts_at_a_node_and_stops_at_the_depth(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     path = _edge_file(tmp_path, opcua)
     code, out, err = await _andon(
@@ -138,7 +133,7 @@ async def test_browse_starts_at_a_node_and_stops_at_the_depth(
 
 
 async def test_browse_refuses_a_device_that_is_not_an_opcua_server_and_a_bad_node(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     path = _edge_file(tmp_path, opcua)
     code, _, err = await _andon("edge", "browse", "--config", str(path), "--device", "plc9")
@@ -150,7 +145,7 @@ async def test_browse_refuses_a_device_that_is_not_an_opcua_server_and_a_bad_nod
 
 
 async def test_an_edge_whose_opcua_password_cannot_be_read_does_not_start(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     path = _edge_file(tmp_path, opcua)
     config = yaml.safe_load(path.read_text())

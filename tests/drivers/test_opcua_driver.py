@@ -1,4 +1,4 @@
-"""The OPC UA driver against a real asyncua server on loopback (tests/helpers/opcua_server.py):
+"""The OPC UA driver against a real asyncua server on loopback (testbed/opcua_plc.py):
 every type, changes as a subscription delivers them, writes read back, refusals, and a
 server that vanishes and returns."""
 
@@ -9,18 +9,18 @@ import contextlib
 import logging
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from contract.backoff import Backoff
 from drivers import DeviceMisconfigured, DeviceUnavailable, OpcUaConfig, Value
 from drivers.opcua import OpcUaDriver
 from drivers.tags import Monitored
 from edge.config import load_edge_config
-from tests.helpers.opcua_server import VARIABLES, OpcUaTestServer, make_certificate
+from testbed.opcua_plc import STATION_VARIABLES, SimulatedOpcUaPlc, make_certificate
 from tests.helpers.waiting import until
 
 # A test fails after this long without what it waits for; nothing asserts durations.
@@ -57,19 +57,22 @@ class Recording:
         return [value for where, value in self.changes if where == address]
 
 
+def station_plc(**settings: Any) -> SimulatedOpcUaPlc:
+    """A PLC of the station's typed variables only (no bits, no words)."""
+    return SimulatedOpcUaPlc(bits=0, words=0, variables=STATION_VARIABLES, **settings)
+
+
 # One server for the tests that leave it running (each on variables of its own): an
-# asyncua server takes a second or two to build its address space.
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def server() -> AsyncIterator[OpcUaTestServer]:
-    plc = OpcUaTestServer()
-    await plc.start()
-    try:
+# asyncua server takes a second or two to build its address space. It serves from a
+# thread of its own; a test's loop starts and stops one through ``asyncio.to_thread`` so
+# that the driver under test goes on running meanwhile.
+@pytest.fixture(scope="module")
+def server() -> Iterator[SimulatedOpcUaPlc]:
+    with station_plc() as plc:
         yield plc
-    finally:
-        await plc.stop()
 
 
-def config_of(plc: OpcUaTestServer, **settings: object) -> OpcUaConfig:
+def config_of(plc: SimulatedOpcUaPlc, **settings: object) -> OpcUaConfig:
     return OpcUaConfig.model_validate(
         {"kind": "opcua", "id": "ua1", "endpoint": plc.endpoint, "timeout_s": 2, **settings}
     )
@@ -90,7 +93,7 @@ async def subscribed(
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_every_type_is_read_as_its_value_and_named_by_its_type(
-    server: OpcUaTestServer,
+    server: SimulatedOpcUaPlc,
 ) -> None:
     addresses = [server.node_id(name) for name in EXPECTED_TYPES]
     async with OpcUaDriver(config_of(server)) as driver:
@@ -98,7 +101,7 @@ async def test_every_type_is_read_as_its_value_and_named_by_its_type(
         values = await driver.read_tags(addresses)
         types = await driver.value_types(addresses)
     for name in EXPECTED_TYPES:
-        expected = VARIABLES[name][0]
+        expected = STATION_VARIABLES[name][0]
         got = values[server.node_id(name)]
         if name == "Types.Float":
             assert got == pytest.approx(expected)
@@ -109,7 +112,9 @@ async def test_every_type_is_read_as_its_value_and_named_by_its_type(
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_an_unknown_node_is_refused_not_returned_as_nothing(server: OpcUaTestServer) -> None:
+async def test_an_unknown_node_is_refused_not_returned_as_nothing(
+    server: SimulatedOpcUaPlc,
+) -> None:
     async with OpcUaDriver(config_of(server)) as driver:
         await driver.connect()
         with pytest.raises(DeviceMisconfigured, match="BadNodeIdUnknown"):
@@ -118,7 +123,7 @@ async def test_an_unknown_node_is_refused_not_returned_as_nothing(server: OpcUaT
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_a_light_written_reads_back_in_the_variables_own_type(
-    server: OpcUaTestServer,
+    server: SimulatedOpcUaPlc,
 ) -> None:
     async with OpcUaDriver(config_of(server)) as driver:
         await driver.connect()
@@ -128,12 +133,12 @@ async def test_a_light_written_reads_back_in_the_variables_own_type(
         assert await driver.read_tags([red, green]) == {red: True, green: 1}
         with pytest.raises(DeviceMisconfigured, match="Boolean"):
             await driver.write_tag(red, "on")
-    assert await server.get("St10.Red") is True
+    assert server.get("St10.Red") is True
 
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_a_lights_outputs_are_written_together_each_in_its_own_type(
-    server: OpcUaTestServer,
+    server: SimulatedOpcUaPlc,
 ) -> None:
     red, amber, green = (server.node_id(f"St10.{name}") for name in ("Red", "Amber", "Green"))
     async with OpcUaDriver(config_of(server)) as driver:
@@ -143,12 +148,12 @@ async def test_a_lights_outputs_are_written_together_each_in_its_own_type(
         # A value one variable cannot take is refused before anything is written.
         with pytest.raises(DeviceMisconfigured, match="Boolean"):
             await driver.write_tags({amber: 0, red: "on"})
-    assert (await server.get("St10.Amber"), await server.get("St10.Red")) == (True, False)
+    assert (server.get("St10.Amber"), server.get("St10.Red")) == (True, False)
 
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_a_press_shorter_than_the_publishing_interval_arrives_as_press_and_release(
-    server: OpcUaTestServer,
+    server: SimulatedOpcUaPlc,
 ) -> None:
     sink = Recording()
     button = server.node_id("St10.Maintenance")
@@ -156,8 +161,8 @@ async def test_a_press_shorter_than_the_publishing_interval_arrives_as_press_and
     driver = OpcUaDriver(config_of(server, publishing_interval_ms=1000))
     async with subscribed(driver, [Monitored(button)], sink):
         await until(lambda: sink.of(button) == [False], timeout=WAIT_S, what="the initial value")
-        await server.set("St10.Maintenance", True)
-        await server.set("St10.Maintenance", False)
+        server.set("St10.Maintenance", True)
+        server.set("St10.Maintenance", False)
         await until(lambda: len(sink.of(button)) >= 3, timeout=WAIT_S, what="press and release")
     assert sink.of(button) == [False, True, False]
     assert sink.states == [True]
@@ -165,7 +170,7 @@ async def test_a_press_shorter_than_the_publishing_interval_arrives_as_press_and
 
 @pytest.mark.asyncio(loop_scope="module")
 async def test_an_unknown_node_in_a_subscription_is_refused_and_the_others_still_arrive(
-    server: OpcUaTestServer,
+    server: SimulatedOpcUaPlc,
 ) -> None:
     sink = Recording()
     good = server.node_id("Press.Force")
@@ -179,13 +184,13 @@ async def test_an_unknown_node_in_a_subscription_is_refused_and_the_others_still
 async def test_a_vanished_server_is_subscribed_anew_on_return_without_invented_presses(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    server = OpcUaTestServer()
-    await server.start()
+    server = station_plc()
+    await asyncio.to_thread(server.start)
     try:
         with caplog.at_level(logging.INFO):
             await _vanish_and_return(server)
     finally:
-        await server.stop()
+        await asyncio.to_thread(server.stop)
     # The outage is told once each way (a reminder between if it lasts); asyncua's own
     # lines about each failed try are filtered out: a new asyncua that words them
     # otherwise shows here.
@@ -196,27 +201,27 @@ async def test_a_vanished_server_is_subscribed_anew_on_return_without_invented_p
     assert [r.getMessage() for r in theirs if r.levelno >= logging.WARNING] == []
 
 
-async def _vanish_and_return(server: OpcUaTestServer) -> None:
+async def _vanish_and_return(server: SimulatedOpcUaPlc) -> None:
     sink = Recording()
     button = server.node_id("St10.Maintenance")
     quick = Backoff(initial=0.05, cap=0.2)
     driver = OpcUaDriver(config_of(server), backoff=quick)
     async with subscribed(driver, [Monitored(button)], sink):
         await until(lambda: sink.states == [True], timeout=WAIT_S, what="connected")
-        await server.set("St10.Maintenance", True)
+        server.set("St10.Maintenance", True)
         await until(lambda: sink.of(button) == [False, True], timeout=WAIT_S, what="the press")
-        await server.stop()
+        await asyncio.to_thread(server.stop)
         await until(lambda: sink.states == [True, False], timeout=WAIT_S, what="reported down")
         with pytest.raises(DeviceUnavailable):
             await driver.read_tags([button])
-        await server.start()  # still held: the same press, not a new one
+        await asyncio.to_thread(server.start)  # still held: the same press, not a new one
         await until(
             lambda: sink.states == [True, False, True], timeout=WAIT_S, what="reported up again"
         )
         await until(
             lambda: len(sink.of(button)) == 3, timeout=WAIT_S, what="the value after the return"
         )
-        await server.set("St10.Maintenance", False)
+        server.set("St10.Maintenance", False)
         await until(lambda: len(sink.of(button)) == 4, timeout=WAIT_S, what="the release")
     assert sink.of(button) == [False, True, True, False]
     assert driver.connects == 2
@@ -224,12 +229,12 @@ async def _vanish_and_return(server: OpcUaTestServer) -> None:
 
 @pytest.mark.asyncio
 async def test_a_server_not_there_yet_is_tried_until_it_answers() -> None:
-    plc = OpcUaTestServer()
+    plc = station_plc()
     sink = Recording()
     driver = OpcUaDriver(config_of(plc), backoff=Backoff(initial=0.05, cap=0.2))
     async with subscribed(driver, [Monitored(plc.node_id("Press.Force"))], sink):
         await until(lambda: sink.states == [False], timeout=WAIT_S, what="reported down")
-        await plc.start()
+        await asyncio.to_thread(plc.start)
         try:
             await until(lambda: sink.states == [False, True], timeout=WAIT_S, what="reported up")
             await until(
@@ -238,7 +243,7 @@ async def test_a_server_not_there_yet_is_tried_until_it_answers() -> None:
                 what="its value",
             )
         finally:
-            await plc.stop()
+            await asyncio.to_thread(plc.stop)
 
 
 @pytest.mark.asyncio
@@ -248,11 +253,9 @@ async def test_sign_and_encrypt_with_certificates_and_a_user(tmp_path: Path, der
     client_cert, client_key = make_certificate(
         tmp_path, "client", "urn:plant1:andon:edge1", der=der
     )
-    plc = OpcUaTestServer(
-        certificate=server_cert, private_key=server_key, user=("andon", "s3cret-pw")
-    )
+    plc = station_plc(certificate=server_cert, private_key=server_key, user=("andon", "s3cret-pw"))
     (tmp_path / "password").write_text("s3cret-pw\n")
-    await plc.start()
+    await asyncio.to_thread(plc.start)
     try:
         config = config_of(
             plc,
@@ -272,12 +275,12 @@ async def test_sign_and_encrypt_with_certificates_and_a_user(tmp_path: Path, der
             with pytest.raises(DeviceUnavailable, match="BadUserAccessDenied"):
                 await driver.connect()
     finally:
-        await plc.stop()
+        await asyncio.to_thread(plc.stop)
 
 
 @pytest.mark.asyncio
 async def test_a_file_that_holds_no_certificate_is_a_misconfiguration(tmp_path: Path) -> None:
-    plc = OpcUaTestServer()
+    plc = station_plc()
     (tmp_path / "client.crt").write_text("not a certificate")
     (tmp_path / "client.key").write_text("not a key")
     config = config_of(

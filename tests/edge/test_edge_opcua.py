@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from contract.config.models import BrokerConfig
 from contract.wire import LightCommand, Topics, utc_now
@@ -30,24 +29,22 @@ from edge.recorder import Recorder
 from edge.station_lights import StationLights
 from edge.subscribing import subscribing
 from testbed.broker import MosquittoBroker
+from testbed.opcua_plc import STATION_VARIABLES, SimulatedOpcUaPlc
 from tests.helpers.heard import WAIT_S, Heard, call_types, forces, listen, statuses
-from tests.helpers.opcua_server import OpcUaTestServer
 
 pytestmark = pytest.mark.asyncio
 
 
-@pytest_asyncio.fixture
-async def opcua() -> AsyncIterator[OpcUaTestServer]:
-    server = OpcUaTestServer()
-    await server.start()
-    try:
+@pytest.fixture
+def opcua() -> Iterator[SimulatedOpcUaPlc]:
+    """A PLC of the station's typed variables, serving from a thread of its own (a test's
+    loop stops and starts it through ``asyncio.to_thread``: the edge runs meanwhile)."""
+    with SimulatedOpcUaPlc(bits=0, words=0, variables=STATION_VARIABLES) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 def _config(
-    tmp_path: Path, broker: MosquittoBroker, server: OpcUaTestServer, prefix: str
+    tmp_path: Path, broker: MosquittoBroker, server: SimulatedOpcUaPlc, prefix: str
 ) -> EdgeConfig:
     device = OpcUaConfig(
         kind="opcua", id="ua1", endpoint=server.endpoint, publishing_interval_ms=400, timeout_s=2
@@ -74,7 +71,7 @@ def _config(
 
 
 async def test_presses_measurements_and_an_outage_reach_the_broker_as_they_happen(
-    tmp_path: Path, broker: MosquittoBroker, opcua: OpcUaTestServer, topic_prefix: str
+    tmp_path: Path, broker: MosquittoBroker, opcua: SimulatedOpcUaPlc, topic_prefix: str
 ) -> None:
     agent = EdgeAgent(_config(tmp_path, broker, opcua, topic_prefix))
     heard = Heard()
@@ -84,25 +81,25 @@ async def test_presses_measurements_and_an_outage_reach_the_broker_as_they_happe
         await asyncio.sleep(0.3)  # the listener subscribed
         await heard.until(lambda: 20.0 in forces(heard), "the first force, scaled")
         # A press and its release between two publishes (every 400 ms): one call.
-        await opcua.set("St10.Maintenance", True)
-        await opcua.set("St10.Maintenance", False)
+        opcua.set("St10.Maintenance", True)
+        opcua.set("St10.Maintenance", False)
         await heard.until(lambda: len(heard.kinds("call")) == 1, "the short press's call")
-        await opcua.set("St10.Arrived", True)
+        opcua.set("St10.Arrived", True)
         await heard.until(lambda: len(heard.kinds("arrival")) == 1, "the arrival")
-        await opcua.set("Press.Force", 10.1)  # within the deadband of 0.5 (scaled 20.2)
-        await opcua.set("Press.Force", 12.0)
+        opcua.set("Press.Force", 10.1)  # within the deadband of 0.5 (scaled 20.2)
+        opcua.set("Press.Force", 12.0)
         await heard.until(lambda: 24.0 in forces(heard), "the moved force")
         # Held through an outage: the same press when the server returns, not a new one.
-        await opcua.set("St10.Maintenance", True)
+        opcua.set("St10.Maintenance", True)
         await heard.until(lambda: len(heard.kinds("call")) == 2, "the second press")
-        await opcua.stop()
+        await asyncio.to_thread(opcua.stop)
         await heard.until(lambda: statuses(heard) == ["offline"], "the device offline")
-        await opcua.start()
+        await asyncio.to_thread(opcua.start)
         await heard.until(lambda: statuses(heard) == ["offline", "online"], "online again")
-        await opcua.set("St10.Maintenance", False)
-        await opcua.set("St10.Maintenance", True)
+        opcua.set("St10.Maintenance", False)
+        opcua.set("St10.Maintenance", True)
         # Changes arrive in order: once this call is heard, every press before it was.
-        await opcua.set("St10.Quality", True)
+        opcua.set("St10.Quality", True)
         await heard.until(lambda: call_types(heard)[-1:] == ["quality"], "the last press")
     finally:
         agent.stop()
@@ -115,7 +112,7 @@ async def test_presses_measurements_and_an_outage_reach_the_broker_as_they_happe
 
 
 async def test_a_light_command_is_written_to_the_servers_variables_and_reads_back(
-    opcua: OpcUaTestServer,
+    opcua: SimulatedOpcUaPlc,
 ) -> None:
     outputs = {
         "red": opcua.node_id("St10.Red"),
@@ -138,7 +135,7 @@ async def test_a_light_command_is_written_to_the_servers_variables_and_reads_bac
             async with asyncio.timeout(WAIT_S):
                 while not lights.written:  # noqa: ASYNC110  # a counter, no event
                     await asyncio.sleep(0.02)
-    assert [await opcua.get(f"St10.{name}") for name in ("Red", "Amber", "Buzzer", "Green")] == [
+    assert [opcua.get(f"St10.{name}") for name in ("Red", "Amber", "Buzzer", "Green")] == [
         False, True, True, 0,
     ]  # fmt: skip
     assert faults == []
@@ -146,7 +143,7 @@ async def test_a_light_command_is_written_to_the_servers_variables_and_reads_bac
 
 
 async def test_a_long_press_counts_while_the_button_is_still_held(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     device = OpcUaConfig(kind="opcua", id="ua1", endpoint=opcua.endpoint)
     button = ButtonConfig(
@@ -161,12 +158,12 @@ async def test_a_long_press_counts_while_the_button_is_still_held(
     recorder = Recorder(config, outbox, Topics())
     try:
         async with subscribing(config, recorder):
-            await opcua.set("St10.Quality", True)  # before or after subscribing: a press
+            opcua.set("St10.Quality", True)  # before or after subscribing: a press
             async with asyncio.timeout(WAIT_S):
                 while recorder.presses < 1:  # noqa: ASYNC110  # a counter, no event
                     await asyncio.sleep(0.02)
-            held = await opcua.get("St10.Quality")
-            await opcua.set("St10.Quality", False)
+            held = opcua.get("St10.Quality")
+            opcua.set("St10.Quality", False)
         calls = [json.loads(e.body) for e in outbox.pending() if '"kind":"call"' in e.body]
     finally:
         outbox.close()
@@ -175,7 +172,7 @@ async def test_a_long_press_counts_while_the_button_is_still_held(
 
 
 async def test_a_server_that_restarted_gets_its_lights_written_again(
-    tmp_path: Path, opcua: OpcUaTestServer
+    tmp_path: Path, opcua: SimulatedOpcUaPlc
 ) -> None:
     device = OpcUaConfig(kind="opcua", id="ua1", endpoint=opcua.endpoint, timeout_s=2)
     outputs = {"red": opcua.node_id("St10.Red"), "amber": opcua.node_id("St10.Amber")}
@@ -193,7 +190,7 @@ async def test_a_server_that_restarted_gets_its_lights_written_again(
 
     async def amber_until(expected: bool) -> None:
         async with asyncio.timeout(WAIT_S):
-            while await opcua.get("St10.Amber") is not expected:  # noqa: ASYNC110  # a PLC's
+            while opcua.get("St10.Amber") is not expected:  # noqa: ASYNC110  # a PLC's
                 await asyncio.sleep(0.05)  # variable: nothing to wait on but reading it
 
     try:
@@ -203,9 +200,10 @@ async def test_a_server_that_restarted_gets_its_lights_written_again(
         ):
             lights.hub_command("st10", command)
             await amber_until(True)
-            await opcua.stop()
-            await opcua.start(restarted=True)  # its outputs off again
-            assert await opcua.get("St10.Amber") is False
+            await asyncio.to_thread(opcua.stop)
+            opcua.forget()  # it restarts cold: its outputs off again
+            await asyncio.to_thread(opcua.start)
+            assert opcua.get("St10.Amber") is False
             await amber_until(True)
     finally:
         outbox.close()

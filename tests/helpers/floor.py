@@ -17,7 +17,7 @@ import httpx
 
 from contract.netutil import free_port
 from testbed.broker import MosquittoBroker
-from tests.helpers.plant import AndonProcess, create_token, wait_hub_healthy, write_yaml
+from tests.helpers.plant import AndonProcess, create_tokens, wait_hub_healthy, write_yaml
 from tests.helpers.receiver import Receiver
 from tests.helpers.waiting import wait_until
 from tests.helpers.web import CALL_TYPES, REASON_CODES
@@ -122,7 +122,8 @@ def floor_hub(tmp_path: Path, broker: MosquittoBroker, prefix: str) -> Iterator[
         settings = _settings(broker, prefix, port, tmp_path / "hub.sqlite3")
         config = write_yaml(tmp_path / "hub.yaml", settings | _escalation(receiver, base_url))
         roles = ("viewer", "station", "responder", "admin")
-        tokens = {role: create_token(config, f"{role}-token", role) for role in roles}
+        made = create_tokens(config, {f"{role}-token": (role, []) for role in roles})
+        tokens = {role: made[f"{role}-token"] for role in roles}
         hub = AndonProcess("hub", config, tmp_path / "hub.log")
         try:
             hub.start()

@@ -63,7 +63,7 @@ def test_the_simulated_opc_ua_plc_serves_its_bits_and_words_and_stops() -> None:
 
     from testbed.opcua_plc import SimulatedOpcUaPlc
 
-    plc = SimulatedOpcUaPlc(bits=8, words=4)
+    plc = SimulatedOpcUaPlc(bits=8, words=4, variables={"Mode": ("auto", ua.VariantType.String)})
     plc.stop()  # before any start: nothing to stop
 
     async def client_side() -> tuple[bool, int]:
@@ -84,5 +84,12 @@ def test_the_simulated_opc_ua_plc_serves_its_bits_and_words_and_stops() -> None:
         assert (plc.register(1), plc.bit_of(plc.bit_node(5))) == (7, 5)
         with pytest.raises(ValueError, match="not a bit"):
             plc.bit_of(plc.word_node(1))
+        plc.set("Mode", "manual")
+        with pytest.raises(ValueError, match="not a variable"):
+            plc.set("Bit.3", False)
     assert not _accepts(f"{plc.host}:{plc.port}")
     plc.stop()  # a second stop is harmless
+    with plc:  # back on the same port, with the values it had
+        assert (plc.coil(3), plc.coil(6), plc.register(2), plc.get("Mode")) == (
+            True, True, 65535, "manual",
+        )  # fmt: skip

@@ -14,7 +14,7 @@ from contract.netutil import free_port
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
 from tests.helpers.charts import Gauge, bore
-from tests.helpers.plant import AndonProcess, create_token, write_yaml
+from tests.helpers.plant import AndonProcess, create_tokens, write_yaml
 from tests.helpers.receiver import Receiver
 from tests.helpers.waiting import wait_until
 from tests.helpers.web import (
@@ -80,11 +80,11 @@ def web_plant(
             ],
         },
     )
-    tokens = {
-        role: create_token(hub_config, f"{role}-token", role)
-        for role in ("viewer", "station", "responder", "engineer", "admin")
-    }
-    tokens["viewer-line2"] = create_token(hub_config, "viewer-line2", "viewer", "line2")
+    roles = ("viewer", "station", "responder", "engineer", "admin")
+    wanted: dict[str, tuple[str, list[str]]] = {f"{role}-token": (role, []) for role in roles}
+    made = create_tokens(hub_config, wanted | {"viewer-line2": ("viewer", ["line2"])})
+    tokens = {role: made[f"{role}-token"] for role in roles}
+    tokens["viewer-line2"] = made["viewer-line2"]
     hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
     edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
     plant = WebPlant(plc, hub, edge, base_url, tokens, receiver)

@@ -20,7 +20,7 @@ from playwright.sync_api import Browser, Page, Request, expect
 from contract.netutil import free_port
 from hub.web.i18n import TEXTS
 from testbed.broker import MosquittoBroker
-from tests.helpers.plant import AndonProcess, create_token, wait_hub_healthy, write_yaml
+from tests.helpers.plant import AndonProcess, create_tokens, wait_hub_healthy, write_yaml
 from tests.helpers.web import VIOLATIONS, new_page
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -80,8 +80,12 @@ def odd_hub(tmp_path: Path, broker: MosquittoBroker, topic_prefix: str) -> Itera
     port = free_port()
     settings = _settings(broker, topic_prefix, port, tmp_path / "hub.sqlite3")
     config = write_yaml(tmp_path / "hub.yaml", settings)
-    tokens = {role: create_token(config, f"{role}-token", role) for role in ("viewer", "station")}
-    tokens["viewer-line2"] = create_token(config, "viewer-line2", "viewer", "line2")
+    wanted: dict[str, tuple[str, list[str]]] = {
+        f"{role}-token": (role, []) for role in ("viewer", "station")
+    }
+    made = create_tokens(config, wanted | {"viewer-line2": ("viewer", ["line2"])})
+    tokens = {role: made[f"{role}-token"] for role in ("viewer", "station")}
+    tokens["viewer-line2"] = made["viewer-line2"]
     hub = AndonProcess("hub", config, tmp_path / "hub.log")
     try:
         hub.start()

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from contract.netutil import free_port
 from contract.wire import utc_now
 from tests.helpers.chinese import PAGE_TEXT, english_words
-from tests.helpers.plant import AndonProcess, create_token, write_yaml
+from tests.helpers.plant import AndonProcess, create_tokens, write_yaml
 from tests.helpers.waiting import wait_until
 from tests.helpers.web import CALL_TYPES, REASON_CODES, new_page
 
@@ -56,7 +56,10 @@ def roster_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RosterHub]:
         ],
     }
     config = write_yaml(folder / "hub.yaml", settings)
-    tokens = {role: create_token(config, f"{role}-token", role) for role in ("viewer", "engineer")}
+    made = create_tokens(
+        config, {"viewer-token": ("viewer", []), "engineer-token": ("engineer", [])}
+    )
+    tokens = {role: made[f"{role}-token"] for role in ("viewer", "engineer")}
     hub = AndonProcess("hub", config, folder / "hub.log")
     started = RosterHub(f"http://127.0.0.1:{port}", tokens)
     try:
