@@ -28,6 +28,7 @@ from edge.tag_polling import tag_polling
 from testbed.broker import MosquittoBroker
 from testbed.logix_plc import SimulatedLogixPlc
 from tests.helpers.heard import WAIT_S, Heard, call_types, forces, listen, statuses
+from tests.helpers.lights import light_amber_with_buzzer
 from tests.helpers.plant import ANDON, write_yaml
 
 TAGS = {
@@ -123,19 +124,9 @@ async def test_a_light_command_is_written_to_the_controller_and_reads_back(
         logix.set(tag, False)
     logix.set("Horn", 0)
     outputs = {"red": "Red", "amber": "Amber", "buzzer": "Horn", "line_stop": "Stop"}
-    light = LightConfig(station="st10", device="plc7", outputs=outputs)
     device = _device(logix)
-    config = EdgeConfig(edge_id="e", site="s", area="a", line="l", devices=[device], lights=[light])
-    faults: list[object] = []
-    lights = StationLights(config, lambda station, fault: faults.append(fault))
-    command = LightCommand(
-        colour="amber", flashing=False, buzzer=True, state="raised", ts=utc_now()
-    )
-    async with LogixDriver(device) as driver, lights.running({"plc7": driver}):
-        lights.hub_command("st10", command)
-        async with asyncio.timeout(WAIT_S):
-            while not lights.written:  # noqa: ASYNC110  # a counter, no event
-                await asyncio.sleep(0.02)
+    async with LogixDriver(device) as driver:
+        lights, faults = await light_amber_with_buzzer(device, outputs, driver)
     values = [logix.get(tag) for tag in ("Red", "Amber", "Horn", "Stop")]
     assert values == [False, True, 1, 0]
     assert faults == []

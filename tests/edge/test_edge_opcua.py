@@ -31,6 +31,7 @@ from edge.subscribing import subscribing
 from testbed.broker import MosquittoBroker
 from testbed.opcua_plc import STATION_VARIABLES, SimulatedOpcUaPlc
 from tests.helpers.heard import WAIT_S, Heard, call_types, forces, listen, statuses
+from tests.helpers.lights import light_amber_with_buzzer
 
 pytestmark = pytest.mark.asyncio
 
@@ -121,20 +122,9 @@ async def test_a_light_command_is_written_to_the_servers_variables_and_reads_bac
         "green": opcua.node_id("St10.Green"),  # an Int16 on this server: written 0 or 1
     }
     device = OpcUaConfig(kind="opcua", id="ua1", endpoint=opcua.endpoint)
-    light = LightConfig(station="st10", device="ua1", outputs=outputs)
-    config = EdgeConfig(edge_id="e", site="s", area="a", line="l", devices=[device], lights=[light])
-    faults: list[object] = []
-    lights = StationLights(config, lambda station, fault: faults.append(fault))
-    command = LightCommand(
-        colour="amber", flashing=False, buzzer=True, state="raised", ts=utc_now()
-    )
     async with OpcUaDriver(device) as driver:
         await driver.connect()
-        async with lights.running({"ua1": driver}):
-            lights.hub_command("st10", command)
-            async with asyncio.timeout(WAIT_S):
-                while not lights.written:  # noqa: ASYNC110  # a counter, no event
-                    await asyncio.sleep(0.02)
+        lights, faults = await light_amber_with_buzzer(device, outputs, driver)
     assert [opcua.get(f"St10.{name}") for name in ("Red", "Amber", "Buzzer", "Green")] == [
         False, True, True, 0,
     ]  # fmt: skip

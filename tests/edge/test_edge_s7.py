@@ -27,6 +27,7 @@ from rules.registers import ValueType
 from testbed.broker import MosquittoBroker
 from testbed.s7_plc import SimulatedS7Plc
 from tests.helpers.heard import WAIT_S, Heard, call_types, forces, listen, statuses
+from tests.helpers.lights import light_amber_with_buzzer
 from tests.helpers.plant import ANDON, write_yaml
 
 
@@ -97,19 +98,9 @@ async def test_a_press_a_measurement_and_an_outage_reach_the_broker(
 async def test_a_light_command_is_written_to_the_plc_and_reads_back(s7: SimulatedS7Plc) -> None:
     s7.outputs[0] = 0b1000_0000  # a bit the light does not own
     outputs = {"red": "Q0.0", "amber": "Q0.1", "buzzer": "Q0.2", "green": "DB5.DBW0"}
-    light = LightConfig(station="st10", device="plc7", outputs=outputs)
     device = _device(s7)
-    config = EdgeConfig(edge_id="e", site="s", area="a", line="l", devices=[device], lights=[light])
-    faults: list[object] = []
-    lights = StationLights(config, lambda station, fault: faults.append(fault))
-    command = LightCommand(
-        colour="amber", flashing=False, buzzer=True, state="raised", ts=utc_now()
-    )
-    async with S7Driver(device) as driver, lights.running({"plc7": driver}):
-        lights.hub_command("st10", command)
-        async with asyncio.timeout(WAIT_S):
-            while not lights.written:  # noqa: ASYNC110  # a counter, no event
-                await asyncio.sleep(0.02)
+    async with S7Driver(device) as driver:
+        lights, faults = await light_amber_with_buzzer(device, outputs, driver)
     assert s7.outputs[0] == 0b1000_0110
     assert struct.unpack_from(">H", s7.db5, 0) == (0,)
     assert faults == []
