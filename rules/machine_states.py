@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contract.wire import MACHINE_STATES, MachineState
+from rules.counters import counter_step
 
 __all__ = ["MACHINE_STATES", "MachineState", "StateRule", "machine_state", "part_increment"]
 
@@ -66,11 +67,5 @@ def part_increment(last: int | None, value: int, wraps_at: int | None) -> int:
 
     A decrease is a wrap when the counter wraps (``wraps_at``: its type's range) and fell
     from its upper half into its lower half, otherwise a reset: what it reads now was
-    counted since. A count is never negative."""
-    if last is None:
-        return 0
-    if value >= last:
-        return value - last
-    if wraps_at is not None and last >= wraps_at // 2 > value:
-        return wraps_at - last + value
-    return max(value, 0)
+    counted since. A count is never negative (rules/counters.py, as for quality counters)."""
+    return counter_step(last, value, wraps_at)[0]

@@ -1,11 +1,6 @@
 """Parts counters into counts: each reading's increment over the last one, reset and wrap
-safe, and the hour (UTC) it is counted in.
-
-PLC counters only go up, until the PLC restarts (0 again), the counter wraps at its
-width, or someone presets it. A count must never go negative or jump by a counter's
-whole range: a decrease is a reset (the reading is what was counted since), or a wrap
-when the counter is known to wrap and fell from its upper half into its lower half; a
-step larger than ``max_increment`` is taken as a new base and not counted.
+safe (rules/counters.py), and the hour (UTC) it is counted in. A step larger than
+``max_increment`` is taken as a new base and not counted: a preset, not parts made.
 """
 
 from __future__ import annotations
@@ -14,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from hub.config.measurements import QualityCounters
+from rules.counters import counter_step as rules_counter_step
 
 
 @dataclass(frozen=True)
@@ -28,14 +24,7 @@ class CounterStep:
 
 def counter_step(last: int | None, value: int, entry: QualityCounters, *, kind: str) -> CounterStep:
     """The increment of a counter that read ``last`` before and reads ``value`` now."""
-    if last is None:
-        return CounterStep(kind, value, 0, "first")
-    if value >= last:
-        step, how = value - last, "counted"
-    elif entry.wraps_at is not None and last >= entry.wraps_at // 2 > value:
-        step, how = entry.wraps_at - last + value, "wrapped"
-    else:
-        step, how = max(value, 0), "reset"
+    step, how = rules_counter_step(last, value, entry.wraps_at)
     if step > entry.max_increment:
         return CounterStep(kind, value, 0, "jump")
     return CounterStep(kind, value, step, how)
