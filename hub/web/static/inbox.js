@@ -10,7 +10,10 @@
   // The card the person last acted on: it keeps its place in the list and on the screen
   // while the list is redrawn, so the next tap lands on the same call, not on the call
   // that the new order slid under the finger. ``done`` says what their action did.
-  let pinned = null; // { id, index, done }
+  let pinned = null; // { id, index, done, after }
+  let reads = 0; // reads of the list started so far
+  let reading = null; // the read being drawn now, if any
+  let again = false; // asked for again while one was under way
   let clockOffset = 0;
   let landed = false;
 
@@ -24,7 +27,25 @@
     return x[0] - y[0] || x[1] - y[1] || Date.parse(a.raised_at) - Date.parse(b.raised_at);
   }
 
-  async function refresh() {
+  // One read at a time, drawn in the order asked: an answer that left the hub before an
+  // action's could otherwise land after it and draw the call's old buttons under the finger.
+  function refresh() {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        await readAndDraw();
+      } while (again);
+      reading = null;
+    })();
+    return reading;
+  }
+
+  async function readAndDraw() {
+    const number = ++reads;
     const query = "state=raised&state=acknowledged&state=arrived&limit=1000";
     let page;
     try {
@@ -39,7 +60,7 @@
     // to a redraw that replaced it between the finger going down and coming up.
     const kept = new Map([...list.children].map((node) => [node.dataset.signature, node]));
     const nodes = calls.map((call) => kept.get(signature(call)) || card(call));
-    for (const node of nodes) showDone(node);
+    for (const node of nodes) showDone(node, number);
     if (nodes.some((node, i) => list.children[i] !== node) || nodes.length !== list.children.length) {
       const anchor = screenAnchor();
       list.replaceChildren(...nodes);
@@ -50,10 +71,11 @@
     if (wanted && !landed) land(calls);
   }
 
-  // What the person's last action did, on its card only (the stream's redraw may come
-  // before the action's answer, so it is set on every redraw).
-  function showDone(node) {
-    const done = pinned && Number(node.dataset.call) === pinned.id ? pinned.done : null;
+  // What the person's last action did, on its card only, and only once the card is drawn
+  // from a read that started after the action's answer (it shows the call's new state).
+  function showDone(node, number) {
+    const mine = pinned && Number(node.dataset.call) === pinned.id && number > pinned.after;
+    const done = mine ? pinned.done : null;
     const text = node.querySelector(".done");
     if (done) {
       node.dataset.done = done;
@@ -152,7 +174,7 @@
   async function act(node, call, action, body) {
     const error = node.querySelector(".error");
     error.hidden = true;
-    pinned = { id: call.id, index: [...list.children].indexOf(node), done: null };
+    pinned = { id: call.id, index: [...list.children].indexOf(node), done: null, after: Infinity };
     // One action at a time per card: a second tap before the answer would act twice.
     const buttons = node.querySelectorAll("button");
     for (const button of buttons) button.disabled = true;
@@ -171,6 +193,7 @@
       for (const button of buttons) button.disabled = false;
     }
     pinned.done = action === "resolve" ? null : action;
+    pinned.after = reads;
     refresh();
   }
 

@@ -1,16 +1,18 @@
 """The responder's phone (390x844) against a real hub in a real browser: no page is wider
 than the screen in either language and the top bar folds into a menu; in a long inbox
-the tap after an acknowledgement acts on the same call; the resolve form's reason starts
+the tap after an acknowledgement acts on the same call, even when an older read of the
+list comes back after the acknowledgement's answer; the resolve form's reason starts
 empty and is required; the acknowledgement link's page names the call in the person's
 language."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import APIResponse, Browser, Page, Route, expect
 
 from hub.web.i18n import TEXTS
 from testbed.broker import MosquittoBroker
@@ -103,6 +105,58 @@ def test_after_an_acknowledgement_in_a_long_inbox_the_next_tap_acts_on_the_same_
     others = _states(floor, [c for c in calls if c != target])
     assert set(others.values()) == {"raised"}, others
     expect(page.locator(f'.card[data-call="{target}"][data-state="arrived"]')).to_be_visible()
+
+
+def test_a_list_read_answered_after_the_acknowledgement_does_not_put_old_buttons_under_the_finger(
+    floor: FloorHub, browser: Browser
+) -> None:
+    """A read of the list that left before the acknowledgement's answer and comes back after
+    it (a slow network) is drawn before the newer read, never after it."""
+    page, calls = _long_inbox(floor, browser)
+    target = calls[7]
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_first_list_read(route: Route) -> None:
+        if held or route.request.method != "GET":
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # the hub's answer now; the page gets it later
+
+    page.route("**/api/calls?*", hold_first_list_read)
+    floor.raise_call(FEW, "st01")  # the stream says "changed": the inbox reads its list
+
+    def list_read_held() -> bool:
+        page.wait_for_timeout(50)  # the page's events (and the handler) run while it waits
+        return bool(held)
+
+    wait_until(list_read_held, what="a list read held")
+    card = page.locator(f'.card[data-call="{target}"]')
+    card.scroll_into_view_if_needed()
+    box = card.locator(".do-acknowledge").bounding_box()
+    assert box is not None
+    finger = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    answered: list[str] = []
+    page.on("requestfinished", lambda request: answered.append(request.url))
+    with page.expect_response(lambda r: r.url.endswith(f"/api/calls/{target}/acknowledge")):
+        page.mouse.click(*finger)
+    # A page that reads again at once (on the answer, and on the stream's word of the
+    # acknowledgement) has both newer answers drawn before the held one comes back; one
+    # that waits for the held read sends nothing: give either time to show.
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and sum("/api/calls?" in url for url in answered) < 2:
+        page.wait_for_timeout(50)
+    page.locator(".card").evaluate_all("cards => cards.forEach((c) => { c.dataset.before = 1; })")
+    route, stale = held[0]
+    route.fulfill(response=stale)  # says the call is still raised
+
+    drawn = page.locator(f'.card[data-call="{target}"][data-done="acknowledge"]:not([data-before])')
+    expect(drawn).to_be_visible()
+    expect(drawn).to_have_attribute("data-state", "acknowledged")
+    expect(drawn.locator(".done")).to_have_text(TEXTS["done_acknowledge"]["en"])
+    under = page.evaluate("([x, y]) => document.elementFromPoint(x, y).className", list(finger))
+    assert under == "do-arrive"
+    page.mouse.click(*finger)
+    wait_until(lambda: floor.call(target)["state"] == "arrived", what="the same call arrived")
 
 
 def test_the_reason_is_empty_until_picked_and_required(floor: FloorHub, browser: Browser) -> None:
