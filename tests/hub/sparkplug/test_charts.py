@@ -21,7 +21,7 @@ from tests.helpers.plant import write_yaml
 from tests.helpers.sparkplug_peers import Peer
 from tests.helpers.waiting import wait_until
 
-GROUP, NODE, HOST_ID = "plant-north", "press-node", "andon-hub"
+GROUP, NODE, HOST_ID = "plant-spc", "force-node", "andon-hub-spc"
 PHASE1 = [100.0, 102.0, 99.0, 101.0, 98.0]  # the limits come from these
 WATCHED = [101.0, 99.5, 110.0]  # charted against them
 
