@@ -13,7 +13,7 @@ from contract.config.yaml_source import YamlDocument
 from contract.secrets import is_clear_text
 from drivers import OpcUaConfig
 from edge.config import EdgeConfig, check_edge_document
-from hub.config.file import HubConfig
+from hub.config.file import HubConfig, validate_hub_document
 from rules.spc.rulefile import RuleFile
 
 
@@ -38,7 +38,7 @@ def check_files(paths: Iterable[Path], *, offline: bool = False) -> list[ConfigI
             elif "characteristics" in keys:
                 validate(doc, RuleFile)
             else:
-                hubs.append((doc, validate(doc, HubConfig)))
+                hubs.append((doc, validate_hub_document(doc)))
             if not offline:
                 found = secret_issues(doc) + file_issues(doc) + host_warnings(doc)
                 issues.extend(sorted(found, key=lambda issue: issue.line))

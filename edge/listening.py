@@ -1,11 +1,12 @@
 """Listen to the devices that push: serial button stations and scanners.
 
-A station's press raises a call exactly as a Modbus button does (``Recorder.raise_call``);
-a scan sets the part (serial, or lot when the station's ``lot`` names the scanner) of the
-station the scanner is bound to, or, from the station's ``badge`` scanner, marks the
-responder whose badge it is arrived (an arrival event carrying the badge). Whether each
-device is heard from is checked a few times a second and reported as ``device_status``
-events, as for polled devices.
+A station's press raises a call exactly as a Modbus button does (``Recorder.raise_call``),
+and its press and release set the Sparkplug face's ``<station>/call/<call_type>`` metric
+as a polled button's do (``Recorder.held``). A scan sets the part (serial, or lot when the
+station's ``lot`` names the scanner) of the station the scanner is bound to, or, from the
+station's ``badge`` scanner, marks the responder whose badge it is arrived (an arrival
+event carrying the badge). Whether each device is heard from is checked a few times a
+second and reported as ``device_status`` events, as for polled devices.
 """
 
 from __future__ import annotations
@@ -86,12 +87,10 @@ class SerialListener:
                 self.recorder.device_state(device, up=False, reason=str(exc))
 
     def _press(self, device: str, event: ButtonEvent) -> None:
-        if not event.pressed:
-            return
         key = (device, event.station, event.button)
         button = self._buttons.get(key)
         if button is None:
-            if key not in self._unknown:
+            if event.pressed and key not in self._unknown:
                 self._unknown.add(key)
                 log.warning(
                     "station %s of %s pressed button %r, which no button entry names",
@@ -100,7 +99,9 @@ class SerialListener:
                     event.button,
                 )
             return
-        self.recorder.press(button, time.monotonic())
+        self.recorder.held(button, held=event.pressed)
+        if event.pressed:
+            self.recorder.press(button, time.monotonic())
 
     def _scan(self, device: str, event: ScanEvent) -> None:
         if device in self._badge_scanners:

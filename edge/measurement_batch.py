@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from contract.wire import MAX_PAYLOAD_BYTES, PartRef
-from edge.measurement_json import PointRow, ReadingRow, measurement_payload_json, wrap_payload
+from edge.measurement_json import ReadingRow, measurement_payload_json, wrap_payload
 from edge.outbox import MessageBuilder
+from rules.spc.monitor import PointRow
 
 # Room left under the payload limit for the envelope's fields.
 ENVELOPE_ROOM = 1024

@@ -21,11 +21,10 @@ import orjson
 from pydantic_core import to_json
 
 from contract.wire import MeasuredValue, PartRef
+from rules.spc.monitor import PointRow
 
 # (station, name, value, unit) of one reading, ``unit`` None when the measurement has none.
 ReadingRow = tuple[str, str, MeasuredValue, str | None]
-# (station, characteristic, chart, measurement, subgroup, value, center, lcl, ucl, tests)
-PointRow = tuple[str, str, str, str, int, float, float, float, float, tuple[int, ...]]
 
 
 def measurement_json(

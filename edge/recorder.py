@@ -46,9 +46,9 @@ from edge.measurement_json import ReadingRow
 from edge.outbox import MessageBuilder, Outbox
 from edge.polling import ButtonTag, Cycle, MeasurementTag
 from edge.sparkplug_node import SparkplugNode
-from edge.spc import Anomaly, SpcCycle, SpcMonitor
 from edge.spc_config import load_rule_file
 from rules.buttons import Admission, ChatterGuard, Press
+from rules.spc.monitor import Anomaly, SpcCycle, SpcMonitor
 
 log = logging.getLogger(__name__)
 
@@ -142,12 +142,8 @@ class Recorder:
         if tag.config.name is not None:
             self.latest[tag.config.name] = pressed
         rising = tag.signal.update(pressed, now)
-        if self.sparkplug is not None and tag.signal.level != held:
-            button = tag.config
-            if button.sends == "call" and button.call_type is not None:
-                self.sparkplug.button(
-                    button.device, button.station, button.call_type, held=tag.signal.level
-                )
+        if tag.signal.level != held:
+            self.held(tag.config, held=tag.signal.level)
         if tag.hold is None:
             if rising:
                 self.press(tag.config, now)
@@ -155,6 +151,12 @@ class Recorder:
         kind = tag.hold.update(tag.signal.level, now)
         if kind is not None:
             self.press(tag.config, now, long=kind is Press.LONG)
+
+    def held(self, button: ButtonConfig, *, held: bool) -> None:
+        """``button`` is now held down or let go: the Sparkplug face's call metric follows
+        (a polled or subscribed button after its debounce, a serial station's at once)."""
+        if self.sparkplug is not None and button.sends == "call" and button.call_type is not None:
+            self.sparkplug.button(button.device, button.station, button.call_type, held=held)
 
     def press(self, button: ButtonConfig, now: float, *, long: bool = False) -> int | None:
         """A press of ``button`` at ``now`` (monotonic seconds): its call or arrival event,

@@ -6,10 +6,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationError
 
-from contract.config.loading import Problem, duplicates, load_model
+from contract.config.loading import (
+    ConfigInvalid,
+    ConfigIssue,
+    Problem,
+    duplicates,
+    read_document,
+    validate_document,
+)
 from contract.config.models import BrokerConfig, Strict
+from contract.config.yaml_source import YamlDocument
 from contract.wire import Name
 from hub.config.auth import AuthConfig, auth_problems
 from hub.config.clock import ClockTime, TimeZone
@@ -21,7 +29,7 @@ from hub.config.escalation import (
     unescalated_call_types,
 )
 from hub.config.measurements import MeasurementsConfig, measurement_problems
-from hub.config.sparkplug import SparkplugHostConfig, sparkplug_problems
+from hub.config.sparkplug import SparkplugHostConfig, sparkplug_problems, with_spc_rules
 
 Language = Literal["en", "zh"]
 """The languages of the hub's pages."""
@@ -327,4 +335,26 @@ class HubConfig(Strict):
 
 def load_hub_config(path: Path) -> HubConfig:
     """The hub configuration in ``path``, or ConfigInvalid with every error."""
-    return load_model(path, HubConfig)
+    return validate_hub_document(read_document(path))
+
+
+def validate_hub_document(doc: YamlDocument) -> HubConfig:
+    """The hub configuration in ``doc``, or ConfigInvalid with every error: an SPC rule
+    file its ``sparkplug.spc`` names is read too (relative to the file) and checked,
+    also when the file's own cross-checks failed."""
+    try:
+        config = validate_document(doc, HubConfig)
+        issues: list[ConfigIssue] = []
+    except ConfigInvalid as exc:
+        try:
+            config = HubConfig.model_validate(doc.data)
+        except ValidationError:
+            raise exc from None
+        issues = exc.issues
+    if config.sparkplug is not None:
+        section, found = with_spc_rules(doc, config.sparkplug)
+        issues += found
+        config = config.model_copy(update={"sparkplug": section})
+    if issues:
+        raise ConfigInvalid(sorted(issues, key=lambda issue: issue.line))
+    return config

@@ -1,10 +1,12 @@
-"""Boolean metrics of Sparkplug nodes that raise calls on their rising edge.
+"""Boolean metrics of Sparkplug nodes that raise calls on their rising edge, and the
+anomalies of the characteristics charted from their measurements.
 
 A rising edge (``CallEdges``) becomes a call event as our edges send them, on the station
 event topic of the edge id ``spb-<group>-<node>``, and goes through the calls' own
 intake (``hub.edges.ingest.Ingest``): the same checks (a line that lists its ``edges``
 must list that id), the same dedup key (a press while the station's call of that type is
-open joins it), the same transaction and news.
+open joins it), the same transaction and news. An anomaly (``hub/sparkplug/charts.py``)
+goes the same way as an edge's anomaly event: stored, grouped and sent as SPC alarms.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 from contract.sparkplug.payloads import Metric
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
@@ -20,6 +23,7 @@ from hub.config.file import HubConfig
 from hub.config.sparkplug import SparkplugCall
 from hub.edges.ingest import BatchReport, Ingest
 from hub.sparkplug.call_metrics import save_call_metrics
+from hub.sparkplug.charts import StationAnomaly, anomaly_event
 from hub.sparkplug.intake import measurement_edge_id
 from hub.sparkplug.sessions import CallEdges, MetricKey, NodeKey
 
@@ -40,6 +44,7 @@ class SparkplugCalls:
         self.ingest = Ingest(config=config, store=store)
         self.edges = CallEdges(last)
         self.raised = 0
+        self.anomalies = 0
         self._last_seq: dict[str, int] = {}
 
     def _mapped(self) -> dict[MetricKey, SparkplugCall]:
@@ -74,9 +79,8 @@ class SparkplugCalls:
         edge_id = measurement_edge_id(node)
         messages: list[tuple[str, bytes]] = []
         for call in calls:
-            area = next(a.id for a in config.areas for line in a.lines if line.id == call.line)
-            seq = max(self._last_seq.get(edge_id, 0) + 1, time.time_ns() // 1000)
-            self._last_seq[edge_id] = seq
+            area = _area(config, call.line)
+            seq = self._next_seq(edge_id)
             event = Event(
                 event_id=make_event_id(edge_id, seq), edge_id=edge_id, seq=seq, ts=utc_now(),
                 site=config.site, area=area, line=call.line, station=call.station,
@@ -88,3 +92,39 @@ class SparkplugCalls:
         report = self.ingest.handle_batch(messages)
         self.raised += len(calls)
         return report
+
+    def raise_anomalies(
+        self, node: NodeKey, found: list[StationAnomaly], ts: datetime
+    ) -> BatchReport:
+        """Take the anomalies of the node's message (at ``ts``) in through the call intake,
+        as our edges' anomaly events (in a worker thread)."""
+        config = self.config()
+        topics = Topics(config.broker.topic_prefix)
+        edge_id = measurement_edge_id(node)
+        messages: list[tuple[str, bytes]] = []
+        for each in found:
+            area = _area(config, each.line)
+            event = anomaly_event(
+                config, area=area, edge_id=edge_id, seq=self._next_seq(edge_id), ts=ts,
+                found=each,
+            )  # fmt: skip
+            topic = topics.station_event(config.site, area, each.line, each.station, edge_id)
+            messages.append((topic, event_json(event).encode()))
+            log.info(
+                "Sparkplug %s/%s: anomaly of %s at %s (tests %s)", *node,
+                each.anomaly.binding.characteristic, each.station, each.anomaly.signal.tests,
+            )  # fmt: skip
+        report = self.ingest.handle_batch(messages)
+        self.anomalies += len(found)
+        return report
+
+    def _next_seq(self, edge_id: str) -> int:
+        """The node's next station event number: above every one before, and above those
+        of the hub's runs before (microseconds since 1970)."""
+        seq = max(self._last_seq.get(edge_id, 0) + 1, time.time_ns() // 1000)
+        self._last_seq[edge_id] = seq
+        return seq
+
+
+def _area(config: HubConfig, line_id: str) -> str:
+    return next(a.id for a in config.areas for line in a.lines if line.id == line_id)

@@ -9,8 +9,9 @@ node online and an NDEATH of its current bdSeq offline on ``/api/edges``, as
 ``<group_id>/<edge_node_id>``.
 
 Metrics mapped to measurements, in a message taken in order (births included), go
-through the measurement path's check and store (``hub/sparkplug/intake.py``); those mapped
-to calls raise them on their rising edge through the calls' own intake
+through the measurement path's check and store (``hub/sparkplug/intake.py``), those of a
+data message charted first where ``sparkplug.spc`` binds them (``hub/sparkplug/charts.py``);
+those mapped to calls, and the charts' anomalies, go through the calls' own intake
 (``hub/sparkplug/calls.py``).
 """
 
@@ -181,10 +182,13 @@ class SparkplugHost:
         if verdict is Verdict.REBIRTH:
             await self._ask_rebirth(client, node)
         elif verdict is Verdict.TAKE:
-            await self._take(node, topic.device_id, payload, text)
+            data = topic.message_type in (MessageType.NDATA, MessageType.DDATA)
+            await self._take(node, topic.device_id, payload, text, data=data)
 
-    async def _take(self, node: NodeKey, device: str | None, payload: Payload, text: str) -> None:
-        """The mapped metrics of a message taken in order."""
+    async def _take(
+        self, node: NodeKey, device: str | None, payload: Payload, text: str, *, data: bool
+    ) -> None:
+        """The mapped metrics of a message taken in order (``data``: NDATA or DDATA)."""
         stamp = self.sessions.stamp(node)
         rose = [] if stamp is None else self.calls.rising(node, device, payload.metrics, stamp)
         if rose or self.calls.edges.changed:
@@ -195,16 +199,22 @@ class SparkplugHost:
             else:
                 if self.changes is not None:
                     self.changes.announce(*report.changes)
-        event = self.measurements.event(node, device, payload.metrics, payload.timestamp)
-        if event is None:
-            return
-        try:
-            stored = await asyncio.to_thread(self.measurements.take, event, text)
-        except SQLAlchemyError as exc:
-            log.error("could not store Sparkplug measurements of %s/%s: %s", *node, exc)
-            return
-        if stored and self.news is not None:
-            self.news.announce(event)
+        metrics, timestamp = payload.metrics, payload.timestamp
+        taken = self.measurements.message(node, device, metrics, timestamp, data=data)
+        if taken.events:
+            try:
+                stored = await asyncio.to_thread(self.measurements.take, taken.events, text)
+            except SQLAlchemyError as exc:
+                log.error("could not store Sparkplug measurements of %s/%s: %s", *node, exc)
+                stored = []
+            if self.news is not None:
+                for event in stored:
+                    self.news.announce(event)
+        if taken.anomalies:
+            try:
+                await asyncio.to_thread(self.calls.raise_anomalies, node, taken.anomalies, taken.ts)
+            except SQLAlchemyError as exc:
+                log.error("could not keep the anomalies of %s/%s: %s", *node, exc)
 
     async def _status(self, node: NodeKey, status: str, bd_seq: int) -> None:
         edge_id = f"{node[0]}/{node[1]}"

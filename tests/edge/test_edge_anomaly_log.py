@@ -8,8 +8,8 @@ import logging
 import pytest
 
 from edge.recorder import AnomalyLog
-from edge.spc import Anomaly
-from edge.spc_config import SpcBinding
+from rules.spc.bindings import SpcBinding
+from rules.spc.monitor import Anomaly
 from rules.spc.online import Signal
 
 

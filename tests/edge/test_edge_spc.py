@@ -18,9 +18,10 @@ from contract.netutil import free_port
 from contract.wire import AnomalyEvent, Topics, parse_any_event
 from edge.agent import EdgeAgent
 from edge.config import load_edge_config
-from edge.spc import SpcMonitor
-from edge.spc_config import SpcBinding, SpcConfig
+from edge.spc_config import SpcConfig
 from rules.registers import ValueType
+from rules.spc.bindings import SpcBinding
+from rules.spc.monitor import SpcMonitor
 from rules.spc.rulefile import Characteristic, RuleFile
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from contract.wire import MAX_PAYLOAD_BYTES, MeasurementEvent, PartRef, make_event_id, utc_now
 from edge.measurement_batch import MeasurementBatcher
-from edge.measurement_json import PointRow, ReadingRow
+from edge.measurement_json import ReadingRow
 from edge.outbox import Outbox
+from rules.spc.monitor import PointRow
 
 
 class _Stored:

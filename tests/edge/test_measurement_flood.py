@@ -18,7 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.netutil import free_port
 from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
-from edge.measurement_json import PointRow, ReadingRow, measurement_json
+from edge.measurement_json import ReadingRow, measurement_json
+from rules.spc.monitor import PointRow
 from testbed.broker import MosquittoBroker
 from tests.helpers.plant import AndonProcess, measurement_messages, wait_hub_healthy, write_yaml
 from tests.helpers.waiting import wait_until

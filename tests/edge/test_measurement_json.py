@@ -16,7 +16,8 @@ from contract.wire import (
     parse_any_event,
     utc_now,
 )
-from edge.measurement_json import PointRow, ReadingRow, measurement_json
+from edge.measurement_json import ReadingRow, measurement_json
+from rules.spc.monitor import PointRow
 
 VALUES: list[MeasuredValue] = [
     1000.1000000000001, 0.1, 1e16, 1e-7, 5e-324, 1.7976931348623157e308, -0.0, 12.0, 3, -7,

@@ -12,7 +12,7 @@ import itertools
 import json
 import signal
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,13 @@ import aiomqtt
 import pytest
 import yaml
 
+from drivers.serial_frames import ButtonFrame
+from drivers.serial_frames import encode as frame
 from rules.registers import ValueType, encode
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
 from tests.helpers.plant import AndonProcess, write_yaml
+from tests.helpers.ptys import PtyPair
 from tests.helpers.sparkplug_peers import Peer, Seen, message, metrics
 from tests.helpers.waiting import wait_until
 
@@ -278,3 +281,48 @@ def test_with_a_primary_host_births_wait_for_its_state_and_follow_its_return(
         raise
     finally:
         edge.stop()
+
+
+def test_a_serial_station_press_and_release_set_the_call_metric(
+    tmp_path: Path, broker: MosquittoBroker, host: Peer
+) -> None:
+    with PtyPair(tmp_path / "station") as station:
+        path = write_yaml(
+            tmp_path / "edge.yaml",
+            {
+                "edge_id": "edge-1", "site": "p", "area": "a", "line": "l",
+                "broker": {"host": broker.host, "port": broker.port},
+                "outbox": {"path": str(tmp_path / "state" / "outbox.sqlite3")},
+                "devices": [{"kind": "serial_button_station", "id": "box-st10",
+                             "port": str(station.device_path)}],
+                "buttons": [{"device": "box-st10", "button": "maint", "station": "st10",
+                             "call_type": "maintenance"}],
+                "sparkplug": {"group_id": GROUP, "edge_node_id": NODE},
+            },
+        )  # fmt: skip
+        edge = AndonProcess("edge", path, tmp_path / "edge.log")
+        edge.start()
+        try:
+            dbirth = host.wait_for("DBIRTH", message("DBIRTH", "box-st10"))
+            assert metrics(dbirth)["st10/call/maintenance"]["value"] is False
+
+            def call_metric(value: bool) -> Callable[[Seen], bool]:
+                return lambda line: (
+                    message("DDATA", "box-st10")(line)
+                    and metrics(line).get("st10/call/maintenance", {}).get("value") is value
+                )
+
+            wait_until(lambda: "serial device box-st10 opened" in edge.log(), what="the port open")
+            marker = len(host.seen())
+            station.write(frame(ButtonFrame("st10", "maint", True, 1)))
+            host.wait_for("the press", call_metric(True), after=marker)
+            marker = len(host.seen())
+            station.write(frame(ButtonFrame("st10", "maint", False, 2)))
+            host.wait_for("the release", call_metric(False), after=marker)
+            # The press raised its call as well, as a polled button's does.
+            wait_until(lambda: "press at station st10 (maintenance)" in edge.log(), what="the call")
+        except BaseException:
+            print(edge.log_tail())
+            raise
+        finally:
+            edge.stop()

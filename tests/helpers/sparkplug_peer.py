@@ -8,8 +8,8 @@ speaks JSON lines, what it receives on stdout and commands on stdin.
         stdin {"rebirth": NODE}             NCMD Node Control/Rebirth to NODE
     sparkplug_peer.py edge PORT GROUP NODE DEVICE [RUNNING]
         births on connect: node metric "Temperature" (Double), device metrics
-        "Running" (Boolean, RUNNING: true or false) and "Count" (Int32, 0); each NCMD
-        received is printed
+        "Running" (Boolean, RUNNING: true or false), "Count" (Int32, 0) and "Force"
+        (Double, 0.0); each NCMD received is printed
         stdin {"device": {"Running": true}}  DDATA of the device
               {"gap": 1}                     skip one seq (a lost message)
               {"death": true}                its own NDEATH and a clean disconnect
@@ -36,7 +36,7 @@ from pysparkplug import (
 )
 from pysparkplug import MessageType as SpbType
 
-DEVICE_TYPES = {"Running": DataType.BOOLEAN, "Count": DataType.INT32}
+DEVICE_TYPES = {"Running": DataType.BOOLEAN, "Count": DataType.INT32, "Force": DataType.DOUBLE}
 
 
 def say(body: dict[str, Any]) -> None:
@@ -102,6 +102,7 @@ def run_edge(port: int, group: str, node_id: str, device_id: str, running: str =
                 timestamp=now, name="Running", datatype=DataType.BOOLEAN, value=running == "true"
             ),
             Metric(timestamp=now, name="Count", datatype=DataType.INT32, value=0),
+            Metric(timestamp=now, name="Force", datatype=DataType.DOUBLE, value=0.0),
         ],
     )
     node.register(device)

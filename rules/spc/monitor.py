@@ -1,4 +1,7 @@
-"""SPC at the edge: measurements of one poll cycle in, charted points and anomalies out.
+"""Characteristics charted live: measurements of one cycle in, charted points and anomalies out.
+
+An edge runs one ``SpcMonitor`` over its measurements (a cycle: one poll); the hub one
+per station whose Sparkplug metrics it charts (a cycle: one node's message).
 
 Each binding of the ``spc:`` section feeds one ``OnlineChart``: every fresh reading
 (subgroups of consecutive readings), the reading at each finished part (``part_done``
@@ -11,19 +14,28 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from contract.wire import MeasuredValue
-from edge.measurement_json import PointRow
-from edge.spc_config import SpcBinding, SpcConfig
+from rules.spc.bindings import SpcBinding
 from rules.spc.online import OnlineChart, Signal
 from rules.spc.rulefile import Characteristic, RuleFile
 from rules.spc.streaming import StreamingTests
 from rules.spc.tests import RuleSet
+
+# (station, characteristic, chart, measurement, subgroup, value, center, lcl, ucl, tests)
+PointRow = tuple[str, str, str, str, int, float, float, float, float, tuple[int, ...]]
+
+
+class Bindings(Protocol):
+    """A section that binds measurements to characteristics (an edge's ``spc``)."""
+
+    @property
+    def characteristics(self) -> Sequence[SpcBinding]: ...
 
 
 @dataclass(frozen=True)
@@ -198,7 +210,7 @@ def _groupable(binding: SpcBinding, characteristic: Characteristic) -> bool:
 
 
 class SpcMonitor:
-    """Every bound characteristic of one edge.
+    """Every bound characteristic of one edge (at the hub: of one station).
 
     ``read_together`` maps a measurement to a key shared by the measurements that are
     always read in the same cycle (device, table, interval); individuals charts with
@@ -207,7 +219,7 @@ class SpcMonitor:
 
     def __init__(
         self,
-        config: SpcConfig,
+        config: Bindings,
         rule_file: RuleFile,
         read_together: Mapping[str, Hashable] | None = None,
         *,
