@@ -26,8 +26,8 @@ from hub.db.engine import open_engine, upgrade
 from hub.db.paging import MAX_PAGE
 from hub.db.tables import machine_counts, machine_periods, machines
 from hub.db.transactions import Database
-from hub.machines.periods import counts_between, downtime_page, known_machines, stops_overlapping
-from hub.reports.oee import oee_rows
+from hub.machines.periods import downtime_page
+from hub.reports.oee import oee_report
 
 START = datetime(2025, 12, 1, tzinfo=UTC)
 CYCLE_S = 2 * 3600
@@ -128,14 +128,10 @@ def run_reports_bench(
     now = until
 
     def oee(scope: list[str]) -> Callable[[], object]:
-        def run() -> object:
-            found = known_machines(db, scope)
-            stops = stops_overlapping(db, since=since, until=until, lines=scope)
-            counts = counts_between(db, since=since, until=until, lines=scope)
-            return oee_rows(config, found, stops, counts, since=since, until=until,
-                            by="shift", now=now)  # fmt: skip
-
-        return run
+        return lambda: oee_report(
+            db, config, lines=scope, station=None, since=since, until=until, by="shift",
+            now=now,
+        )  # fmt: skip
 
     def downtime(scope: list[str]) -> Callable[[], object]:
         return lambda: downtime_page(

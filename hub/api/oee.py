@@ -18,13 +18,8 @@ from hub.api.dependencies import LiveConfigDep, StoreDep
 from hub.api.machine_schemas import OeeReport
 from hub.api.parameters import Word
 from hub.api.reports import DEFAULT_PERIOD
-from hub.machines.periods import (
-    TooManyRows,
-    counts_between,
-    known_machines,
-    stops_overlapping,
-)
-from hub.reports.oee import OeeBy, OeeRow, oee_csv, oee_rows
+from hub.machines.periods import TooManyRows
+from hub.reports.oee import OeeBy, OeeRow, oee_csv, oee_report
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -65,10 +60,9 @@ async def oee(
     now = utc_now()
 
     def compute() -> list[OeeRow]:
-        machines = [m for m in known_machines(store, lines) if station in (None, m.station)]
-        stops = stops_overlapping(store, since=start, until=end, lines=lines)
-        counts = counts_between(store, since=start, until=end, lines=lines)
-        return oee_rows(hub, machines, stops, counts, since=start, until=end, by=by, now=now)
+        return oee_report(
+            store, hub, lines=lines, station=station, since=start, until=end, by=by, now=now
+        )
 
     try:
         rows = await asyncio.to_thread(compute)

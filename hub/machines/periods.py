@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Integer, Select, and_, func, literal, or_, select, union_all, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from hub.db.tables import machine_counts, machine_periods, machines
+from hub.db.tables import UtcDateTime, machine_counts, machine_periods, machines
 from hub.db.transactions import Database
+from hub.shifts.production import Stretch
 
 # A report reads at most this many periods or counts; a longer period is refused.
 MAX_ROWS = 2_000_000
+
+# Windows a count query joins at a time (SQLite joins at most 500 selects in one union).
+WINDOWS_PER_QUERY = 200
 
 
 class PeriodNotFound(LookupError):
@@ -49,6 +53,17 @@ class Period:
     reason: str | None
     fault_code: int | None
     call_id: int | None
+
+
+class Stop(NamedTuple):
+    """A stretch of a state other than ``running``, as a report reads it (``end`` None
+    while it lasts)."""
+
+    line: str
+    station: str
+    state: str
+    start: datetime
+    end: datetime | None
 
 
 @dataclass(frozen=True)
@@ -131,36 +146,110 @@ def downtime_page(
     return [_period(row) for row in rows]
 
 
-def stops_overlapping(
-    db: Database, *, since: datetime, until: datetime, lines: Sequence[str]
-) -> list[Period]:
-    """Every stretch other than ``running`` overlapping [since, until), by station and time."""
-    table = machine_periods
-    query = select(*_COLUMNS).where(_overlapping(since, until), table.c.state != "running")
+def _scope(
+    query: Select[Any], line: ColumnElement[str], station: ColumnElement[str],
+    lines: Sequence[str], only: str | None,
+) -> Select[Any]:  # fmt: skip
     if lines:
-        query = query.where(table.c.line.in_(lines))
-    query = query.order_by(table.c.line, table.c.station, table.c.started_at)
+        query = query.where(line.in_(lines))
+    if only is not None:
+        query = query.where(station == only)
+    return query
+
+
+def stops_between(
+    db: Database, *, since: datetime, until: datetime, lines: Sequence[str], station: str | None
+) -> list[Stop]:
+    """Every stretch other than ``running`` overlapping [since, until) on ``lines`` (empty:
+    all) and at ``station`` (None: any), in no particular order."""
+    table = machine_periods
+    query = select(
+        table.c.line, table.c.station, table.c.state, table.c.started_at, table.c.ended_at
+    ).where(_overlapping(since, until), table.c.state != "running")
+    query = _scope(query, table.c.line, table.c.station, lines, station)
     with db.read() as conn:
         rows = conn.execute(query.limit(MAX_ROWS + 1)).all()
     if len(rows) > MAX_ROWS:
         raise TooManyRows(f"more than {MAX_ROWS} machine periods; ask for a shorter period")
-    return [_period(row) for row in rows]
+    return [Stop._make(row) for row in rows]
 
 
-def counts_between(
-    db: Database, *, since: datetime, until: datetime, lines: Sequence[str]
-) -> list[Count]:
-    """The parts counted in [since, until), by station and time."""
+def counts_per_window(
+    db: Database, windows: Sequence[Stretch], *, lines: Sequence[str], station: str | None
+) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """The parts counted in each of ``windows`` ([start, end) stretches that do not
+    overlap), summed by the database: (total, rejects) by line, station and the window's
+    index in ``windows``; a station and window without a count is left out."""
+    sums: dict[tuple[str, str, int], tuple[int, int]] = {}
+    with db.read() as conn:
+        for first in range(0, len(windows), WINDOWS_PER_QUERY):
+            for line, at_station, n, total, rejects in conn.execute(
+                _window_sums(windows, first, lines, station)
+            ):
+                sums[(line, at_station, n)] = (int(total), int(rejects))
+    return sums
+
+
+def _window_sums(
+    windows: Sequence[Stretch], first: int, lines: Sequence[str], station: str | None
+) -> Select[Any]:
+    """Counts summed by line, station and window, for up to ``WINDOWS_PER_QUERY`` windows
+    from index ``first`` on (each window a select of the union joined with the counts)."""
     table = machine_counts
-    query = select(table.c.line, table.c.station, table.c.at, table.c.total, table.c.rejects)
-    query = query.where(table.c.at >= since, table.c.at < until)
-    if lines:
-        query = query.where(table.c.line.in_(lines))
+    chunk = windows[first : first + WINDOWS_PER_QUERY]
+    parts = [
+        select(
+            literal(first + n, Integer).label("n"),
+            literal(begin, UtcDateTime).label("opens"),
+            literal(end, UtcDateTime).label("closes"),
+        )
+        for n, (begin, end) in enumerate(chunk)
+    ]
+    window = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("shift_window")
+    inside = and_(table.c.at >= window.c.opens, table.c.at < window.c.closes)
+    query: Select[Any] = select(
+        table.c.line, table.c.station, window.c.n, func.sum(table.c.total),
+        func.sum(table.c.rejects),
+    ).select_from(window.join(table, inside))  # fmt: skip
+    query = _scope(query, table.c.line, table.c.station, lines, station)
+    return query.group_by(table.c.line, table.c.station, window.c.n)
+
+
+def counts_in_planned_stops(
+    db: Database,
+    *,
+    since: datetime,
+    until: datetime,
+    lines: Sequence[str],
+    station: str | None,
+    now: datetime,
+) -> list[Count]:
+    """The counts of [since, until) that fall in their station's ``planned_stop`` stretch
+    (one still open lasts until ``now``), each once."""
+    counts, periods = machine_counts, machine_periods
+    stop_end = func.coalesce(periods.c.ended_at, literal(now, UtcDateTime))
+    during = and_(
+        counts.c.line == periods.c.line,
+        counts.c.station == periods.c.station,
+        counts.c.at >= periods.c.started_at,
+        counts.c.at < stop_end,
+    )
+    query = (
+        select(counts.c.id, counts.c.line, counts.c.station, counts.c.at, counts.c.total,
+               counts.c.rejects)
+        .distinct()
+        .select_from(periods.join(counts, during))
+        .where(
+            periods.c.state == "planned_stop", _overlapping(since, until),
+            counts.c.at >= since, counts.c.at < until,
+        )
+    )  # fmt: skip
+    query = _scope(query, periods.c.line, periods.c.station, lines, station)
     with db.read() as conn:
         rows = conn.execute(query.limit(MAX_ROWS + 1)).all()
     if len(rows) > MAX_ROWS:
         raise TooManyRows(f"more than {MAX_ROWS} part counts; ask for a shorter period")
-    return [Count(*row) for row in rows]
+    return [Count(*row[1:]) for row in rows]
 
 
 def known_machines(db: Database, lines: Sequence[str]) -> list[Machine]:

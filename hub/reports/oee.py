@@ -14,10 +14,16 @@ Definitions (docs/machines.md states them for people, and the reports page too):
   quality = good / total, oee = their product; null where a denominator is 0;
 - total and good: the parts counted at moments inside planned time; good = total -
   rejects.
+
+The database sums the parts of each shift window (a month of a site's counts never
+crosses into Python one by one); the few counts that fall in a planned stop are read
+and taken off their window's sums. The stops' time arithmetic is done here, in floats,
+as it always was, so the figures do not depend on the database.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 from collections import defaultdict
@@ -27,10 +33,18 @@ from datetime import datetime
 from typing import Literal
 
 from hub.config.file import HubConfig
-from hub.machines.periods import Count, Machine, Period
+from hub.db.transactions import Database
+from hub.machines.periods import (
+    Count,
+    Machine,
+    Stop,
+    counts_in_planned_stops,
+    counts_per_window,
+    known_machines,
+    stops_between,
+)
 from hub.shifts.production import (
     Stretch,
-    inside,
     overlap,
     overlap_one,
     shift_windows,
@@ -39,6 +53,16 @@ from hub.shifts.production import (
 )
 
 OeeBy = Literal["station", "line", "shift"]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The parts of a report's period: (total, rejects) summed per line, station and
+    window of ``report_windows`` (by the window's index), and the counts among them that
+    fall in a planned stop."""
+
+    per_window: dict[tuple[str, str, int], tuple[int, int]]
+    in_planned_stops: Sequence[Count]
 
 
 @dataclass(frozen=True)
@@ -105,27 +129,33 @@ def _row(
     )  # fmt: skip
 
 
-def _station_sums(
-    windows: Sequence[Stretch],
-    stops: Sequence[Period],
-    counts: Sequence[Count],
-    machine: Machine,
-    *,
-    micro_stop_s: float,
-    now: datetime,
-) -> _Sums:
-    """One station's sums over ``windows`` (merged stretches of the period's shifts)."""
+def _stretches(
+    stops: Sequence[Stop], *, micro_stop_s: float, now: datetime
+) -> tuple[list[Stretch], list[Stretch], list[Stretch]]:
+    """One station's planned stops, downtime periods and micro-stops (ended ones), of its
+    stops in any order."""
     planned_stops: list[Stretch] = []
     downtime: list[Stretch] = []
     micro: list[Stretch] = []
-    for period in stops:
-        end = period.end or max(now, period.start)
-        if period.state == "planned_stop":
-            planned_stops.append((period.start, end))
-        elif (end - period.start).total_seconds() >= micro_stop_s:
-            downtime.append((period.start, end))
-        elif period.end is not None:
-            micro.append((period.start, end))
+    for stop in stops:
+        end = stop.end or max(now, stop.start)
+        if stop.state == "planned_stop":
+            planned_stops.append((stop.start, end))
+        elif (end - stop.start).total_seconds() >= micro_stop_s:
+            downtime.append((stop.start, end))
+        elif stop.end is not None:
+            micro.append((stop.start, end))
+    micro.sort()  # in time order, so that their seconds add up the same way every time
+    return planned_stops, downtime, micro
+
+
+def _time_sums(
+    windows: Sequence[Stretch],
+    planned_stops: Sequence[Stretch],
+    downtime: Sequence[Stretch],
+    micro: Sequence[Stretch],
+) -> _Sums:
+    """One station's times over ``windows`` (merged stretches of the period's shifts)."""
     planned = subtract(windows, planned_stops)
     sums = _Sums(planned_s=sum((b - a).total_seconds() for a, b in planned))
     sums.down_s = overlap(downtime, planned)
@@ -134,53 +164,106 @@ def _station_sums(
         if seconds > 0:
             sums.micro_stops += 1
             sums.micro_stop_total_s += seconds
-    for count in counts:
-        if inside(count.at, planned):
-            sums.total += count.total
-            sums.rejects += count.rejects
-    ideal = machine.ideal_cycle_s
-    sums.ideal_parts_s = None if ideal is None else ideal * sums.total
     return sums
+
+
+def _window_of(opens: Sequence[datetime], windows: Sequence[Stretch], at: datetime) -> int | None:
+    """The index of the window (of ``windows``, in time order) that holds ``at``."""
+    index = bisect.bisect_right(opens, at) - 1
+    return index if index >= 0 and at < windows[index][1] else None
 
 
 def oee_rows(
     config: HubConfig,
     machines: Sequence[Machine],
-    stops: Sequence[Period],
-    counts: Sequence[Count],
+    stops: Sequence[Stop],
+    counted: Counted,
     *,
     since: datetime,
     until: datetime,
     by: OeeBy,
     now: datetime,
 ) -> list[OeeRow]:
-    """The OEE rows of [since, until) ``by`` station, line or shift."""
-    windows = shift_windows(config.shifts, config.timezone, since, until)
+    """The OEE rows of [since, until) ``by`` station, line or shift. ``counted`` holds
+    the parts counted in each of ``report_windows``' windows and the counts among them
+    that fall in a planned stop (not planned time)."""
+    windows = report_windows(config, since, until)
     groups: dict[str | None, list[Stretch]] = defaultdict(list)
+    group_of: list[str | None] = []
     for begin, finish, shift in windows:
-        groups[shift if by == "shift" else None].append((begin, finish))
-    stops_of: dict[tuple[str, str], list[Period]] = defaultdict(list)
-    for period in stops:
-        stops_of[(period.line, period.station)].append(period)
-    counts_of: dict[tuple[str, str], list[Count]] = defaultdict(list)
-    for count in counts:
-        counts_of[(count.line, count.station)].append(count)
+        group = shift if by == "shift" else None
+        groups[group].append((begin, finish))
+        group_of.append(group)
+    merged = {group: union(stretches) for group, stretches in groups.items()}
+    stops_of: dict[tuple[str, str], list[Stop]] = defaultdict(list)
+    for stop in stops:
+        stops_of[(stop.line, stop.station)].append(stop)
+    parts: dict[tuple[str, str, str | None], list[int]] = defaultdict(lambda: [0, 0])
+    for (line, station, n), (total, rejects) in counted.per_window.items():
+        tally = parts[(line, station, group_of[n])]
+        tally[0] += total
+        tally[1] += rejects
+    opens = [begin for begin, _, _ in windows]
+    spans = [(begin, finish) for begin, finish, _ in windows]
+    for count in counted.in_planned_stops:
+        index = _window_of(opens, spans, count.at)
+        if index is not None:
+            tally = parts[(count.line, count.station, group_of[index])]
+            tally[0] -= count.total
+            tally[1] -= count.rejects
     rows: list[OeeRow] = []
     lines: dict[str, _Sums] = {}
     shift_ids = [s.id for s in config.shifts] if by == "shift" else [None]
     for machine in machines:
         key = (machine.line, machine.station)
+        planned_stops, downtime, micro = _stretches(
+            stops_of[key], micro_stop_s=config.micro_stop_s, now=now
+        )
         for shift in shift_ids:
-            sums = _station_sums(
-                union(groups.get(shift, [])), stops_of[key], counts_of[key], machine,
-                micro_stop_s=config.micro_stop_s, now=now,
-            )  # fmt: skip
+            sums = _time_sums(merged.get(shift, []), planned_stops, downtime, micro)
+            sums.total, sums.rejects = parts.get((*key, shift), [0, 0])
+            ideal = machine.ideal_cycle_s
+            sums.ideal_parts_s = None if ideal is None else ideal * sums.total
             if by == "line":
                 lines.setdefault(machine.line, _Sums()).add(sums)
             else:
-                rows.append(_row(machine.line, machine.station, shift, sums, machine.ideal_cycle_s))
+                rows.append(_row(machine.line, machine.station, shift, sums, ideal))
     rows += [_row(line, None, None, sums, None) for line, sums in lines.items()]
     return rows
+
+
+def report_windows(
+    config: HubConfig, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime, str | None]]:
+    """The stretches of [since, until) inside the site's shifts (one stretch without
+    shifts), in time order: where a report's parts are counted."""
+    return shift_windows(config.shifts, config.timezone, since, until)
+
+
+def oee_report(
+    db: Database,
+    config: HubConfig,
+    *,
+    lines: Sequence[str],
+    station: str | None,
+    since: datetime,
+    until: datetime,
+    by: OeeBy,
+    now: datetime,
+) -> list[OeeRow]:
+    """The OEE rows of [since, until) on ``lines`` (empty: all), at ``station`` (None:
+    every station), read from the database: the stops, and the parts the database sums
+    per shift window. TooManyRows when the period holds too many stops."""
+    machines = [m for m in known_machines(db, lines) if station in (None, m.station)]
+    stops = stops_between(db, since=since, until=until, lines=lines, station=station)
+    spans = [(begin, finish) for begin, finish, _ in report_windows(config, since, until)]
+    counted = Counted(
+        per_window=counts_per_window(db, spans, lines=lines, station=station),
+        in_planned_stops=counts_in_planned_stops(
+            db, since=since, until=until, lines=lines, station=station, now=now
+        ),
+    )
+    return oee_rows(config, machines, stops, counted, since=since, until=until, by=by, now=now)
 
 
 CSV_COLUMNS = tuple(OeeRow.__dataclass_fields__)

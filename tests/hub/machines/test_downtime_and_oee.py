@@ -250,6 +250,24 @@ async def _oee_by_station_shift_and_line_follows_the_script(played: HubUnderTest
     assert [(r["shift"], int(r["total"])) for r in table] == [("early", 60 + 5), ("late", 40 - 12)]
 
 
+async def _a_year_by_shift_counts_in_every_window(played: HubUnderTest) -> None:
+    # A year of two shifts is some 730 shift windows: the database sums the parts in
+    # several queries (WINDOWS_PER_QUERY windows each); the script's are in the last one.
+    year = {"since": (END - timedelta(days=365)).isoformat(), "until": END.isoformat()}
+    shift_s = 365 * 8 * 3600.0  # Shanghai keeps no summer time: 8 hours a day each
+    fault, starved, micro = _seconds(20, 50), _seconds(59, 63), _seconds(55, 56)
+    to_boundary = (BOUNDARY - at(59)).total_seconds()
+    early = _expected(shift_s, fault + to_boundary, 60 + 5, 3, [micro])
+    late = _expected(shift_s - _seconds(70, 100), starved - to_boundary, 40 - 12, 1, [])
+    body = await _get(played, "/api/reports/oee", by="shift", **year)
+    assert [(r["station"], r["shift"]) for r in body["rows"]] == [
+        ("st10", "early"),
+        ("st10", "late"),
+    ]
+    _close(body["rows"][0], early)
+    _close(body["rows"][1], late)
+
+
 async def _a_period_with_nothing_planned_has_null_ratios(played: HubUnderTest) -> None:
     # 22:00 to 06:00 Shanghai time (14:00 to 22:00 UTC) is outside both shifts.
     night = {"since": "2026-11-30T14:30:00Z", "until": "2026-11-30T21:00:00Z"}
@@ -269,5 +287,6 @@ async def test_the_script_through_ingest(played: HubUnderTest) -> None:
     question asked of it; giving a reason last, since it changes what the others read."""
     await _downtime_lists_each_stop_whole_with_its_fault_and_call(played)
     await _oee_by_station_shift_and_line_follows_the_script(played)
+    await _a_year_by_shift_counts_in_every_window(played)
     await _a_period_with_nothing_planned_has_null_ratios(played)
     await _a_responder_gives_a_stop_its_reason_once(played)
