@@ -31,6 +31,7 @@ from hub.api.report_schemas import (
 from hub.calls.records import Call
 from hub.calls.repository import Store
 from hub.config.file import HubConfig, Named
+from hub.machines.periods import TooManyRows
 from hub.reports.calls import PeriodTooLong, Row, breakdown, key_of, read_period, rows_csv
 from hub.reports.quality import (
     StationQuality,
@@ -286,16 +287,19 @@ async def trends(
     """A value per ISO week (Monday to Sunday in the site's time zone) for each series:
     median times to acknowledge, arrive and resolve of the calls raised in the week;
     defect rate, rework rate and first-pass yield of the parts counted in it (summed over
-    the stations with the counters, then divided). ``null`` where the week has nothing
+    the stations with the counters, then divided); OEE over every machine (summed like a
+    line's stations, up to now in the current week). ``null`` where the week has nothing
     to compute a value from. CSV: a line per week, a column per series."""
     for wanted in line or ():
         who.check_line(wanted)
     hub = config.current
     span = weeks_ending(until or utc_now(), hub.timezone, weeks)
-    sources = TrendSources(store=store, config=hub, lines=line or list(who.lines), weeks=span)
+    sources = TrendSources(
+        store=store, config=hub, lines=line or list(who.lines), weeks=span, now=utc_now()
+    )
     try:
         found = await asyncio.to_thread(lambda: weekly_trends(sources, series or SERIES_NAMES))
-    except (PeriodTooLong, TooManyBuckets) as exc:
+    except (PeriodTooLong, TooManyBuckets, TooManyRows) as exc:
         raise HTTPException(422, str(exc)) from None
     if format == "csv":
         return Response(trends_csv(span, found), media_type="text/csv; charset=utf-8")

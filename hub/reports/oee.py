@@ -53,6 +53,10 @@ from hub.shifts.production import (
 )
 
 OeeBy = Literal["station", "line", "shift"]
+# What the reports group by inside the hub: the API's choices, and ``site``, one row over
+# every machine asked for (summed like a line's; its ``line`` is ``SITE``).
+Grouping = OeeBy | Literal["site"]
+SITE = "*"
 
 
 @dataclass(frozen=True)
@@ -181,10 +185,10 @@ def oee_rows(
     *,
     since: datetime,
     until: datetime,
-    by: OeeBy,
+    by: Grouping,
     now: datetime,
 ) -> list[OeeRow]:
-    """The OEE rows of [since, until) ``by`` station, line or shift. ``counted`` holds
+    """The OEE rows of [since, until) ``by`` station, line, shift or site. ``counted`` holds
     the parts counted in each of ``report_windows``' windows and the counts among them
     that fall in a planned stop (not planned time)."""
     windows = report_windows(config, since, until)
@@ -224,8 +228,8 @@ def oee_rows(
             sums.total, sums.rejects = parts.get((*key, shift), [0, 0])
             ideal = machine.ideal_cycle_s
             sums.ideal_parts_s = None if ideal is None else ideal * sums.total
-            if by == "line":
-                lines.setdefault(machine.line, _Sums()).add(sums)
+            if by in ("line", "site"):
+                lines.setdefault(machine.line if by == "line" else SITE, _Sums()).add(sums)
             else:
                 rows.append(_row(machine.line, machine.station, shift, sums, ideal))
     rows += [_row(line, None, None, sums, None) for line, sums in lines.items()]
@@ -248,7 +252,7 @@ def oee_report(
     station: str | None,
     since: datetime,
     until: datetime,
-    by: OeeBy,
+    by: Grouping,
     now: datetime,
 ) -> list[OeeRow]:
     """The OEE rows of [since, until) on ``lines`` (empty: all), at ``station`` (None:

@@ -3,7 +3,7 @@ the last weeks, for each series of ``SERIES``.
 
 A series is a row of the table: its name, its unit and how its weekly values are made
 from a ``TrendSources`` (which reads each kind of data once for all weeks). A new figure
-(OEE, when its report lands) is one more row.
+is one more row.
 
 - Times (seconds): the median over the calls raised in the week in which the step
   happened (``hub/reports/calls.py``'s figures); None for a week with no such call.
@@ -13,6 +13,11 @@ from a ``TrendSources`` (which reads each kind of data once for all weeks). A ne
   stations that count defects, likewise rework rate and first-pass yield. None when
   those stations inspected nothing in the week. An hour counts in the week its start
   falls in.
+- OEE (a fraction): the week's OEE over every machine on the lines asked for, summed as
+  ``hub/reports/oee.py`` sums a line's stations (availability = sum(run) / sum(planned),
+  performance = sum(ideal cycle x parts) / sum(run), quality = sum(good) / sum(parts)),
+  up to now in the current week. None for a week without planned time or parts, or when
+  a machine has no ideal cycle time.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from hub.calls.records import Call
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.reports.calls import TimeFigures, read_period
+from hub.reports.oee import OeeRow, oee_report
 from hub.reports.quality import Bucket, Counting, QualityFigures, read_buckets
 from hub.shifts.rosters import boundary
 
@@ -79,6 +85,7 @@ class TrendSources:
     config: HubConfig
     lines: Sequence[str]
     weeks: Sequence[Week]
+    now: datetime
 
     @cached_property
     def calls(self) -> list[list[Call]]:
@@ -107,6 +114,22 @@ class TrendSources:
                     for key, rows in sorted(stations.items())
                 ]
             )
+        return found
+
+    @cached_property
+    def oee(self) -> list[OeeRow | None]:
+        """Each week's OEE row over every machine on ``lines`` (None: no machine, or a
+        week that has not begun), up to ``now``."""
+        found: list[OeeRow | None] = []
+        for week in self.weeks:
+            end = min(week.end, self.now)
+            rows = []
+            if end > week.start:
+                rows = oee_report(
+                    self.store, self.config, lines=self.lines, station=None,
+                    since=week.start, until=end, by="site", now=self.now,
+                )  # fmt: skip
+            found.append(rows[0] if rows else None)
         return found
 
 
@@ -156,6 +179,7 @@ SERIES: tuple[Series, ...] = (
     Series(
         "first_pass_yield", "ratio", _pooled_rate("first_pass_yield", lambda q: q.good_first_pass)
     ),
+    Series("oee", "ratio", lambda sources: [row and row.oee for row in sources.oee]),
 )
 SERIES_NAMES = tuple(series.name for series in SERIES)
 

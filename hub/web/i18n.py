@@ -33,6 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "no_machines": {"en": "No machine reported in this period.", "zh": "此期间无设备数据。"},
     "downtime_pareto": {"en": "Downtime by reason", "zh": "按原因的停机时间"},
     "mtbf_mttr": {"en": "MTBF and MTTR from machine faults", "zh": "设备故障的 MTBF 与 MTTR"},
+    "oee": {"en": "OEE", "zh": "OEE"},
     "availability": {"en": "Availability", "zh": "可用率"},
     "performance": {"en": "Performance", "zh": "性能"},
     "quality": {"en": "Quality", "zh": "质量"},

@@ -1,6 +1,7 @@
 """Machine reports with chosen edge times, through the hub's ingest on both databases:
 state periods, downtime with reasons, fault calls raised and cleared by the machine, and
-OEE by station, shift and line, each figure checked against arithmetic on the script.
+OEE by station, shift and line and as a weekly trend, each figure checked against
+arithmetic on the script.
 
 The script crosses a shift boundary (06:00 UTC is 14:00 in Shanghai), a counter wrap
 and a counter reset, a planned stop with parts counted in it (not in planned time), a
@@ -282,6 +283,21 @@ async def _a_period_with_nothing_planned_has_null_ratios(played: HubUnderTest) -
     assert (row["total"], row["quality"]) == (0, None)
 
 
+async def _the_weeks_oee_is_a_trend(played: HubUnderTest) -> None:
+    # ISO week 2026-W49 on Shanghai's clock holds the whole script; the week before holds
+    # shifts but no parts, so no OEE. The week is over (now is later): all of it counts.
+    week_s = 7 * 2 * 8 * 3600.0
+    fault, starved, micro = _seconds(20, 50), _seconds(59, 63), _seconds(55, 56)
+    total = (65_536 - 65_500 + 24) + 5 + (40 - 12)
+    week = _expected(week_s - _seconds(70, 100), fault + starved, total, 3 + 1, [micro])
+    body = await _get(played, "/api/reports/trends", until=END.isoformat(), weeks=2,
+                      series="oee")  # fmt: skip
+    assert [w["week"] for w in body["weeks"]] == ["2026-W48", "2026-W49"]
+    (series,) = body["series"]
+    assert (series["name"], series["unit"], series["values"][0]) == ("oee", "ratio", None)
+    assert series["values"][1] == pytest.approx(week["oee"], rel=1e-12)
+
+
 async def test_the_script_through_ingest(played: HubUnderTest) -> None:
     """One replay of the script per database (its setup is most of the time), then each
     question asked of it; giving a reason last, since it changes what the others read."""
@@ -289,4 +305,5 @@ async def test_the_script_through_ingest(played: HubUnderTest) -> None:
     await _oee_by_station_shift_and_line_follows_the_script(played)
     await _a_year_by_shift_counts_in_every_window(played)
     await _a_period_with_nothing_planned_has_null_ratios(played)
+    await _the_weeks_oee_is_a_trend(played)
     await _a_responder_gives_a_stop_its_reason_once(played)

@@ -113,7 +113,8 @@ async def test_twelve_weeks_of_medians_and_rates_in_the_sites_weeks(hub: HubUnde
     assert datetime.fromisoformat(weeks[0]["start"]) == MONDAY - timedelta(weeks=11)
     assert report["timezone"] == "Asia/Shanghai"
     series = {s["name"]: s for s in report["series"]}
-    assert list(series) == [*TIMES, *RATES]
+    assert list(series) == [*TIMES, *RATES, "oee"]
+    assert series["oee"]["values"] == [None] * 12  # no machine reported (see tests/hub/machines)
     for name, action in zip(TIMES, ("acknowledge", "arrive", "resolve"), strict=True):
         assert series[name]["unit"] == "seconds"
         values = series[name]["values"]
