@@ -62,6 +62,8 @@ MAX_GAP_BYTES = 32
 MAX_PLANS = 64
 # The bytes of a read response's PDU that are not data (snap7's own reckoning).
 PDU_OVERHEAD = 18
+# The bytes of a write request's PDU that are not data (snap7's own reckoning).
+WRITE_OVERHEAD = 35
 
 AREAS = {"DB": Area.DB, "I": Area.PE, "Q": Area.PA, "M": Area.MK}
 READERS: dict[str, Callable[[bytearray, int], Value]] = {
@@ -108,9 +110,12 @@ class AreaRead:
     tags: list[S7Tag] = field(default_factory=list)
 
 
-def plan_reads(tags: Sequence[S7Tag], max_bytes: int) -> list[AreaRead]:
-    """The fewest area reads covering ``tags``: neighbours of one area merged while the
-    read stays within ``max_bytes`` (a value longer than that is one read of its own)."""
+def plan_reads(
+    tags: Sequence[S7Tag], max_bytes: int, max_gap: int = MAX_GAP_BYTES
+) -> list[AreaRead]:
+    """The fewest area reads covering ``tags``: neighbours of one area (at most
+    ``max_gap`` bytes apart) merged while the read stays within ``max_bytes`` (a value
+    longer than that is one read of its own)."""
     reads: list[AreaRead] = []
     ordered = sorted(tags, key=lambda t: (t.where.area, t.where.db, t.where.byte))
     for tag in ordered:
@@ -119,7 +124,7 @@ def plan_reads(tags: Sequence[S7Tag], max_bytes: int) -> list[AreaRead]:
         if (
             last is not None
             and (last.area, last.db) == (where.area, where.db)
-            and where.byte <= last.start + last.size + MAX_GAP_BYTES
+            and where.byte <= last.start + last.size + max_gap
             and max(end, last.start + last.size) - last.start <= max_bytes
         ):
             last.size = max(end, last.start + last.size) - last.start
@@ -212,9 +217,27 @@ class S7Driver:
             raise DeviceMisconfigured(f"{self.config.id}: {tag.text}: {exc}") from None
 
     async def write_tags(self, values: Mapping[str, Value]) -> None:
-        """Write several tags, one request each, in order."""
-        for address, value in values.items():
-            await self.write_tag(address, value)
+        """Write several tags: those whose bytes touch in one area (a tower light's bits
+        in one byte, say) in one request, read first where a bit must keep the other bits
+        of its byte; each value in the order given."""
+        tags = {address: self.tag(address) for address in values}
+        client = await self._connected()
+        blocks = plan_reads(list(tags.values()), client.pdu_length - WRITE_OVERHEAD, max_gap=0)
+        for block in blocks:
+            if len(block.tags) == 1:
+                await self.write_tag(block.tags[0].text, values[block.tags[0].text])
+                continue
+            area = AREAS[block.area]
+            if any(tag.kind == "bool" for tag in block.tags):
+                request = client.read_area(area, block.db, block.start, block.size)
+                data = await self._call(client, request)
+            else:
+                data = bytearray(block.size)  # every byte is one of the values'
+            inside = {tag.text for tag in block.tags}
+            for address, value in values.items():
+                if address in inside:
+                    self._put(tags[address], data, tags[address].where.byte - block.start, value)
+            await self._call(client, client.write_area(area, block.db, block.start, data))
 
     async def write_tag(self, address: str, value: Value) -> None:
         """Write one tag: a bit within its byte (read, changed, written back, as snap7's
@@ -223,16 +246,22 @@ class S7Driver:
         client = await self._connected()
         where, area = tag.where, AREAS[tag.where.area]
         if tag.kind == "bool":
-            assert where.bit is not None  # an X address has its bit
             data = await self._call(client, client.read_area(area, where.db, where.byte, 1))
-            set_bool(data, 0, where.bit, bool(value))
         else:
             data = bytearray(tag.size)
-            try:
-                _encode(tag, data, value)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise DeviceMisconfigured(f"{self.config.id}: {address}: {exc}") from None
+        self._put(tag, data, 0, value)
         await self._call(client, client.write_area(area, where.db, where.byte, data))
+
+    def _put(self, tag: S7Tag, data: bytearray, offset: int, value: Value) -> None:
+        """``value`` into ``data`` at ``offset``, in the tag's own type."""
+        if tag.kind == "bool":
+            assert tag.where.bit is not None  # an X address has its bit
+            set_bool(data, offset, tag.where.bit, bool(value))
+            return
+        try:
+            _encode(tag, data, offset, value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise DeviceMisconfigured(f"{self.config.id}: {tag.text}: {exc}") from None
 
     async def _connected(self) -> AsyncClient:
         # The poller and the lights share the driver: one of them connects at a time.
@@ -290,14 +319,14 @@ class S7Driver:
             log.warning("S7 PLC %s is still down after %d tries", config.id, self._outage.tries)
 
 
-def _encode(tag: S7Tag, data: bytearray, value: Value) -> None:
+def _encode(tag: S7Tag, data: bytearray, offset: int, value: Value) -> None:
     if tag.kind == "string":
         assert tag.length is not None  # checked with the configuration
-        set_string(data, 0, str(value), tag.length)
+        set_string(data, offset, str(value), tag.length)
     elif tag.kind == "float32":
-        set_real(data, 0, float(value))
+        set_real(data, offset, float(value))
     else:
-        WRITERS[tag.kind](data, 0, int(value))
+        WRITERS[tag.kind](data, offset, int(value))
 
 
 async def _close(client: AsyncClient) -> None:

@@ -1,6 +1,7 @@
 """The S7 driver against python-snap7's own server on loopback: every type decoded as
 STEP 7 stores it, neighbouring tags grouped into area reads, writes read back from the
-server's memory, refusals, and the PLC vanishing and returning."""
+server's memory (a tower light's bits in one read and one write), refusals, and the PLC
+vanishing and returning."""
 
 from __future__ import annotations
 
@@ -96,6 +97,21 @@ async def test_writes_land_in_the_plcs_memory_and_leave_the_other_bits(s7: Simul
     assert struct.unpack_from(">f", s7.db5, 8) == (2.5,)
     assert s7.db10[20:26] == bytes([10, 4]) + b"AB-7"
     assert read_back == {"Q0.1": True, "Q0.0": False, "DB10.DBB20": "AB-7"}
+
+
+@pytest.mark.asyncio
+async def test_a_tower_lights_bits_are_one_read_and_one_write(s7: SimulatedS7Plc) -> None:
+    s7.outputs[4] = 0b1100_0100  # bits 2, 6 and 7 belong to others: they stay
+    types = {**TYPES, "DB5.DBD8": ("float32", None)}
+    lights = {"Q4.0": True, "Q4.1": True, "Q4.2": False, "Q4.3": True}  # red, amber, ...
+    numbers = {"DB10.DBW4": -2, "DB10.DBW6": 7}  # side by side: one write, nothing read
+    async with S7Driver(_config(s7), types) as driver:
+        await driver.write_tags({**lights, **numbers, "DB5.DBD8": 2.5})
+        assert driver.requests == 2 + 1 + 1
+        assert await driver.read_tags(list(lights)) == lights
+    assert s7.outputs[4] == 0b1100_1011
+    assert struct.unpack_from(">hh", s7.db10, 4) == (-2, 7)
+    assert struct.unpack_from(">f", s7.db5, 8) == (2.5,)
 
 
 @pytest.mark.asyncio

@@ -59,15 +59,15 @@ def test_broker_stopped_for_30_s_during_a_burst_every_call_arrives_once_in_order
     mover.start()
     try:
         for station in range(0, 6):
-            plant.press(station)
+            plant.press(station, until_seen=True)
         plant.broker.stop()
         down_since = time.monotonic()
         for station in range(6, 14):
-            plant.press(station)
+            plant.press(station, until_seen=True)
         time.sleep(max(0.0, BROKER_DOWN_S - (time.monotonic() - down_since)))
         plant.broker.start()
         for station in range(14, 20):
-            plant.press(station)
+            plant.press(station, until_seen=True)
     finally:
         stop.set()
         mover.join()

@@ -44,9 +44,16 @@ class EdgePlant:
     topics: Topics
     outbox_path: Path
 
-    def press(self, station: int, *, hold_s: float = 0.3) -> None:
-        """A worker presses and releases the call button of station ``station``."""
+    def press(self, station: int, *, hold_s: float = 0.3, until_seen: bool = False) -> None:
+        """A worker presses and releases the call button of station ``station``;
+        ``until_seen``: holds it until the edge has logged the press (a test of delivery,
+        on a machine so loaded that a poll cycle can come later than ``hold_s``)."""
         self.plc.set_coil(station, True)
+        if until_seen:
+            wait_until(
+                lambda: f"press at station st{station} " in self.edge.log(),
+                what=f"the edge to see st{station}'s press",
+            )
         time.sleep(hold_s)
         self.plc.set_coil(station, False)
         time.sleep(0.15)

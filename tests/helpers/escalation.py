@@ -21,6 +21,7 @@ from hub.calls.repository import Store
 from hub.config.file import load_hub_config
 from hub.db.tables import escalations, notifications
 from hub.edges.ingest import Result
+from hub.escalation.deliveries import SENDING
 from hub.escalation.engine import EscalationEngine
 from hub.process.app import create_app
 from hub.process.live_config import LiveConfig
@@ -137,7 +138,14 @@ async def pass_at(hub: HubUnderTest, now: datetime) -> list[dict[str, Any]]:
     database runs it: what it queued and claimed to send (nothing, when nothing is due).
 
     A test shows that nothing happens at a time to come by asking this pass, instead of
-    waiting for that time; what the pass claims, it does not send."""
+    waiting for that time; what the pass claims, it does not send. It first waits for the
+    running hub to record the outcome of every send it has under way: at the chosen
+    clock, such a send's lease would have run out, and the pass would take it for one
+    cut off by a dying hub and try it again."""
+    await until(
+        lambda: not [a for a in attempts(hub.store) if a["status"] == SENDING],
+        what="the running hub's sends recorded",
+    )
     live: LiveConfig = hub.app.state.config
     engine = EscalationEngine(store=hub.store, config=lambda: live.current)
     return await asyncio.to_thread(engine.tick, now)

@@ -55,6 +55,7 @@
       return;
     }
     clockOffset = 0;
+    await Photos.ready(); // the cards are drawn whole: nothing is added above a finger later
     const calls = keepPinnedInPlace(page.calls.sort(byUrgencyThenAge));
     // Cards that did not change stay the same nodes: a tap on a button is never lost
     // to a redraw that replaced it between the finger going down and coming up.

@@ -3,19 +3,23 @@
 // role may photograph (GET /api/token): the phone's camera opens at once
 // (capture="environment"), and the picture goes to POST /api/calls/{id}/photos.
 // Photos.attach(container, callId) fills a container; the call page and the inbox use it.
+// A page that draws many cards awaits Photos.ready() first: the camera's button is then
+// placed with the card, not added later under a finger about to tap the card's buttons.
 "use strict";
 
 const Photos = (() => {
   const { t, element, api, apiJson } = Andon;
   let asked = null; // the token's answer, asked once per page and sign-in
+  let known = null; // that answer once it came: true or false
 
-  function mayPhotograph() {
+  function ready() {
     if (!asked) {
-      asked = apiJson("/api/token").then((me) => me.permissions.includes("photograph")).catch(() => false);
+      asked = apiJson("/api/token").then((me) => me.permissions.includes("photograph")).catch(() => false)
+        .then((may) => { known = may; return may; });
     }
     return asked;
   }
-  Andon.onSignIn(() => { asked = null; });
+  Andon.onSignIn(() => { asked = null; known = null; });
 
   async function thumbnail(callId, photo) {
     const response = await api(`/api/calls/${callId}/photos/${photo.id}?size=thumb`);
@@ -59,12 +63,14 @@ const Photos = (() => {
     const list = element("div", { class: "photo-list" });
     const status = element("p", { class: "photo-status", role: "status", hidden: "" });
     container.replaceChildren(list, status);
-    try {
-      await show(list, callId);
-    } catch (error) {
+    const shown = show(list, callId).catch((error) => {
       if (!(error instanceof Andon.Unauthorized)) status.textContent = error.message;
-    }
-    if (!(await mayPhotograph())) return;
+    });
+    if (known ?? (await ready())) container.append(camera(container, callId));
+    await shown;
+  }
+
+  function camera(container, callId) {
     const input = element("input", { type: "file", accept: "image/*", capture: "environment",
       class: "photo-input", "data-call": String(callId) });
     const label = element("label", { class: "photo-take" }, t("take_photo"), input);
@@ -72,8 +78,8 @@ const Photos = (() => {
       if (input.files.length) upload(container, callId, input.files[0]);
       input.value = "";
     });
-    container.append(label);
+    return label;
   }
 
-  return { attach };
+  return { attach, ready };
 })();

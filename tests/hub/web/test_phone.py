@@ -107,6 +107,35 @@ def test_after_an_acknowledgement_in_a_long_inbox_the_next_tap_acts_on_the_same_
     expect(page.locator(f'.card[data-call="{target}"][data-state="arrived"]')).to_be_visible()
 
 
+def test_a_long_inbox_is_drawn_whole_and_does_not_move_under_the_finger(
+    floor: FloorHub, browser: Browser
+) -> None:
+    """Every card comes with its camera button (a responder may photograph); nothing is
+    added to the cards later, so nothing on the screen moves once drawn: the browser's own
+    layout-shift entries (Layout Instability API) add up to 0."""
+    page = _phone(browser)
+    page.add_init_script(
+        "window.shifts = [];"
+        "new PerformanceObserver((list) => window.shifts.push(...list.getEntries()))"
+        ".observe({ type: 'layout-shift', buffered: true });"
+    )
+    answered: list[str] = []
+    page.on("requestfinished", lambda request: answered.append(request.url))
+    calls = [floor.raise_call(MANY, station) for station in MANY_STATIONS]
+    _signed_in(floor, page, "/inbox")
+    expect(page.locator(".card")).to_have_count(len(calls))
+    expect(page.locator(".card .photo-take")).to_have_count(len(calls))
+
+    def photos_answered() -> bool:
+        page.wait_for_timeout(50)  # the page's events are heard while it waits
+        return sum(url.endswith("/photos") for url in answered) >= len(calls)
+
+    wait_until(photos_answered, what="every card's photos asked for and answered")
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done)))")
+    shifted = page.evaluate("window.shifts.filter((s) => !s.hadRecentInput).map((s) => s.value)")
+    assert shifted == []
+
+
 def test_a_list_read_answered_after_the_acknowledgement_does_not_put_old_buttons_under_the_finger(
     floor: FloorHub, browser: Browser
 ) -> None:
