@@ -1,5 +1,6 @@
-"""A machine through the real path: a pymodbus PLC whose state and counter registers move
-through a script, ``andon edge`` polling it, a real Mosquitto, ``andon hub`` on SQLite.
+"""A machine through the real path: a PLC whose state and counter registers move through
+a script, ``andon edge`` polling it, a real Mosquitto, ``andon hub``: a pymodbus PLC with
+the hub on SQLite, and python-snap7's S7 server with the hub on PostgreSQL.
 
 The fault's call is raised and resolved by the machine; an edge restart while the
 machine stays down and a hub restart while its counter is reset leave one period each,
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -21,28 +22,58 @@ import pytest
 from contract.netutil import free_port
 from testbed.broker import MosquittoBroker
 from testbed.plc_sim import SimulatedPlc
+from testbed.s7_plc import BUTTON_DB, WORD_DB, SimulatedS7Plc
 from tests.helpers.plant import AndonProcess, create_token, wait_hub_healthy, write_yaml
 from tests.helpers.waiting import wait_until
 
 FAULT, PARTS, REJECTS, RUNNING = 10, 11, 12, 20  # holding registers, and a coil
 
 
+class Machine(Protocol):
+    """What the script moves on either PLC: registers (words) and a coil (a bit)."""
+
+    def set_registers(self, table: str, address: int, values: list[int]) -> None: ...
+    def set_coil(self, address: int, value: bool) -> None: ...
+
+
+def _set(plc: Machine, register: int, value: int) -> None:
+    plc.set_registers("holding_register", register, [value])
+
+
+def _tags(plc: SimulatedPlc | SimulatedS7Plc) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The PLC's device entry and the machine's four tags at the same registers."""
+    names = {FAULT: "fault_code", PARTS: "parts_total", REJECTS: "parts_rejected"}
+    tags: list[dict[str, Any]]
+    running: dict[str, Any]
+    if isinstance(plc, SimulatedS7Plc):
+        byte, bit = divmod(RUNNING, 8)
+        tags = [{"name": name, "device": "plc7", "address": f"DB{WORD_DB}.DBW{2 * register}",
+                 "station": "st10"} for register, name in names.items()]  # fmt: skip
+        running = {"address": f"DB{BUTTON_DB}.DBX{byte}.{bit}", "device": "plc7"}
+        return plc.device(), [*tags, {"name": "running", "station": "st10", **running}]
+    device: dict[str, Any] = {
+        "kind": "modbus_tcp",
+        "id": "plc1",
+        "host": plc.host,
+        "port": plc.port,
+    }
+    tags = [{"name": name, "device": "plc1", "address": register, "station": "st10"}
+            for register, name in names.items()]  # fmt: skip
+    running = {"device": "plc1", "table": "coil", "address": RUNNING, "type": "bool"}
+    return device, [*tags, {"name": "running", "station": "st10", **running}]
+
+
 def _edge(
-    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, prefix: str
+    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc | SimulatedS7Plc, prefix: str
 ) -> dict[str, Any]:
+    device, measurements = _tags(plc)
     return {
         "edge_id": "edge-line1", "site": "plant1", "area": "assembly", "line": "line1",
         "broker": {"host": broker.host, "port": broker.port, "topic_prefix": prefix},
         "outbox": {"path": str(tmp_path / "outbox.sqlite3")},
         "poll_interval_s": 0.05,
-        "devices": [{"kind": "modbus_tcp", "id": "plc1", "host": plc.host, "port": plc.port}],
-        "measurements": [
-            {"name": "fault_code", "device": "plc1", "address": FAULT, "station": "st10"},
-            {"name": "parts_total", "device": "plc1", "address": PARTS, "station": "st10"},
-            {"name": "parts_rejected", "device": "plc1", "address": REJECTS, "station": "st10"},
-            {"name": "running", "device": "plc1", "table": "coil", "address": RUNNING,
-             "type": "bool", "station": "st10"},
-        ],
+        "devices": [device],
+        "measurements": measurements,
         "machines": [{
             "station": "st10",
             "rules": [{"tag": "fault_code", "not": 0, "state": "down"},
@@ -67,11 +98,13 @@ def _hub(broker: MosquittoBroker, prefix: str, database: str, port: int) -> dict
 
 
 class Plant:
-    def __init__(self, tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, prefix: str):
+    def __init__(
+        self, tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc | SimulatedS7Plc,
+        prefix: str, database: str,
+    ) -> None:  # fmt: skip
+        self.plc = plc
         port = free_port()
-        hub_config = write_yaml(
-            tmp_path / "hub.yaml", _hub(broker, prefix, f"sqlite:///{tmp_path / 'hub.db'}", port)
-        )
+        hub_config = write_yaml(tmp_path / "hub.yaml", _hub(broker, prefix, database, port))
         edge_config = write_yaml(tmp_path / "edge.yaml", _edge(tmp_path, broker, plc, prefix))
         self.hub = AndonProcess("hub", hub_config, tmp_path / "hub.log")
         self.edge = AndonProcess("edge", edge_config, tmp_path / "edge.log")
@@ -101,11 +134,17 @@ class Plant:
         return [call for call in calls if call["station"] == "st10"]
 
 
-@pytest.fixture
+@pytest.fixture(params=["modbus-sqlite", "s7-postgresql"])
 def plant(
-    tmp_path: Path, broker: MosquittoBroker, plc: SimulatedPlc, topic_prefix: str
+    request: pytest.FixtureRequest, tmp_path: Path, broker: MosquittoBroker, topic_prefix: str
 ) -> Iterator[Plant]:
-    made = Plant(tmp_path, broker, plc, topic_prefix)
+    if request.param == "s7-postgresql":
+        plc: SimulatedPlc | SimulatedS7Plc = request.getfixturevalue("s7")
+        database: str = request.getfixturevalue("postgres_url")
+    else:
+        plc = request.getfixturevalue("plc")
+        database = f"sqlite:///{tmp_path / 'hub.db'}"
+    made = Plant(tmp_path, broker, plc, topic_prefix, database)
     try:
         made.hub.start()
         wait_hub_healthy(made.api)
@@ -117,16 +156,15 @@ def plant(
         made.api.close()
 
 
-def test_a_machine_script_becomes_periods_a_cleared_call_and_oee(
-    plant: Plant, plc: SimulatedPlc
-) -> None:
-    plc.set_register(PARTS, 100)
+def test_a_machine_script_becomes_periods_a_cleared_call_and_oee(plant: Plant) -> None:
+    plc = plant.plc
+    _set(plc, PARTS, 100)
     plc.set_coil(RUNNING, True)
     first = wait_until(lambda: plant.in_state("running"), timeout=30, what="running")
     since = datetime.fromisoformat(first["since"])
-    plc.set_register(PARTS, 110)  # 10 parts
-    plc.set_register(REJECTS, 1)  # 1 of them rejected
-    plc.set_register(FAULT, 17)
+    _set(plc, PARTS, 110)  # 10 parts
+    _set(plc, REJECTS, 1)  # 1 of them rejected
+    _set(plc, FAULT, 17)
     down = wait_until(lambda: plant.in_state("down"), timeout=30, what="down")
     assert down["fault_code"] == 17
     (call,) = wait_until(plant.calls, what="the fault's call")
@@ -139,7 +177,7 @@ def test_a_machine_script_becomes_periods_a_cleared_call_and_oee(
     plant.edge.start()
     wait_until(lambda: plant.api.get("/api/edges").json()["edges"][0]["status"] == "online",
                timeout=30, what="edge back")  # fmt: skip
-    plc.set_register(FAULT, 0)
+    _set(plc, FAULT, 0)
     wait_until(lambda: plant.in_state("running"), timeout=30, what="running again")
     periods = plant.periods(since)
     assert len(periods) == 1, (since, periods)
@@ -155,7 +193,7 @@ def test_a_machine_script_becomes_periods_a_cleared_call_and_oee(
     # The hub restarts while the PLC's counter is reset and counts 3 parts: the edge
     # keeps them in its outbox until the hub is back.
     plant.hub.stop()
-    plc.set_register(PARTS, 3)
+    _set(plc, PARTS, 3)
     plant.hub.start()
     wait_hub_healthy(plant.api)
     machine = wait_until(lambda: plant.in_state("running"), timeout=30, what="hub back")
