@@ -179,7 +179,7 @@ SERIES: tuple[Series, ...] = (
     Series(
         "first_pass_yield", "ratio", _pooled_rate("first_pass_yield", lambda q: q.good_first_pass)
     ),
-    Series("oee", "ratio", lambda sources: [row and row.oee for row in sources.oee]),
+    Series("oee", "ratio", lambda sources: [None if r is None else r.oee for r in sources.oee]),
 )
 SERIES_NAMES = tuple(series.name for series in SERIES)
 
