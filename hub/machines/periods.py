@@ -225,7 +225,13 @@ def counts_in_planned_stops(
     now: datetime,
 ) -> list[Count]:
     """The counts of [since, until) that fall in their station's ``planned_stop`` stretch
-    (one still open lasts until ``now``), each once."""
+    (one still open lasts until ``now``), each once.
+
+    The query is driven by the planned stops (a few a day per station), each looking up
+    its station's counts by time: no bound on the counts alone, or SQLite's planner walks
+    every count of the period and looks for a planned stop around each (a month of a
+    site: minutes). Counts outside [since, until) of a stop that reaches past it are
+    dropped here."""
     counts, periods = machine_counts, machine_periods
     stop_end = func.coalesce(periods.c.ended_at, literal(now, UtcDateTime))
     during = and_(
@@ -235,21 +241,24 @@ def counts_in_planned_stops(
         counts.c.at < stop_end,
     )
     query = (
-        select(counts.c.id, counts.c.line, counts.c.station, counts.c.at, counts.c.total,
-               counts.c.rejects)
+        select(
+            counts.c.id,
+            counts.c.line,
+            counts.c.station,
+            counts.c.at,
+            counts.c.total,
+            counts.c.rejects,
+        )
         .distinct()
         .select_from(periods.join(counts, during))
-        .where(
-            periods.c.state == "planned_stop", _overlapping(since, until),
-            counts.c.at >= since, counts.c.at < until,
-        )
-    )  # fmt: skip
+        .where(periods.c.state == "planned_stop", _overlapping(since, until))
+    )
     query = _scope(query, periods.c.line, periods.c.station, lines, station)
     with db.read() as conn:
         rows = conn.execute(query.limit(MAX_ROWS + 1)).all()
     if len(rows) > MAX_ROWS:
         raise TooManyRows(f"more than {MAX_ROWS} part counts; ask for a shorter period")
-    return [Count(*row[1:]) for row in rows]
+    return [Count(*row[1:]) for row in rows if since <= row.at < until]
 
 
 def known_machines(db: Database, lines: Sequence[str]) -> list[Machine]:
