@@ -227,11 +227,13 @@ def counts_in_planned_stops(
     """The counts of [since, until) that fall in their station's ``planned_stop`` stretch
     (one still open lasts until ``now``), each once.
 
-    The query is driven by the planned stops (a few a day per station), each looking up
-    its station's counts by time: no bound on the counts alone, or SQLite's planner walks
-    every count of the period and looks for a planned stop around each (a month of a
-    site: minutes). Counts outside [since, until) of a stop that reaches past it are
-    dropped here."""
+    The two planners want it asked differently. SQLite must be driven by the planned
+    stops (a few a day per station), each looking up its station's counts by time: with
+    a bound on the counts alone it walks every count of the period and looks for a
+    planned stop around each (a month of a site: minutes). PostgreSQL hashes the counts
+    and wants that bound (without it: a year of counts, 1.3 s for a site's month; with
+    it 0.24 s). Counts outside [since, until) of a stop that reaches past it are dropped
+    here."""
     counts, periods = machine_counts, machine_periods
     stop_end = func.coalesce(periods.c.ended_at, literal(now, UtcDateTime))
     during = and_(
@@ -253,6 +255,8 @@ def counts_in_planned_stops(
         .select_from(periods.join(counts, during))
         .where(periods.c.state == "planned_stop", _overlapping(since, until))
     )
+    if db.engine.dialect.name != "sqlite":
+        query = query.where(counts.c.at >= since, counts.c.at < until)
     query = _scope(query, periods.c.line, periods.c.station, lines, station)
     with db.read() as conn:
         rows = conn.execute(query.limit(MAX_ROWS + 1)).all()
