@@ -16,8 +16,8 @@ import numpy as np
 
 from bench.reference_tests import reference_flags
 from rules.spc.batch import individuals_batch
+from rules.spc.rule_sets import RuleSet
 from rules.spc.streaming import StreamingTests
-from rules.spc.tests import RuleSet
 
 RULES = RuleSet.preset("nelson")
 

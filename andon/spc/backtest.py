@@ -15,8 +15,8 @@ from andon.spc.csv_input import InputError, Table, read_table, subgroup_runs
 from andon.spc.evaluate import EvalRequest, evaluate_table
 from contract.config.loading import ConfigInvalid, load_model
 from rules.spc.arl import in_control_arl
+from rules.spc.rule_sets import RuleSet
 from rules.spc.rulefile import Characteristic, RuleFile
-from rules.spc.tests import RuleSet
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from rules.spc.charts import (
     subgroups_sigma,
     xbar,
 )
-from rules.spc.tests import RuleSet, evaluate
+from rules.spc.rule_sets import RuleSet
+from rules.spc.tests import evaluate
 from rules.spc.timeweighted import cusum, ewma
 
 ATTRIBUTE_CHARTS = ("p", "np", "c", "u")

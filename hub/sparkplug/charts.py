@@ -17,13 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contract.wire import AnomalyEvent, AnomalyPayload, MeasuredValue, make_event_id
 from hub.config.file import HubConfig
 from hub.config.sparkplug import SparkplugSpc
 from rules.spc.bindings import SpcBinding
-from rules.spc.monitor import Anomaly, SpcMonitor
+
+if TYPE_CHECKING:  # the SPC core (numpy) is loaded only by a hub that charts metrics
+    from rules.spc.monitor import Anomaly, SpcMonitor
 
 Place = tuple[str, str]
 """(line, station)"""
@@ -59,6 +61,8 @@ class SparkplugCharts:
         self._monitors, self._latest = {}, {}
         if section is None:
             return
+        from rules.spc.monitor import SpcMonitor  # numpy: only when charting
+
         rules = section.rules()
         places = {(b.line, b.station) for b in section.characteristics}
         for line, station in sorted(places):

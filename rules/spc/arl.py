@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from rules.spc.tests import RuleSet, evaluate
+from rules.spc.rule_sets import RuleSet
+from rules.spc.tests import evaluate
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rules.spc.constants import d2
-from rules.spc.tests import RuleSet, _empty_flags, _row_blocks, evaluate_block
+from rules.spc.rule_sets import RuleSet
+from rules.spc.tests import _empty_flags, _row_blocks, evaluate_block
 
 Floats = NDArray[np.float64]
 

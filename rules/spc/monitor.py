@@ -23,9 +23,9 @@ import numpy as np
 from contract.wire import MeasuredValue
 from rules.spc.bindings import SpcBinding
 from rules.spc.online import OnlineChart, Signal
+from rules.spc.rule_sets import RuleSet
 from rules.spc.rulefile import Characteristic, RuleFile
 from rules.spc.streaming import StreamingTests
-from rules.spc.tests import RuleSet
 
 # (station, characteristic, chart, measurement, subgroup, value, center, lcl, ucl, tests)
 PointRow = tuple[str, str, str, str, int, float, float, float, float, tuple[int, ...]]

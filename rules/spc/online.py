@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rules.spc.rule_sets import RuleSet
 from rules.spc.rulefile import Characteristic
 from rules.spc.streaming import StreamingTests
-from rules.spc.tests import RuleSet
 
 DEFAULT_PHASE1 = 25
 ATTRIBUTE_CHARTS = ("p", "np", "c", "u")

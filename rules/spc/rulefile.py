@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rules.spc.tests import MIN_K, TESTS
+from rules.spc.rule_sets import MIN_K, TESTS
 
 VARIABLES_CHARTS = ("imr", "xbar-r", "xbar-s")
 

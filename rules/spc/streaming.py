@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rules.spc.tests import RuleSet
+from rules.spc.rule_sets import RuleSet
 
 Floats = NDArray[np.float64]
 Bools = NDArray[np.bool_]

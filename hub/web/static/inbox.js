@@ -35,11 +35,14 @@
       return reading;
     }
     reading = (async () => {
-      do {
-        again = false;
-        await readAndDraw();
-      } while (again);
-      reading = null;
+      try {
+        do {
+          again = false;
+          await readAndDraw();
+        } while (again);
+      } finally {
+        reading = null; // a read that failed must not stop the next
+      }
     })();
     return reading;
   }

@@ -11,7 +11,7 @@ import pytest
 
 from andon.cli import main
 from rules.spc.arl import in_control_arl
-from rules.spc.tests import RuleSet
+from rules.spc.rule_sets import RuleSet
 from tests.helpers.spc import spc_eval, write_csv
 
 RULES = """\

@@ -14,9 +14,9 @@ from andon.spc.backtest import characteristic_request
 from andon.spc.csv_input import Table
 from andon.spc.evaluate import evaluate_table
 from rules.spc.online import OnlineChart
+from rules.spc.rule_sets import RuleSet
 from rules.spc.rulefile import SIGMA_METHODS, Characteristic, RuleFile
 from rules.spc.subgroups import INDIVIDUAL_ESTIMATORS, SUBGROUP_ESTIMATORS
-from rules.spc.tests import RuleSet
 
 REFUSED_AT_RUN_TIME: list[tuple[dict[str, Any], str]] = [
     ({"chart": "xbar-r", "lsl": 74.05, "usl": 73.95}, "usl"),

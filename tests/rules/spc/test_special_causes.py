@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rules.spc.tests import RuleSet, evaluate
+from rules.spc.rule_sets import RuleSet
+from rules.spc.tests import evaluate
 
 
 def flagged(series: list[float], test: int, k: float | None = None) -> list[int]:

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.reference_tests import reference_flags
+from rules.spc.rule_sets import TESTS, RuleSet
 from rules.spc.streaming import StreamingTests
-from rules.spc.tests import TESTS, RuleSet, evaluate
+from rules.spc.tests import evaluate
 
 # Values on a coarse grid make ties, points on the center line and on zone edges common.
 GRID = [round(v * 0.5, 1) for v in range(-8, 9)]
