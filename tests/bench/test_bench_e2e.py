@@ -114,7 +114,8 @@ def test_ctrl_c_stops_every_process_the_benchmark_started() -> None:
         # The broker, the hub (and its workers), two edges, the browser.
         assert len(started) >= 5
         os.killpg(bench.pid, signal.SIGINT)
-        assert bench.wait(timeout=90) == 130
+        code = bench.wait(timeout=90)
+        assert code == 130, bench.stderr.read()[-4000:]  # the traceback, if it left with one
         assert bench.stdout is not None
         assert bench.stdout.read() == ""  # no figures
     finally:
