@@ -185,16 +185,26 @@ def _bench_escalation(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C, so every process the benchmark started is stopped."""
+    """SIGTERM unwinds like Ctrl-C, so every process the benchmark started is stopped.
+    Once either came, whatever fails on the way out is that interrupt, not an error of
+    the benchmark: the processes it started got the same signal (a terminal sends it to
+    the whole process group) and may be gone before the interrupt reaches our own code."""
+    received: list[int] = []
 
     def interrupt(signum: int, frame: object) -> None:
+        received.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
+    except Exception:
+        if received:
+            raise KeyboardInterrupt from None
+        raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _bench_e2e(args: argparse.Namespace) -> int:
