@@ -17,7 +17,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from contract.sparkplug.payloads import Metric
-from contract.wire import CallPayload, Event, Topics, event_json, make_event_id, utc_now
+from contract.wire import (
+    AnomalyEvent,
+    CallPayload,
+    Event,
+    Topics,
+    event_json,
+    make_event_id,
+    utc_now,
+)
 from hub.calls.repository import Store
 from hub.config.file import HubConfig
 from hub.config.sparkplug import SparkplugCall
@@ -75,21 +83,17 @@ class SparkplugCalls:
         if not calls:
             return BatchReport(results=[])
         config = self.config()
-        topics = Topics(config.broker.topic_prefix)
         edge_id = measurement_edge_id(node)
-        messages: list[tuple[str, bytes]] = []
+        events: list[Event | AnomalyEvent] = []
         for call in calls:
-            area = _area(config, call.line)
             seq = self._next_seq(edge_id)
-            event = Event(
+            events.append(Event(
                 event_id=make_event_id(edge_id, seq), edge_id=edge_id, seq=seq, ts=utc_now(),
-                site=config.site, area=area, line=call.line, station=call.station,
-                kind="call", payload=CallPayload(call_type=call.call_type),
-            )  # fmt: skip
-            topic = topics.station_event(config.site, area, call.line, call.station, edge_id)
-            messages.append((topic, event_json(event).encode()))
+                site=config.site, area=_area(config, call.line), line=call.line,
+                station=call.station, kind="call", payload=CallPayload(call_type=call.call_type),
+            ))  # fmt: skip
             log.info("Sparkplug %s/%s raises %s at %s", *node, call.call_type, call.station)
-        report = self.ingest.handle_batch(messages)
+        report = self._take_in(config, events)
         self.raised += len(calls)
         return report
 
@@ -99,24 +103,29 @@ class SparkplugCalls:
         """Take the anomalies of the node's message (at ``ts``) in through the call intake,
         as our edges' anomaly events (in a worker thread)."""
         config = self.config()
-        topics = Topics(config.broker.topic_prefix)
         edge_id = measurement_edge_id(node)
-        messages: list[tuple[str, bytes]] = []
+        events: list[Event | AnomalyEvent] = []
         for each in found:
-            area = _area(config, each.line)
-            event = anomaly_event(
-                config, area=area, edge_id=edge_id, seq=self._next_seq(edge_id), ts=ts,
-                found=each,
-            )  # fmt: skip
-            topic = topics.station_event(config.site, area, each.line, each.station, edge_id)
-            messages.append((topic, event_json(event).encode()))
+            events.append(anomaly_event(
+                config, area=_area(config, each.line), edge_id=edge_id,
+                seq=self._next_seq(edge_id), ts=ts, found=each,
+            ))  # fmt: skip
             log.info(
                 "Sparkplug %s/%s: anomaly of %s at %s (tests %s)", *node,
                 each.anomaly.binding.characteristic, each.station, each.anomaly.signal.tests,
             )  # fmt: skip
-        report = self.ingest.handle_batch(messages)
+        report = self._take_in(config, events)
         self.anomalies += len(found)
         return report
+
+    def _take_in(self, config: HubConfig, events: list[Event | AnomalyEvent]) -> BatchReport:
+        """``events`` through the call intake, each on the topic its edge would use."""
+        topics = Topics(config.broker.topic_prefix)
+        return self.ingest.handle_batch([
+            (topics.station_event(e.site, e.area, e.line, e.station, e.edge_id),
+             event_json(e).encode())
+            for e in events
+        ])  # fmt: skip
 
     def _next_seq(self, edge_id: str) -> int:
         """The node's next station event number: above every one before, and above those
