@@ -115,7 +115,7 @@ def test_hub_killed_between_the_pubacks_and_its_commit_the_event_still_arrives(
     engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
     with engine.connect() as blocker:
         blocker.exec_driver_sql("BEGIN EXCLUSIVE")  # the hub's commit cannot happen
-        plant.press(3)
+        plant.press(3, until_seen=True)  # stored in the outbox before it is logged
         time.sleep(1.0)  # the broker acknowledged the publish long ago
         assert plant.outbox_events() != [], "the outbox must wait for the hub, not the broker"
         plant.hub.stop(signal.SIGKILL)
