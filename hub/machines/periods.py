@@ -157,23 +157,6 @@ def _scope(
     return query
 
 
-def stops_between(
-    db: Database, *, since: datetime, until: datetime, lines: Sequence[str], station: str | None
-) -> list[Stop]:
-    """Every stretch other than ``running`` overlapping [since, until) on ``lines`` (empty:
-    all) and at ``station`` (None: any), in no particular order."""
-    table = machine_periods
-    query = select(
-        table.c.line, table.c.station, table.c.state, table.c.started_at, table.c.ended_at
-    ).where(_overlapping(since, until), table.c.state != "running")
-    query = _scope(query, table.c.line, table.c.station, lines, station)
-    with db.read() as conn:
-        rows = conn.execute(query.limit(MAX_ROWS + 1)).all()
-    if len(rows) > MAX_ROWS:
-        raise TooManyRows(f"more than {MAX_ROWS} machine periods; ask for a shorter period")
-    return [Stop._make(row) for row in rows]
-
-
 def counts_per_window(
     db: Database, windows: Sequence[Stretch], *, lines: Sequence[str], station: str | None
 ) -> dict[tuple[str, str, int], tuple[int, int]]:

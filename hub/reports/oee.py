@@ -17,8 +17,9 @@ Definitions (docs/machines.md states them for people, and the reports page too):
 
 The database sums the parts of each shift window (a month of a site's counts never
 crosses into Python one by one); the few counts that fall in a planned stop are read
-and taken off their window's sums. The stops' time arithmetic is done here, in floats,
-as it always was, so the figures do not depend on the database.
+and taken off their window's sums. It sums the seconds of the stops wholly inside a
+window too (``hub.machines.stop_sums``); the few that cross a window's edge, and those
+still open, are read and their time worked out here.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from hub.machines.periods import (
     counts_in_planned_stops,
     counts_per_window,
     known_machines,
-    stops_between,
 )
+from hub.machines.stop_sums import StopSums, stop_sums
 from hub.shifts.production import (
     Stretch,
     overlap,
@@ -171,6 +172,16 @@ def _time_sums(
     return sums
 
 
+def _add_inside(sums: _Sums, inside: dict[str, tuple[float, int]]) -> None:
+    """Add the stops wholly inside the windows (by kind: their seconds and stops longer
+    than 0 s) to one station's times over those windows."""
+    sums.planned_s -= inside.get("planned", (0.0, 0))[0]
+    sums.down_s += inside.get("down", (0.0, 0))[0]
+    micro_s, micro_stops = inside.get("micro", (0.0, 0))
+    sums.micro_stops += micro_stops
+    sums.micro_stop_total_s += micro_s
+
+
 def _window_of(opens: Sequence[datetime], windows: Sequence[Stretch], at: datetime) -> int | None:
     """The index of the window (of ``windows``, in time order) that holds ``at``."""
     index = bisect.bisect_right(opens, at) - 1
@@ -180,7 +191,7 @@ def _window_of(opens: Sequence[datetime], windows: Sequence[Stretch], at: dateti
 def oee_rows(
     config: HubConfig,
     machines: Sequence[Machine],
-    stops: Sequence[Stop],
+    stops: StopSums,
     counted: Counted,
     *,
     since: datetime,
@@ -188,9 +199,9 @@ def oee_rows(
     by: Grouping,
     now: datetime,
 ) -> list[OeeRow]:
-    """The OEE rows of [since, until) ``by`` station, line, shift or site. ``counted`` holds
-    the parts counted in each of ``report_windows``' windows and the counts among them
-    that fall in a planned stop (not planned time)."""
+    """The OEE rows of [since, until) ``by`` station, line, shift or site. ``stops`` and
+    ``counted`` hold the stops and the parts by window of ``report_windows``; among the
+    counts, those that fall in a planned stop (not planned time)."""
     windows = report_windows(config, since, until)
     groups: dict[str | None, list[Stretch]] = defaultdict(list)
     group_of: list[str | None] = []
@@ -200,8 +211,13 @@ def oee_rows(
         group_of.append(group)
     merged = {group: union(stretches) for group, stretches in groups.items()}
     stops_of: dict[tuple[str, str], list[Stop]] = defaultdict(list)
-    for stop in stops:
+    for stop in stops.crossing:
         stops_of[(stop.line, stop.station)].append(stop)
+    inside: dict[tuple[str, str, str | None], dict[str, tuple[float, int]]] = defaultdict(dict)
+    for (line, station, n, kind), (seconds, longer) in stops.inside.items():
+        kinds = inside[(line, station, group_of[n])]
+        before_s, before = kinds.get(kind, (0.0, 0))
+        kinds[kind] = (before_s + seconds, before + longer)
     parts: dict[tuple[str, str, str | None], list[int]] = defaultdict(lambda: [0, 0])
     for (line, station, n), (total, rejects) in counted.per_window.items():
         tally = parts[(line, station, group_of[n])]
@@ -225,6 +241,7 @@ def oee_rows(
         )
         for shift in shift_ids:
             sums = _time_sums(merged.get(shift, []), planned_stops, downtime, micro)
+            _add_inside(sums, inside.get((*key, shift), {}))
             sums.total, sums.rejects = parts.get((*key, shift), [0, 0])
             ideal = machine.ideal_cycle_s
             sums.ideal_parts_s = None if ideal is None else ideal * sums.total
@@ -256,11 +273,14 @@ def oee_report(
     now: datetime,
 ) -> list[OeeRow]:
     """The OEE rows of [since, until) on ``lines`` (empty: all), at ``station`` (None:
-    every station), read from the database: the stops, and the parts the database sums
-    per shift window. TooManyRows when the period holds too many stops."""
+    every station), read from the database: the stops and parts it sums per shift
+    window, and the stops that cross a window's edge. TooManyRows when the period holds
+    too many of those."""
     machines = [m for m in known_machines(db, lines) if station in (None, m.station)]
-    stops = stops_between(db, since=since, until=until, lines=lines, station=station)
     spans = [(begin, finish) for begin, finish, _ in report_windows(config, since, until)]
+    stops = stop_sums(
+        db, spans, until=until, lines=lines, station=station, micro_stop_s=config.micro_stop_s
+    )
     counted = Counted(
         per_window=counts_per_window(db, spans, lines=lines, station=station),
         in_planned_stops=counts_in_planned_stops(
