@@ -27,9 +27,10 @@ from sqlalchemy import Integer, Join, Select, Subquery, and_, case, func, litera
 from hub.db.tables import UtcDateTime, machine_periods
 from hub.db.transactions import Database
 from hub.machines.periods import MAX_ROWS, Stop, TooManyRows
-from hub.shifts.production import Stretch
 
 Kind = Literal["planned", "down", "micro"]
+# A window of a report: [start, end) and the number of the group its sums go to.
+Window = tuple[datetime, datetime, int]
 
 # Intervals a query joins at a time (SQLite joins at most 500 selects in one union).
 INTERVALS_PER_QUERY = 200
@@ -41,7 +42,7 @@ LAST = datetime(9999, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True)
 class StopSums:
     """``inside``: (seconds, stops longer than 0 s) of the stops wholly inside a window, by
-    line, station, the window's index and kind (``planned`` stops, ``down``: lasting at
+    line, station, the window's group and kind (``planned`` stops, ``down``: lasting at
     least ``micro_stop_s``, ``micro``: shorter); ``crossing``: the stops that cross a
     window's edge, and those still open that began before the period's end."""
 
@@ -49,25 +50,25 @@ class StopSums:
     crossing: list[Stop]
 
 
-def _intervals(windows: Sequence[Stretch]) -> list[tuple[datetime, datetime, int]]:
-    """(after, up to, window index or -1 between windows): the time from the windows'
-    first edge on cut at every edge, in time order."""
-    edges = sorted({moment for window in windows for moment in window})
+def _intervals(windows: Sequence[Window]) -> list[Window]:
+    """(after, up to, the window's group or -1 between windows): the time from the
+    windows' first edge on cut at every edge, in time order."""
+    edges = sorted({moment for begin, end, _ in windows for moment in (begin, end)})
     if not edges:
         return []
-    index = {window: n for n, window in enumerate(windows)}
+    index = {(begin, end): group for begin, end, group in windows}
     ends = [*edges[1:], LAST]
     return [(lo, hi, index.get((lo, hi), -1)) for lo, hi in zip(edges, ends, strict=True)]
 
 
-def _cut(intervals: Sequence[tuple[datetime, datetime, int]]) -> Subquery:
+def _cut(intervals: Sequence[Window]) -> Subquery:
     parts = [
         select(
-            literal(n, Integer).label("n"),
+            literal(group, Integer).label("g"),
             literal(lo, UtcDateTime).label("lo"),
             literal(hi, UtcDateTime).label("hi"),
         )
-        for lo, hi, n in intervals
+        for lo, hi, group in intervals
     ]
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("interval")
 
@@ -94,10 +95,8 @@ _STOP = (
 )  # fmt: skip
 
 
-def _inside(
-    intervals: Sequence[tuple[datetime, datetime, int]], micro_stop_s: float
-) -> Select[Any]:
-    """Seconds and stops longer than 0 s, by line, station, window and kind, of the
+def _inside(intervals: Sequence[Window], micro_stop_s: float) -> Select[Any]:
+    """Seconds and stops longer than 0 s, by line, station, group and kind, of the
     stops wholly inside the windows among ``intervals``."""
     table = machine_periods
     cut = _cut(intervals)
@@ -107,14 +106,14 @@ def _inside(
         else_=literal("micro"),
     ).label("kind")
     query: Select[Any] = select(
-        table.c.line, table.c.station, cut.c.n, kind, func.sum(table.c.seconds),
+        table.c.line, table.c.station, cut.c.g, kind, func.sum(table.c.seconds),
         func.sum(case((table.c.seconds > 0, 1), else_=0)),
     ).select_from(_stops_ending_in(cut))  # fmt: skip
     query = query.where(table.c.started_at >= cut.c.lo)
-    return query.group_by(table.c.line, table.c.station, cut.c.n, kind)
+    return query.group_by(table.c.line, table.c.station, cut.c.g, kind)
 
 
-def _across(intervals: Sequence[tuple[datetime, datetime, int]]) -> Select[Any]:
+def _across(intervals: Sequence[Window]) -> Select[Any]:
     """The stops that end in one of ``intervals`` and began before it."""
     cut = _cut(intervals)
     query = select(*_STOP).select_from(_stops_ending_in(cut))
@@ -123,15 +122,15 @@ def _across(intervals: Sequence[tuple[datetime, datetime, int]]) -> Select[Any]:
 
 def stop_sums(
     db: Database,
-    windows: Sequence[Stretch],
+    windows: Sequence[Window],
     *,
     until: datetime,
     lines: Sequence[str],
     station: str | None,
     micro_stop_s: float,
 ) -> StopSums:
-    """The stops of ``windows`` (stretches in time order that do not overlap, the last
-    ending by ``until``) on ``lines`` (empty: all) at ``station`` (None: any).
+    """The stops of ``windows`` (that do not overlap, the last ending by ``until``), summed
+    by the windows' groups, on ``lines`` (empty: all) at ``station`` (None: any).
     TooManyRows when more stops cross an edge than a report reads."""
     table = machine_periods
     intervals = _intervals(windows)
@@ -143,8 +142,10 @@ def stop_sums(
             in_windows = [interval for interval in chunk if interval[2] >= 0]
             if in_windows:
                 for row in conn.execute(_scope(_inside(in_windows, micro_stop_s), lines, station)):
-                    line, at, n, kind, seconds, stops = tuple[Any, ...](row)
-                    inside[(line, at, int(n), kind)] = (float(seconds), int(stops))
+                    line, at, group, kind, seconds, stops = tuple[Any, ...](row)
+                    key = (line, at, group, kind)
+                    before_s, before = inside.get(key, (0.0, 0))
+                    inside[key] = (before_s + float(seconds), before + int(stops))
             across = _scope(_across(chunk), lines, station).limit(MAX_ROWS + 1)
             crossing += [Stop._make(row) for row in conn.execute(across)]
         still_open = select(*_STOP).where(

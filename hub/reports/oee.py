@@ -40,7 +40,7 @@ from hub.machines.periods import (
     Machine,
     Stop,
     counts_in_planned_stops,
-    counts_per_window,
+    counts_per_group,
     known_machines,
 )
 from hub.machines.stop_sums import StopSums, stop_sums
@@ -63,11 +63,34 @@ SITE = "*"
 @dataclass(frozen=True)
 class Counted:
     """The parts of a report's period: (total, rejects) summed per line, station and
-    window of ``report_windows`` (by the window's index), and the counts among them that
-    fall in a planned stop."""
+    group of ``Windows`` (by the group's index), and the counts among them that fall in
+    a planned stop."""
 
-    per_window: dict[tuple[str, str, int], tuple[int, int]]
+    per_group: dict[tuple[str, str, int], tuple[int, int]]
     in_planned_stops: Sequence[Count]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Where a report counts: the stretches of its period inside the site's shifts, in
+    time order, each with the index of the group of rows it adds to (``groups``: each
+    shift's id ``by`` shift, else one group, None)."""
+
+    groups: list[str | None]
+    windows: list[tuple[datetime, datetime, int]]
+
+    @classmethod
+    def of(cls, config: HubConfig, since: datetime, until: datetime, by: Grouping) -> Windows:
+        if by != "shift":
+            whole = report_windows(config, since, until)
+            return cls([None], [(begin, finish, 0) for begin, finish, _ in whole])
+        groups: list[str | None] = [s.id for s in config.shifts]
+        windows = [  # without shifts, the one window has none: no rows by shift
+            (begin, finish, groups.index(shift))
+            for begin, finish, shift in report_windows(config, since, until)
+            if shift in groups
+        ]
+        return cls(groups, windows)
 
 
 @dataclass(frozen=True)
@@ -193,56 +216,44 @@ def oee_rows(
     machines: Sequence[Machine],
     stops: StopSums,
     counted: Counted,
+    cut: Windows,
     *,
-    since: datetime,
-    until: datetime,
     by: Grouping,
     now: datetime,
 ) -> list[OeeRow]:
-    """The OEE rows of [since, until) ``by`` station, line, shift or site. ``stops`` and
-    ``counted`` hold the stops and the parts by window of ``report_windows``; among the
-    counts, those that fall in a planned stop (not planned time)."""
-    windows = report_windows(config, since, until)
-    groups: dict[str | None, list[Stretch]] = defaultdict(list)
-    group_of: list[str | None] = []
-    for begin, finish, shift in windows:
-        group = shift if by == "shift" else None
-        groups[group].append((begin, finish))
-        group_of.append(group)
-    merged = {group: union(stretches) for group, stretches in groups.items()}
+    """The OEE rows of a report's period ``by`` station, line, shift or site. ``stops``
+    and ``counted`` hold the stops and the parts by group of ``cut``, the report's
+    windows; among the counts, those that fall in a planned stop (not planned time)."""
+    merged = [
+        union([(begin, finish) for begin, finish, g in cut.windows if g == group])
+        for group in range(len(cut.groups))
+    ]
     stops_of: dict[tuple[str, str], list[Stop]] = defaultdict(list)
     for stop in stops.crossing:
         stops_of[(stop.line, stop.station)].append(stop)
-    inside: dict[tuple[str, str, str | None], dict[str, tuple[float, int]]] = defaultdict(dict)
-    for (line, station, n, kind), (seconds, longer) in stops.inside.items():
-        kinds = inside[(line, station, group_of[n])]
-        before_s, before = kinds.get(kind, (0.0, 0))
-        kinds[kind] = (before_s + seconds, before + longer)
-    parts: dict[tuple[str, str, str | None], list[int]] = defaultdict(lambda: [0, 0])
-    for (line, station, n), (total, rejects) in counted.per_window.items():
-        tally = parts[(line, station, group_of[n])]
-        tally[0] += total
-        tally[1] += rejects
-    opens = [begin for begin, _, _ in windows]
-    spans = [(begin, finish) for begin, finish, _ in windows]
+    inside: dict[tuple[str, str, int], dict[str, tuple[float, int]]] = defaultdict(dict)
+    for (line, station, group, kind), figures in stops.inside.items():
+        inside[(line, station, group)][kind] = figures
+    parts = {key: list(figures) for key, figures in counted.per_group.items()}
+    opens = [begin for begin, _, _ in cut.windows]
+    spans = [(begin, finish) for begin, finish, _ in cut.windows]
     for count in counted.in_planned_stops:
         index = _window_of(opens, spans, count.at)
         if index is not None:
-            tally = parts[(count.line, count.station, group_of[index])]
+            tally = parts.setdefault((count.line, count.station, cut.windows[index][2]), [0, 0])
             tally[0] -= count.total
             tally[1] -= count.rejects
     rows: list[OeeRow] = []
     lines: dict[str, _Sums] = {}
-    shift_ids = [s.id for s in config.shifts] if by == "shift" else [None]
     for machine in machines:
         key = (machine.line, machine.station)
         planned_stops, downtime, micro = _stretches(
             stops_of[key], micro_stop_s=config.micro_stop_s, now=now
         )
-        for shift in shift_ids:
-            sums = _time_sums(merged.get(shift, []), planned_stops, downtime, micro)
-            _add_inside(sums, inside.get((*key, shift), {}))
-            sums.total, sums.rejects = parts.get((*key, shift), [0, 0])
+        for group, shift in enumerate(cut.groups):
+            sums = _time_sums(merged[group], planned_stops, downtime, micro)
+            _add_inside(sums, inside.get((*key, group), {}))
+            sums.total, sums.rejects = parts.get((*key, group), [0, 0])
             ideal = machine.ideal_cycle_s
             sums.ideal_parts_s = None if ideal is None else ideal * sums.total
             if by in ("line", "site"):
@@ -277,17 +288,18 @@ def oee_report(
     window, and the stops that cross a window's edge. TooManyRows when the period holds
     too many of those."""
     machines = [m for m in known_machines(db, lines) if station in (None, m.station)]
-    spans = [(begin, finish) for begin, finish, _ in report_windows(config, since, until)]
+    cut = Windows.of(config, since, until, by)
     stops = stop_sums(
-        db, spans, until=until, lines=lines, station=station, micro_stop_s=config.micro_stop_s
-    )
+        db, cut.windows, until=until, lines=lines, station=station,
+        micro_stop_s=config.micro_stop_s,
+    )  # fmt: skip
     counted = Counted(
-        per_window=counts_per_window(db, spans, lines=lines, station=station),
+        per_group=counts_per_group(db, cut.windows, lines=lines, station=station),
         in_planned_stops=counts_in_planned_stops(
             db, since=since, until=until, lines=lines, station=station, now=now
         ),
     )
-    return oee_rows(config, machines, stops, counted, since=since, until=until, by=by, now=now)
+    return oee_rows(config, machines, stops, counted, cut, by=by, now=now)
 
 
 CSV_COLUMNS = tuple(OeeRow.__dataclass_fields__)

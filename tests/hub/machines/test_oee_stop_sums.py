@@ -33,12 +33,14 @@ SEEDS = range(4)
 STATIONS = 5
 
 
-def _config() -> HubConfig:
+SHIFTS = [{"id": "early", "start": "06:00", "end": "14:00"},
+          {"id": "late", "start": "14:00", "end": "22:00"}]  # fmt: skip
+
+
+def _config(shifts: list[dict[str, str]]) -> HubConfig:
     return HubConfig.model_validate({
         "site": "plant1", "call_types": ["maintenance"], "reason_codes": ["adjusted"],
-        "timezone": "UTC", "micro_stop_s": MICRO_S,
-        "shifts": [{"id": "early", "start": "06:00", "end": "14:00"},
-                   {"id": "late", "start": "14:00", "end": "22:00"}],
+        "timezone": "UTC", "micro_stop_s": MICRO_S, "shifts": shifts,
         "areas": [{"id": "area1", "lines": [
             {"id": f"line{seed}", "stations": [{"id": f"st{n}"} for n in range(STATIONS)]}
             for seed in SEEDS
@@ -118,7 +120,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_stop_times_agree_with_each_stops_overlap_with_each_window(engine: Engine) -> None:
+def _fill(engine: Engine) -> dict[tuple[str, str], list[dict[str, Any]]]:
     history: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for seed in SEEDS:
         rng = random.Random(seed)
@@ -131,7 +133,12 @@ def test_stop_times_agree_with_each_stops_overlap_with_each_window(engine: Engin
                     area="area1", line=place[0], station=place[1], ideal_cycle_s=10.0,
                     seen_at=NOW,
                 ))  # fmt: skip
-    config = _config()
+    return history
+
+
+def test_stop_times_agree_with_each_stops_overlap_with_each_window(engine: Engine) -> None:
+    history = _fill(engine)
+    config = _config(SHIFTS)
     windows = report_windows(config, SINCE, UNTIL)
     assert {shift for _, _, shift in windows} == {"early", "late"}
     db = Database(engine)
@@ -161,3 +168,22 @@ def test_stop_times_agree_with_each_stops_overlap_with_each_window(engine: Engin
         key: sum(shift[key] for whole in stations for shift in whole.values())
         for key in stations[0]["early"]
     })  # fmt: skip
+
+
+def test_without_shifts_the_whole_period_is_planned_and_there_are_no_rows_by_shift(
+    engine: Engine,
+) -> None:
+    history = _fill(engine)
+    config = _config([])
+    db = Database(engine)
+    whole: list[tuple[datetime, datetime, str | None]] = [(SINCE, UNTIL, None)]
+    rows = oee_report(
+        db, config, lines=[], station=None, since=SINCE, until=UNTIL, by="station", now=NOW
+    )
+    assert len(rows) == len(history)
+    for row in rows:
+        _same(row, _expected(history[(row.line, row.station or "")], whole)[None])
+    by_shift = oee_report(
+        db, config, lines=[], station=None, since=SINCE, until=UNTIL, by="shift", now=NOW
+    )
+    assert by_shift == []
