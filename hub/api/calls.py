@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlalchemy.engine import Connection
 
 from contract.bounds import Id32, Moment
 from contract.wire import utc_now
@@ -22,6 +24,7 @@ from hub.calls.recurrence import RecurrenceRule, RootCauseMissing
 from hub.calls.repository import CallNotFound, NewCall, Store, TransitionRefused
 from hub.db.paging import DEFAULT_PAGE, MAX_PAGE, split_page
 from hub.escalation.snapshot import snapshots_from
+from hub.machines.call_reasons import reason_from_call
 from hub.process.metrics import HubMetrics
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
@@ -194,8 +197,15 @@ def resolve(
     rule = RecurrenceRule(
         hub.recurrence_window, call_type is not None and call_type.root_cause_required
     )
+    reason = body.reason_code
+
+    def stop_reason(conn: Connection) -> None:
+        reason_from_call(conn, call_id, reason, by=who.name, now=utc_now())
+
     try:
-        return _transition(parts, call_id, "resolve", who, details, recurrence=rule)
+        return _transition(
+            parts, call_id, "resolve", who, details, recurrence=rule, also=stop_reason
+        )
     except RootCauseMissing as exc:
         raise HTTPException(409, str(exc)) from None
 
@@ -234,6 +244,7 @@ def _transition(
     details: dict[str, str | None] | None = None,
     *,
     recurrence: RecurrenceRule | None = None,
+    also: Callable[[Connection], None] | None = None,
 ) -> CallOut:
     assert action in ACTION_PERMISSION
     store = parts.store
@@ -247,6 +258,7 @@ def _transition(
             actor=Actor(who.name, Source.API),
             details=details,
             recurrence=recurrence,
+            also=also,
         )
     except CallNotFound:
         raise HTTPException(404, f"no call {call_id}") from None

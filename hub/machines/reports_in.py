@@ -137,10 +137,12 @@ def _state(batch: _Batch, event: MachineEvent, news: MachineNews) -> None:
             .values(ended_at=event.ts, seconds=seconds)
         )
     before = open_period.fault_code if open_period is not None else None
-    call_id = open_period.call_id if open_period is not None and before == code else None
-    clears = open_period.fault_clears if open_period is not None and before == code else None
     place = (event.area, event.line, event.station)
+    # A fault that goes on in another state keeps its call; a stop without a fault code
+    # passes nothing on (a button call resolved in it named it, not what follows).
     same_fault = open_period is not None and code is not None and before == code
+    call_id = open_period.call_id if same_fault and open_period is not None else None
+    clears = open_period.fault_clears if same_fault and open_period is not None else None
     reason = open_period.reason if same_fault and open_period is not None else None
     cleared = (
         open_period is not None and before is not None and code is None
