@@ -16,6 +16,7 @@ not invented, and one still held is seen.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 100
 # Changes kept on our side of the connection while the edge is busy.
 CLIENT_QUEUE = 10_000
-# How often the subscription loop looks at the connection when nothing changes.
+# How often the subscription loop looks at the connection.
 CONNECTION_CHECK_S = 0.2
 
 # asyncua logs a lost connection's failed publish with its traceback, and the closing of
@@ -314,23 +315,28 @@ class OpcUaDriver:
     async def _deliver(
         self, subscription: Subscription, items: Sequence[Monitored], sink: ChangeSink
     ) -> str:
-        """Hand every change to ``sink`` until the connection is lost; why it was."""
+        """Hand every change to ``sink`` until the connection is lost; why it was.
+
+        The changes are taken by a task of their own, awaiting the next without a
+        timeout: a burst already queued is handed on without a turn of the event loop
+        per change (a timeout on each wait made a task per change). This task looks at
+        the connection meanwhile."""
         client = self._connected()
         addresses: dict[ua.NodeId, list[str]] = {}
         for item in items:
             addresses.setdefault(client.get_node(item.address).nodeid, []).append(item.address)
-        while True:
-            event = await subscription.next_event(CONNECTION_CHECK_S)
-            if client.state is not UaClientState.CONNECTED:
-                return "connection lost"
-            if isinstance(event, StatusChangeEvent):
-                status = event.notification.Status
-                if status is not None and not status.is_good():
-                    return f"subscription ended: {status.name}"
-            elif isinstance(event, DataChangeEvent):
-                value = good_value(event)
-                for address in addresses.get(event.node.nodeid, ()):
-                    sink.changed(address, value)
+        taking = asyncio.ensure_future(_take(subscription, addresses, sink))
+        try:
+            while True:
+                done, _ = await asyncio.wait([taking], timeout=CONNECTION_CHECK_S)
+                if client.state is not UaClientState.CONNECTED:
+                    return "connection lost"  # a server shutting down says so first
+                if done:
+                    return taking.result()
+        finally:
+            taking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await taking
 
     def _down(self, reason: str, started: float, sink: ChangeSink) -> None:
         now = time.monotonic()
@@ -347,6 +353,23 @@ class OpcUaDriver:
         if self._outage.succeeded():
             log.info("device %s is up again after %.1f s", self.config.id, down_s)
         sink.state(up=True, reason="")
+
+
+async def _take(
+    subscription: Subscription, addresses: Mapping[ua.NodeId, list[str]], sink: ChangeSink
+) -> str:
+    """Hand each change of ``subscription`` to ``sink`` until its status is bad or it
+    closes; why it ended."""
+    async for event in subscription:
+        if isinstance(event, StatusChangeEvent):
+            status = event.notification.Status
+            if status is not None and not status.is_good():
+                return f"subscription ended: {status.name}"
+        elif isinstance(event, DataChangeEvent):
+            value = good_value(event)
+            for address in addresses.get(event.node.nodeid, ()):
+                sink.changed(address, value)
+    return "subscription closed"
 
 
 def _why(exc: BaseException) -> str:
