@@ -15,11 +15,12 @@ Definitions (docs/machines.md states them for people, and the reports page too):
 - total and good: the parts counted at moments inside planned time; good = total -
   rejects.
 
-The database sums the parts of each shift window (a month of a site's counts never
-crosses into Python one by one); the few counts that fall in a planned stop are read
-and taken off their window's sums. It sums the seconds of the stops wholly inside a
-window too (``hub.machines.stop_sums``); the few that cross a window's edge, and those
-still open, are read and their time worked out here.
+The database sums the parts counted inside the shift windows per station and row group
+(a shift, or the whole period): a month of a site's counts never crosses into Python
+one by one; the few counts that fall in a planned stop are read and taken off their
+group's sums. It sums the seconds of the stops wholly inside a window the same way
+(``hub.machines.stop_sums``); the few that cross a window's edge, and those still open,
+are read and their time worked out here.
 """
 
 from __future__ import annotations
