@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from hub.db.tables import calls, machine_periods
@@ -50,7 +50,7 @@ def reason_from_call(
     ).rowcount
     conn.execute(
         update(table)
-        .where(and_(table.c.id == period_id, table.c.call_id.is_(None)))
+        .where(table.c.id == period_id, table.c.call_id.is_(None))
         .values(call_id=call_id)
     )
     return period_id if changed == 1 else None

@@ -1,6 +1,7 @@
 """A report's stops as OEE needs them: the database sums the seconds of the stops that lie
-wholly inside one window of the report (almost all of them), per station, window and
-kind; only the few that cross a window's edge, and those still open, are read one by one.
+wholly inside one window of the report (almost all of them), per station, row group (a
+shift, or the whole period) and kind; only the few that cross a window's edge, and
+those still open, are read one by one.
 
 A machine's periods never overlap (each ends where the next begins), so a stop inside a
 window adds its whole seconds to that window's downtime, planned stops or micro-stops,
@@ -146,8 +147,9 @@ def stop_sums(
                     key = (line, at, group, kind)
                     before_s, before = inside.get(key, (0.0, 0))
                     inside[key] = (before_s + float(seconds), before + int(stops))
-            across = _scope(_across(chunk), lines, station).limit(MAX_ROWS + 1)
-            crossing += [Stop._make(row) for row in conn.execute(across)]
+            # No LIMIT on the query (PostgreSQL would plan for the first rows): fetched so.
+            across = conn.execute(_scope(_across(chunk), lines, station))
+            crossing += [Stop._make(row) for row in across.fetchmany(MAX_ROWS + 1)]
         still_open = select(*_STOP).where(
             table.c.ended_at.is_(None), table.c.started_at < until, table.c.state != "running"
         )
