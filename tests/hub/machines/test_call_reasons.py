@@ -44,8 +44,9 @@ def at(minute: float) -> datetime:
 
 
 def _report(seq: int, minute: float, state: str) -> tuple[str, bytes]:
+    seq += 1000  # apart from the presses' numbers
     event = MachineEvent(
-        event_id=f"edge-test:{1000 + seq}", edge_id="edge-test", seq=1000 + seq, ts=at(minute), site=SITE,
+        event_id=f"edge-test:{seq}", edge_id="edge-test", seq=seq, ts=at(minute), site=SITE,
         area="assembly", line="line1", station="st10", kind="machine",
         payload=MachinePayload.model_validate({"state": state, "ideal_cycle_s": 10.0}),
     )  # fmt: skip
