@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     Integer,
     Select,
+    Subquery,
     and_,
     func,
     literal,
@@ -33,8 +34,11 @@ from hub.db.transactions import Database
 # A report reads at most this many periods or counts; a longer period is refused.
 MAX_ROWS = 2_000_000
 
-# Windows a count query joins at a time (SQLite joins at most 500 selects in one union).
+# Windows a query joins at a time (SQLite joins at most 500 selects in one union).
 WINDOWS_PER_QUERY = 200
+
+# A window of a report: [start, end) and the number of the row group its sums go to.
+Window = tuple[datetime, datetime, int]
 
 
 class PeriodNotFound(LookupError):
@@ -156,10 +160,11 @@ def downtime_page(
     return [_period(row) for row in rows]
 
 
-def _scope(
+def scoped(
     query: Select[Any], line: ColumnElement[str], station: ColumnElement[str],
     lines: Sequence[str], only: str | None,
 ) -> Select[Any]:  # fmt: skip
+    """``query`` kept to ``lines`` (empty: all) and station ``only`` (None: any)."""
     if lines:
         query = query.where(line.in_(lines))
     if only is not None:
@@ -169,7 +174,7 @@ def _scope(
 
 def counts_per_group(
     db: Database,
-    windows: Sequence[tuple[datetime, datetime, int]],
+    windows: Sequence[Window],
     *,
     lines: Sequence[str],
     station: str | None,
@@ -189,27 +194,32 @@ def counts_per_group(
     return sums
 
 
-def _group_sums(
-    windows: Sequence[tuple[datetime, datetime, int]], lines: Sequence[str], station: str | None
-) -> Select[Any]:
-    """Counts summed by line, station and group of ``windows`` (each window a select of a
-    union joined with the counts)."""
-    table = machine_counts
+def window_rows(windows: Sequence[Window], name: str) -> Subquery:
+    """``windows`` as a table to join with: a literal row each (``g``: the group, ``lo``
+    and ``hi``: the window's edges), their ``UNION ALL``."""
     parts = [
         select(
             literal(group, Integer).label("g"),
-            literal(begin, UtcDateTime).label("opens"),
-            literal(end, UtcDateTime).label("closes"),
+            literal(lo, UtcDateTime).label("lo"),
+            literal(hi, UtcDateTime).label("hi"),
         )
-        for begin, end, group in windows
+        for lo, hi, group in windows
     ]
-    window = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("shift_window")
-    inside = and_(table.c.at >= window.c.opens, table.c.at < window.c.closes)
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery(name)
+
+
+def _group_sums(
+    windows: Sequence[Window], lines: Sequence[str], station: str | None
+) -> Select[Any]:
+    """Counts summed by line, station and group of ``windows``."""
+    table = machine_counts
+    window = window_rows(windows, "shift_window")
+    inside = and_(table.c.at >= window.c.lo, table.c.at < window.c.hi)
     query: Select[Any] = select(
         table.c.line, table.c.station, window.c.g, func.sum(table.c.total),
         func.sum(table.c.rejects),
     ).select_from(window.join(table, inside))  # fmt: skip
-    query = _scope(query, table.c.line, table.c.station, lines, station)
+    query = scoped(query, table.c.line, table.c.station, lines, station)
     return query.group_by(table.c.line, table.c.station, window.c.g)
 
 
@@ -234,7 +244,7 @@ def counts_in_planned_stops(
     are a LATERAL subquery that its LIMIT keeps from being merged (0.04 s). Counts
     outside [since, until) of a stop that reaches past it are dropped here."""
     query = _in_planned_stops(db.engine.dialect.name, since=since, until=until, now=now)
-    query = _scope(query, machine_periods.c.line, machine_periods.c.station, lines, station)
+    query = scoped(query, machine_periods.c.line, machine_periods.c.station, lines, station)
     with db.read() as conn:
         # No LIMIT on the query: PostgreSQL then planned for the first rows (a scan of
         # every period, 0.2 s) though the limit was far above what it expected.

@@ -23,18 +23,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Join, Select, Subquery, and_, case, func, literal, select, union_all
+from sqlalchemy import Join, Select, Subquery, and_, case, func, literal, select
 
-from hub.db.tables import UtcDateTime, machine_periods
+from hub.db.tables import machine_periods
 from hub.db.transactions import Database
-from hub.machines.periods import MAX_ROWS, Stop, TooManyRows
+from hub.machines.periods import (
+    MAX_ROWS,
+    WINDOWS_PER_QUERY,
+    Stop,
+    TooManyRows,
+    Window,
+    scoped,
+    window_rows,
+)
 
 Kind = Literal["planned", "down", "micro"]
-# A window of a report: [start, end) and the number of the group its sums go to.
-Window = tuple[datetime, datetime, int]
-
-# Intervals a query joins at a time (SQLite joins at most 500 selects in one union).
-INTERVALS_PER_QUERY = 200
 
 # The end of the last interval: after every stop's end.
 LAST = datetime(9999, 1, 1, tzinfo=UTC)
@@ -62,18 +65,6 @@ def _intervals(windows: Sequence[Window]) -> list[Window]:
     return [(lo, hi, index.get((lo, hi), -1)) for lo, hi in zip(edges, ends, strict=True)]
 
 
-def _cut(intervals: Sequence[Window]) -> Subquery:
-    parts = [
-        select(
-            literal(group, Integer).label("g"),
-            literal(lo, UtcDateTime).label("lo"),
-            literal(hi, UtcDateTime).label("hi"),
-        )
-        for lo, hi, group in intervals
-    ]
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("interval")
-
-
 def _stops_ending_in(cut: Subquery) -> Join:
     table = machine_periods
     ends_in = and_(
@@ -83,11 +74,7 @@ def _stops_ending_in(cut: Subquery) -> Join:
 
 
 def _scope(query: Select[Any], lines: Sequence[str], station: str | None) -> Select[Any]:
-    if lines:
-        query = query.where(machine_periods.c.line.in_(lines))
-    if station is not None:
-        query = query.where(machine_periods.c.station == station)
-    return query
+    return scoped(query, machine_periods.c.line, machine_periods.c.station, lines, station)
 
 
 _STOP = (
@@ -100,7 +87,7 @@ def _inside(intervals: Sequence[Window], micro_stop_s: float) -> Select[Any]:
     """Seconds and stops longer than 0 s, by line, station, group and kind, of the
     stops wholly inside the windows among ``intervals``."""
     table = machine_periods
-    cut = _cut(intervals)
+    cut = window_rows(intervals, "interval")
     kind = case(
         (table.c.state == "planned_stop", literal("planned")),
         (table.c.seconds >= micro_stop_s, literal("down")),
@@ -116,7 +103,7 @@ def _inside(intervals: Sequence[Window], micro_stop_s: float) -> Select[Any]:
 
 def _across(intervals: Sequence[Window]) -> Select[Any]:
     """The stops that end in one of ``intervals`` and began before it."""
-    cut = _cut(intervals)
+    cut = window_rows(intervals, "interval")
     query = select(*_STOP).select_from(_stops_ending_in(cut))
     return query.where(machine_periods.c.started_at < cut.c.lo)
 
@@ -138,8 +125,8 @@ def stop_sums(
     inside: dict[tuple[str, str, int, Kind], tuple[float, int]] = {}
     crossing: list[Stop] = []
     with db.read() as conn:
-        for first in range(0, len(intervals), INTERVALS_PER_QUERY):
-            chunk = intervals[first : first + INTERVALS_PER_QUERY]
+        for first in range(0, len(intervals), WINDOWS_PER_QUERY):
+            chunk = intervals[first : first + WINDOWS_PER_QUERY]
             in_windows = [interval for interval in chunk if interval[2] >= 0]
             if in_windows:
                 for row in conn.execute(_scope(_inside(in_windows, micro_stop_s), lines, station)):

@@ -40,6 +40,7 @@ from hub.machines.periods import (
     Count,
     Machine,
     Stop,
+    Window,
     counts_in_planned_stops,
     counts_per_group,
     known_machines,
@@ -78,7 +79,7 @@ class Windows:
     shift's id ``by`` shift, else one group, None)."""
 
     groups: list[str | None]
-    windows: list[tuple[datetime, datetime, int]]
+    windows: list[Window]
 
     @classmethod
     def of(cls, config: HubConfig, since: datetime, until: datetime, by: Grouping) -> Windows:
